@@ -1,0 +1,56 @@
+# One set of task names for people, hooks and CI. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= .creditops/data/credit_default.parquet
+ROWS ?= 30000
+SEED ?= 2005
+
+.PHONY: help install run data lint format security test unit bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install creditops with its dev tools (done on first use)
+
+$(DATA): | $(STAMP)
+	$(BIN)/creditops data synth --rows $(ROWS) --seed $(SEED) --output $(DATA)
+
+data: $(DATA) ## Synthesize the default 30,000-row data set if absent
+
+run: $(STAMP) $(DATA) ## Run the training pipeline on the default data (synthesized on first use)
+	$(BIN)/creditops run --data $(DATA)
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP) ## Apply ruff fixes and formatting
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+security: $(STAMP) ## bandit security scan of the package
+	$(BIN)/bandit --quiet --recursive --configfile pyproject.toml src
+
+test: lint security ## Lint, security scan and every test with coverage
+	@mkdir -p reports
+	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=xml:reports/coverage.xml --junitxml=reports/junit.xml
+
+unit: $(STAMP) ## Fast tests only (no end-to-end)
+	$(BIN)/python -m pytest -m "not e2e" -q
+
+bench: $(STAMP) $(DATA) ## Benchmark creditops run against the original four-process way
+	$(BIN)/python benchmarks/bench_pipeline.py --data $(DATA)
+
+clean: ## Remove the virtual environment, workspace and caches
+	rm -rf $(VENV) .creditops reports .pytest_cache .ruff_cache .coverage

@@ -1,0 +1,195 @@
+"""The creditops command line: parses options, calls one function, prints with rich."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+
+from creditops import __version__
+from creditops.errors import CreditopsError
+
+app = typer.Typer(
+    name="creditops",
+    help="Train, evaluate, register, serve and promote the credit-default model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Synthesize and check data sets.", no_args_is_help=True)
+models_app = typer.Typer(help="Registered model versions, aliases and lineage.", no_args_is_help=True)
+config_app = typer.Typer(help="The modelling config.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(models_app, name="models")
+app.add_typer(config_app, name="config")
+
+console = Console()
+errors = Console(stderr=True)
+
+DEFAULT_DATA = Path("data") / "credit_default.parquet"
+
+
+@app.command()
+def version() -> None:
+    """Print the creditops version."""
+    console.print(__version__)
+
+
+@app.command()
+def run(
+    config: Annotated[
+        Path | None, typer.Option(help="Modelling config JSON; the embedded defaults when omitted")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Input data (.csv/.parquet/.xlsx/.xls); default <workspace>/data/<data_file>"),
+    ] = None,
+    no_logging: Annotated[bool, typer.Option("--no-logging", help="Do not log to MLflow")] = False,
+) -> None:
+    """Run the training pipeline: check data, prep, train, evaluate vs champion, register."""
+    from creditops.config.modelling import load_modelling_config
+    from creditops.pipeline import STAGES, run_pipeline
+    from creditops.views import pipeline_summary
+    from creditops.workspace import workspace_root
+
+    settings = load_modelling_config(config)
+    source = data or workspace_root() / "data" / settings.data.data_file
+    if not source.is_file():
+        raise CreditopsError(
+            f"data file not found: {source}; create it with "
+            f"'creditops data synth --rows 30000 --seed 2005 --output {source}' or pass --data"
+        )
+    with console.status("starting") as status:
+
+        def show(stage: str, seconds: float | None) -> None:
+            if seconds is None:
+                position = STAGES.index(stage) + 1
+                status.update(f"[{position}/{len(STAGES)}] {stage}")
+            else:
+                console.print(f"[green]✓[/green] {stage} [dim]{seconds:.2f}s[/dim]")
+
+        result = run_pipeline(source, settings, tracking=not no_logging, on_stage=show)
+    console.print(pipeline_summary(result))
+
+
+@data_app.command("synth")
+def data_synth(
+    output: Annotated[Path, typer.Option(help="Output file: .csv, .parquet or .xlsx")],
+    rows: Annotated[int, typer.Option(min=1, help="Number of customers")] = 30_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 2005,
+    drift: Annotated[
+        str, typer.Option(help="none, delinquency (more late payers) or limits (lower limits)")
+    ] = "none",
+) -> None:
+    """Write a synthetic data set with the UCI credit-default schema."""
+    from creditops.data.io import write_table
+    from creditops.data.synth import DRIFT_KINDS, synthesize
+
+    if drift not in DRIFT_KINDS:
+        raise typer.BadParameter(
+            f"unknown drift {drift!r}: use {', '.join(DRIFT_KINDS)}", param_hint="--drift"
+        )
+    frame = synthesize(rows, seed, drift)  # type: ignore[arg-type]
+    write_table(frame, output)
+    rate = 100 * frame["default payment next month"].mean()
+    console.print(f"wrote {output}: {rows:,} rows, default rate {rate:.2f}%, seed {seed}, drift {drift}")
+
+
+@data_app.command("check")
+def data_check(
+    path: Annotated[Path, typer.Argument(help="Data file to check")],
+) -> None:
+    """Run the data checks on a file; exit 1 with a report when any fails."""
+    from creditops.data.checks import check_data
+    from creditops.data.io import read_table
+    from creditops.views import check_failures
+
+    frame = read_table(path)
+    failures = check_data(frame)
+    if failures:
+        console.print(check_failures(failures))
+        raise typer.Exit(1)
+    console.print(f"{path}: {len(frame):,} rows pass every data check")
+
+
+@models_app.command("list")
+def models_list(
+    name: Annotated[str | None, typer.Argument(help="Registered model name; all when omitted")] = None,
+) -> None:
+    """List registered versions with aliases, metrics and lineage."""
+    from creditops.tracking import registry
+    from creditops.tracking.store import tracking_uri
+    from creditops.views import versions_table
+
+    uri = tracking_uri()
+    names = [name] if name else registry.registered_names(uri)
+    if not names:
+        console.print(f"no registered models in {uri}")
+        return
+    for each in names:
+        console.print(versions_table(each, registry.versions(uri, each)))
+
+
+@models_app.command("show")
+def models_show(
+    reference: Annotated[str, typer.Argument(help="NAME, NAME@ALIAS or NAME/VERSION")],
+) -> None:
+    """Show one version: aliases, metrics and lineage tags."""
+    from creditops.tracking import registry
+    from creditops.tracking.store import tracking_uri
+    from creditops.views import version_detail
+
+    console.print(version_detail(registry.resolve(tracking_uri(), reference)))
+
+
+@config_app.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the modelling config."""
+    from creditops.config.modelling import ModellingConfig
+
+    console.print_json(json.dumps(ModellingConfig.model_json_schema()))
+
+
+@config_app.command("show")
+def config_show(
+    path: Annotated[Path | None, typer.Argument(help="Config file; the defaults when omitted")] = None,
+) -> None:
+    """Print the resolved config, defaults filled in."""
+    from creditops.config.modelling import load_modelling_config
+
+    console.print_json(load_modelling_config(path).model_dump_json())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors print one line and return their exit code, never a traceback."""
+    try:
+        app(args=argv, prog_name="creditops", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.exceptions.Abort:
+        errors.print("aborted")
+        return 130
+    except click.exceptions.ClickException as usage:
+        usage.show(file=sys.stderr)
+        return usage.exit_code
+    except CreditopsError as error:
+        _print_error(error)
+        return error.exit_code
+    return 0
+
+
+def _print_error(error: CreditopsError) -> None:
+    from creditops.data.checks import DataCheckError
+
+    if isinstance(error, DataCheckError):
+        from creditops.views import check_failures
+
+        errors.print(check_failures(error.failures))
+    errors.print(f"[red]error:[/red] {error}", markup=True, highlight=False, soft_wrap=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Configuration models, validated once at the edge."""

@@ -1,0 +1,92 @@
+"""The modelling config: the original config/modelling.json schema, extended with optional keys."""
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from creditops.config.validation import describe
+from creditops.errors import ConfigError
+
+Algorithm = Literal["lightgbm", "sklearn_gbm"]
+Metric = Literal["roc_auc", "pr_auc", "log_loss", "brier_score", "accuracy", "f1"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSection(_Section):
+    data_file: str = Field("credit_default.parquet", description="Input file in the input directory")
+    train_file: str = Field("train.csv", description="Training split written by data_prep")
+    test_file: str = Field("test.csv", description="Test split written by data_prep")
+    test_train_ratio: float = Field(0.25, gt=0, lt=1, description="Share of rows in the test split")
+    eval_file: str = Field("test.csv", description="Split that evaluate scores")
+    random_seed: int = Field(42, description="Seed of the stratified split")
+
+
+class TrainSection(_Section):
+    n_estimators: int = Field(100, ge=1, le=10_000, description="Number of boosted trees")
+    learning_rate: float = Field(0.05, gt=0, le=1, description="Shrinkage of each tree")
+    algorithm: Algorithm = Field("lightgbm", description="lightgbm, or the original sklearn_gbm")
+    num_leaves: int = Field(31, ge=2, le=4096, description="Leaves per tree (lightgbm)")
+    max_depth: int = Field(3, ge=1, le=64, description="Depth per tree (sklearn_gbm)")
+    random_seed: int = Field(42, description="Seed of the learner")
+
+
+class ModelSection(_Section):
+    model_file: str = Field("model.pkl", description="Model file written by train (safe format)")
+    model_name: str = Field("credit_default_model", min_length=1, description="Model name")
+
+
+class EvalSection(_Section):
+    eval_file: str = Field("credit_default_eval.json", description="Metrics of the new model")
+    eval_file_last_model: str = Field(
+        "credit_default_eval_last.json", description="Metrics of the champion on the same data"
+    )
+    better_than_last_file: str = Field("better_than_last.txt", description="1 or 0")
+    primary_metric: Metric = Field("roc_auc", description="Metric that decides better_than_last")
+    tolerance: float = Field(
+        0.0, ge=0, le=1, description="How much worse than the champion still counts as better"
+    )
+    threshold: float = Field(0.5, gt=0, lt=1, description="Probability above which class is 1")
+
+
+class RegistrySection(_Section):
+    model_name: str = Field("credit_default_model", min_length=1, description="Registered name")
+
+
+class ModellingConfig(_Section):
+    """The whole modelling config; every key has a default, so `{}` is a valid file."""
+
+    data: DataSection = DataSection()
+    train: TrainSection = TrainSection()
+    model: ModelSection = ModelSection()
+    eval: EvalSection = EvalSection()
+    registry: RegistrySection = RegistrySection()
+
+    def digest(self) -> str:
+        """SHA-256 of the resolved config, stable across key order and formatting."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_modelling_config(path: Path | None) -> ModellingConfig:
+    """The validated config at `path`, or the embedded defaults when `path` is None."""
+    if path is None:
+        return ModellingConfig()
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"config {path} is not valid JSON: {error}") from error
+    if not isinstance(payload, dict):
+        raise ConfigError(f"config {path} must hold a JSON object, not {type(payload).__name__}")
+    try:
+        return ModellingConfig.model_validate(payload)
+    except ValidationError as error:
+        raise ConfigError(f"config {path}: {describe(error)}") from error

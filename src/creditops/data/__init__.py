@@ -1,0 +1,1 @@
+"""Data: the schema, readers and writers, checks and the synthesizer."""

@@ -1,0 +1,1 @@
+"""Modelling: estimators, metrics and plots. Pure: no files, no tracking."""

@@ -1,0 +1,78 @@
+"""Classification metrics and the better-than-champion rule."""
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    brier_score_loss,
+    classification_report,
+    confusion_matrix,
+    f1_score,
+    log_loss,
+    roc_auc_score,
+)
+
+LOWER_IS_BETTER: Final = frozenset({"log_loss", "brier_score"})
+SCALAR_METRICS: Final = ("roc_auc", "pr_auc", "log_loss", "brier_score", "accuracy", "f1")
+
+
+def evaluate_predictions(labels: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
+    """The original classification-report structure plus ROC AUC, PR AUC, log loss and Brier score."""
+    predicted = (probability >= threshold).astype(int)
+    report: dict[str, Any] = classification_report(
+        labels, predicted, labels=[0, 1], output_dict=True, zero_division=0
+    )
+    two_classes = len(np.unique(labels)) == 2
+    report.update(
+        {
+            "roc_auc": float(roc_auc_score(labels, probability)) if two_classes else float("nan"),
+            "pr_auc": float(average_precision_score(labels, probability)),
+            "log_loss": float(log_loss(labels, np.clip(probability, 1e-15, 1 - 1e-15), labels=[0, 1])),
+            "brier_score": float(brier_score_loss(labels, probability)),
+            "f1": float(f1_score(labels, predicted, zero_division=0)),
+            "accuracy": float(accuracy_score(labels, predicted)),
+            "threshold": threshold,
+            "rows": len(labels),
+            "default_rate": float(np.mean(labels)),
+            "confusion_matrix": confusion_matrix(labels, predicted, labels=[0, 1]).tolist(),
+        }
+    )
+    return report
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Whether a candidate beats the champion on one metric, and why, in words."""
+
+    metric: str
+    candidate: float
+    champion: float | None
+    champion_version: str | None
+    tolerance: float
+    better: bool
+    reason: str
+
+
+def compare_with_champion(
+    metric: str,
+    candidate: float,
+    champion: float | None,
+    champion_version: str | None,
+    tolerance: float,
+) -> Comparison:
+    """Better means: not worse than the champion by `tolerance` or more (0: strictly better)."""
+    if champion is None:
+        reason = "no previous model: the candidate counts as better"
+        return Comparison(metric, candidate, None, None, tolerance, True, reason)
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    gain = sign * (candidate - champion)
+    better = gain > -tolerance if tolerance > 0 else gain > 0
+    verdict = "better than" if better else "not better than"
+    reason = (
+        f"{verdict} champion v{champion_version}: {metric} {candidate:.4f} vs {champion:.4f}"
+        f" (tolerance {tolerance:g})"
+    )
+    return Comparison(metric, candidate, champion, champion_version, tolerance, better, reason)

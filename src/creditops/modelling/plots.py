@@ -1,0 +1,56 @@
+"""Evaluation plots as PNG files (matplotlib, no display)."""
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import roc_curve
+
+from creditops.files import atomic_path
+
+
+def _pyplot():  # imported on use: matplotlib costs ~1 s at import and only evaluate draws
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_confusion_matrix(matrix: list[list[int]], threshold: float, path: Path) -> Path:
+    """A 2×2 confusion matrix with counts, saved as PNG."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(4.2, 3.8), dpi=100)
+    values = np.asarray(matrix)
+    axes.imshow(values, cmap="Blues")
+    for (row, column), count in np.ndenumerate(values):
+        colour = "white" if count > values.max() / 2 else "black"
+        axes.text(column, row, f"{count:,}", ha="center", va="center", color=colour)
+    axes.set_xticks([0, 1], labels=["no default", "default"])
+    axes.set_yticks([0, 1], labels=["no default", "default"])
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("actual")
+    axes.set_title(f"Confusion matrix (threshold {threshold:g})")
+    return _save(plt, figure, path)
+
+
+def plot_roc_curve(labels: np.ndarray, probability: np.ndarray, auc: float, path: Path) -> Path:
+    """The ROC curve with its AUC, saved as PNG."""
+    plt = _pyplot()
+    false_positive, true_positive, _ = roc_curve(labels, probability)
+    figure, axes = plt.subplots(figsize=(4.2, 3.8), dpi=100)
+    axes.plot(false_positive, true_positive, label=f"model (AUC {auc:.3f})")
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
+    axes.set_xlabel("false positive rate")
+    axes.set_ylabel("true positive rate")
+    axes.set_title("ROC curve")
+    axes.legend(loc="lower right")
+    return _save(plt, figure, path)
+
+
+def _save(plt, figure, path: Path) -> Path:
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png")
+    plt.close(figure)
+    return path

@@ -1,0 +1,121 @@
+"""The training pipeline in one process: check data → prep → train → evaluate → register → promote."""
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from creditops.config.modelling import ModellingConfig
+from creditops.steps import common
+from creditops.steps.data_prep import load_checked, prepare_checked
+from creditops.steps.evaluate import Evaluation, evaluate
+from creditops.steps.register import Registration, register
+from creditops.steps.train import train
+from creditops.tracking import registry
+from creditops.tracking.runs import Tracker, flatten
+from creditops.tracking.store import tracking_uri
+from creditops.workspace import workspace_root
+
+STAGES = ("check data", "prep", "train", "evaluate", "register", "promote")
+StageListener = Callable[[str, float | None], None]
+"""Called with a stage name and None when it starts, and with its seconds when it ends."""
+
+
+@dataclass(frozen=True)
+class PipelineFolders:
+    """Where the steps write: the same folders the step modules take as flags."""
+
+    data: Path
+    model: Path
+    evaluation: Path
+    registry: Path
+
+    @classmethod
+    def under(cls, root: Path) -> "PipelineFolders":
+        return cls(root / "prepared", root / "model", root / "evaluation", root / "registry")
+
+
+@dataclass
+class PipelineResult:
+    """What the run produced, for the summary table and the benchmark."""
+
+    data_manifest: dict = field(default_factory=dict)
+    evaluation: Evaluation | None = None
+    registration: Registration | None = None
+    champion_version: str | None = None
+    run_id: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_pipeline(
+    data_path: Path,
+    config: ModellingConfig,
+    *,
+    folders: PipelineFolders | None = None,
+    tracking: bool = True,
+    promote: bool = True,
+    on_stage: StageListener | None = None,
+) -> PipelineResult:
+    """Run every stage; a failing stage raises and leaves the registry and aliases as they were.
+
+    `promote` moves the `champion` alias to a newly registered version (environments that need no
+    approval, such as dev).
+    """
+    folders = folders or PipelineFolders.under(workspace_root() / "pipeline")
+    store_uri = tracking_uri()
+    tracker = Tracker(enabled=tracking, uri=store_uri)
+    result = PipelineResult()
+    timer = partial(_timed, result.seconds, on_stage or _ignore)
+    with tracker.run("pipeline") as run_id:
+        result.run_id = run_id
+        tracker.params(flatten(config.model_dump(mode="json")))
+        with timer("check data"):
+            frame, digest = load_checked(data_path)
+        with timer("prep"):
+            prepared = prepare_checked(frame, digest, data_path, folders.data, config, tracker)
+            result.data_manifest = prepared.manifest
+        with timer("train"):
+            model, _ = train(folders.data, folders.model, config, tracker)
+        with timer("evaluate"):
+            result.evaluation = evaluate(
+                folders.data, folders.model, folders.evaluation, config, tracker, model, store_uri
+            )
+        with timer("register"):
+            result.registration = register(
+                folders.model,
+                folders.evaluation,
+                folders.registry,
+                config,
+                tracker,
+                model,
+                store_uri,
+            )
+    with timer("promote"):
+        result.champion_version = _promote(store_uri, config, result.registration, promote)
+    return result
+
+
+def _promote(
+    store_uri: str, config: ModellingConfig, registration: Registration, promote: bool
+) -> str | None:
+    name = config.registry.model_name
+    if promote and registration.registered and registration.version is not None:
+        registry.set_alias(name, registry.CHAMPION, registration.version)
+        common.log.info("promote: %s version %s is the champion", name, registration.version)
+    champion = registry.champion(store_uri, name)
+    return None if champion is None else champion.version
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], listener: StageListener, stage: str) -> Iterator[None]:
+    listener(stage, None)
+    started = time.perf_counter()
+    yield
+    seconds[stage] = time.perf_counter() - started
+    listener(stage, seconds[stage])
+
+
+def _ignore(stage: str, elapsed: float | None) -> None:
+    """A stage listener that does nothing."""

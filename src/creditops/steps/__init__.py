@@ -1,0 +1,1 @@
+"""The four modelling steps, each runnable alone with the original scripts' flags."""

@@ -1,0 +1,45 @@
+"""Lineage: where a model came from (code commit, data digest, config digest) and its fingerprint."""
+
+import hashlib
+import os
+import shutil
+
+# git runs with fixed argument lists and no shell.
+import subprocess  # nosec B404
+from pathlib import Path
+
+import creditops
+
+
+def git_commit(directory: Path | None = None) -> str:
+    """The commit checked out in `directory` (+ '-dirty' with uncommitted changes), else 'unknown'.
+
+    $CREDITOPS_GIT_COMMIT overrides it, for builds from an exported tree (e.g. an Azure ML job).
+    """
+    override = os.environ.get("CREDITOPS_GIT_COMMIT")
+    if override:
+        return override
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    cwd = directory or Path.cwd()
+    try:
+        commit = subprocess.run(
+            [git, "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            [git, "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (subprocess.CalledProcessError, OSError):
+        return "unknown"
+    return f"{commit}-dirty" if status else commit
+
+
+def fingerprint(*, data_sha256: str, config_hash: str, commit: str) -> str:
+    """What makes two trainings the same: data, config, code commit and package version."""
+    parts = (data_sha256, config_hash, commit, creditops.__version__)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]

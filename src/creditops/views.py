@@ -1,0 +1,83 @@
+"""Rich renderings of results for the command line."""
+
+from datetime import UTC, datetime
+
+from rich.table import Table
+
+from creditops.data.checks import CheckFailure
+from creditops.modelling.metrics import SCALAR_METRICS
+from creditops.pipeline import PipelineResult
+from creditops.tracking.registry import VersionInfo
+
+
+def pipeline_summary(result: PipelineResult) -> Table:
+    """Data stats, metrics, champion comparison, registration and stage times of one run."""
+    table = Table(title="creditops run", show_header=False, title_justify="left")
+    table.add_column("item", style="bold")
+    table.add_column("value")
+    data = result.data_manifest
+    table.add_row("data", f"{data['data_file']} (sha256 {data['data_sha256'][:12]}…)")
+    table.add_row(
+        "rows",
+        f"{data['rows']:,} (train {data['train_rows']:,} / test {data['test_rows']:,}),"
+        f" default rate {100 * data['default_rate']:.2f}%",
+    )
+    if result.evaluation is not None:
+        metrics = result.evaluation.metrics
+        champion = result.evaluation.champion_metrics
+        for name in SCALAR_METRICS:
+            value = f"{metrics[name]:.4f}"
+            if champion is not None:
+                value += f"  (champion v{champion['model_version']}: {champion[name]:.4f})"
+            table.add_row(name, value)
+        table.add_row("comparison", result.evaluation.comparison.reason)
+    if result.registration is not None:
+        table.add_row("registry", result.registration.reason)
+    table.add_row("champion", f"version {result.champion_version}" if result.champion_version else "none")
+    if result.run_id:
+        table.add_row("mlflow run", result.run_id)
+    timings = ", ".join(f"{stage} {seconds:.2f}s" for stage, seconds in result.seconds.items())
+    table.add_row("stage times", timings)
+    return table
+
+
+def check_failures(failures: tuple[CheckFailure, ...]) -> Table:
+    table = Table(title="data checks failed", title_justify="left")
+    for header in ("check", "column", "rows"):
+        table.add_column(header)
+    for failure in failures:
+        rows = "-" if failure.check == "required_column" else f"{failure.rows:,}"
+        table.add_row(failure.check, failure.column, rows)
+    return table
+
+
+def versions_table(name: str, found: list[VersionInfo]) -> Table:
+    table = Table(title=f"{name}", title_justify="left")
+    for header in ("version", "aliases", "created", "roc_auc", "data sha256", "git commit"):
+        table.add_column(header)
+    for info in found:
+        table.add_row(
+            info.version,
+            ", ".join(info.aliases) or "-",
+            _when(info.created_ms),
+            info.tags.get("metric.roc_auc", "-"),
+            info.tags.get("data_sha256", "-")[:12],
+            info.tags.get("git_commit", "-")[:12],
+        )
+    return table
+
+
+def version_detail(info: VersionInfo) -> Table:
+    table = Table(title=f"{info.name} version {info.version}", show_header=False, title_justify="left")
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    table.add_row("aliases", ", ".join(info.aliases) or "-")
+    table.add_row("created", _when(info.created_ms))
+    table.add_row("run", info.run_id or "-")
+    for key in sorted(info.tags):
+        table.add_row(key, info.tags[key])
+    return table
+
+
+def _when(milliseconds: int) -> str:
+    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
