@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 
@@ -48,9 +47,13 @@ def run(
         typer.Option(help="Input data (.csv/.parquet/.xlsx/.xls); default <workspace>/data/<data_file>"),
     ] = None,
     no_logging: Annotated[bool, typer.Option("--no-logging", help="Do not log to MLflow")] = False,
+    summary_json: Annotated[
+        Path | None, typer.Option(help="Also write the run summary (stages, metrics, version) as JSON")
+    ] = None,
 ) -> None:
     """Run the training pipeline: check data, prep, train, evaluate vs champion, register."""
     from creditops.config.modelling import load_modelling_config
+    from creditops.files import write_json
     from creditops.pipeline import STAGES, run_pipeline
     from creditops.views import pipeline_summary
     from creditops.workspace import workspace_root
@@ -73,6 +76,8 @@ def run(
 
         result = run_pipeline(source, settings, tracking=not no_logging, on_stage=show)
     console.print(pipeline_summary(result))
+    if summary_json is not None:
+        write_json(summary_json, result.as_dict())
 
 
 @data_app.command("synth")
@@ -166,19 +171,23 @@ def config_show(
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors print one line and return their exit code, never a traceback."""
     try:
-        app(args=argv, prog_name="creditops", standalone_mode=False)
-    except click.exceptions.Exit as done:
+        outcome = app(args=argv, prog_name="creditops", standalone_mode=False)
+    except typer.Exit as done:
         return done.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         errors.print("aborted")
         return 130
-    except click.exceptions.ClickException as usage:
-        usage.show(file=sys.stderr)
+    except typer.TyperException as usage:
+        show = getattr(usage, "show", None)
+        if show is not None:
+            show(file=sys.stderr)
+        else:
+            errors.print(f"error: {usage.format_message()}", markup=False)
         return usage.exit_code
     except CreditopsError as error:
         _print_error(error)
         return error.exit_code
-    return 0
+    return outcome if isinstance(outcome, int) else 0
 
 
 def _print_error(error: CreditopsError) -> None:

@@ -3,7 +3,7 @@
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from creditops.steps.evaluate import Evaluation, evaluate
 from creditops.steps.register import Registration, register
 from creditops.steps.train import train
 from creditops.tracking import registry
-from creditops.tracking.runs import Tracker, flatten
+from creditops.tracking.runs import RunLog, Tracker, flatten
 from creditops.tracking.store import tracking_uri
 from creditops.workspace import workspace_root
 
@@ -48,6 +48,21 @@ class PipelineResult:
     run_id: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
+    def as_dict(self) -> dict:
+        """A JSON-ready summary of the run."""
+        evaluation = self.evaluation
+        registration = self.registration
+        return {
+            "data": self.data_manifest,
+            "metrics": None if evaluation is None else evaluation.metrics,
+            "champion_metrics": None if evaluation is None else evaluation.champion_metrics,
+            "comparison": None if evaluation is None else asdict(evaluation.comparison),
+            "registration": None if registration is None else asdict(registration),
+            "champion_version": self.champion_version,
+            "run_id": self.run_id,
+            "seconds": self.seconds,
+        }
+
 
 def run_pipeline(
     data_path: Path,
@@ -68,29 +83,24 @@ def run_pipeline(
     tracker = Tracker(enabled=tracking, uri=store_uri)
     result = PipelineResult()
     timer = partial(_timed, result.seconds, on_stage or _ignore)
+    with timer("check data"):
+        frame, digest = load_checked(data_path)
+    with timer("prep"):
+        prepared = prepare_checked(frame, digest, data_path, folders.data, config)
+        result.data_manifest = prepared.manifest
+    with timer("train"):
+        model, _, train_log = train(folders.data, folders.model, config)
+    with timer("evaluate"):
+        evaluation = evaluate(folders.data, folders.model, folders.evaluation, config, model, store_uri)
+        result.evaluation = evaluation
     with tracker.run("pipeline") as run_id:
         result.run_id = run_id
-        tracker.params(flatten(config.model_dump(mode="json")))
-        with timer("check data"):
-            frame, digest = load_checked(data_path)
-        with timer("prep"):
-            prepared = prepare_checked(frame, digest, data_path, folders.data, config, tracker)
-            result.data_manifest = prepared.manifest
-        with timer("train"):
-            model, _ = train(folders.data, folders.model, config, tracker)
-        with timer("evaluate"):
-            result.evaluation = evaluate(
-                folders.data, folders.model, folders.evaluation, config, tracker, model, store_uri
-            )
+        config_log = RunLog(params=flatten(config.model_dump(mode="json")))
+        for log in (config_log, prepared.log, train_log, evaluation.log):
+            tracker.record(log)
         with timer("register"):
             result.registration = register(
-                folders.model,
-                folders.evaluation,
-                folders.registry,
-                config,
-                tracker,
-                model,
-                store_uri,
+                folders.model, folders.evaluation, folders.registry, config, model, store_uri
             )
     with timer("promote"):
         result.champion_version = _promote(store_uri, config, result.registration, promote)

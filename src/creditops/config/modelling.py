@@ -31,7 +31,7 @@ class TrainSection(_Section):
     n_estimators: int = Field(100, ge=1, le=10_000, description="Number of boosted trees")
     learning_rate: float = Field(0.05, gt=0, le=1, description="Shrinkage of each tree")
     algorithm: Algorithm = Field("lightgbm", description="lightgbm, or the original sklearn_gbm")
-    num_leaves: int = Field(31, ge=2, le=4096, description="Leaves per tree (lightgbm)")
+    num_leaves: int = Field(7, ge=2, le=4096, description="Leaves per tree (lightgbm)")
     max_depth: int = Field(3, ge=1, le=64, description="Depth per tree (sklearn_gbm)")
     random_seed: int = Field(42, description="Seed of the learner")
 

@@ -9,6 +9,7 @@ from typing import Final
 
 from creditops.config.modelling import ModellingConfig, load_modelling_config
 from creditops.errors import CreditopsError
+from creditops.tracking.runs import RunLog, Tracker
 
 DATA_MANIFEST: Final = "data_manifest.json"
 MODEL_MANIFEST: Final = "model_manifest.json"
@@ -50,3 +51,10 @@ def run_step(
     except CreditopsError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+
+
+def record(step: str, log: RunLog, *, enabled: bool) -> None:
+    """Log a step run on its own into its own MLflow run (or $MLFLOW_RUN_ID's)."""
+    tracker = Tracker(enabled)
+    with tracker.run(step):
+        tracker.record(log)

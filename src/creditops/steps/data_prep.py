@@ -12,7 +12,7 @@ from creditops.data.io import read_table, write_table
 from creditops.data.schema import LABEL
 from creditops.files import sha256_file, write_json
 from creditops.steps import common
-from creditops.tracking.runs import Tracker
+from creditops.tracking.runs import RunLog
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class PreparedData:
     train: pd.DataFrame
     test: pd.DataFrame
     manifest: dict
+    log: RunLog
 
 
 def load_checked(path: Path) -> tuple[pd.DataFrame, str]:
@@ -37,10 +38,10 @@ def split(frame: pd.DataFrame, *, test_ratio: float, seed: int) -> tuple[pd.Data
     return train.sort_index(), test.sort_index()
 
 
-def prepare(source: Path, output_dir: Path, config: ModellingConfig, tracker: Tracker) -> PreparedData:
+def prepare(source: Path, output_dir: Path, config: ModellingConfig) -> PreparedData:
     """Check `source`, split it, write the train and test files and the data manifest."""
     frame, digest = load_checked(source)
-    return prepare_checked(frame, digest, source, output_dir, config, tracker)
+    return prepare_checked(frame, digest, source, output_dir, config)
 
 
 def prepare_checked(
@@ -49,7 +50,6 @@ def prepare_checked(
     source: Path,
     output_dir: Path,
     config: ModellingConfig,
-    tracker: Tracker,
 ) -> PreparedData:
     """Split data that passed its checks; write the train and test files and the data manifest."""
     train, test = split(frame, test_ratio=config.data.test_train_ratio, seed=config.data.random_seed)
@@ -73,18 +73,12 @@ def prepare_checked(
         manifest["train_rows"],
         manifest["test_rows"],
     )
-    with tracker.run("data_prep"):
-        tracker.params({"data.file": source.name, "data.test_train_ratio": config.data.test_train_ratio})
-        tracker.metrics(
-            {
-                "data.rows": manifest["rows"],
-                "data.default_rate": manifest["default_rate"],
-                "data.train_rows": manifest["train_rows"],
-                "data.test_rows": manifest["test_rows"],
-            }
-        )
-        tracker.tags({"data_sha256": digest})
-    return PreparedData(train, test, manifest)
+    log = RunLog(
+        params={"data.file": source.name, "data.test_train_ratio": config.data.test_train_ratio},
+        metrics={f"data.{key}": manifest[key] for key in ("rows", "default_rate", "train_rows", "test_rows")},
+        tags={"data_sha256": digest},
+    )
+    return PreparedData(train, test, manifest, log)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     common.add_no_logging(parsed)
 
     def body(args, config: ModellingConfig) -> int:
-        source = args.data_input_dir / config.data.data_file
-        prepare(source, args.data_output_dir, config, Tracker(enabled=not args.no_logging))
+        prepared = prepare(args.data_input_dir / config.data.data_file, args.data_output_dir, config)
+        common.record("data_prep", prepared.log, enabled=not args.no_logging)
         return 0
 
     return common.run_step(parsed, argv, body)

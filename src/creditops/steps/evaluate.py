@@ -3,8 +3,6 @@
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from creditops.config.modelling import ModellingConfig
 from creditops.data.io import read_table
 from creditops.data.schema import LABEL
@@ -20,7 +18,7 @@ from creditops.modelling.plots import plot_confusion_matrix, plot_roc_curve
 from creditops.modelling.serialization import load_model
 from creditops.steps import common
 from creditops.tracking import registry
-from creditops.tracking.runs import Tracker
+from creditops.tracking.runs import RunLog
 from creditops.tracking.store import tracking_uri
 
 
@@ -31,6 +29,7 @@ class Evaluation:
     metrics: dict
     champion_metrics: dict | None
     comparison: Comparison
+    log: RunLog
 
 
 def evaluate(
@@ -38,7 +37,6 @@ def evaluate(
     model_dir: Path,
     eval_dir: Path,
     config: ModellingConfig,
-    tracker: Tracker,
     model: TrainedModel | None = None,
     store_uri: str | None = None,
 ) -> Evaluation:
@@ -52,6 +50,11 @@ def evaluate(
     settings = config.eval
     probability = model.predict_proba(features)
     metrics = evaluate_predictions(labels, probability, settings.threshold)
+    write_json(eval_dir / settings.eval_file, metrics)
+    plot_confusion_matrix(
+        metrics["confusion_matrix"], settings.threshold, eval_dir / common.CONFUSION_MATRIX_PNG
+    )
+    plot_roc_curve(labels, probability, metrics["roc_auc"], eval_dir / common.ROC_CURVE_PNG)
 
     champion = registry.champion(store_uri, config.registry.model_name)
     champion_metrics = None
@@ -68,38 +71,29 @@ def evaluate(
         None if champion is None else champion.version,
         settings.tolerance,
     )
-    _write_outputs(eval_dir, config, metrics, champion_metrics, comparison, labels, probability)
+    _write_verdict(eval_dir, config, champion_metrics, comparison)
     common.log.info(
         "evaluate: %s %.4f; %s",
         settings.primary_metric,
         metrics[settings.primary_metric],
         comparison.reason,
     )
-    with tracker.run("evaluate"):
-        tracker.metrics({f"test.{name}": metrics[name] for name in SCALAR_METRICS})
-        tracker.tags({"better_than_last": int(comparison.better), "comparison": comparison.reason})
-        tracker.artifacts([eval_dir / name for name in _output_names(config)], folder="evaluation")
-    return Evaluation(metrics, champion_metrics, comparison)
+    log = RunLog(
+        metrics={f"test.{name}": metrics[name] for name in SCALAR_METRICS},
+        tags={"better_than_last": int(comparison.better), "comparison": comparison.reason},
+        artifacts=tuple(eval_dir / name for name in _output_names(config)),
+        artifact_folder="evaluation",
+    )
+    return Evaluation(metrics, champion_metrics, comparison, log)
 
 
-def _write_outputs(
-    eval_dir: Path,
-    config: ModellingConfig,
-    metrics: dict,
-    champion_metrics: dict | None,
-    comparison: Comparison,
-    labels: np.ndarray,
-    probability: np.ndarray,
+def _write_verdict(
+    eval_dir: Path, config: ModellingConfig, champion_metrics: dict | None, comparison: Comparison
 ) -> None:
     settings = config.eval
-    write_json(eval_dir / settings.eval_file, metrics)
     last = champion_metrics or {"model_version": None, "reason": comparison.reason}
     write_json(eval_dir / settings.eval_file_last_model, last)
     write_json(eval_dir / common.COMPARISON_FILE, asdict(comparison))
-    plot_confusion_matrix(
-        metrics["confusion_matrix"], settings.threshold, eval_dir / common.CONFUSION_MATRIX_PNG
-    )
-    plot_roc_curve(labels, probability, metrics["roc_auc"], eval_dir / common.ROC_CURVE_PNG)
     write_text(eval_dir / settings.better_than_last_file, "1" if comparison.better else "0")
 
 
@@ -124,13 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     common.add_no_logging(parsed)
 
     def body(args, config: ModellingConfig) -> int:
-        result = evaluate(
-            args.data_dir,
-            args.model_dir,
-            args.eval_dir,
-            config,
-            Tracker(enabled=not args.no_logging),
-        )
+        result = evaluate(args.data_dir, args.model_dir, args.eval_dir, config)
+        common.record("evaluate", result.log, enabled=not args.no_logging)
         print(f"better_than_last={int(result.comparison.better)}: {result.comparison.reason}")
         return 0
 

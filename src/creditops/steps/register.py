@@ -29,7 +29,6 @@ def register(
     eval_dir: Path,
     registry_dir: Path,
     config: ModellingConfig,
-    tracker: Tracker,
     model: TrainedModel | None = None,
     store_uri: str | None = None,
 ) -> Registration:
@@ -63,7 +62,7 @@ def register(
         "comparison": comparison["reason"],
         **{f"metric.{key}": f"{metrics[key]:.6f}" for key in SCALAR_METRICS},
     }
-    with Tracker(enabled=True, uri=tracker.uri).run("register") as run_id:
+    with Tracker(enabled=True, uri=store_uri).run("register") as run_id:
         model_uri = registry.log_model(model)
         version = registry.register(model_uri, name, {**tags, "run_id": run_id or ""})
     registry.set_alias(name, registry.CHALLENGER, version.version)
@@ -93,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parsed.add_argument("--registry_dir", type=Path, required=True, help="Folder for the MLflow model")
 
     def body(args, config: ModellingConfig) -> int:
-        result = register(args.model_dir, args.eval_dir, args.registry_dir, config, Tracker(True))
+        result = register(args.model_dir, args.eval_dir, args.registry_dir, config)
         print(result.reason)
         return 0
 

@@ -11,12 +11,10 @@ from creditops.modelling.estimators import TrainedModel, feature_matrix, train_m
 from creditops.modelling.serialization import save_model
 from creditops.steps import common
 from creditops.tracking.lineage import fingerprint, git_commit
-from creditops.tracking.runs import Tracker
+from creditops.tracking.runs import RunLog
 
 
-def train(
-    data_dir: Path, model_dir: Path, config: ModellingConfig, tracker: Tracker
-) -> tuple[TrainedModel, dict]:
+def train(data_dir: Path, model_dir: Path, config: ModellingConfig) -> tuple[TrainedModel, dict, RunLog]:
     """Train on `data_dir`'s train file; write the model file and manifest into `model_dir`."""
     data_manifest = _data_manifest(data_dir)
     frame = read_table(data_dir / config.data.train_file)
@@ -58,10 +56,11 @@ def train(
     common.log.info(
         "train: %s with %s trees on %s rows", settings.algorithm, settings.n_estimators, len(frame)
     )
-    with tracker.run("train"):
-        tracker.params({f"train.{key}": value for key, value in params.items()})
-        tracker.tags({"git_commit": commit, "config_hash": config_hash})
-    return model, manifest
+    log = RunLog(
+        params={f"train.{key}": value for key, value in params.items()},
+        tags={"git_commit": commit, "config_hash": config_hash},
+    )
+    return model, manifest, log
 
 
 def _data_manifest(data_dir: Path) -> dict:
@@ -79,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     common.add_no_logging(parsed)
 
     def body(args, config: ModellingConfig) -> int:
-        train(args.data_dir, args.model_dir, config, Tracker(enabled=not args.no_logging))
+        *_, log = train(args.data_dir, args.model_dir, config)
+        common.record("train", log, enabled=not args.no_logging)
         return 0
 
     return common.run_step(parsed, argv, body)

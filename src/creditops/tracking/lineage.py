@@ -24,19 +24,16 @@ def git_commit(directory: Path | None = None) -> str:
         return "unknown"
     cwd = directory or Path.cwd()
     try:
-        commit = subprocess.run(
-            [git, "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            [git, "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        commit = _git(git, cwd, "rev-parse", "HEAD")
+        status = _git(git, cwd, "status", "--porcelain", "--untracked-files=no")
     except (subprocess.CalledProcessError, OSError):
         return "unknown"
     return f"{commit}-dirty" if status else commit
+
+
+def _git(git: str, cwd: Path, *arguments: str) -> str:
+    run = subprocess.run([git, *arguments], cwd=cwd, capture_output=True, text=True, check=True)  # nosec B603
+    return run.stdout.strip()
 
 
 def fingerprint(*, data_sha256: str, config_hash: str, commit: str) -> str:

@@ -1,21 +1,39 @@
 """MLflow runs that the steps log into; a disabled tracker logs nothing and touches no store."""
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow.entities import Metric, Param, RunTag
 
 from creditops.tracking.store import connect, ensure_experiment, tracking_uri
 
 
+@dataclass(frozen=True)
+class RunLog:
+    """What a step has to log: the steps return it, their callers log it into a run."""
+
+    params: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    tags: Mapping[str, Any] = field(default_factory=dict)
+    artifacts: tuple[Path, ...] = ()
+    artifact_folder: str | None = None
+
+
 class Tracker:
-    """Logs params, metrics, tags and artifacts to the active MLflow run, when enabled."""
+    """Logs what the steps return (RunLog) into MLflow runs, when enabled."""
 
     def __init__(self, enabled: bool, uri: str | None = None) -> None:
         self.enabled = enabled
         self.uri = uri or tracking_uri()
+
+    def _open(self) -> str:
+        connect(self.uri)
+        return ensure_experiment(self.uri)
 
     @contextmanager
     def run(self, name: str) -> Iterator[str | None]:
@@ -30,22 +48,26 @@ class Tracker:
         if active is not None:
             yield active.info.run_id
             return
-        connect(self.uri)
-        experiment_id = ensure_experiment(self.uri)
+        experiment_id = self._open()
         with mlflow.start_run(experiment_id=experiment_id, run_name=name) as started:
             yield started.info.run_id
 
-    def params(self, values: Mapping[str, Any]) -> None:
-        if self.enabled:
-            mlflow.log_params(dict(values))
-
-    def metrics(self, values: Mapping[str, float]) -> None:
-        if self.enabled:
-            mlflow.log_metrics({key: float(value) for key, value in values.items()})
-
-    def tags(self, values: Mapping[str, Any]) -> None:
-        if self.enabled:
-            mlflow.set_tags({key: str(value) for key, value in values.items()})
+    def record(self, log: RunLog) -> None:
+        """Log everything a step returned into the active run: one batch, then the artifacts."""
+        if not self.enabled:
+            return
+        run = mlflow.active_run()
+        if run is None:
+            raise RuntimeError("Tracker.record needs an active run: call it inside Tracker.run()")
+        now = int(time.time() * 1000)
+        mlflow.MlflowClient(self.uri, self.uri).log_batch(
+            run.info.run_id,
+            metrics=[Metric(key, float(value), now, 0) for key, value in log.metrics.items()],
+            params=[Param(key, str(value)) for key, value in log.params.items()],
+            tags=[RunTag(key, str(value)) for key, value in log.tags.items()],
+            synchronous=True,
+        )
+        self.artifacts(list(log.artifacts), folder=log.artifact_folder)
 
     def artifacts(self, paths: list[Path], folder: str | None = None) -> None:
         if self.enabled:

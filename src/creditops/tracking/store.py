@@ -2,7 +2,7 @@
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote
 
 import mlflow
 
@@ -21,10 +21,10 @@ def tracking_uri() -> str:
 
 def sqlite_path(uri: str) -> Path | None:
     """The database file of a `sqlite:///` URI, None for any other store."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "sqlite":
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
         return None
-    return Path(unquote(parsed.path))
+    return Path(unquote(uri.removeprefix(prefix).split("?", 1)[0]))
 
 
 def store_exists(uri: str) -> bool:

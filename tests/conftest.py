@@ -1,0 +1,33 @@
+"""Shared fixtures: tiny seeded data and an isolated workspace with its own MLflow store."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from creditops.data.io import write_table
+from creditops.data.synth import synthesize
+
+SMALL_ROWS = 2_000
+SEED = 7
+
+
+@pytest.fixture(scope="session")
+def small_frame() -> pd.DataFrame:
+    return synthesize(SMALL_ROWS, SEED)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh workspace (and embedded MLflow store) under tmp_path, used as the current directory."""
+    root = tmp_path / "workspace"
+    monkeypatch.setenv("CREDITOPS_WORKSPACE", str(root))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return root
+
+
+@pytest.fixture
+def data_file(tmp_path: Path, small_frame: pd.DataFrame) -> Path:
+    return write_table(small_frame, tmp_path / "input" / "credit_default.csv")

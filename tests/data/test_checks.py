@@ -1,0 +1,96 @@
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditops.data.checks import DataCheckError, check_data, ensure_valid
+from creditops.data.schema import LABEL
+
+
+def _drop_age(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=["AGE"])
+
+
+def _text_in_pay0(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype({"PAY_0": object})
+    frame.loc[[1, 2], "PAY_0"] = "late"
+    return frame
+
+
+def _fraction_in_limit(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype({"LIMIT_BAL": float})
+    frame.loc[3, "LIMIT_BAL"] = 1500.5
+    return frame
+
+
+def _education_code_9(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.loc[[4, 5, 6], "EDUCATION"] = 9
+    return frame
+
+
+def _negative_payment(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.loc[7, "PAY_AMT3"] = -10
+    return frame
+
+
+def _missing_sex(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype({"SEX": float})
+    frame.loc[[8, 9], "SEX"] = np.nan
+    return frame
+
+
+def _label_2(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.loc[10, LABEL] = 2
+    return frame
+
+
+def _duplicate_id(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.loc[11, "ID"] = frame.loc[12, "ID"]
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "check", "column", "rows"),
+    [
+        (_drop_age, "required_column", "AGE", 0),
+        (_text_in_pay0, "integer_type", "PAY_0", 2),
+        (_fraction_in_limit, "integer_type", "LIMIT_BAL", 1),
+        (_education_code_9, "allowed_codes", "EDUCATION", 3),
+        (_negative_payment, "value_range", "PAY_AMT3", 1),
+        (_missing_sex, "missing_values", "SEX", 2),
+        (_label_2, "label_values", LABEL, 1),
+        (_duplicate_id, "duplicate_ids", "ID", 2),
+    ],
+)
+def test_each_check_fails_on_its_own_bad_case(
+    small_frame: pd.DataFrame,
+    corrupt: Callable[[pd.DataFrame], pd.DataFrame],
+    check: str,
+    column: str,
+    rows: int,
+) -> None:
+    failures = check_data(corrupt(small_frame.head(100).copy()))
+    assert [(f.check, f.column, f.rows) for f in failures] == [(check, column, rows)]
+
+
+def test_good_data_passes(small_frame: pd.DataFrame) -> None:
+    assert check_data(small_frame) == ()
+
+
+def test_empty_data_fails(small_frame: pd.DataFrame) -> None:
+    assert check_data(small_frame.head(0))[0].check == "not_empty"
+
+
+def test_report_names_every_failure(small_frame: pd.DataFrame) -> None:
+    frame = _label_2(_education_code_9(small_frame.head(100).copy()))
+    with pytest.raises(DataCheckError) as raised:
+        ensure_valid(frame)
+    message = str(raised.value)
+    assert "data checks failed (2)" in message
+    assert "allowed_codes on 'EDUCATION': 3 row(s)" in message
+    assert f"label_values on '{LABEL}': 1 row(s)" in message
+
+
+def test_label_may_be_absent_when_not_required(small_frame: pd.DataFrame) -> None:
+    assert check_data(small_frame.drop(columns=[LABEL]), require_label=False) == ()

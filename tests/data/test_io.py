@@ -1,0 +1,85 @@
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from creditops.data.io import read_table, write_table
+from creditops.data.schema import COLUMNS, ID_COLUMN
+from creditops.errors import DataError
+
+SHARED_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "credit_default_sample.xls"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_round_trip_keeps_values_and_integer_types(
+    tmp_path: Path, small_frame: pd.DataFrame, suffix: str
+) -> None:
+    frame = small_frame.head(50)
+    path = write_table(frame, tmp_path / f"data{suffix}")
+    pd.testing.assert_frame_equal(read_table(path), frame)
+
+
+def test_reads_the_uci_excel_layout_with_a_title_row(tmp_path: Path, small_frame: pd.DataFrame) -> None:
+    # Given the UCI layout: a title row (X1..X23, Y) above the header row
+    frame = small_frame.head(20)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Data"
+    sheet.append(["", *[f"X{i}" for i in range(1, 24)], "Y"])
+    sheet.append(list(COLUMNS))
+    for row in frame.itertuples(index=False):
+        sheet.append(list(row))
+    path = tmp_path / "uci.xlsx"
+    workbook.save(path)
+    # When it is read, then the header is found and the values are integers
+    pd.testing.assert_frame_equal(read_table(path), frame)
+
+
+@pytest.mark.skipif(not SHARED_SAMPLE.is_file(), reason="the shared real UCI sample is not beside the repo")
+def test_reads_the_real_uci_sample() -> None:
+    frame = read_table(SHARED_SAMPLE)
+    assert tuple(frame.columns) == COLUMNS
+    assert len(frame) == 1000
+    assert frame[ID_COLUMN].is_unique
+
+
+def test_unsupported_suffix_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "data.json"
+    path.write_text("{}")
+    with pytest.raises(DataError, match=r"unsupported format '\.json'"):
+        read_table(path)
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="data file not found"):
+        read_table(tmp_path / "absent.csv")
+
+
+def test_unreadable_file_is_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"not parquet")
+    with pytest.raises(DataError, match="cannot read") as raised:
+        read_table(path)
+    assert "\n" not in str(raised.value)
+
+
+def test_excel_without_header_row_is_rejected(tmp_path: Path) -> None:
+    pd.DataFrame({"a": [1], "b": [2]}).to_excel(tmp_path / "x.xlsx", index=False)
+    with pytest.raises(DataError, match="no header row"):
+        read_table(tmp_path / "x.xlsx")
+
+
+def test_write_refuses_unknown_suffix_and_leaves_nothing(tmp_path: Path, small_frame: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match="unsupported format"):
+        write_table(small_frame, tmp_path / "data.xls")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_write_leaves_the_old_file_whole(tmp_path: Path, small_frame: pd.DataFrame) -> None:
+    path = write_table(small_frame.head(5), tmp_path / "data.parquet")
+    before = path.read_bytes()
+    with pytest.raises(Exception):  # noqa: B017, PT011 - any failure of the writer
+        write_table(pd.DataFrame({"bad": [object()]}), path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.parquet"]

@@ -1,0 +1,78 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditops.data.checks import check_data
+from creditops.data.schema import BILL_AMOUNTS, COLUMNS, LABEL, PAY_AMOUNTS
+from creditops.data.synth import synthesize
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return synthesize(20_000, 11)
+
+
+def test_same_seed_gives_the_same_data() -> None:
+    pd.testing.assert_frame_equal(synthesize(500, 3), synthesize(500, 3))
+
+
+def test_other_seed_gives_other_data() -> None:
+    assert not synthesize(500, 3).equals(synthesize(500, 4))
+
+
+def test_has_exactly_the_uci_columns_as_integers(frame: pd.DataFrame) -> None:
+    assert tuple(frame.columns) == COLUMNS
+    assert all(dtype == np.int64 for dtype in frame.dtypes)
+
+
+def test_passes_every_data_check(frame: pd.DataFrame) -> None:
+    assert check_data(frame) == ()
+
+
+def test_default_rate_is_realistic(frame: pd.DataFrame) -> None:
+    assert 0.19 < frame[LABEL].mean() < 0.25
+
+
+def test_default_rate_rises_steeply_with_delinquency(frame: pd.DataFrame) -> None:
+    rate = frame.groupby("PAY_0")[LABEL].mean()
+    assert rate[0] < 0.2
+    assert rate[1] > 1.8 * rate[0]
+    assert rate[2] > rate[1] > rate[0]
+    assert rate[2] > 0.5
+
+
+def test_marginals_match_the_published_sample(frame: pd.DataFrame) -> None:
+    # figures of the UCI sample: median limit 140,000; median age 33; about 47 % revolving in PAY_0
+    assert frame["LIMIT_BAL"].median() == pytest.approx(140_000, rel=0.1)
+    assert frame["AGE"].median() == pytest.approx(33, abs=1.5)
+    assert (frame["PAY_0"] == 0).mean() == pytest.approx(0.473, abs=0.03)
+    assert frame["SEX"].value_counts(normalize=True)[2] == pytest.approx(0.6, abs=0.03)
+
+
+def test_repayment_status_is_persistent_over_months(frame: pd.DataFrame) -> None:
+    correlation = frame[["PAY_0", "PAY_2", "PAY_6"]].corr()
+    assert correlation.loc["PAY_0", "PAY_2"] > 0.4
+    assert correlation.loc["PAY_0", "PAY_2"] > correlation.loc["PAY_0", "PAY_6"]
+
+
+def test_bills_are_coherent_over_months(frame: pd.DataFrame) -> None:
+    bills = frame[list(BILL_AMOUNTS)]
+    assert bills.corr().loc["BILL_AMT1", "BILL_AMT2"] > 0.85
+    assert (bills.max(axis=1) <= frame["LIMIT_BAL"] * 1.1 + 1).all()
+    assert (frame[list(PAY_AMOUNTS)] >= 0).all().all()
+
+
+def test_delinquency_drift_raises_late_payments_and_defaults() -> None:
+    base, drifted = synthesize(5_000, 5), synthesize(5_000, 5, "delinquency")
+    assert (drifted["PAY_0"] >= 1).mean() > (base["PAY_0"] >= 1).mean() + 0.1
+    assert drifted[LABEL].mean() > base[LABEL].mean()
+
+
+def test_limits_drift_lowers_credit_limits() -> None:
+    base, drifted = synthesize(5_000, 5), synthesize(5_000, 5, "limits")
+    assert drifted["LIMIT_BAL"].median() < 0.7 * base["LIMIT_BAL"].median()
+
+
+def test_rejects_zero_rows() -> None:
+    with pytest.raises(ValueError, match="rows"):
+        synthesize(0, 1)

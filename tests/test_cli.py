@@ -1,0 +1,108 @@
+"""The creditops command line, run in-process through main(argv)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from creditops.cli import main
+from creditops.data.io import read_table
+
+pytestmark = pytest.mark.e2e
+
+
+def test_data_synth_writes_each_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for suffix in (".csv", ".parquet", ".xlsx"):
+        output = tmp_path / f"data{suffix}"
+        assert main(["data", "synth", "--rows", "300", "--seed", "1", "--output", str(output)]) == 0
+        assert len(read_table(output)) == 300
+    assert "default rate" in capsys.readouterr().out
+
+
+def test_data_synth_rejects_unknown_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["data", "synth", "--rows", "10", "--output", str(tmp_path / "x.csv"), "--drift", "moon"])
+    assert code == 2
+    assert "unknown drift 'moon'" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_data_synth_rejects_unknown_suffix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["data", "synth", "--rows", "10", "--output", str(tmp_path / "x.txt")]) == 1
+    assert "unsupported format '.txt'" in capsys.readouterr().err
+
+
+def test_data_check_reports_failures(tmp_path: Path, small_frame, capsys) -> None:
+    path = tmp_path / "bad.csv"
+    small_frame.assign(MARRIAGE=7).to_csv(path, index=False)
+    assert main(["data", "check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "allowed_codes" in out
+    assert "MARRIAGE" in out
+
+
+def test_run_then_models_list_and_show(workspace: Path, data_file: Path, capsys) -> None:
+    config = workspace.parent / "config.json"
+    config.write_text(json.dumps({"train": {"n_estimators": 20}}))
+    assert main(["run", "--config", str(config), "--data", str(data_file)]) == 0
+    out = capsys.readouterr().out
+    assert "registered credit_default_model version 1" in out
+    assert "roc_auc" in out
+
+    assert main(["run", "--config", str(config), "--data", str(data_file)]) == 0
+    assert "nothing new registered" in capsys.readouterr().out
+
+    assert main(["models", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "champion" in listing
+    assert "challenger" in listing
+
+    assert main(["models", "show", "credit_default_model@champion"]) == 0
+    detail = capsys.readouterr().out
+    assert "data_sha256" in detail
+    assert "git_commit" in detail
+
+    assert main(["models", "show", "credit_default_model/9"]) == 1
+    assert "has no version 9" in capsys.readouterr().err
+
+
+def test_run_with_bad_config_exits_2_in_one_line(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"eval": {"primary_metric": "speed"}}))
+    assert main(["run", "--config", str(config), "--data", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "eval.primary_metric" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_run_without_data_says_how_to_create_it(workspace: Path, capsys) -> None:
+    assert main(["run"]) == 1
+    assert "creditops data synth" in capsys.readouterr().err
+
+
+def test_run_with_bad_data_prints_the_check_table(
+    workspace: Path, tmp_path: Path, small_frame, capsys
+) -> None:
+    path = tmp_path / "bad.csv"
+    small_frame.drop(columns=["AGE"]).to_csv(path, index=False)
+    assert main(["run", "--data", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "required_column" in err
+    assert "AGE" in err
+
+
+def test_models_list_on_an_empty_store(workspace: Path, capsys) -> None:
+    assert main(["models", "list"]) == 0
+    assert "no registered models" in capsys.readouterr().out
+    assert not (workspace / "mlflow.db").exists()
+
+
+def test_config_schema_and_show(capsys) -> None:
+    assert main(["config", "schema"]) == 0
+    assert "ModellingConfig" in capsys.readouterr().out
+    assert main(["config", "show"]) == 0
+    assert json.loads(capsys.readouterr().out)["train"]["algorithm"] == "lightgbm"
+
+
+def test_version_and_unknown_command(capsys) -> None:
+    assert main(["version"]) == 0
+    assert main(["nonsense"]) == 2

@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditops.data.schema import LABEL
+from creditops.errors import CreditopsError
+from creditops.modelling.estimators import feature_matrix, train_model
+from creditops.tracking import registry
+from creditops.tracking.store import tracking_uri
+
+
+@pytest.mark.parametrize("algorithm", ["lightgbm", "sklearn_gbm"])
+def test_model_directory_round_trip_is_safe_and_exact(
+    tmp_path: Path, small_frame: pd.DataFrame, algorithm: str
+) -> None:
+    features = feature_matrix(small_frame)
+    model = train_model(
+        features,
+        small_frame[LABEL].to_numpy(),
+        algorithm=algorithm,
+        n_estimators=10,
+        learning_rate=0.1,
+        num_leaves=7,
+        max_depth=2,
+        seed=0,
+    )
+    target = registry.save_model_dir(model, tmp_path / "registry" / "m")
+    loaded = registry.load(tracking_uri(), str(target))
+    assert loaded.algorithm == algorithm
+    np.testing.assert_allclose(loaded.predict_proba(features), model.predict_proba(features))
+    # saving again replaces the directory whole
+    registry.save_model_dir(model, target)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["m"]
+
+
+def test_loading_a_folder_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CreditopsError, match="no MLmodel file"):
+        registry.load(tracking_uri(), str(tmp_path))
+
+
+def test_unknown_references_are_named(workspace: Path) -> None:
+    uri = tracking_uri()
+    with pytest.raises(CreditopsError, match="no registered model named 'nope'"):
+        registry.resolve(uri, "nope")
+    with pytest.raises(CreditopsError, match="no version with alias 'champion'"):
+        registry.resolve(uri, "models:/nope@champion")
+    assert registry.champion(uri, "nope") is None
