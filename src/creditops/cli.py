@@ -80,6 +80,48 @@ def run(
         write_json(summary_json, result.as_dict())
 
 
+@app.command()
+def serve(
+    model: Annotated[str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder")],
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 5001,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Require 'Authorization: Bearer <key>' with the key from this variable")
+    ] = None,
+    deployment: Annotated[str, typer.Option(help="Deployment name reported in answers")] = "default",
+    max_body_bytes: Annotated[int, typer.Option(min=1, help="Largest request body (413 above)")] = 1_048_576,
+    max_rows: Annotated[int, typer.Option(min=1, help="Most rows per request (413 above)")] = 10_000,
+) -> None:
+    """Serve a model over HTTP: /score (Azure ML and MLflow formats), /invocations, /health, /metrics."""
+    from creditops.serving.app import ServiceSettings, create_app
+    from creditops.serving.loading import load_for_serving
+    from creditops.serving.server import bind
+    from creditops.serving.server import serve as run
+    from creditops.tracking.store import tracking_uri
+
+    settings = ServiceSettings(deployment, _api_key(api_key_env), max_body_bytes, max_rows)
+    loaded = load_for_serving(tracking_uri(), model)
+    sock = bind(host, port)
+    errors.print(
+        f"serving {loaded.name} version {loaded.version} as '{deployment}' on http://{host}:{port}"
+        f" with {workers} worker(s)",
+        highlight=False,
+    )
+    run(lambda: create_app(loaded, settings), sock, workers)
+
+
+def _api_key(variable: str | None) -> str | None:
+    if variable is None:
+        return None
+    import os
+
+    key = os.environ.get(variable, "")
+    if not key:
+        raise CreditopsError(f"environment variable {variable} is empty or not set: export the API key there")
+    return key
+
+
 @data_app.command("synth")
 def data_synth(
     output: Annotated[Path, typer.Option(help="Output file: .csv, .parquet or .xlsx")],

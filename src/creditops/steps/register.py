@@ -59,6 +59,7 @@ def register(
         "config_hash": manifest["config_hash"],
         "algorithm": manifest["algorithm"],
         registry.FINGERPRINT_TAG: manifest["fingerprint"],
+        registry.THRESHOLD_TAG: settings.threshold,
         "comparison": comparison["reason"],
         **{f"metric.{key}": f"{metrics[key]:.6f}" for key in SCALAR_METRICS},
     }

@@ -28,6 +28,7 @@ from creditops.tracking.store import connect, store_exists
 CHAMPION: Final = "champion"
 CHALLENGER: Final = "challenger"
 FINGERPRINT_TAG: Final = "creditops.fingerprint"
+THRESHOLD_TAG: Final = "threshold"
 ARTIFACT_NAME: Final = "model"
 
 

@@ -1,0 +1,220 @@
+"""The scoring service: an ASGI app built by a factory from an already-loaded model."""
+
+import hmac
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import orjson
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+
+import creditops
+from creditops.modelling.estimators import TrainedModel
+from creditops.serving.metrics import ServiceMetrics
+from creditops.serving.requests import FORMATS, RequestError, ScoringRequest, parse_request
+
+JSON: Final = "application/json"
+DEPLOYMENT_HEADER: Final = "azureml-model-deployment"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to score, and where it came from."""
+
+    model: TrainedModel
+    name: str
+    version: str
+    uri: str
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Limits and identity of one running deployment."""
+
+    deployment: str = "default"
+    api_key: str | None = None
+    max_body_bytes: int = 1_048_576
+    max_rows: int = 10_000
+
+
+Shape = Callable[[ScoringRequest, np.ndarray, float, dict], dict]
+
+
+def create_app(loaded: LoadedModel, settings: ServiceSettings) -> "ScoringApp":
+    """The ASGI app that scores with `loaded` under `settings`."""
+    return ScoringApp(loaded, settings)
+
+
+class ScoringApp:
+    """Scoring routes answered straight from ASGI; every other route goes to a FastAPI app.
+
+    The two POST routes are the hot path: reading the body, parsing, predicting and encoding take
+    ~100 µs, so a framework's routing and request objects would be most of the cost. FastAPI still
+    serves /health, /ready, /version, /metrics and the OpenAPI docs, which describe both routes.
+    """
+
+    def __init__(self, loaded: LoadedModel, settings: ServiceSettings) -> None:
+        self.loaded = loaded
+        self.settings = settings
+        self.metrics = ServiceMetrics(settings.deployment)
+        self.identity = {
+            "model_name": loaded.name,
+            "model_version": loaded.version,
+            "deployment": settings.deployment,
+        }
+        self.headers = [
+            (b"content-type", JSON.encode()),
+            (DEPLOYMENT_HEADER.encode(), settings.deployment.encode()),
+            (b"x-model-version", loaded.version.encode()),
+        ]
+        self.expected_key = None if settings.api_key is None else f"Bearer {settings.api_key}".encode()
+        self.routes: dict[str, Shape] = {"/score": _score_shape, "/invocations": _mlflow_shape}
+        self.fastapi = _service_app(self)
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        shape = self.routes.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if shape is None:
+            await self.fastapi(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status, body = await self._answer(scope, receive, shape)
+        length = (b"content-length", str(len(body)).encode())
+        await send({"type": "http.response.start", "status": status, "headers": [*self.headers, length]})
+        await send({"type": "http.response.body", "body": body})
+        self.metrics.observe(scope["path"], status, time.perf_counter() - started)
+
+    async def _answer(self, scope: dict, receive: Callable, shape: Shape) -> tuple[int, bytes]:
+        try:
+            if scope["method"] != "POST":
+                raise RequestError(405, f"{scope['path']} accepts POST only")
+            headers = dict(scope["headers"])
+            _authorize(headers, self.expected_key)
+            body = await _read_body(headers, receive, self.settings.max_body_bytes)
+            parsed = parse_request(body, max_rows=self.settings.max_rows)
+            probability = self.loaded.model.predict_proba(parsed.features)
+            answer = shape(parsed, probability, self.loaded.threshold, self.identity)
+            return 200, orjson.dumps(answer)
+        except RequestError as error:
+            return error.status, orjson.dumps({"error": error.message, **self.identity})
+
+
+def _service_app(service: ScoringApp) -> FastAPI:
+    """FastAPI for the light routes and the OpenAPI docs of all of them."""
+    app = FastAPI(
+        title="creditops scoring service",
+        version=creditops.__version__,
+        description="Probability of default for credit-card clients (UCI schema).",
+    )
+    identity = service.identity
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        """Liveness: the process answers."""
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/ready")
+    async def ready() -> JSONResponse:
+        """Readiness: the model is loaded (the app is only built from a loaded model)."""
+        return JSONResponse({"ready": True, **identity})
+
+    @app.get("/version")
+    async def version() -> JSONResponse:
+        """Which code, model and deployment answer."""
+        return JSONResponse({"creditops": creditops.__version__, "model_uri": service.loaded.uri, **identity})
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        """Prometheus metrics: requests, errors and latency per route and deployment."""
+        return Response(service.metrics.exposition(), media_type=service.metrics.content_type)
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            schema["paths"].update(_scoring_paths())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+    return app
+
+
+def _scoring_paths() -> dict:
+    body = {
+        "required": True,
+        "content": {JSON: {"schema": {"type": "object", "description": f"One of: {', '.join(FORMATS)}"}}},
+    }
+    errors = {
+        "400": {"description": "malformed JSON"},
+        "401": {"description": "missing or wrong API key"},
+        "413": {"description": "body or batch too large"},
+        "415": {"description": "content type is not application/json"},
+        "422": {"description": "invalid rows: the message names the column and row"},
+    }
+    return {
+        "/score": {
+            "post": {
+                "summary": "Score rows: class and probability of default per row, with model and deployment",
+                "requestBody": body,
+                "responses": {"200": {"description": "one prediction per row"}, **errors},
+            }
+        },
+        "/invocations": {
+            "post": {
+                "summary": 'MLflow scoring protocol: answers {"predictions": [...]}',
+                "requestBody": body,
+                "responses": {"200": {"description": "one prediction per row"}, **errors},
+            }
+        },
+    }
+
+
+async def _read_body(headers: dict[bytes, bytes], receive: Callable, limit: int) -> bytes:
+    content_type = headers.get(b"content-type", b"").decode("latin-1")
+    if content_type.split(";", 1)[0].strip().lower() != JSON:
+        raise RequestError(415, f"content type must be {JSON}, not {content_type or 'missing'}")
+    declared = headers.get(b"content-length", b"")
+    if declared.isdigit() and int(declared) > limit:
+        raise RequestError(413, f"body of {int(declared)} bytes is over the limit of {limit}")
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestError(400, "the client disconnected before sending the whole body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _authorize(headers: dict[bytes, bytes], expected: bytes | None) -> None:
+    if expected is None:
+        return
+    if not hmac.compare_digest(headers.get(b"authorization", b""), expected):
+        raise RequestError(401, "missing or wrong API key: send 'Authorization: Bearer <key>'")
+
+
+def _score_shape(parsed: ScoringRequest, probability: np.ndarray, threshold: float, identity: dict) -> dict:
+    classes = (probability >= threshold).astype(np.int8)
+    rows = [
+        {"index": index, "class": int(label), "probability": float(p)}
+        for index, label, p in zip(parsed.index, classes, probability, strict=True)
+    ]
+    return {**identity, "threshold": threshold, "predictions": rows}
+
+
+def _mlflow_shape(parsed: ScoringRequest, probability: np.ndarray, threshold: float, identity: dict) -> dict:
+    classes = (probability >= threshold).astype(np.int8)
+    rows = [
+        {"class": int(label), "probability": float(p)} for label, p in zip(classes, probability, strict=True)
+    ]
+    return {"predictions": rows, **identity}
