@@ -1,5 +1,6 @@
 """Shared fixtures: tiny seeded data and an isolated workspace with its own MLflow store."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -7,6 +8,8 @@ import pytest
 
 from creditops.data.io import write_table
 from creditops.data.synth import synthesize
+
+from .sample_requests import original_request
 
 SMALL_ROWS = 2_000
 SEED = 7
@@ -31,3 +34,8 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def data_file(tmp_path: Path, small_frame: pd.DataFrame) -> Path:
     return write_table(small_frame, tmp_path / "input" / "credit_default.csv")
+
+
+@pytest.fixture
+def original_request_bytes() -> bytes:
+    return json.dumps(original_request()).encode()

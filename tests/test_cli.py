@@ -79,9 +79,7 @@ def test_run_without_data_says_how_to_create_it(workspace: Path, capsys) -> None
     assert "creditops data synth" in capsys.readouterr().err
 
 
-def test_run_with_bad_data_prints_the_check_table(
-    workspace: Path, tmp_path: Path, small_frame, capsys
-) -> None:
+def test_run_with_bad_data_prints_the_check_table(workspace: Path, tmp_path: Path, small_frame, capsys) -> None:
     path = tmp_path / "bad.csv"
     small_frame.drop(columns=["AGE"]).to_csv(path, index=False)
     assert main(["run", "--data", str(path)]) == 1

@@ -21,6 +21,11 @@ app = typer.Typer(
 data_app = typer.Typer(help="Synthesize and check data sets.", no_args_is_help=True)
 models_app = typer.Typer(help="Registered model versions, aliases and lineage.", no_args_is_help=True)
 config_app = typer.Typer(help="The modelling config.", no_args_is_help=True)
+endpoint_app = typer.Typer(
+    help="Local online endpoints with blue/green deployments (like az ml online-endpoint).",
+    no_args_is_help=True,
+)
+app.add_typer(endpoint_app, name="endpoint")
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(config_app, name="config")
@@ -28,7 +33,8 @@ app.add_typer(config_app, name="config")
 console = Console()
 errors = Console(stderr=True)
 
-DEFAULT_DATA = Path("data") / "credit_default.parquet"
+SAMPLE_REQUEST = Path(__file__).parent / "serving" / "sample_request.json"
+RequestFile = Annotated[Path, typer.Option("--request-file", help="JSON scoring request")]
 
 
 @app.command()
@@ -111,6 +117,189 @@ def serve(
     run(lambda: create_app(loaded, settings), sock, workers)
 
 
+@app.command("smoke-test")
+def smoke_test_command(
+    url: Annotated[str, typer.Option(help="Endpoint or scoring URL, e.g. http://127.0.0.1:5001")],
+    request_file: RequestFile = SAMPLE_REQUEST,
+    api_key_env: Annotated[str | None, typer.Option(help="Variable holding the API key")] = None,
+    deployment: Annotated[str | None, typer.Option(help="Send to this deployment (header routing)")] = None,
+    max_latency_ms: Annotated[float, typer.Option(min=0.001, help="Latency budget")] = 1_000.0,
+    expected_version: Annotated[str | None, typer.Option(help="Model version the answer must report")] = None,
+) -> None:
+    """Smoke-test any scoring endpoint; exit 1 when a check fails."""
+    from creditops.endpoints.smoke import read_request, smoke_test
+    from creditops.views import smoke_report
+
+    report = smoke_test(
+        url,
+        read_request(request_file),
+        api_key=_api_key(api_key_env),
+        deployment=deployment,
+        max_latency_ms=max_latency_ms,
+        expected_version=expected_version,
+    )
+    console.print(smoke_report(report))
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+@endpoint_app.command("create")
+def endpoint_create(
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port; a free one when omitted")] = None,
+    auth: Annotated[str, typer.Option(help="key (Bearer key required) or none")] = "key",
+) -> None:
+    """Create an endpoint: one address that routes to its deployments."""
+    from creditops.endpoints import manager
+
+    endpoint = manager.create(name, port, auth)
+    console.print(f"endpoint {name} listening on {endpoint.url} (auth: {auth})")
+
+
+@endpoint_app.command("deploy")
+def endpoint_deploy(
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    deployment: Annotated[str, typer.Option(help="Deployment name, e.g. blue")],
+    model: Annotated[str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder")],
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+) -> None:
+    """Start (or replace) a deployment; a new one gets 0% traffic."""
+    from creditops.endpoints import manager
+
+    started = manager.deploy(name, deployment, model, workers)
+    console.print(
+        f"deployment {deployment} serves model version {started.model_version} on port {started.port};"
+        f" give it traffic with 'creditops endpoint traffic {name} {deployment}=100'"
+    )
+
+
+@endpoint_app.command("traffic")
+def endpoint_traffic(
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    weights: Annotated[list[str], typer.Argument(help="DEP=PCT pairs summing to 100")],
+) -> None:
+    """Set the traffic split."""
+    from creditops.endpoints import manager
+
+    parsed = {}
+    for pair in weights:
+        deployment, _, percent = pair.partition("=")
+        if not deployment or not percent.strip().isdigit():
+            raise CreditopsError(f"traffic {pair!r} is not DEP=PCT (e.g. blue=90)")
+        parsed[deployment] = int(percent)
+    endpoint = manager.set_traffic(name, parsed)
+    console.print(", ".join(f"{dep}={pct}%" for dep, pct in endpoint.traffic.items()))
+
+
+@endpoint_app.command("invoke")
+def endpoint_invoke(
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    request_file: RequestFile = SAMPLE_REQUEST,
+    deployment: Annotated[str | None, typer.Option(help="Send to this deployment (header routing)")] = None,
+) -> None:
+    """Send a scoring request to the endpoint and print the answer."""
+    from creditops.endpoints import manager
+    from creditops.endpoints.smoke import read_request
+
+    answer = manager.invoke(name, read_request(request_file), deployment)
+    console.print_json(answer.text)
+    if answer.status_code != 200:
+        raise typer.Exit(1)
+
+
+@endpoint_app.command("show")
+def endpoint_show(name: Annotated[str, typer.Argument(help="Endpoint name")]) -> None:
+    """Show the endpoint, its deployments, traffic and health."""
+    from creditops.endpoints import manager
+    from creditops.views import endpoint_detail
+
+    endpoint, report = manager.health(name)
+    console.print(endpoint_detail(endpoint, report))
+
+
+@endpoint_app.command("get-credentials")
+def endpoint_credentials(name: Annotated[str, typer.Argument(help="Endpoint name")]) -> None:
+    """Print the endpoint's API key (send it as 'Authorization: Bearer <key>')."""
+    from creditops.endpoints import state
+
+    state.load(name)
+    key = state.read_key(name)
+    if key is None:
+        raise CreditopsError(f"endpoint {name} uses no key (auth none)")
+    console.print(key, highlight=False, soft_wrap=True)
+
+
+@endpoint_app.command("list")
+def endpoint_list() -> None:
+    """List the endpoints in this workspace."""
+    from creditops.endpoints import state
+    from creditops.views import endpoints_table
+
+    console.print(endpoints_table([state.load(name) for name in state.names()]))
+
+
+@endpoint_app.command("start")
+def endpoint_start(name: Annotated[str, typer.Argument(help="Endpoint name")]) -> None:
+    """Bring an endpoint back after a restart, with the same deployments and weights."""
+    from creditops.endpoints import manager
+
+    endpoint = manager.start(name)
+    console.print(f"endpoint {name} on {endpoint.url}: " + ", ".join(f"{d}={p}%" for d, p in endpoint.traffic.items()))
+
+
+@endpoint_app.command("delete")
+def endpoint_delete(name: Annotated[str, typer.Argument(help="Endpoint name")]) -> None:
+    """Stop every process of the endpoint and free its port."""
+    from creditops.endpoints import manager
+
+    manager.delete(name)
+    console.print(f"endpoint {name} deleted")
+
+
+@endpoint_app.command("rollout")
+def endpoint_rollout(
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    model: Annotated[str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder")],
+    steps: Annotated[str, typer.Option(help="Traffic percentages for the new deployment")] = "10,50,100",
+    request_file: RequestFile = SAMPLE_REQUEST,
+    max_p99_ms: Annotated[float, typer.Option(help="Latency budget at each step")] = 250.0,
+    max_error_rate: Annotated[float, typer.Option(min=0, max=1, help="Error budget at each step")] = 0.01,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+) -> None:
+    """Blue/green rollout with smoke test, stepwise traffic shift and automatic rollback."""
+    from creditops.endpoints import manager
+    from creditops.endpoints.smoke import read_request
+
+    try:
+        percentages = tuple(int(step) for step in steps.split(","))
+    except ValueError as error:
+        raise CreditopsError(f"--steps must be percentages like 10,50,100, not {steps!r}") from error
+    deployed = manager.rollout(
+        name,
+        model,
+        read_request(request_file),
+        percentages,
+        max_error_rate=max_error_rate,
+        max_p99_ms=max_p99_ms,
+        workers=workers,
+        say=console.print,
+    )
+    console.print(f"[green]rollout done[/green]: {deployed.name} serves model version {deployed.model_version}")
+
+
+@endpoint_app.command("rollback")
+def endpoint_rollback(
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    request_file: RequestFile = SAMPLE_REQUEST,
+) -> None:
+    """Return to the previous deployment's model (smoke-tested, blue/green)."""
+    from creditops.endpoints import manager
+    from creditops.endpoints.smoke import read_request
+
+    deployed = manager.rollback(name, read_request(request_file), say=console.print)
+    console.print(f"rolled back: {deployed.name} serves model version {deployed.model_version}")
+
+
 def _api_key(variable: str | None) -> str | None:
     if variable is None:
         return None
@@ -127,18 +316,14 @@ def data_synth(
     output: Annotated[Path, typer.Option(help="Output file: .csv, .parquet or .xlsx")],
     rows: Annotated[int, typer.Option(min=1, help="Number of customers")] = 30_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 2005,
-    drift: Annotated[
-        str, typer.Option(help="none, delinquency (more late payers) or limits (lower limits)")
-    ] = "none",
+    drift: Annotated[str, typer.Option(help="none, delinquency (more late payers) or limits (lower limits)")] = "none",
 ) -> None:
     """Write a synthetic data set with the UCI credit-default schema."""
     from creditops.data.io import write_table
     from creditops.data.synth import DRIFT_KINDS, synthesize
 
     if drift not in DRIFT_KINDS:
-        raise typer.BadParameter(
-            f"unknown drift {drift!r}: use {', '.join(DRIFT_KINDS)}", param_hint="--drift"
-        )
+        raise typer.BadParameter(f"unknown drift {drift!r}: use {', '.join(DRIFT_KINDS)}", param_hint="--drift")
     frame = synthesize(rows, seed, drift)  # type: ignore[arg-type]
     write_table(frame, output)
     rate = 100 * frame["default payment next month"].mean()

@@ -107,9 +107,7 @@ def run_pipeline(
     return result
 
 
-def _promote(
-    store_uri: str, config: ModellingConfig, registration: Registration, promote: bool
-) -> str | None:
+def _promote(store_uri: str, config: ModellingConfig, registration: Registration, promote: bool) -> str | None:
     name = config.registry.model_name
     if promote and registration.registered and registration.version is not None:
         registry.set_alias(name, registry.CHAMPION, registration.version)

@@ -81,3 +81,36 @@ def version_detail(info: VersionInfo) -> Table:
 
 def _when(milliseconds: int) -> str:
     return datetime.fromtimestamp(milliseconds / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def smoke_report(report) -> Table:
+    table = Table(title=f"smoke test {report.url}", title_justify="left")
+    for header in ("check", "result", "detail"):
+        table.add_column(header)
+    for check in report.checks:
+        verdict = "[green]pass[/green]" if check.passed else "[red]FAIL[/red]"
+        table.add_row(check.name, verdict, check.detail)
+    return table
+
+
+def endpoint_detail(endpoint, report) -> Table:
+    table = Table(title=f"endpoint {endpoint.name} {endpoint.url} (auth: {endpoint.auth})", title_justify="left")
+    for header in ("part", "traffic", "model", "healthy", "detail"):
+        table.add_column(header)
+    for item in report:
+        deployment = endpoint.deployments.get(item.name)
+        traffic = f"{endpoint.traffic.get(item.name, 0)}%" if deployment else "-"
+        model = f"{deployment.model_uri} (v{deployment.model_version})" if deployment else "-"
+        healthy = "[green]yes[/green]" if item.healthy else "[red]no[/red]"
+        table.add_row(item.name, traffic, model, healthy, item.detail)
+    return table
+
+
+def endpoints_table(endpoints: list) -> Table:
+    table = Table(title="endpoints", title_justify="left")
+    for header in ("name", "url", "auth", "traffic"):
+        table.add_column(header)
+    for endpoint in endpoints:
+        traffic = ", ".join(f"{dep}={pct}%" for dep, pct in endpoint.traffic.items()) or "-"
+        table.add_row(endpoint.name, endpoint.url, endpoint.auth, traffic)
+    return table

@@ -45,9 +45,7 @@ def test_new_keys_are_optional_and_validated(tmp_path: Path) -> None:
         ([1, 2], r"must hold a JSON object"),
     ],
 )
-def test_invalid_config_is_a_one_line_error_naming_the_key(
-    tmp_path: Path, payload: object, message: str
-) -> None:
+def test_invalid_config_is_a_one_line_error_naming_the_key(tmp_path: Path, payload: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as raised:
         load_modelling_config(_write(tmp_path, payload))
     assert "\n" not in str(raised.value)

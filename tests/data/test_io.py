@@ -12,9 +12,7 @@ SHARED_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "credi
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
-def test_round_trip_keeps_values_and_integer_types(
-    tmp_path: Path, small_frame: pd.DataFrame, suffix: str
-) -> None:
+def test_round_trip_keeps_values_and_integer_types(tmp_path: Path, small_frame: pd.DataFrame, suffix: str) -> None:
     frame = small_frame.head(50)
     path = write_table(frame, tmp_path / f"data{suffix}")
     pd.testing.assert_frame_equal(read_table(path), frame)

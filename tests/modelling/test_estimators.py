@@ -30,9 +30,7 @@ def fitted(request: pytest.FixtureRequest, small_frame: pd.DataFrame) -> Trained
     return _fit(small_frame, request.param)
 
 
-def test_probabilities_are_one_per_row_in_unit_interval(
-    fitted: TrainedModel, small_frame: pd.DataFrame
-) -> None:
+def test_probabilities_are_one_per_row_in_unit_interval(fitted: TrainedModel, small_frame: pd.DataFrame) -> None:
     probability = fitted.predict_proba(feature_matrix(small_frame))
     assert probability.shape == (len(small_frame),)
     assert ((probability >= 0) & (probability <= 1)).all()

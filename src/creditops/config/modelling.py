@@ -48,9 +48,7 @@ class EvalSection(_Section):
     )
     better_than_last_file: str = Field("better_than_last.txt", description="1 or 0")
     primary_metric: Metric = Field("roc_auc", description="Metric that decides better_than_last")
-    tolerance: float = Field(
-        0.0, ge=0, le=1, description="How much worse than the champion still counts as better"
-    )
+    tolerance: float = Field(0.0, ge=0, le=1, description="How much worse than the champion still counts as better")
     threshold: float = Field(0.5, gt=0, lt=1, description="Probability above which class is 1")
 
 

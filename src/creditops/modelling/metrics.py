@@ -22,9 +22,7 @@ SCALAR_METRICS: Final = ("roc_auc", "pr_auc", "log_loss", "brier_score", "accura
 def evaluate_predictions(labels: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
     """The original classification-report structure plus ROC AUC, PR AUC, log loss and Brier score."""
     predicted = (probability >= threshold).astype(int)
-    report: dict[str, Any] = classification_report(
-        labels, predicted, labels=[0, 1], output_dict=True, zero_division=0
-    )
+    report: dict[str, Any] = classification_report(labels, predicted, labels=[0, 1], output_dict=True, zero_division=0)
     two_classes = len(np.unique(labels)) == 2
     report.update(
         {
@@ -72,7 +70,6 @@ def compare_with_champion(
     better = gain > -tolerance if tolerance > 0 else gain > 0
     verdict = "better than" if better else "not better than"
     reason = (
-        f"{verdict} champion v{champion_version}: {metric} {candidate:.4f} vs {champion:.4f}"
-        f" (tolerance {tolerance:g})"
+        f"{verdict} champion v{champion_version}: {metric} {candidate:.4f} vs {champion:.4f} (tolerance {tolerance:g})"
     )
     return Comparison(metric, candidate, champion, champion_version, tolerance, better, reason)

@@ -134,9 +134,7 @@ def _service_app(service: ScoringApp) -> FastAPI:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             schema["paths"].update(_scoring_paths())
             app.openapi_schema = schema
         return app.openapi_schema
@@ -214,7 +212,5 @@ def _score_shape(parsed: ScoringRequest, probability: np.ndarray, threshold: flo
 
 def _mlflow_shape(parsed: ScoringRequest, probability: np.ndarray, threshold: float, identity: dict) -> dict:
     classes = (probability >= threshold).astype(np.int8)
-    rows = [
-        {"class": int(label), "probability": float(p)} for label, p in zip(classes, probability, strict=True)
-    ]
+    rows = [{"class": int(label), "probability": float(p)} for label, p in zip(classes, probability, strict=True)]
     return {"predictions": rows, **identity}

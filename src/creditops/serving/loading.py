@@ -16,7 +16,5 @@ def load_for_serving(store_uri: str, model_uri: str) -> LoadedModel:
         return LoadedModel(model, version.name, version.version, model_uri, threshold)
     path = Path(model_uri)
     if not path.exists():
-        raise CreditopsError(
-            f"no model at {model_uri}: use models:/NAME@ALIAS, models:/NAME/VERSION or a model folder"
-        )
+        raise CreditopsError(f"no model at {model_uri}: use models:/NAME@ALIAS, models:/NAME/VERSION or a model folder")
     return LoadedModel(registry.load(store_uri, str(path)), path.resolve().name, "local", model_uri)

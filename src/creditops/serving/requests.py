@@ -5,6 +5,7 @@ RequestError with the HTTP status to answer and a message naming the column and 
 vectorised: one numpy conversion and one bounds check for the whole batch.
 """
 
+import json
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -39,10 +40,7 @@ class ScoringRequest:
 
 def parse_request(body: bytes, *, max_rows: int) -> ScoringRequest:
     """Parse and validate a JSON scoring request body."""
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise RequestError(400, f"malformed JSON: {error}") from error
+    payload = _load_json(body)
     columns, rows, index = _table(payload)
     if not rows:
         raise RequestError(422, "empty batch: send at least one row")
@@ -57,6 +55,18 @@ def parse_request(body: bytes, *, max_rows: int) -> ScoringRequest:
     elif len(index) != len(rows):
         raise RequestError(422, f"index has {len(index)} entries for {len(rows)} rows")
     return ScoringRequest(features, index)
+
+
+def _load_json(body: bytes) -> Any:
+    """orjson first; strict JSON has no NaN or Infinity, so a body orjson refuses is read again by
+    the standard library, which accepts them, to answer 422 'not a finite number' rather than 400."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise RequestError(400, f"malformed JSON: {error}") from error
 
 
 def _table(payload: Any) -> tuple[list[Any] | None, list[Any], list[Any] | None]:
@@ -142,9 +152,7 @@ def _position(column: Any) -> int:
         raise RequestError(422, f"unknown column position {column}: use 0..{len(FEATURES) - 1}")
     if isinstance(column, str) and column in _POSITION:
         return _POSITION[column]
-    raise RequestError(
-        422, f"unknown column {column!r}: use the feature names (LIMIT_BAL … PAY_AMT6) or positions"
-    )
+    raise RequestError(422, f"unknown column {column!r}: use the feature names (LIMIT_BAL … PAY_AMT6) or positions")
 
 
 def _describe(column: Any) -> str:

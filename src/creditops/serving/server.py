@@ -33,9 +33,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as error:
         sock.close()
-        raise CreditopsError(
-            f"cannot listen on {host}:{port}: {error.strerror}; choose another --port"
-        ) from error
+        raise CreditopsError(f"cannot listen on {host}:{port}: {error.strerror}; choose another --port") from error
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock

@@ -23,9 +23,7 @@ log = logging.getLogger("creditops")
 def parser(prog: str, description: str) -> argparse.ArgumentParser:
     """An argument parser with the shared --config_file option."""
     parsed = argparse.ArgumentParser(prog=prog, description=description)
-    parsed.add_argument(
-        "--config_file", type=Path, required=True, help="Modelling config JSON (original schema)"
-    )
+    parsed.add_argument("--config_file", type=Path, required=True, help="Modelling config JSON (original schema)")
     return parsed
 
 

@@ -51,18 +51,14 @@ def evaluate(
     probability = model.predict_proba(features)
     metrics = evaluate_predictions(labels, probability, settings.threshold)
     write_json(eval_dir / settings.eval_file, metrics)
-    plot_confusion_matrix(
-        metrics["confusion_matrix"], settings.threshold, eval_dir / common.CONFUSION_MATRIX_PNG
-    )
+    plot_confusion_matrix(metrics["confusion_matrix"], settings.threshold, eval_dir / common.CONFUSION_MATRIX_PNG)
     plot_roc_curve(labels, probability, metrics["roc_auc"], eval_dir / common.ROC_CURVE_PNG)
 
     champion = registry.champion(store_uri, config.registry.model_name)
     champion_metrics = None
     if champion is not None:
         champion_model = registry.load(store_uri, champion.uri)
-        champion_metrics = evaluate_predictions(
-            labels, champion_model.predict_proba(features), settings.threshold
-        )
+        champion_metrics = evaluate_predictions(labels, champion_model.predict_proba(features), settings.threshold)
         champion_metrics["model_version"] = champion.version
     comparison = compare_with_champion(
         settings.primary_metric,

@@ -47,15 +47,11 @@ def train(data_dir: Path, model_dir: Path, config: ModellingConfig) -> tuple[Tra
         "data": data_manifest,
         "config_hash": config_hash,
         "git_commit": commit,
-        "fingerprint": fingerprint(
-            data_sha256=data_manifest["data_sha256"], config_hash=config_hash, commit=commit
-        ),
+        "fingerprint": fingerprint(data_sha256=data_manifest["data_sha256"], config_hash=config_hash, commit=commit),
     }
     save_model(model, model_dir / config.model.model_file)
     write_json(model_dir / common.MODEL_MANIFEST, manifest)
-    common.log.info(
-        "train: %s with %s trees on %s rows", settings.algorithm, settings.n_estimators, len(frame)
-    )
+    common.log.info("train: %s with %s trees on %s rows", settings.algorithm, settings.n_estimators, len(frame))
     log = RunLog(
         params={f"train.{key}": value for key, value in params.items()},
         tags={"git_commit": commit, "config_hash": config_hash},

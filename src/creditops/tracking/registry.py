@@ -189,9 +189,7 @@ def _load_model_dir(path: Path) -> TrainedModel:
     sklearn_flavor = flavors.get("sklearn", {})
     if sklearn_flavor.get("serialization_format") == "skops":
         return TrainedModel("sklearn_gbm", load_skops(path / sklearn_flavor["pickled_model"]))
-    raise CreditopsError(
-        f"unsupported model at {path}: creditops loads LightGBM text models and skops GBMs only"
-    )
+    raise CreditopsError(f"unsupported model at {path}: creditops loads LightGBM text models and skops GBMs only")
 
 
 def _aliases(client: mlflow.MlflowClient, name: str) -> dict[str, tuple[str, ...]]:

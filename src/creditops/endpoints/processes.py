@@ -1,0 +1,109 @@
+"""Detached server processes: start with logs in the workspace, wait until ready, stop for good."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess  # nosec B404
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from creditops.errors import CreditopsError
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def start(arguments: list[str], log: Path, env: dict[str, str] | None = None) -> int:
+    """Start `python -m creditops …` detached (own session), output appended to `log`; its pid."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as output:
+        process = subprocess.Popen(  # nosec B603
+            [sys.executable, "-m", *arguments],
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+        )
+    return process.pid
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` is a running creditops process (not a zombie, not a reused pid)."""
+    if pid <= 0:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            if stat.read().rsplit(")", 1)[-1].split()[0] == "Z":
+                return False
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"creditops" in cmdline.read()
+    except OSError:
+        return False
+
+
+def stop(pid: int, timeout: float = 10.0) -> None:
+    """Stop the process group of `pid`: SIGTERM, then SIGKILL after `timeout` seconds."""
+    if not alive(pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while alive(pid) and time.monotonic() < deadline:
+        _reap(pid)
+        time.sleep(0.05)
+    if alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        time.sleep(0.1)
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def wait_until(url: str, pid: int, log: Path, timeout: float = 90.0) -> None:
+    """Wait until GET `url` answers 200; fail with the end of the log if the process dies or hangs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            raise CreditopsError(f"the server exited before it was ready: {_last_line(log)}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.1)
+    stop(pid)
+    raise CreditopsError(f"the server was not ready after {timeout:g} s; see {log}")
+
+
+def wait_listening(port: int, pid: int, log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            raise CreditopsError(f"the router exited at start: {_last_line(log)}")
+        if port_in_use(port):
+            return
+        time.sleep(0.05)
+    stop(pid)
+    raise CreditopsError(f"the router did not listen on port {port} within {timeout:g} s; see {log}")
+
+
+def _last_line(log: Path) -> str:
+    lines = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else f"no output (see {log})"

@@ -1,0 +1,119 @@
+"""Smoke test of any scoring endpoint: status, one answer per row, valid classes and probabilities,
+the reported model version and a latency budget."""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+
+from creditops.errors import CreditopsError
+from creditops.serving.app import DEPLOYMENT_HEADER
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class SmokeReport:
+    url: str
+    checks: tuple[Check, ...]
+    latency_ms: float
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    def failures(self) -> str:
+        return "; ".join(f"{c.name}: {c.detail}" for c in self.checks if not c.passed)
+
+
+def read_request(path: Path) -> bytes:
+    """The request file's bytes, after checking it is JSON."""
+    if not path.is_file():
+        raise CreditopsError(f"request file not found: {path}")
+    body = path.read_bytes()
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise CreditopsError(f"request file {path} is not valid JSON: {error}") from error
+    return body
+
+
+def scoring_url(url: str) -> str:
+    """`url` itself when it names a route, else its /score route."""
+    trimmed = url.rstrip("/")
+    return trimmed if trimmed.rsplit("/", 1)[-1] in {"score", "invocations"} else f"{trimmed}/score"
+
+
+def post(url: str, body: bytes, *, api_key: str | None = None, deployment: str | None = None) -> httpx.Response:
+    """POST a JSON scoring request; a connection failure is a one-line error."""
+    headers = {"content-type": "application/json"}
+    if api_key:
+        headers["authorization"] = f"Bearer {api_key}"
+    if deployment:
+        headers[DEPLOYMENT_HEADER] = deployment
+    try:
+        return httpx.post(scoring_url(url), content=body, headers=headers, timeout=30.0)
+    except httpx.HTTPError as error:
+        raise CreditopsError(f"cannot reach {scoring_url(url)}: {error}") from error
+
+
+def smoke_test(
+    url: str,
+    body: bytes,
+    *,
+    api_key: str | None = None,
+    deployment: str | None = None,
+    max_latency_ms: float = 1_000.0,
+    expected_version: str | None = None,
+) -> SmokeReport:
+    """Send one request and check the answer."""
+    rows = _row_count(body)
+    started = time.perf_counter()
+    answer = post(url, body, api_key=api_key, deployment=deployment)
+    latency = 1000 * (time.perf_counter() - started)
+    checks = [Check("HTTP 200", answer.status_code == 200, f"got {answer.status_code}: {answer.text[:200]}")]
+    payload = _json(answer)
+    predictions = payload.get("predictions") if isinstance(payload, dict) else None
+    predictions = predictions if isinstance(predictions, list) else []
+    checks.append(Check("one answer per row", len(predictions) == rows, f"{len(predictions)} answers for {rows} rows"))
+    classes = [row.get("class") for row in predictions if isinstance(row, dict)]
+    probabilities = [row.get("probability") for row in predictions if isinstance(row, dict)]
+    checks.append(
+        Check("classes in {0,1}", bool(classes) and all(c in (0, 1) for c in classes), f"classes {classes[:5]}")
+    )
+    in_unit = all(isinstance(p, int | float) and 0 <= p <= 1 for p in probabilities)
+    checks.append(
+        Check("probabilities in [0,1]", bool(probabilities) and in_unit, f"probabilities {probabilities[:5]}")
+    )
+    version = payload.get("model_version") if isinstance(payload, dict) else None
+    version_ok = bool(version) and (expected_version is None or str(version) == expected_version)
+    wanted = f", expected {expected_version}" if expected_version else ""
+    checks.append(Check("model version reported", version_ok, f"version {version!r}{wanted}"))
+    if deployment:
+        served_by = answer.headers.get(DEPLOYMENT_HEADER)
+        checks.append(Check("answered by deployment", served_by == deployment, f"answered by {served_by!r}"))
+    checks.append(Check(f"latency ≤ {max_latency_ms:g} ms", latency <= max_latency_ms, f"{latency:.1f} ms"))
+    return SmokeReport(scoring_url(url), tuple(checks), latency)
+
+
+def _row_count(body: bytes) -> int:
+    from creditops.serving.requests import RequestError, parse_request
+
+    try:
+        return len(parse_request(body, max_rows=1_000_000).index)
+    except RequestError as error:
+        raise CreditopsError(f"the smoke request itself is invalid: {error.message}") from error
+
+
+def _json(answer: httpx.Response) -> object:
+    try:
+        return orjson.loads(answer.content)
+    except orjson.JSONDecodeError:
+        return None

@@ -1,0 +1,54 @@
+"""A workspace with a registry of two model versions and a deliberately broken model folder."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from creditops.config.modelling import ModellingConfig
+from creditops.data.io import write_table
+from creditops.data.synth import synthesize
+from creditops.endpoints import manager, state
+from creditops.modelling.estimators import TrainedModel
+from creditops.pipeline import run_pipeline
+from creditops.tracking import registry
+
+
+@pytest.fixture(scope="package")
+def model_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("endpoints")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CREDITOPS_WORKSPACE", str(root / "workspace"))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        patch.chdir(root)
+        data = write_table(synthesize(1_500, 3), root / "data.csv")
+        for trees in (5, 40):  # version 1, then version 2 (a tolerance of 1 lets it count as better)
+            settings = {"train": {"n_estimators": trees}, "eval": {"tolerance": 1.0}}
+            run_pipeline(data, ModellingConfig.model_validate(settings))
+        yield root
+        for name in state.names():
+            manager.delete(name)
+
+
+@pytest.fixture(scope="package")
+def broken_model(model_workspace: Path) -> str:
+    """A model that loads and answers, but with 'probabilities' far outside [0, 1]."""
+    features = np.random.default_rng(0).normal(size=(200, 23))
+    booster = lgb.train(
+        {"objective": "regression", "verbosity": -1, "min_data_in_leaf": 5},
+        lgb.Dataset(features, label=features[:, 0] * 100 + 50),
+        num_boost_round=5,
+    )
+    target = model_workspace / "broken_model"
+    registry.save_model_dir(TrainedModel("lightgbm", booster), target)
+    return str(target)
+
+
+@pytest.fixture
+def endpoint(model_workspace: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    name = request.node.name.replace("[", "-").replace("]", "")[:40].replace("test_", "ep-")
+    manager.create(name, auth="key")
+    yield name
+    manager.delete(name)

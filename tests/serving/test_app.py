@@ -1,0 +1,100 @@
+import json
+
+import pytest
+from starlette.testclient import TestClient
+
+from creditops.serving.app import LoadedModel, ServiceSettings, create_app
+
+from ..sample_requests import SAMPLE_REQUEST, VALID_ROW
+
+
+@pytest.fixture
+def client(loaded: LoadedModel) -> TestClient:
+    return TestClient(create_app(loaded, ServiceSettings(deployment="blue", max_body_bytes=20_000, max_rows=50)))
+
+
+def _post(client: TestClient, path: str, payload: object, **headers: str):
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return client.post(path, content=body, headers={"content-type": "application/json", **headers})
+
+
+def test_score_answers_class_and_probability_per_row_with_model_and_deployment(client: TestClient) -> None:
+    answer = _post(client, "/score", json.loads(SAMPLE_REQUEST.read_text()))
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["model_version"] == "3"
+    assert body["deployment"] == "blue"
+    assert [row["index"] for row in body["predictions"]] == [0, 1]
+    for row in body["predictions"]:
+        assert row["class"] in (0, 1)
+        assert 0 <= row["probability"] <= 1
+        assert row["class"] == int(row["probability"] >= body["threshold"])
+    assert answer.headers["azureml-model-deployment"] == "blue"
+
+
+def test_invocations_answers_in_mlflow_shape(client: TestClient) -> None:
+    answer = _post(client, "/invocations", {"dataframe_split": {"columns": list(range(23)), "data": [VALID_ROW]}})
+    assert answer.status_code == 200
+    predictions = answer.json()["predictions"]
+    assert len(predictions) == 1
+    assert set(predictions[0]) == {"class", "probability"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        (b"{not json", 400, "malformed JSON"),
+        ({"instances": []}, 422, "empty batch"),
+        ({"instances": [VALID_ROW[:3]]}, 422, "row 0: 3 values"),
+        ({"instances": [[*VALID_ROW[:2], 8, *VALID_ROW[3:]]]}, 422, "column 'EDUCATION' row 0"),
+        ({"instances": [VALID_ROW] * 51}, 413, "maximum of 50"),
+        ({"instances": [VALID_ROW] * 400}, 413, "over the limit of 20000"),
+    ],
+)
+def test_bad_input_gets_a_4xx_naming_the_problem(client: TestClient, body: object, status: int, fragment: str) -> None:
+    answer = _post(client, "/score", body)
+    assert answer.status_code == status
+    assert fragment in answer.json()["error"]
+    # and the service keeps answering
+    assert _post(client, "/score", {"instances": [VALID_ROW]}).status_code == 200
+
+
+def test_wrong_content_type_is_415(client: TestClient) -> None:
+    answer = client.post("/score", content=b"a=1", headers={"content-type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 415
+    assert "application/json" in answer.json()["error"]
+
+
+def test_get_on_a_scoring_route_is_405(client: TestClient) -> None:
+    assert client.get("/score").status_code == 405
+
+
+def test_api_key_is_required_when_configured(loaded: LoadedModel) -> None:
+    client = TestClient(create_app(loaded, ServiceSettings(api_key="s3cret")))
+    payload = {"instances": [VALID_ROW]}
+    assert _post(client, "/score", payload).status_code == 401
+    assert _post(client, "/score", payload, authorization="Bearer wrong").status_code == 401
+    answer = _post(client, "/score", payload, authorization="Bearer s3cret")
+    assert answer.status_code == 200
+    assert "s3cret" not in client.get("/metrics").text
+
+
+def test_health_ready_version_and_docs(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/ready").json()["ready"] is True
+    version = client.get("/version").json()
+    assert version["model_uri"] == "models:/credit_default_model/3"
+    assert version["deployment"] == "blue"
+    schema = client.get("/openapi.json").json()
+    assert {"/score", "/invocations", "/health", "/metrics"} <= set(schema["paths"])
+    assert client.get("/docs").status_code == 200
+
+
+def test_metrics_count_requests_errors_and_latency_per_route(client: TestClient) -> None:
+    _post(client, "/score", {"instances": [VALID_ROW]})
+    _post(client, "/score", {"instances": []})
+    _post(client, "/invocations", {"instances": [VALID_ROW]})
+    text = client.get("/metrics").text
+    assert 'creditops_requests_total{deployment="blue",route="/score",status="200"} 1.0' in text
+    assert 'creditops_errors_total{deployment="blue",route="/score",status="422"} 1.0' in text
+    assert 'creditops_request_seconds_count{deployment="blue",route="/invocations"} 1.0' in text

@@ -1,0 +1,180 @@
+import numpy as np
+import orjson
+import pytest
+
+from creditops.data.schema import FEATURES
+from creditops.serving.requests import RequestError, parse_request
+
+from ..sample_requests import VALID_ROW
+from .conftest import records
+
+SECOND = [
+    120000,
+    1,
+    1,
+    2,
+    34,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    52310,
+    50488,
+    48922,
+    47011,
+    45290,
+    43650,
+    2100,
+    2000,
+    1800,
+    1750,
+    1700,
+    1650,
+]
+EXPECTED = np.array([VALID_ROW, SECOND], dtype=float)
+
+
+def _parse(payload: object, max_rows: int = 100):
+    return parse_request(orjson.dumps(payload), max_rows=max_rows)
+
+
+def _fails(payload: object, status: int, message: str, max_rows: int = 100) -> None:
+    body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+    with pytest.raises(RequestError) as raised:
+        parse_request(body, max_rows=max_rows)
+    assert raised.value.status == status
+    assert message in raised.value.message
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"input_data": {"columns": list(range(23)), "index": [5, 6], "data": [VALID_ROW, SECOND]}},
+        {"input_data": [VALID_ROW, SECOND]},
+        {"dataframe_split": {"columns": list(FEATURES), "data": [VALID_ROW, SECOND]}},
+        {"dataframe_records": records([VALID_ROW, SECOND])},
+        {"instances": [VALID_ROW, SECOND]},
+        {"instances": records([VALID_ROW, SECOND])},
+        {"inputs": [VALID_ROW, SECOND]},
+        {"inputs": {name: [a, b] for name, a, b in zip(FEATURES, VALID_ROW, SECOND, strict=True)}},
+    ],
+    ids=["azureml", "azureml-list", "split", "records", "instances", "instances-records", "inputs", "inputs-columns"],
+)
+def test_every_format_gives_the_same_matrix(payload: dict) -> None:
+    np.testing.assert_array_equal(_parse(payload).features, EXPECTED)
+
+
+def test_columns_in_any_order_are_put_in_training_order() -> None:
+    order = list(reversed(range(23)))
+    payload = {"dataframe_split": {"columns": [FEATURES[i] for i in order], "data": [[VALID_ROW[i] for i in order]]}}
+    np.testing.assert_array_equal(_parse(payload).features, EXPECTED[:1])
+
+
+def test_the_index_is_kept() -> None:
+    payload = {"input_data": {"columns": list(range(23)), "index": ["a", "b"], "data": [VALID_ROW, SECOND]}}
+    assert _parse(payload).index == ["a", "b"]
+
+
+def test_malformed_json_is_400() -> None:
+    _fails(b'{"input_data": ', 400, "malformed JSON")
+
+
+def test_nan_names_column_and_row() -> None:
+    row = ", ".join(map(str, VALID_ROW[:6])) + ", NaN, " + ", ".join(map(str, VALID_ROW[7:]))
+    _fails(f'{{"instances": [[{row}]]}}'.encode(), 422, "column 'PAY_2' row 0: nan is not a finite number")
+
+
+def test_unknown_format_is_422() -> None:
+    _fails({"rows": []}, 422, "expected exactly one of input_data")
+
+
+def test_missing_column_is_named() -> None:
+    _fails(
+        {"dataframe_split": {"columns": list(FEATURES[:-1]), "data": [VALID_ROW[:-1]]}},
+        422,
+        "missing column(s): PAY_AMT6",
+    )
+
+
+def test_unknown_column_is_named() -> None:
+    _fails(
+        {"dataframe_split": {"columns": [*FEATURES[:-1], "WAGE"], "data": [VALID_ROW]}}, 422, "unknown column 'WAGE'"
+    )
+
+
+def test_position_out_of_range_is_named() -> None:
+    _fails({"input_data": {"columns": [*range(22), 23], "data": [VALID_ROW]}}, 422, "unknown column position 23")
+
+
+def test_duplicated_column_is_named() -> None:
+    _fails({"input_data": {"columns": [*range(22), 5], "data": [VALID_ROW]}}, 422, "duplicated column 5 (PAY_0)")
+
+
+def test_wrong_row_width_names_the_row() -> None:
+    _fails({"instances": [VALID_ROW, VALID_ROW[:20]]}, 422, "row 1: 20 values, expected 23")
+
+
+def test_non_numeric_value_names_column_and_row() -> None:
+    row = list(VALID_ROW)
+    row[4] = "twenty"
+    _fails({"instances": [VALID_ROW, row]}, 422, "column 'AGE' row 1: non-numeric 'twenty' value")
+
+
+def test_numeric_string_is_refused() -> None:
+    row = list(VALID_ROW)
+    row[0] = "20000"
+    _fails({"instances": [row]}, 422, "column 'LIMIT_BAL' row 0: non-numeric")
+
+
+def test_null_names_column_and_row() -> None:
+    row = list(VALID_ROW)
+    row[3] = None
+    _fails({"instances": [row]}, 422, "column 'MARRIAGE' row 0: null value")
+
+
+def test_infinite_number_names_column_and_row() -> None:
+    row = "1e999, " + ", ".join(map(str, VALID_ROW[1:]))
+    _fails(f'{{"instances": [[{row}]]}}'.encode(), 422, "column 'LIMIT_BAL' row 0: inf is not a finite number")
+
+
+def test_code_out_of_range_names_column_and_row() -> None:
+    row = list(VALID_ROW)
+    row[2] = 9
+    _fails({"instances": [VALID_ROW, row]}, 422, "column 'EDUCATION' row 1: 9 is not an allowed code (0..6)")
+
+
+def test_fractional_code_is_refused() -> None:
+    row = list(VALID_ROW)
+    row[5] = 1.5
+    _fails({"instances": [row]}, 422, "column 'PAY_0' row 0: 1.5 is not an allowed code")
+
+
+def test_amount_out_of_range_is_refused() -> None:
+    row = list(VALID_ROW)
+    row[17] = -5
+    _fails({"instances": [row]}, 422, "column 'PAY_AMT1' row 0: -5 is outside 0..10000000")
+
+
+def test_empty_batch_is_422() -> None:
+    _fails({"instances": []}, 422, "empty batch")
+
+
+def test_too_many_rows_is_413() -> None:
+    _fails({"instances": [VALID_ROW] * 4}, 413, "4 rows is more than the maximum of 3", max_rows=3)
+
+
+def test_records_with_other_columns_are_refused() -> None:
+    rows = records([VALID_ROW, SECOND])
+    rows[1] = {**rows[1], "EXTRA": 1}
+    _fails({"dataframe_records": rows}, 422, "row 1: its columns differ from row 0's")
+
+
+def test_index_length_must_match() -> None:
+    _fails({"input_data": {"columns": list(range(23)), "index": [0], "data": [VALID_ROW, SECOND]}}, 422, "index has 1")
+
+
+def test_the_original_smoke_request_is_refused_for_its_invalid_second_row(original_request_bytes: bytes) -> None:
+    # The seed's request sends (10, 9, 8, 7, …) as a customer: SEX 9 is no code.
+    _fails(original_request_bytes, 422, "column 'SEX' row 1: 9 is not an allowed code")
