@@ -33,6 +33,7 @@ class ServiceMetrics:
             ("route", "deployment", "status"),
             registry=self.registry,
         )
+        self._series: dict[tuple[str, int], tuple] = {}
         self.latency = Histogram(
             "creditops_request_seconds",
             "Time to answer a scoring request",
@@ -42,11 +43,21 @@ class ServiceMetrics:
         )
 
     def observe(self, route: str, status: int, seconds: float) -> None:
-        code = str(status)
-        self.requests.labels(route, self.deployment, code).inc()
-        if status >= 400:
-            self.errors.labels(route, self.deployment, code).inc()
-        self.latency.labels(route, self.deployment).observe(seconds)
+        series = self._series.get((route, status))
+        if series is None:
+            code = str(status)
+            errors = self.errors.labels(route, self.deployment, code) if status >= 400 else None
+            series = (
+                self.requests.labels(route, self.deployment, code),
+                errors,
+                self.latency.labels(route, self.deployment),
+            )
+            self._series[route, status] = series
+        requests, errors, latency = series
+        requests.inc()
+        if errors is not None:
+            errors.inc()
+        latency.observe(seconds)
 
     def exposition(self) -> bytes:
         """The metrics in Prometheus text format (all worker processes when there are several)."""

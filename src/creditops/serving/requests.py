@@ -7,6 +7,7 @@ vectorised: one numpy conversion and one bounds check for the whole batch.
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 
 import numpy as np
@@ -18,7 +19,7 @@ FORMATS: Final = ("input_data", "dataframe_split", "dataframe_records", "instanc
 _POSITION: Final = {name: position for position, name in enumerate(FEATURES)}
 _LOW: Final = np.array([feature_bounds(name)[0] for name in FEATURES], dtype=np.float64)
 _HIGH: Final = np.array([feature_bounds(name)[1] for name in FEATURES], dtype=np.float64)
-_IS_CODE: Final = np.array([name in CATEGORICAL_CODES for name in FEATURES])
+_CODE_COLUMNS: Final = np.array([p for p, name in enumerate(FEATURES) if name in CATEGORICAL_CODES])
 
 
 class RequestError(Exception):
@@ -130,13 +131,28 @@ def _column_order(columns: list[Any] | None) -> list[int] | None:
     """Positions that put the request's columns in training order; None when already in order."""
     if columns is None:
         return None
-    positions = []
+    try:
+        return _cached_column_order(tuple(columns))
+    except TypeError:  # an unhashable column name: let the uncached path name it
+        return _resolve_column_order(tuple(columns))
+
+
+@lru_cache(maxsize=256)
+def _cached_column_order(columns: tuple[Any, ...]) -> list[int] | None:
+    """Clients send the same column list again and again: resolve each list once."""
+    return _resolve_column_order(columns)
+
+
+def _resolve_column_order(columns: tuple[Any, ...]) -> list[int] | None:
+    positions: list[int] = []
+    seen: set[int] = set()
     for column in columns:
         position = _position(column)
-        if position in positions:
+        if position in seen:
             raise RequestError(422, f"duplicated column {_describe(column)}")
+        seen.add(position)
         positions.append(position)
-    missing = [FEATURES[p] for p in range(len(FEATURES)) if p not in positions]
+    missing = [FEATURES[p] for p in range(len(FEATURES)) if p not in seen]
     if missing:
         raise RequestError(422, f"missing column(s): {', '.join(missing)}")
     order = sorted(range(len(positions)), key=positions.__getitem__)
@@ -200,20 +216,20 @@ def _name(columns: list[Any] | None, position: int) -> str:
 
 def _check_values(features: np.ndarray) -> None:
     """Refuse NaN/inf, values out of range and codes that are not whole allowed codes."""
-    finite = np.isfinite(features)
-    bad = ~finite
-    with np.errstate(invalid="ignore"):
-        bad |= (features < _LOW) | (features > _HIGH)
-        bad |= _IS_CODE & (features != np.round(features))
-    if not bad.any():
+    within = (features >= _LOW) & (features <= _HIGH)  # False for NaN and ±inf too
+    codes = features[:, _CODE_COLUMNS]
+    if within.all() and (codes == np.floor(codes)).all():
         return
+    with np.errstate(invalid="ignore"):
+        bad = ~within
+        bad[:, _CODE_COLUMNS] |= codes != np.floor(codes)
     row, column = (int(i) for i in np.argwhere(bad)[0])
     name = FEATURES[column]
     value = features[row, column]
     low, high = feature_bounds(name)
-    if not finite[row, column]:
+    if not np.isfinite(value):
         reason = f"{value} is not a finite number"
-    elif _IS_CODE[column]:
+    elif name in CATEGORICAL_CODES:
         reason = f"{value:g} is not an allowed code ({low}..{high})"
     else:
         reason = f"{value:g} is outside {low}..{high}"

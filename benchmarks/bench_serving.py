@@ -1,0 +1,185 @@
+"""Benchmark: `creditops serve` vs `mlflow models serve --env-manager local` vs a bare ASGI app.
+
+Same registered model, same worker count, same request bodies, measured with wrk in one run:
+requests/s and p50/p99 latency for 1-row and 100-row requests at 1 and 8 connections.
+Needs `wrk` (Debian package). Run: `make bench-serving` or `python benchmarks/bench_serving.py`.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+
+from creditops.config.modelling import ModellingConfig
+from creditops.data.io import write_table
+from creditops.data.schema import FEATURES
+from creditops.data.synth import synthesize
+from creditops.endpoints.processes import free_port
+from creditops.pipeline import run_pipeline
+
+ROW = [20000, 2, 2, 1, 24, 2, 2, -1, -1, -2, -2, 3913, 3102, 689, 0, 0, 0, 0, 689, 0, 0, 0, 0]
+BARE_APP = textwrap.dedent(
+    """
+    import sys
+    from creditops.serving.server import bind, serve
+
+    BODY = b'{"predictions": [{"class": 0, "probability": 0.1}]}'
+    HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        more = True
+        while more:
+            more = (await receive()).get("more_body", False)
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        await send({"type": "http.response.body", "body": BODY})
+
+    serve(lambda: app, bind("127.0.0.1", int(sys.argv[1])), int(sys.argv[2]))
+    """
+)
+
+
+def request_body(rows: int) -> str:
+    return json.dumps({"dataframe_split": {"columns": list(FEATURES), "data": [ROW] * rows}})
+
+
+def wrk(url: str, body: str, connections: int, seconds: int, scratch: Path) -> dict:
+    script = scratch / "post.lua"
+    script.write_text(
+        f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = {json.dumps(body)}\n'
+    )
+    threads = min(connections, 2)
+    done = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    output = done.stdout
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": _ms(re.search(r"\s50%\s+([\d.]+\w+)", output).group(1)),
+        "p99": _ms(re.search(r"\s99%\s+([\d.]+\w+)", output).group(1)),
+        "errors": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def start(command: list[str], url: str, log: Path, env: dict) -> subprocess.Popen:
+    process = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{' '.join(command)} exited:\n{log.read_text()[-2000:]}")
+        try:
+            if (
+                httpx.post(url, content=request_body(1), headers={"content-type": "application/json"}).status_code
+                == 200
+            ):
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{' '.join(command)} did not answer within 120 s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workers", type=int, default=1, help="Worker processes of every server")
+    parser.add_argument("--seconds", type=int, default=5, help="Duration of each wrk run")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    scratch = Path(tempfile.mkdtemp(prefix="creditops-bench-"))
+    env = {**os.environ, "CREDITOPS_WORKSPACE": str(scratch / "workspace"), "MLFLOW_TRACKING_URI": ""}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    os.environ.update({"CREDITOPS_WORKSPACE": env["CREDITOPS_WORKSPACE"]})
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    data = write_table(synthesize(30_000, 2005), scratch / "data.parquet")
+    run_pipeline(data, ModellingConfig())
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{scratch / 'workspace' / 'mlflow.db'}"
+    (scratch / "bare_app.py").write_text(BARE_APP)
+
+    model = "models:/credit_default_model/1"
+    servers = {}
+    port = free_port()
+    servers["creditops serve"] = (
+        [
+            sys.executable,
+            "-m",
+            "creditops",
+            "serve",
+            "--model",
+            model,
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        f"http://127.0.0.1:{port}/invocations",
+    )
+    port = free_port()
+    servers["mlflow models serve"] = (
+        ["mlflow", "models", "serve", "-m", model, "--env-manager", "local", "-p", str(port), "-w", str(args.workers)],
+        f"http://127.0.0.1:{port}/invocations",
+    )
+    port = free_port()
+    servers["bare ASGI app (constant)"] = (
+        [sys.executable, str(scratch / "bare_app.py"), str(port), str(args.workers)],
+        f"http://127.0.0.1:{port}/invocations",
+    )
+    results = {}
+    for name, (command, url) in servers.items():
+        process = start(command, url, scratch / f"{name.split()[0]}.log", env)
+        try:
+            for rows in (1, 100):
+                for connections in (1, 8):
+                    results[name, rows, connections] = wrk(url, request_body(rows), connections, args.seconds, scratch)
+        finally:
+            stop(process)
+
+    print(f"workers: {args.workers}; wrk {args.seconds} s per cell; body: MLflow dataframe_split to /invocations\n")
+    print("| server | rows | connections | requests/s | p50 ms | p99 ms | non-2xx |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for (name, rows, connections), r in results.items():
+        print(
+            f"| {name} | {rows} | {connections} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} |"
+        )
+    for connections in (1, 8):
+        ours = results["creditops serve", 1, connections]["rps"]
+        mlflow = results["mlflow models serve", 1, connections]["rps"]
+        bare = results["bare ASGI app (constant)", 1, connections]["rps"]
+        print(
+            f"\n1-row, {connections} connection(s): creditops / mlflow = {ours / mlflow:.1f}x (goal >= 10x); "
+            f"bare / creditops = {bare / ours:.2f} (goal <= 2)"
+        )
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
