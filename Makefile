@@ -10,7 +10,7 @@ DATA ?= .creditops/data/credit_default.parquet
 ROWS ?= 30000
 SEED ?= 2005
 
-.PHONY: help install run data lint format security test unit bench clean
+.PHONY: help install run data lint format security test unit bench bench-serving clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,10 @@ unit: $(STAMP) ## Fast tests only (no end-to-end)
 
 bench: $(STAMP) $(DATA) ## Benchmark creditops run against the original four-process way
 	$(BIN)/python benchmarks/bench_pipeline.py --data $(DATA)
+
+bench-serving: $(STAMP) ## Benchmark creditops serve vs mlflow models serve vs constant apps (needs wrk)
+	$(BIN)/python benchmarks/bench_serving.py --workers 1
+	$(BIN)/python benchmarks/bench_serving.py --workers 2
 
 clean: ## Remove the virtual environment, workspace and caches
 	rm -rf $(VENV) .creditops reports .pytest_cache .ruff_cache .coverage
