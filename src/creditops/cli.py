@@ -26,6 +26,13 @@ endpoint_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(endpoint_app, name="endpoint")
+env_app = typer.Typer(help="The dev, staging and prod environments.", no_args_is_help=True)
+gate_app = typer.Typer(help="The promotion gate and its evidence.", no_args_is_help=True)
+ci_app = typer.Typer(help="The pipelines CI runs, run the same way by a person.", no_args_is_help=True)
+app.add_typer(env_app, name="env")
+app.add_typer(gate_app, name="gate")
+app.add_typer(ci_app, name="ci")
+EnvOption = Annotated[str, typer.Option("--env", help="dev, staging or prod")]
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(config_app, name="config")
@@ -298,6 +305,100 @@ def endpoint_rollback(
 
     deployed = manager.rollback(name, read_request(request_file), say=console.print)
     console.print(f"rolled back: {deployed.name} serves model version {deployed.model_version}")
+
+
+@env_app.command("show")
+def env_show(name: Annotated[str, typer.Argument(help="dev, staging or prod")]) -> None:
+    """Print an environment's resolved settings."""
+    from creditops.config.environments import activate, load_environment
+    from creditops.tracking.store import tracking_uri
+
+    environment = load_environment(name)
+    workspace = activate(environment)
+    resolved = {**environment.model_dump(mode="json"), "workspace": str(workspace), "tracking_uri": tracking_uri()}
+    console.print_json(json.dumps(resolved))
+
+
+@env_app.command("data")
+def env_data(name: Annotated[str, typer.Argument(help="dev, staging or prod")]) -> None:
+    """Create the environment's data set (its own rows and seed) if it is absent."""
+    from creditops.flow.release import ensure_data, open_environment
+
+    path = ensure_data(open_environment(name), say=console.print)
+    console.print(f"{name} data: {path}")
+
+
+@gate_app.command("report")
+def gate_report(
+    version: Annotated[str, typer.Argument(help="Model version")],
+    env: EnvOption = "prod",
+) -> None:
+    """Print the newest evidence record of a version's gate decision."""
+    from creditops.flow.release import gate_report as report
+    from creditops.views import evidence_table
+
+    record = report(env, version)
+    console.print(evidence_table(record))
+
+
+@app.command()
+def approve(
+    env: EnvOption,
+    version: Annotated[str, typer.Option(help="Model version to approve")],
+    by: Annotated[str, typer.Option(help="Who approves")],
+    reason: Annotated[str, typer.Option(help="Why")],
+) -> None:
+    """Record a person's approval of a version for an environment."""
+    from creditops.flow.release import approve as record
+
+    info = record(env, version, by, reason)
+    console.print(f"approved {info.name} version {info.version} for {env} by {by} at {info.tags['approval.at']}")
+
+
+@app.command()
+def promote(
+    env: EnvOption,
+    version: Annotated[str, typer.Option(help="Model version to promote")],
+) -> None:
+    """Run the gate, roll the version out blue/green on the environment's endpoint, move `champion`."""
+    from creditops.flow.release import promote as run
+
+    run(env, version, say=console.print)
+
+
+@app.command()
+def rollback(env: EnvOption) -> None:
+    """Restore the previous champion and its traffic, smoke-tested."""
+    from creditops.flow.release import rollback as run
+
+    run(env, say=console.print)
+
+
+@ci_app.command("pr-validation")
+def ci_pr_validation(
+    reports: Annotated[Path, typer.Option(help="Folder for JUnit and coverage XML")] = Path("reports"),
+    skip: Annotated[str, typer.Option(help="Comma-separated stages to skip")] = "",
+) -> None:
+    """Lint, security scan, unit tests, integration test and a smoke test on an ephemeral endpoint."""
+    from creditops.flow.pr_validation import run_pr_validation
+    from creditops.views import stages_table
+
+    skipped = tuple(stage.strip() for stage in skip.split(",") if stage.strip())
+    results = run_pr_validation(Path.cwd(), reports, skip=skipped, say=console.print)
+    console.print(stages_table(results))
+    if not all(result.passed for result in results):
+        raise typer.Exit(1)
+
+
+@ci_app.command("release")
+def ci_release(env: EnvOption = "prod") -> None:
+    """Retrain with this code on the environment's data, gate, and promote once approved.
+
+    Exit 3 means: awaiting approval (the message names the command that approves).
+    """
+    from creditops.flow.release import release
+
+    release(env, say=console.print)
 
 
 def _api_key(variable: str | None) -> str | None:

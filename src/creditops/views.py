@@ -114,3 +114,38 @@ def endpoints_table(endpoints: list) -> Table:
         traffic = ", ".join(f"{dep}={pct}%" for dep, pct in endpoint.traffic.items()) or "-"
         table.add_row(endpoint.name, endpoint.url, endpoint.auth, traffic)
     return table
+
+
+def evidence_table(record: dict) -> Table:
+    title = (
+        f"gate evidence: {record['model_name']} v{record['model_version']} in {record['environment']}"
+        f" — {record['decision']} ({record['mode']})"
+    )
+    table = Table(title=title, title_justify="left")
+    for header in ("check", "verdict", "detail"):
+        table.add_column(header)
+    for check in record["checks"]:
+        table.add_row(check["name"], check["verdict"], check["detail"])
+    for key in (
+        "reason",
+        "approver",
+        "approval_reason",
+        "git_commit",
+        "data_sha256",
+        "config_hash",
+        "environment_lock_hash",
+        "started_at",
+        "decided_at",
+    ):
+        table.add_row(key, "", str(record.get(key)))
+    return table
+
+
+def stages_table(results: list) -> Table:
+    table = Table(title="PR validation", title_justify="left")
+    for header in ("stage", "result", "seconds", "detail"):
+        table.add_column(header)
+    for result in results:
+        verdict = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
+        table.add_row(result.name, verdict, f"{result.seconds:.1f}", result.detail)
+    return table

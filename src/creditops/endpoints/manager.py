@@ -174,6 +174,8 @@ def rollout(
             f"{idle} still carries {endpoint.traffic[idle]}% of the traffic: send it all to one deployment"
             f" first, e.g. 'creditops endpoint traffic {name} {live.name if live else idle}=100'"
         )
+    if live is None:
+        steps = (100,)  # nothing serves yet: no traffic to share, the smoke test guards the first deployment
     say(f"deploying {model_uri} as {idle}" + (f" (live: {live.name}, {live.model_uri})" if live else ""))
     new = deploy(name, idle, model_uri, workers)
     try:
@@ -182,7 +184,7 @@ def rollout(
             raise CreditopsError(f"smoke test of {idle} failed: {report.failures()}")
         say(f"smoke test of {idle} passed ({report.latency_ms:.1f} ms)")
         for step in steps:
-            weights = {idle: step} if live is None or step == 100 else {idle: step, live.name: 100 - step}
+            weights = {idle: step} if step == 100 else {idle: step, live.name: 100 - step}
             set_traffic(name, weights)
             _check_step(name, request_body, step, idle, requests_per_step, max_error_rate, max_p99_ms)
             say(f"{idle} at {step}%: checks passed")

@@ -17,7 +17,7 @@ from creditops.tracking.store import tracking_uri
 
 @dataclass(frozen=True)
 class Registration:
-    """What register did: the new version, or why nothing was registered."""
+    """What register did: the new version (or the identical earlier one), or why nothing was registered."""
 
     registered: bool
     version: str | None
@@ -45,7 +45,8 @@ def register(
     name = config.registry.model_name
     identical = registry.find_by_fingerprint(store_uri, name, manifest["fingerprint"])
     if identical is not None:
-        return _skipped(f"nothing new registered: same data, config and code as version {identical.version}")
+        reason = f"nothing new registered: same data, config and code as version {identical.version}"
+        return _skipped(reason, identical.version)
     if not better:
         return _skipped(f"nothing new registered: {comparison['reason']}")
     if model is None:
@@ -71,9 +72,9 @@ def register(
     return Registration(True, version.version, f"registered {name} version {version.version}")
 
 
-def _skipped(reason: str) -> Registration:
+def _skipped(reason: str, same_as: str | None = None) -> Registration:
     common.log.info("register: %s", reason)
-    return Registration(False, None, reason)
+    return Registration(False, same_as, reason)
 
 
 def _read_flag(path: Path) -> bool:

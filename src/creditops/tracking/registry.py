@@ -6,6 +6,7 @@ allow-list. Loading reads the flavor and uses the same safe loaders, so it needs
 unpickling.
 """
 
+import contextlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from creditops.tracking.store import connect, store_exists
 
 CHAMPION: Final = "champion"
 CHALLENGER: Final = "challenger"
+PREVIOUS_CHAMPION: Final = "previous-champion"
 FINGERPRINT_TAG: Final = "creditops.fingerprint"
 THRESHOLD_TAG: Final = "threshold"
 ARTIFACT_NAME: Final = "model"
@@ -99,6 +101,27 @@ def set_tags(name: str, version: str, tags: dict[str, str]) -> None:
     client = mlflow.MlflowClient()
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, str(value))
+
+
+def attach_artifact(uri: str, run_id: str, path: Path, folder: str) -> None:
+    """Add a file to a run's artifacts (e.g. the gate evidence of the version it produced)."""
+    mlflow.MlflowClient(uri, uri).log_artifact(run_id, str(path), folder)
+
+
+def run_artifacts(uri: str, run_id: str, folder: str) -> list[Path]:
+    """Local copies of the files in a run's artifact folder; empty when there is none."""
+    connect(uri)
+    scratch = Path(tempfile.mkdtemp(prefix="creditops-artifacts-"))
+    try:
+        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=folder, dst_path=str(scratch))
+    except (MlflowException, OSError):
+        return []
+    return sorted(path for path in Path(local).rglob("*") if path.is_file())
+
+
+def delete_alias(name: str, alias: str) -> None:
+    with contextlib.suppress(MlflowException):
+        mlflow.MlflowClient().delete_registered_model_alias(name, alias)
 
 
 def describe(name: str, version: str) -> VersionInfo:

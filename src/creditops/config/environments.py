@@ -1,0 +1,98 @@
+"""Environments as code: dev, staging and prod, each with its own store, data, endpoint and gate."""
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Final, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from creditops.config.validation import describe
+from creditops.errors import ConfigError
+
+ENVIRONMENTS: Final = ("dev", "staging", "prod")
+ENVIRONMENTS_DIR: Final = Path("config") / "environments"
+EnvironmentName = Literal["dev", "staging", "prod"]
+GateMode = Literal["enabled", "dry-run", "disabled"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSettings(_Section):
+    path: str = Field(description="Input data of the environment (.csv, .parquet, .xlsx, .xls)")
+    rows: int = Field(ge=100, description="Rows `creditops env data` synthesizes when the file is absent")
+    seed: int = Field(description="Seed of that synthetic data (each environment its own)")
+
+
+class EndpointSettings(_Section):
+    name: str = Field(min_length=1, description="Endpoint name")
+    port: int = Field(ge=1, le=65535, description="Endpoint port on 127.0.0.1")
+    auth: Literal["key", "none"] = "key"
+    workers: int = Field(1, ge=1, le=64)
+
+
+class GateSettings(_Section):
+    """The promotion thresholds, in one place."""
+
+    mode: GateMode = "enabled"
+    min_roc_auc: float = Field(0.7, ge=0, le=1, description="Absolute minimum ROC AUC on the holdout")
+    max_roc_auc_drop: float = Field(
+        0.01, ge=0, le=1, description="How much worse than the champion the candidate may be (lower CI bound)"
+    )
+    bootstrap_samples: int = Field(300, ge=50, le=10_000)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    slice_tolerance: float = Field(0.05, ge=0, le=1, description="Largest ROC AUC loss allowed in any slice")
+    min_slice_rows: int = Field(150, ge=10, description="Smaller slices are reported but not judged")
+    seed: int = 7
+
+
+class EnvironmentConfig(_Section):
+    name: EnvironmentName
+    tracking_uri: str | None = Field(None, description="MLflow URI; null: SQLite in .creditops/envs/NAME")
+    modelling_config: str | None = Field(None, description="Modelling config JSON; null: the defaults")
+    data: DataSettings
+    endpoint: EndpointSettings
+    approval_required: bool
+    gate: GateSettings = GateSettings()
+
+
+def load_environment(name: str, directory: Path = ENVIRONMENTS_DIR) -> EnvironmentConfig:
+    """The validated environment `name` from `directory/NAME.yaml`."""
+    if name not in ENVIRONMENTS:
+        raise ConfigError(f"unknown environment {name!r}: use one of {', '.join(ENVIRONMENTS)}")
+    path = directory / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"environment file not found: {path} (run from the project root)")
+    try:
+        payload = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from error
+    try:
+        environment = EnvironmentConfig.model_validate(payload)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: {describe(error)}") from error
+    if environment.name != name:
+        raise ConfigError(f"{path} declares name {environment.name!r}; it must be {name!r}")
+    return environment
+
+
+def activate(environment: EnvironmentConfig) -> Path:
+    """Point this process (and the processes it starts) at the environment's workspace and store."""
+    root = Path(os.environ.get("CREDITOPS_HOME") or ".creditops").resolve() / "envs" / environment.name
+    os.environ["CREDITOPS_WORKSPACE"] = str(root)
+    if environment.tracking_uri:
+        os.environ["MLFLOW_TRACKING_URI"] = environment.tracking_uri
+    else:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    return root
+
+
+def environment_lock_hash() -> str:
+    """SHA-256 of the installed distributions and versions: what the code ran with."""
+    from importlib.metadata import distributions
+
+    installed = sorted({f"{d.metadata['Name']}=={d.version}".lower() for d in distributions() if d.metadata["Name"]})
+    return hashlib.sha256("\n".join(installed).encode()).hexdigest()

@@ -1,0 +1,122 @@
+"""The release flow end to end on a throwaway project: gate, approval, promotion, no-op, rollback."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from creditops.endpoints import manager, processes, state
+from creditops.errors import CreditopsError
+from creditops.flow import release
+from creditops.tracking import registry
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder with small environments on free ports; every endpoint deleted afterwards."""
+    (tmp_path / "config" / "environments").mkdir(parents=True)
+    shutil.copy(REPO / "config" / "modelling.json", tmp_path / "config" / "modelling.json")
+    for name in ("dev", "staging", "prod"):
+        settings = yaml.safe_load((REPO / "config" / "environments" / f"{name}.yaml").read_text())
+        settings["data"]["rows"] = 2_500
+        settings["endpoint"]["port"] = processes.free_port()
+        settings["gate"]["min_roc_auc"] = 0.6
+        settings["gate"]["bootstrap_samples"] = 100
+        settings["gate"]["max_roc_auc_drop"] = 0.05  # small data: let a slightly different model through
+        settings["gate"]["slice_tolerance"] = 0.2
+        (tmp_path / "config" / "environments" / f"{name}.yaml").write_text(yaml.safe_dump(settings))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CREDITOPS_HOME", str(tmp_path / ".creditops"))
+    monkeypatch.delenv("CREDITOPS_WORKSPACE", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    yield tmp_path
+    for env in ("dev", "staging", "prod"):
+        monkeypatch.setenv("CREDITOPS_WORKSPACE", str(tmp_path / ".creditops" / "envs" / env))
+        for name in state.names():
+            manager.delete(name)
+
+
+def _change_modelling(project: Path, n_estimators: int) -> None:
+    """New code: other trees, and a tolerance so that the retrained model becomes a candidate."""
+    path = project / "config" / "modelling.json"
+    settings = json.loads(path.read_text())
+    settings["train"]["n_estimators"] = n_estimators
+    settings["eval"]["tolerance"] = 0.2
+    path.write_text(json.dumps(settings))
+
+
+def _champion(env: str) -> str | None:
+    context = release.open_environment(env)
+    found = registry.versions(context.store_uri, context.model_name)
+    return next((info.version for info in found if registry.CHAMPION in info.aliases), None)
+
+
+def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) -> None:
+    said: list[str] = []
+    # The first release retrains on prod data and stops: prod needs a person's approval
+    with pytest.raises(release.AwaitingApprovalError) as waiting:
+        release.release("prod", say=said.append)
+    assert waiting.value.exit_code == 3
+    assert "creditops approve --env prod --version 1" in str(waiting.value)
+    assert _champion("prod") is None
+    assert release.gate_report("prod", "1")["decision"] == "awaiting-approval"
+
+    release.approve("prod", "1", "ana", "first production model")
+    record = release.release("prod", say=said.append)
+    assert record["decision"] == "promoted"
+    assert record["approver"] == "ana"
+    assert {check["name"]: check["verdict"] for check in record["checks"]}["smoke_test"] == "pass"
+    assert record["data_sha256"]
+    assert record["environment_lock_hash"]
+    assert _champion("prod") == "1"
+
+    # Nothing changed: the release is a no-op that says so
+    assert release.release("prod", say=said.append) is None
+    assert "already the champion" in said[-1]
+
+    # New code config → a new candidate, approved and promoted; then a one-command rollback
+    _change_modelling(project, n_estimators=150)
+    with pytest.raises(release.AwaitingApprovalError, match="--version 2"):
+        release.release("prod", say=said.append)
+    release.approve("prod", "2", "ana", "more trees")
+    release.promote("prod", "2", say=said.append)
+    assert _champion("prod") == "2"
+    endpoint = release.open_environment("prod").environment.endpoint.name
+    assert manager.invoke(endpoint, release.SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "2"
+
+    release.rollback("prod", say=said.append)
+    assert _champion("prod") == "1"
+    assert manager.invoke(endpoint, release.SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
+
+
+def test_dev_needs_no_approval_and_a_blocked_gate_records_why(project: Path) -> None:
+    record = release.release("dev", say=lambda message: None)
+    assert record["decision"] == "promoted"
+    assert {check["name"]: check["verdict"] for check in record["checks"]}["approval"] == "pass"
+    # a weak candidate is blocked by the minimum, with evidence
+    environments = project / "config" / "environments"
+    settings = yaml.safe_load((environments / "dev.yaml").read_text())
+    settings["gate"]["min_roc_auc"] = 0.99
+    (environments / "dev.yaml").write_text(yaml.safe_dump(settings))
+    _change_modelling(project, n_estimators=20)
+    context = release.open_environment("dev")
+    result = release.run_pipeline(release.ensure_data(context), context.modelling, promote=False)
+    candidate = result.registration.version or "2"
+    with pytest.raises(CreditopsError, match=r"gate blocked version \d+ in dev: minimum_roc_auc"):
+        release.promote("dev", candidate, say=lambda message: None)
+    assert _champion("dev") == "1"
+    assert release.gate_report("dev", candidate)["decision"] == "blocked"
+
+
+def test_unknown_environment_and_version_are_clear(project: Path) -> None:
+    with pytest.raises(CreditopsError, match="unknown environment 'qa'"):
+        release.release("qa")
+    with pytest.raises(CreditopsError, match="no version 7"):
+        release.approve("prod", "7", "ana", "why")
+    with pytest.raises(CreditopsError, match="no previous champion"):
+        release.rollback("staging")
