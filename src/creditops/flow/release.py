@@ -146,6 +146,15 @@ def release(env: str, *, say: Say = print) -> dict | None:
     return promote(env, version, say=say)
 
 
+def pending_candidate(env: str) -> str:
+    """The newest version whose gate decision in `env` is awaiting approval."""
+    context = open_environment(env)
+    for info in registry.versions(context.store_uri, context.model_name):
+        if info.tags.get("gate.decision") == "awaiting-approval" and info.tags.get("gate.environment") == env:
+            return info.version
+    raise CreditopsError(f"no version awaits approval in {env}: run 'creditops ci release --env {env}' first")
+
+
 def gate_report(env: str, version: str) -> dict:
     context = open_environment(env)
     return evidence.latest(context.store_uri, registry.resolve(context.store_uri, f"{context.model_name}/{version}"))

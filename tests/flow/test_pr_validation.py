@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+
+from creditops.cli import main
+from creditops.errors import CreditopsError
+from creditops.flow.pr_validation import run_pr_validation
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_unknown_stage_is_named(tmp_path: Path) -> None:
+    with pytest.raises(CreditopsError, match="unknown stage"):
+        run_pr_validation(REPO, tmp_path, skip=("typecheck",))
+
+
+def test_outside_the_project_it_says_where_to_run(tmp_path: Path) -> None:
+    with pytest.raises(CreditopsError, match="not the creditops project root"):
+        run_pr_validation(tmp_path, tmp_path / "reports")
+
+
+@pytest.mark.e2e
+def test_integration_and_smoke_stages_run_and_clean_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # lint, security and unit are what `make test` itself runs; running them here would recurse
+    monkeypatch.chdir(REPO)
+    results = run_pr_validation(REPO, tmp_path / "reports", skip=("lint", "security", "unit"), say=lambda m: None)
+    assert [(result.name, result.passed) for result in results] == [("integration", True), ("smoke", True)]
+    assert "answered the sample request" in results[1].detail
+    assert (tmp_path / "reports").is_dir()
+
+
+def test_the_command_exits_non_zero_on_a_bad_stage_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ci", "pr-validation", "--skip", "typecheck"]) == 1
+    assert "unknown stage" in capsys.readouterr().err
