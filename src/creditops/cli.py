@@ -32,6 +32,8 @@ ci_app = typer.Typer(help="The pipelines CI runs, run the same way by a person."
 app.add_typer(env_app, name="env")
 app.add_typer(gate_app, name="gate")
 app.add_typer(ci_app, name="ci")
+azure_app = typer.Typer(help="Azure ML as the scale-out target.", no_args_is_help=True)
+app.add_typer(azure_app, name="azure")
 EnvOption = Annotated[str, typer.Option("--env", help="dev, staging or prod")]
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
@@ -407,6 +409,32 @@ def ci_release(env: EnvOption = "prod") -> None:
     from creditops.flow.release import release
 
     release(env, say=console.print)
+
+
+@azure_app.command("render")
+def azure_render(
+    env: EnvOption,
+    out: Annotated[Path, typer.Option(help="Folder for the Azure ML specs")] = Path("azureml"),
+) -> None:
+    """Write Azure ML CLI v2 specs (compute, environment, data, pipeline, endpoints) for an environment."""
+    from creditops.azure.render import render
+    from creditops.config.environments import load_environment
+    from creditops.config.modelling import load_modelling_config
+
+    environment = load_environment(env)
+    modelling = load_modelling_config(Path(environment.modelling_config) if environment.modelling_config else None)
+    for path in render(environment, modelling, Path.cwd(), out):
+        console.print(f"wrote {path}")
+
+
+@azure_app.command("submit")
+def azure_submit(
+    specs: Annotated[Path, typer.Option(help="Folder written by 'creditops azure render'")] = Path("azureml"),
+) -> None:
+    """Submit the rendered training pipeline to the Azure ML workspace named by the environment."""
+    from creditops.azure.submit import submit
+
+    console.print(f"submitted: {submit(specs)}")
 
 
 def _api_key(variable: str | None) -> str | None:

@@ -1,0 +1,1 @@
+"""Azure ML as the scale-out target: render CLI v2 specs from an environment, submit them."""
