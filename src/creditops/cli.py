@@ -561,6 +561,9 @@ def _print_error(error: CreditopsError) -> None:
         from creditops.views import check_failures
 
         errors.print(check_failures(error.failures))
+    if error.exit_code == 3:  # awaiting approval: a stop, not a failure
+        errors.print(f"[yellow]{error}[/yellow]", markup=True, highlight=False, soft_wrap=True)
+        return
     errors.print(f"[red]error:[/red] {error}", markup=True, highlight=False, soft_wrap=True)
 
 

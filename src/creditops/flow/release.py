@@ -204,9 +204,10 @@ def _stop_unless_clear(
         say(f"dry-run: {len(result.failed)} check(s) failed but do not block in {env}")
     approval = next(check for check in result.checks if check.name == "approval")
     if approval.verdict == "pending":
-        command = f"creditops approve --env {env} --version {candidate.version} --by <your name> --reason <why>"
+        approve_command = f"creditops approve --env {env} --version {candidate.version} --by <your name> --reason <why>"
+        promote_command = f"creditops promote --env {env} --version {candidate.version}"
         _record(context, candidate, result, "awaiting-approval", "the environment requires an approval", started)
-        raise AwaitingApprovalError(f"awaiting approval: run '{command}', then promote again")
+        raise AwaitingApprovalError(f"awaiting approval: run '{approve_command}', then '{promote_command}'")
 
 
 def _record(

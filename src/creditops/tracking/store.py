@@ -38,6 +38,7 @@ def connect(uri: str) -> str:
     path = sqlite_path(uri)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in our output
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return uri
