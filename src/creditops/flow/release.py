@@ -137,8 +137,12 @@ def release(env: str, *, say: Say = print) -> dict | None:
     say(f"retrained on {data}: {registration.reason}")
     version = registration.version
     if version is None:
-        say(f"no candidate to promote in {env}")
-        return None
+        waiting = _pending_or_none(context)
+        if waiting is None:
+            say(f"no candidate to promote in {env}")
+            return None
+        say(f"continuing with version {waiting}, which awaits approval in {env}")
+        version = waiting
     current = registry.champion(context.store_uri, context.model_name)
     if current is not None and registry.CHAMPION in current.aliases and current.version == version:
         say(f"nothing to do: version {version} is already the champion in {env}")
@@ -148,11 +152,18 @@ def release(env: str, *, say: Say = print) -> dict | None:
 
 def pending_candidate(env: str) -> str:
     """The newest version whose gate decision in `env` is awaiting approval."""
-    context = open_environment(env)
+    waiting = _pending_or_none(open_environment(env))
+    if waiting is None:
+        raise CreditopsError(f"no version awaits approval in {env}: run 'creditops ci release --env {env}' first")
+    return waiting
+
+
+def _pending_or_none(context: Context) -> str | None:
+    env = context.environment.name
     for info in registry.versions(context.store_uri, context.model_name):
         if info.tags.get("gate.decision") == "awaiting-approval" and info.tags.get("gate.environment") == env:
             return info.version
-    raise CreditopsError(f"no version awaits approval in {env}: run 'creditops ci release --env {env}' first")
+    return None
 
 
 def gate_report(env: str, version: str) -> dict:

@@ -18,6 +18,14 @@ SLICES: Final = {
 AGE_BANDS: Final = {"21-29": (0, 29), "30-39": (30, 39), "40-49": (40, 49), "50+": (50, 200)}
 
 
+_SMOKE_DETAIL: Final = {
+    "pending": "runs on the new deployment before it gets traffic",
+    "pass": "the new deployment answered the sample request correctly before it got traffic",
+    "fail": "the new deployment failed its smoke test or a traffic step; traffic was restored",
+    "skip": "not run",
+}
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """What the gate demands; built from an environment's gate settings."""
@@ -143,7 +151,7 @@ def run_gate(
         _minimum_check(candidate_auc, thresholds),
         _champion_check(intervals, champion_version, thresholds),
         _slice_check(holdout, labels, candidate, champion, thresholds),
-        Check("smoke_test", smoke, {"pending": "runs on the new deployment before it gets traffic"}.get(smoke, smoke)),
+        Check("smoke_test", smoke, _SMOKE_DETAIL[smoke]),
         _approval_check(approval_required, approver),
     ]
     if thresholds.mode == "disabled":
