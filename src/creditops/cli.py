@@ -18,26 +18,39 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="Synthesize and check data sets.", no_args_is_help=True)
-models_app = typer.Typer(help="Registered model versions, aliases and lineage.", no_args_is_help=True)
-config_app = typer.Typer(help="The modelling config.", no_args_is_help=True)
-endpoint_app = typer.Typer(
-    help="Local online endpoints with blue/green deployments (like az ml online-endpoint).",
-    no_args_is_help=True,
-)
-app.add_typer(endpoint_app, name="endpoint")
-env_app = typer.Typer(help="The dev, staging and prod environments.", no_args_is_help=True)
-gate_app = typer.Typer(help="The promotion gate and its evidence.", no_args_is_help=True)
-ci_app = typer.Typer(help="The pipelines CI runs, run the same way by a person.", no_args_is_help=True)
-app.add_typer(env_app, name="env")
-app.add_typer(gate_app, name="gate")
-app.add_typer(ci_app, name="ci")
-azure_app = typer.Typer(help="Azure ML as the scale-out target.", no_args_is_help=True)
-app.add_typer(azure_app, name="azure")
 EnvOption = Annotated[str, typer.Option("--env", help="dev, staging or prod")]
-app.add_typer(data_app, name="data")
-app.add_typer(models_app, name="models")
-app.add_typer(config_app, name="config")
+
+
+def _use_environment(
+    env: Annotated[
+        str | None, typer.Option("--env", help="Work in the store and workspace of dev, staging or prod")
+    ] = None,
+) -> None:
+    """Act on the local workspace, or on an environment's store and endpoints with --env."""
+    if env is not None:
+        from creditops.config.environments import activate, load_environment
+
+        activate(load_environment(env))
+
+
+def _group(name: str, help_text: str, *, environment_option: bool = False) -> typer.Typer:
+    group = typer.Typer(help=help_text, no_args_is_help=True)
+    app.add_typer(group, name=name, callback=_use_environment if environment_option else None)
+    return group
+
+
+data_app = _group("data", "Synthesize and check data sets.")
+models_app = _group("models", "Registered model versions, aliases and lineage.", environment_option=True)
+config_app = _group("config", "The modelling config.")
+endpoint_app = _group(
+    "endpoint",
+    "Local online endpoints with blue/green deployments (like az ml online-endpoint).",
+    environment_option=True,
+)
+env_app = _group("env", "The dev, staging and prod environments.")
+gate_app = _group("gate", "The promotion gate and its evidence.")
+ci_app = _group("ci", "The pipelines CI runs, run the same way by a person.")
+azure_app = _group("azure", "Azure ML as the scale-out target.")
 
 console = Console()
 errors = Console(stderr=True)
