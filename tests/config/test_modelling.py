@@ -42,7 +42,7 @@ def test_new_keys_are_optional_and_validated(tmp_path: Path) -> None:
         ({"data": {"test_train_ratio": 1.5}}, r"data\.test_train_ratio: Input should be less than 1"),
         ({"train": {"algorithm": "xgboost"}}, r"train\.algorithm: Input should be 'lightgbm' or"),
         ({"extra": {}}, r"extra: unknown key"),
-        ([1, 2], r"must hold a JSON object"),
+        ([1, 2], r"must hold an object of settings"),
     ],
 )
 def test_invalid_config_is_a_one_line_error_naming_the_key(tmp_path: Path, payload: object, message: str) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from creditops.config.validation import describe
+from creditops.config.validation import validated
 from creditops.errors import ConfigError
 
 ENVIRONMENTS: Final = ("dev", "staging", "prod")
@@ -70,10 +70,7 @@ def load_environment(name: str, directory: Path = ENVIRONMENTS_DIR) -> Environme
         payload = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ConfigError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from error
-    try:
-        environment = EnvironmentConfig.model_validate(payload)
-    except ValidationError as error:
-        raise ConfigError(f"{path}: {describe(error)}") from error
+    environment = validated(EnvironmentConfig, payload, path)
     if environment.name != name:
         raise ConfigError(f"{path} declares name {environment.name!r}; it must be {name!r}")
     return environment

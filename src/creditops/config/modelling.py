@@ -5,9 +5,9 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from creditops.config.validation import describe
+from creditops.config.validation import validated
 from creditops.errors import ConfigError
 
 Algorithm = Literal["lightgbm", "sklearn_gbm"]
@@ -82,9 +82,4 @@ def load_modelling_config(path: Path | None) -> ModellingConfig:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise ConfigError(f"config {path} is not valid JSON: {error}") from error
-    if not isinstance(payload, dict):
-        raise ConfigError(f"config {path} must hold a JSON object, not {type(payload).__name__}")
-    try:
-        return ModellingConfig.model_validate(payload)
-    except ValidationError as error:
-        raise ConfigError(f"config {path}: {describe(error)}") from error
+    return validated(ModellingConfig, payload, path, label="config ")

@@ -1,6 +1,23 @@
 """Turn pydantic validation errors into one line that names the file, the key and what is wrong."""
 
-from pydantic import ValidationError
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from creditops.errors import ConfigError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validated(model: type[Model], payload: object, source: Path, label: str = "") -> Model:
+    """`payload` as `model`, or a one-line ConfigError naming the file and every bad key."""
+    if not isinstance(payload, dict):
+        raise ConfigError(f"{label}{source} must hold an object of settings, not {type(payload).__name__}")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        raise ConfigError(f"{label}{source}: {describe(error)}") from error
 
 
 def describe(error: ValidationError) -> str:
