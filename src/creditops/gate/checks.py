@@ -20,7 +20,7 @@ AGE_BANDS: Final = {"21-29": (0, 29), "30-39": (30, 39), "40-49": (40, 49), "50+
 
 _SMOKE_DETAIL: Final = {
     "pending": "runs on the new deployment before it gets traffic",
-    "pass": "the new deployment answered the sample request correctly before it got traffic",
+    "pass": "the new deployment answered the sample request correctly before it got traffic",  # nosec B105
     "fail": "the new deployment failed its smoke test or a traffic step; traffic was restored",
     "skip": "not run",
 }
