@@ -1,0 +1,1 @@
+"""Monitoring live traffic: the request log and drift against the training reference."""

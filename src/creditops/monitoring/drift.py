@@ -1,0 +1,103 @@
+"""Drift of live traffic against the training reference: PSI and a distribution test per feature, and
+the shift of the predicted default rate. Pure functions of arrays; thresholds as data."""
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from scipy.stats import chi2_contingency, ks_2samp
+
+from creditops.data.schema import CATEGORICAL_CODES, FEATURES
+
+PSI_BINS: Final = 10
+EPSILON: Final = 1e-4
+
+
+@dataclass(frozen=True)
+class DriftThresholds:
+    psi: float = 0.25
+    p_value: float = 0.01
+    default_rate_shift: float = 0.05
+    min_rows: int = 200
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    feature: str
+    psi: float
+    test: str
+    p_value: float
+    drifted: bool
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    rows: int
+    reference_rows: int
+    features: tuple[FeatureDrift, ...]
+    reference_rate: float
+    live_rate: float
+    thresholds: DriftThresholds
+
+    @property
+    def rate_shift(self) -> float:
+        return self.live_rate - self.reference_rate
+
+    @property
+    def drifted_features(self) -> tuple[str, ...]:
+        return tuple(item.feature for item in self.features if item.drifted)
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.drifted_features) or abs(self.rate_shift) > self.thresholds.default_rate_shift
+
+
+def population_stability_index(reference: np.ndarray, live: np.ndarray, categorical: bool = False) -> float:
+    """PSI = Σ (live% − ref%) · ln(live% / ref%) over reference-quantile bins (or codes)."""
+    if categorical:
+        edges = np.unique(np.concatenate([reference, live]))
+        expected = np.array([np.mean(reference == code) for code in edges])
+        actual = np.array([np.mean(live == code) for code in edges])
+    else:
+        cuts = np.unique(np.quantile(reference, np.linspace(0, 1, PSI_BINS + 1)[1:-1]))
+        expected = np.bincount(np.searchsorted(cuts, reference, side="right"), minlength=len(cuts) + 1) / len(reference)
+        actual = np.bincount(np.searchsorted(cuts, live, side="right"), minlength=len(cuts) + 1) / len(live)
+    expected = np.clip(expected, EPSILON, None)
+    actual = np.clip(actual, EPSILON, None)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+def _test(reference: np.ndarray, live: np.ndarray, categorical: bool) -> tuple[str, float]:
+    if categorical:
+        codes = np.unique(np.concatenate([reference, live]))
+        table = np.array([[np.sum(reference == code) for code in codes], [np.sum(live == code) for code in codes]])
+        table = table[:, table.sum(axis=0) > 0]
+        if table.shape[1] < 2:
+            return "chi-square", 1.0
+        return "chi-square", float(chi2_contingency(table)[1])
+    return "Kolmogorov-Smirnov", float(ks_2samp(reference, live).pvalue)
+
+
+def compare(
+    reference: np.ndarray,
+    live: np.ndarray,
+    reference_probability: np.ndarray,
+    live_probability: np.ndarray,
+    thresholds: DriftThresholds,
+) -> DriftReport:
+    """Drift of each feature (columns in FEATURES order) and of the predicted default rate."""
+    features = []
+    for position, name in enumerate(FEATURES):
+        categorical = name in CATEGORICAL_CODES
+        psi = population_stability_index(reference[:, position], live[:, position], categorical)
+        test, p_value = _test(reference[:, position], live[:, position], categorical)
+        drifted = psi > thresholds.psi and p_value < thresholds.p_value
+        features.append(FeatureDrift(name, psi, test, p_value, drifted))
+    return DriftReport(
+        rows=len(live),
+        reference_rows=len(reference),
+        features=tuple(features),
+        reference_rate=float(np.mean(reference_probability)),
+        live_rate=float(np.mean(live_probability)),
+        thresholds=thresholds,
+    )

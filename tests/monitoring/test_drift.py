@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from creditops.data.synth import synthesize
+from creditops.modelling.estimators import feature_matrix
+from creditops.monitoring.drift import DriftThresholds, compare, population_stability_index
+
+
+def test_psi_of_the_same_distribution_is_zero() -> None:
+    values = np.random.default_rng(0).normal(size=5_000)
+    assert population_stability_index(values, values) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_psi_matches_a_hand_computed_value_on_codes() -> None:
+    reference = np.array([1] * 50 + [2] * 50)
+    live = np.array([1] * 80 + [2] * 20)
+    expected = (0.8 - 0.5) * np.log(0.8 / 0.5) + (0.2 - 0.5) * np.log(0.2 / 0.5)
+    assert population_stability_index(reference, live, categorical=True) == pytest.approx(expected)
+
+
+def test_psi_grows_with_the_shift() -> None:
+    rng = np.random.default_rng(1)
+    reference = rng.normal(size=20_000)
+    small = population_stability_index(reference, rng.normal(0.1, 1, 20_000))
+    large = population_stability_index(reference, rng.normal(1.0, 1, 20_000))
+    assert small < 0.1 < 0.25 < large
+
+
+def test_same_population_shows_no_drift() -> None:
+    reference, live = synthesize(4_000, 1), synthesize(2_000, 2)
+    report = compare(
+        feature_matrix(reference), feature_matrix(live), np.full(4_000, 0.2), np.full(2_000, 0.2), DriftThresholds()
+    )
+    assert report.drifted_features == ()
+    assert not report.drifted
+
+
+@pytest.mark.parametrize(("kind", "feature"), [("delinquency", "PAY_0"), ("limits", "LIMIT_BAL")])
+def test_synthetic_drift_is_caught_on_its_feature(kind: str, feature: str) -> None:
+    reference, live = synthesize(4_000, 1), synthesize(2_000, 2, kind)
+    report = compare(
+        feature_matrix(reference), feature_matrix(live), np.full(4_000, 0.2), np.full(2_000, 0.2), DriftThresholds()
+    )
+    assert feature in report.drifted_features
+    assert report.drifted
+
+
+def test_a_shift_of_the_predicted_default_rate_alone_is_drift() -> None:
+    frame = synthesize(1_000, 3)
+    report = compare(
+        feature_matrix(frame), feature_matrix(frame), np.full(1_000, 0.2), np.full(1_000, 0.3), DriftThresholds()
+    )
+    assert report.drifted_features == ()
+    assert report.rate_shift == pytest.approx(0.1)
+    assert report.drifted
