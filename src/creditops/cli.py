@@ -51,6 +51,7 @@ env_app = _group("env", "The dev, staging and prod environments.")
 gate_app = _group("gate", "The promotion gate and its evidence.")
 ci_app = _group("ci", "The pipelines CI runs, run the same way by a person.")
 azure_app = _group("azure", "Azure ML as the scale-out target.")
+monitor_app = _group("monitor", "Watch live traffic for drift.")
 
 console = Console()
 errors = Console(stderr=True)
@@ -120,6 +121,10 @@ def serve(
     deployment: Annotated[str, typer.Option(help="Deployment name reported in answers")] = "default",
     max_body_bytes: Annotated[int, typer.Option(min=1, help="Largest request body (413 above)")] = 1_048_576,
     max_rows: Annotated[int, typer.Option(min=1, help="Most rows per request (413 above)")] = 10_000,
+    request_log: Annotated[
+        Path | None, typer.Option(help="Folder for the rotating request log (for drift monitoring)")
+    ] = None,
+    log_sample_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of requests logged")] = 1.0,
 ) -> None:
     """Serve a model over HTTP: /score (Azure ML and MLflow formats), /invocations, /health, /metrics."""
     from creditops.serving.app import ServiceSettings, create_app
@@ -128,7 +133,8 @@ def serve(
     from creditops.serving.server import serve as run
     from creditops.tracking.store import tracking_uri
 
-    settings = ServiceSettings(deployment, _api_key(api_key_env), max_body_bytes, max_rows)
+    log_folder = None if request_log is None else str(request_log)
+    settings = ServiceSettings(deployment, _api_key(api_key_env), max_body_bytes, max_rows, log_folder, log_sample_rate)
     loaded = load_for_serving(tracking_uri(), model)
     sock = bind(host, port)
     errors.print(
@@ -448,6 +454,30 @@ def azure_submit(
     from creditops.azure.submit import submit
 
     console.print(f"submitted: {submit(specs)}")
+
+
+@monitor_app.command("drift")
+def monitor_drift(
+    env: EnvOption,
+    since: Annotated[str, typer.Option(help="How far back to look: 30m, 6h, 2d")] = "24h",
+) -> None:
+    """Compare recent traffic with the training reference; exit 4 when drift exceeds the thresholds."""
+    from creditops.flow.monitoring import DRIFT_EXIT, check_drift
+    from creditops.views import drift_table
+
+    result = check_drift(env, _seconds(since))
+    console.print(drift_table(result.report))
+    console.print(f"drift page: {result.page}")
+    if result.report.drifted:
+        raise typer.Exit(DRIFT_EXIT)
+
+
+def _seconds(duration: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = duration[:-1], duration[-1:]
+    if unit not in units or not number.replace(".", "", 1).isdigit():
+        raise CreditopsError(f"--since {duration!r} is not a duration like 30m, 6h or 2d")
+    return float(number) * units[unit]
 
 
 def _api_key(variable: str | None) -> str | None:

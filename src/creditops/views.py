@@ -149,3 +149,22 @@ def stages_table(results: list) -> Table:
         verdict = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
         table.add_row(result.name, verdict, f"{result.seconds:.1f}", result.detail)
     return table
+
+
+def drift_table(report) -> Table:
+    verdict = "[red]drift[/red]" if report.drifted else "[green]no drift[/green]"
+    table = Table(
+        title=f"{report.rows:,} live rows vs {report.reference_rows:,} reference rows: {verdict}", title_justify="left"
+    )
+    for header in ("feature", "PSI", "test", "p-value", "drift"):
+        table.add_column(header)
+    for item in report.features:
+        table.add_row(item.feature, f"{item.psi:.3f}", item.test, f"{item.p_value:.2g}", "yes" if item.drifted else "")
+    table.add_row(
+        "predicted default rate",
+        f"{report.reference_rate:.1%} → {report.live_rate:.1%}",
+        "",
+        "",
+        f"{report.rate_shift:+.1%}",
+    )
+    return table

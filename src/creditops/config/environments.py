@@ -49,6 +49,15 @@ class GateSettings(_Section):
     seed: int = 7
 
 
+class MonitoringSettings(_Section):
+    """When live traffic counts as drifted from the training reference."""
+
+    psi: float = Field(0.25, gt=0, description="Population stability index above which a feature drifts")
+    p_value: float = Field(0.01, gt=0, lt=1, description="...and its distribution test's p-value below this")
+    default_rate_shift: float = Field(0.05, gt=0, lt=1, description="Largest shift of the predicted default rate")
+    min_rows: int = Field(200, ge=10, description="Fewest logged rows to judge")
+
+
 class EnvironmentConfig(_Section):
     name: EnvironmentName
     tracking_uri: str | None = Field(None, description="MLflow URI; null: SQLite in .creditops/envs/NAME")
@@ -57,6 +66,7 @@ class EnvironmentConfig(_Section):
     endpoint: EndpointSettings
     approval_required: bool
     gate: GateSettings = GateSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
 
 def load_environment(name: str, directory: Path = ENVIRONMENTS_DIR) -> EnvironmentConfig:

@@ -269,7 +269,8 @@ def _start_deployment(endpoint: Endpoint, deployment: str, model_uri: str, worke
     port = processes.free_port()
     log = state.logs(endpoint.name) / f"{deployment}.log"
     arguments = ["creditops", "serve", "--model", model_uri, "--port", str(port), "--workers", str(workers)]
-    pid = processes.start([*arguments, "--deployment", deployment], log)
+    requests = state.requests(endpoint.name) / deployment
+    pid = processes.start([*arguments, "--deployment", deployment, "--request-log", str(requests)], log)
     processes.wait_until(f"http://127.0.0.1:{port}/ready", pid, log)
     return Deployment(deployment, model_uri, version, port, pid, workers)
 

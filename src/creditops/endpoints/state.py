@@ -96,6 +96,11 @@ def read_key(name: str) -> str | None:
     return path.read_text(encoding="utf-8").strip() if path.is_file() else None
 
 
+def requests(name: str) -> Path:
+    """Where the endpoint's deployments log the requests they score (read by drift monitoring)."""
+    return folder(name) / "requests"
+
+
 def logs(name: str) -> Path:
     path = folder(name) / "logs"
     path.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from creditops.config.environments import EnvironmentConfig, activate, environment_lock_hash, load_environment
 from creditops.config.modelling import ModellingConfig, load_modelling_config
 from creditops.data.io import read_table, write_table
@@ -174,7 +176,7 @@ def gate_report(env: str, version: str) -> dict:
 def _gate(
     context: Context, candidate: registry.VersionInfo, champion: registry.VersionInfo | None, smoke: Verdict
 ) -> GateResult:
-    holdout = _frozen_holdout(context)
+    holdout = environment_split(context)[1]
     features, labels = feature_matrix(holdout), holdout[LABEL].to_numpy()
     candidate_scores = registry.load(context.store_uri, candidate.uri).predict_proba(features)
     champion_scores = None
@@ -194,11 +196,12 @@ def _gate(
     )
 
 
-def _frozen_holdout(context: Context):
-    """The environment data's test split: the same rows for every candidate and champion."""
+def environment_split(context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The environment data's seeded train/test split: the test part is the gate's frozen holdout
+    (the same rows for every candidate and champion), the train part the drift reference."""
     frame = read_table(ensure_data(context, say=lambda message: None))
     data = context.modelling.data
-    return split(frame, test_ratio=data.test_train_ratio, seed=data.random_seed)[1]
+    return split(frame, test_ratio=data.test_train_ratio, seed=data.random_seed)
 
 
 def _stop_unless_clear(

@@ -4,6 +4,7 @@ import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -40,9 +41,11 @@ class ServiceSettings:
     api_key: str | None = None
     max_body_bytes: int = 1_048_576
     max_rows: int = 10_000
+    request_log: str | None = None
+    log_sample_rate: float = 1.0
 
 
-Shape = Callable[[ScoringRequest, np.ndarray, float, dict], dict]
+Shape = Callable[[ScoringRequest, np.ndarray, np.ndarray, dict], dict]
 
 
 def create_app(loaded: LoadedModel, settings: ServiceSettings) -> "ScoringApp":
@@ -66,6 +69,7 @@ class ScoringApp:
             "model_name": loaded.name,
             "model_version": loaded.version,
             "deployment": settings.deployment,
+            "threshold": loaded.threshold,
         }
         self.headers = [
             (b"content-type", JSON.encode()),
@@ -74,6 +78,13 @@ class ScoringApp:
         ]
         self.expected_key = None if settings.api_key is None else f"Bearer {settings.api_key}".encode()
         self.routes: dict[str, Shape] = {"/score": _score_shape, "/invocations": _mlflow_shape}
+        self.request_log = None
+        if settings.request_log:
+            from creditops.monitoring.request_log import RequestLog
+
+            self.request_log = RequestLog(
+                Path(settings.request_log), settings.deployment, loaded.version, sample_rate=settings.log_sample_rate
+            )
         self.fastapi = _service_app(self)
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
@@ -97,7 +108,10 @@ class ScoringApp:
             body = await _read_body(headers, receive, self.settings.max_body_bytes)
             parsed = parse_request(body, max_rows=self.settings.max_rows)
             probability = self.loaded.model.predict_proba(parsed.features)
-            answer = shape(parsed, probability, self.loaded.threshold, self.identity)
+            classes = (probability >= self.loaded.threshold).astype(np.int8)
+            answer = shape(parsed, probability, classes, self.identity)
+            if self.request_log is not None:
+                self.request_log.record(parsed.features, probability, classes)
             return 200, orjson.dumps(answer)
         except RequestError as error:
             return error.status, orjson.dumps({"error": error.message, **self.identity})
@@ -201,16 +215,14 @@ def _authorize(headers: dict[bytes, bytes], expected: bytes | None) -> None:
         raise RequestError(401, "missing or wrong API key: send 'Authorization: Bearer <key>'")
 
 
-def _score_shape(parsed: ScoringRequest, probability: np.ndarray, threshold: float, identity: dict) -> dict:
-    classes = (probability >= threshold).astype(np.int8)
+def _score_shape(parsed: ScoringRequest, probability: np.ndarray, classes: np.ndarray, identity: dict) -> dict:
     rows = [
         {"index": index, "class": int(label), "probability": float(p)}
         for index, label, p in zip(parsed.index, classes, probability, strict=True)
     ]
-    return {**identity, "threshold": threshold, "predictions": rows}
+    return {**identity, "predictions": rows}
 
 
-def _mlflow_shape(parsed: ScoringRequest, probability: np.ndarray, threshold: float, identity: dict) -> dict:
-    classes = (probability >= threshold).astype(np.int8)
+def _mlflow_shape(parsed: ScoringRequest, probability: np.ndarray, classes: np.ndarray, identity: dict) -> dict:
     rows = [{"class": int(label), "probability": float(p)} for label, p in zip(classes, probability, strict=True)]
     return {"predictions": rows, **identity}
