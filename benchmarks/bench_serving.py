@@ -144,6 +144,14 @@ def main() -> None:
         f"http://127.0.0.1:{port}/invocations",
     )
     port = free_port()
+    servers["creditops serve + request log"] = (
+        [
+            *(sys.executable, "-m", "creditops", "serve", "--model", model, "--port", str(port)),
+            *("--workers", str(args.workers), "--request-log", str(scratch / "requests")),
+        ],
+        f"http://127.0.0.1:{port}/invocations",
+    )
+    port = free_port()
     servers["mlflow models serve"] = (
         ["mlflow", "models", "serve", "-m", model, "--env-manager", "local", "-p", str(port), "-w", str(args.workers)],
         f"http://127.0.0.1:{port}/invocations",
@@ -181,6 +189,8 @@ def main() -> None:
             f"bare ASGI / creditops = {bare / ours:.2f}, FastAPI constant / creditops = {framework / ours:.2f}"
             " (goal <= 2)"
         )
+        logged = results["creditops serve + request log", 1, connections]["rps"]
+        print(f"request log (every request logged) / no log = {logged / ours:.2f}")
     shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -1,15 +1,19 @@
 """The request log: sampled scoring requests and answers, as JSON lines in bounded, rotating files.
 
-Each worker process writes its own file (no interleaving); logging's RotatingFileHandler keeps each
-file under `max_bytes` with `backups` older files. Headers, and so the API key, are never logged.
+One line per request (its rows as arrays). The scoring path only encodes the line and puts it on a
+queue (logging's QueueHandler); a QueueListener thread writes it through a RotatingFileHandler, which
+keeps each worker's own file under `max_bytes` with `backups` older files. Headers, and so the API
+key, are never logged.
 """
 
+import atexit
 import logging
 import os
+import queue
 import random
 import time
 from collections.abc import Iterator
-from logging.handlers import RotatingFileHandler
+from logging.handlers import QueueHandler, QueueListener, RotatingFileHandler
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +21,7 @@ import orjson
 
 
 class RequestLog:
-    """Appends one JSON line per scored row of a sampled request."""
+    """Appends one JSON line per sampled request, off the scoring path."""
 
     def __init__(
         self,
@@ -37,30 +41,32 @@ class RequestLog:
             directory / f"requests-{os.getpid()}.jsonl", maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
         handler.setFormatter(logging.Formatter("%(message)s"))
+        records: queue.SimpleQueue = queue.SimpleQueue()
+        self.listener = QueueListener(records, handler)
+        self.listener.start()
+        atexit.register(self.close)
         self.logger = logging.getLogger(f"creditops.requests.{deployment}.{os.getpid()}")
         self.logger.propagate = False
         self.logger.setLevel(logging.INFO)
-        self.logger.handlers = [handler]
+        self.logger.handlers = [QueueHandler(records)]
+
+    def close(self) -> None:
+        """Write what is queued and stop the writer thread; safe to call twice."""
+        if self.listener._thread is not None:  # noqa: SLF001 - QueueListener.stop is not idempotent
+            self.listener.stop()
 
     def record(self, features: np.ndarray, probability: np.ndarray, classes: np.ndarray) -> None:
         if self.sample_rate < 1.0 and random.random() >= self.sample_rate:  # nosec B311
             return
-        now = time.time()
-        lines = [
-            orjson.dumps(
-                {
-                    "t": now,
-                    "deployment": self.deployment,
-                    "model_version": self.version,
-                    "features": row,
-                    "probability": float(p),
-                    "class": int(c),
-                },
-                option=orjson.OPT_SERIALIZE_NUMPY,
-            ).decode()
-            for row, p, c in zip(features, probability, classes, strict=True)
-        ]
-        self.logger.info("\n".join(lines))
+        line = {
+            "t": time.time(),
+            "deployment": self.deployment,
+            "model_version": self.version,
+            "features": features,
+            "probability": probability,
+            "class": classes,
+        }
+        self.logger.info(orjson.dumps(line, option=orjson.OPT_SERIALIZE_NUMPY).decode())
 
 
 def read(directory: Path, since: float) -> Iterator[dict]:
@@ -68,7 +74,19 @@ def read(directory: Path, since: float) -> Iterator[dict]:
     for path in sorted(directory.rglob("requests-*.jsonl*")):
         with path.open("rb") as lines:
             for line in lines:
-                if line.strip():
-                    entry = orjson.loads(line)
-                    if entry["t"] >= since:
-                        yield entry
+                if not line.strip():
+                    continue
+                entry = orjson.loads(line)
+                if entry["t"] < since:
+                    continue
+                for row, probability, label in zip(
+                    entry["features"], entry["probability"], entry["class"], strict=True
+                ):
+                    yield {
+                        "t": entry["t"],
+                        "deployment": entry["deployment"],
+                        "model_version": entry["model_version"],
+                        "features": row,
+                        "probability": probability,
+                        "class": label,
+                    }

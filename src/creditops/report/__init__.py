@@ -1,0 +1,1 @@
+"""The model card: a self-contained HTML report of a model."""

@@ -1,0 +1,275 @@
+"""The model card: one self-contained HTML file (images embedded) to judge a model by looking at it."""
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    log_loss,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
+
+from creditops.data.schema import FEATURES, LABEL
+from creditops.files import write_text
+from creditops.gate.checks import auc_by_row, slice_masks
+from creditops.modelling.estimators import TrainedModel, feature_matrix
+
+THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+BOOTSTRAP_SAMPLES = 200
+
+
+@dataclass(frozen=True)
+class CardInputs:
+    """What the card shows: a model, the data it is judged on, and where it came from."""
+
+    title: str
+    model: TrainedModel
+    data: pd.DataFrame
+    threshold: float = 0.5
+    lineage: dict[str, str] = field(default_factory=dict)
+    champion: TrainedModel | None = None
+    champion_label: str = ""
+    evidence: dict[str, Any] | None = None
+
+
+def render(inputs: CardInputs, path: Path) -> Path:
+    """Write the card to `path` (atomically)."""
+    features = feature_matrix(inputs.data)
+    labels = inputs.data[LABEL].to_numpy()
+    probability = inputs.model.predict_proba(features)
+    sections = [
+        _data_summary(inputs.data),
+        _metrics(labels, probability, inputs),
+        _curves(labels, probability, inputs.threshold),
+        _threshold_table(labels, probability),
+        _slices(inputs.data, labels, probability),
+        _importance(inputs.model, features, labels),
+        _champion(inputs, features, labels, probability),
+        _lineage(inputs.lineage),
+        _evidence(inputs.evidence),
+    ]
+    title = html.escape(inputs.title)
+    page = (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title><style>{_STYLE}</style>"
+        f"</head><body><h1>{title}</h1>{''.join(sections)}</body></html>"
+    )
+    return write_text(path, page)
+
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:.5em 0}"
+    "td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}"
+    "th:first-child,td:first-child{text-align:left}"
+    "figure{display:inline-block;margin:4px}h2{margin-top:1.6em;border-bottom:2px solid #2b6cb0}"
+)
+
+
+def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
+    return frame.to_html(index=False, border=0, formatters=_formatters(frame, formats or {}), escape=True)
+
+
+def _formatters(frame: pd.DataFrame, formats: dict[str, str]) -> dict:
+    return {
+        column: (lambda value, spec=spec: format(value, spec)) for column, spec in formats.items() if column in frame
+    }
+
+
+def _image(figure) -> str:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png")
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return f"<figure><img alt='plot' src='data:image/png;base64,{encoded}'></figure>"
+
+
+def _figure():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4.2, 3.6), dpi=90)
+    FigureCanvasAgg(figure)
+    return figure, figure.subplots()
+
+
+def _data_summary(data: pd.DataFrame) -> str:
+    ranges = pd.DataFrame(
+        {
+            "feature": list(FEATURES),
+            "min": [data[name].min() for name in FEATURES],
+            "median": [data[name].median() for name in FEATURES],
+            "max": [data[name].max() for name in FEATURES],
+        }
+    )
+    return f"<h2>Data</h2><p>{len(data):,} rows, default rate {data[LABEL].mean():.2%}.</p>" + _table(
+        ranges, {"min": ",.0f", "median": ",.0f", "max": ",.0f"}
+    )
+
+
+def _metrics(labels: np.ndarray, probability: np.ndarray, inputs: CardInputs) -> str:
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, len(labels), size=(BOOTSTRAP_SAMPLES, len(labels)))
+    drawn, scores = labels[rows], probability[rows]
+    predicted = (scores >= inputs.threshold).astype(int)
+    samples = {
+        "ROC AUC": auc_by_row(drawn, scores),
+        "Brier score": ((scores - drawn) ** 2).mean(axis=1),
+        "accuracy": (predicted == drawn).mean(axis=1),
+    }
+    point = {
+        "ROC AUC": roc_auc_score(labels, probability),
+        "Brier score": brier_score_loss(labels, probability),
+        "accuracy": float(((probability >= inputs.threshold) == labels).mean()),
+        "PR AUC": average_precision_score(labels, probability),
+        "log loss": log_loss(labels, np.clip(probability, 1e-15, 1 - 1e-15), labels=[0, 1]),
+    }
+    table = pd.DataFrame(
+        {
+            "metric": list(point),
+            "value": list(point.values()),
+            "95% CI low": [np.percentile(samples[m], 2.5) if m in samples else np.nan for m in point],
+            "95% CI high": [np.percentile(samples[m], 97.5) if m in samples else np.nan for m in point],
+        }
+    )
+    note = f"<p>Bootstrap percentile intervals, {BOOTSTRAP_SAMPLES} resamples; threshold {inputs.threshold:g}.</p>"
+    return "<h2>Metrics</h2>" + note + _table(table, {c: ".4f" for c in table.columns if c != "metric"})
+
+
+def _curves(labels: np.ndarray, probability: np.ndarray, threshold: float) -> str:
+    images = []
+    figure, axes = _figure()
+    fpr, tpr, _ = roc_curve(labels, probability)
+    axes.plot(fpr, tpr)
+    axes.plot([0, 1], [0, 1], "--", color="grey")
+    axes.set(title="ROC curve", xlabel="false positive rate", ylabel="true positive rate")
+    images.append(_image(figure))
+    figure, axes = _figure()
+    precision, recall, _ = precision_recall_curve(labels, probability)
+    axes.plot(recall, precision)
+    axes.axhline(labels.mean(), linestyle="--", color="grey")
+    axes.set(title="Precision-recall curve", xlabel="recall", ylabel="precision")
+    images.append(_image(figure))
+    figure, axes = _figure()
+    observed, predicted = calibration_curve(labels, probability, n_bins=10, strategy="quantile")
+    axes.plot(predicted, observed, marker="o")
+    axes.plot([0, 1], [0, 1], "--", color="grey")
+    axes.set(title="Calibration", xlabel="predicted probability", ylabel="observed default rate")
+    images.append(_image(figure))
+    figure, axes = _figure()
+    classes = (probability >= threshold).astype(int)
+    matrix = np.array([[np.sum((labels == a) & (classes == b)) for b in (0, 1)] for a in (0, 1)])
+    axes.imshow(matrix, cmap="Blues")
+    for (row, column), count in np.ndenumerate(matrix):
+        axes.text(column, row, f"{count:,}", ha="center", va="center", color="black")
+    axes.set_xticks([0, 1], labels=["no default", "default"])
+    axes.set_yticks([0, 1], labels=["no default", "default"])
+    axes.set(title=f"Confusion matrix (threshold {threshold:g})", xlabel="predicted", ylabel="actual")
+    images.append(_image(figure))
+    return "<h2>Curves</h2>" + "".join(images)
+
+
+def _threshold_table(labels: np.ndarray, probability: np.ndarray) -> str:
+    rows = []
+    for threshold in THRESHOLDS:
+        flagged = probability >= threshold
+        true_positive = np.sum(flagged & (labels == 1))
+        rows.append(
+            {
+                "threshold": threshold,
+                "precision": true_positive / max(1, flagged.sum()),
+                "recall": true_positive / max(1, labels.sum()),
+                "approval rate": 1 - flagged.mean(),
+            }
+        )
+    table = pd.DataFrame(rows)
+    return (
+        "<h2>Thresholds</h2><p>Customers at or above the threshold are flagged as likely to default; the"
+        " approval rate is the share below it.</p>"
+        + _table(table, {"threshold": ".1f", "precision": ".3f", "recall": ".3f", "approval rate": ".1%"})
+    )
+
+
+def _slices(data: pd.DataFrame, labels: np.ndarray, probability: np.ndarray) -> str:
+    masks = slice_masks(data)
+    for code, label in {1: "married", 2: "single", 3: "others"}.items():
+        masks[f"MARRIAGE={label}"] = (data["MARRIAGE"] == code).to_numpy()
+    rows = []
+    for name, mask in masks.items():
+        both = mask.sum() > 0 and len(np.unique(labels[mask])) == 2
+        rows.append(
+            {
+                "slice": name,
+                "rows": int(mask.sum()),
+                "default rate": labels[mask].mean() if mask.any() else np.nan,
+                "mean predicted": probability[mask].mean() if mask.any() else np.nan,
+                "ROC AUC": roc_auc_score(labels[mask], probability[mask]) if both else np.nan,
+            }
+        )
+    table = pd.DataFrame(rows)
+    formats = {"default rate": ".1%", "mean predicted": ".1%", "ROC AUC": ".3f"}
+    return "<h2>Slices</h2>" + _table(table, formats)
+
+
+def _importance(model: TrainedModel, features: np.ndarray, labels: np.ndarray) -> str:
+    """Permutation importance: the ROC AUC lost when one feature's column is shuffled (seeded)."""
+    rng = np.random.default_rng(0)
+    base = roc_auc_score(labels, model.predict_proba(features))
+    losses = []
+    for position in range(features.shape[1]):
+        shuffled = features.copy()
+        shuffled[:, position] = rng.permutation(shuffled[:, position])
+        losses.append(base - roc_auc_score(labels, model.predict_proba(shuffled)))
+    order = np.argsort(losses)
+    figure, axes = _figure()
+    figure.set_size_inches(5.5, 6)
+    axes.barh([FEATURES[i] for i in order], [losses[i] for i in order])
+    axes.set(title="Permutation importance", xlabel="ROC AUC lost when shuffled")
+    axes.tick_params(labelsize=7)
+    return "<h2>Feature importance</h2>" + _image(figure)
+
+
+def _champion(inputs: CardInputs, features: np.ndarray, labels: np.ndarray, probability: np.ndarray) -> str:
+    if inputs.champion is None:
+        return "<h2>Champion</h2><p>No champion to compare with.</p>"
+    other = inputs.champion.predict_proba(features)
+    table = pd.DataFrame(
+        {
+            "metric": ["ROC AUC", "PR AUC", "Brier score"],
+            "this model": [
+                roc_auc_score(labels, probability),
+                average_precision_score(labels, probability),
+                brier_score_loss(labels, probability),
+            ],
+            inputs.champion_label: [
+                roc_auc_score(labels, other),
+                average_precision_score(labels, other),
+                brier_score_loss(labels, other),
+            ],
+        }
+    )
+    return "<h2>Champion</h2>" + _table(table, {c: ".4f" for c in table.columns if c != "metric"})
+
+
+def _lineage(lineage: dict[str, str]) -> str:
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in lineage.items())
+    return f"<h2>Lineage</h2><table>{rows}</table>"
+
+
+def _evidence(evidence: dict[str, Any] | None) -> str:
+    if not evidence:
+        return "<h2>Promotion gate</h2><p>No gate decision recorded for this version.</p>"
+    rows = "".join(
+        f"<tr><td>{html.escape(c['name'])}</td><td>{html.escape(c['verdict'])}</td><td>{html.escape(c['detail'])}</td></tr>"
+        for c in evidence.get("checks", [])
+    )
+    head = f"<p>{html.escape(evidence.get('decision', ''))} in {html.escape(str(evidence.get('environment')))}"
+    return f"<h2>Promotion gate</h2>{head}: {html.escape(str(evidence.get('reason')))}</p><table>{rows}</table>"
