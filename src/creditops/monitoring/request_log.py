@@ -44,6 +44,7 @@ class RequestLog:
         records: queue.SimpleQueue = queue.SimpleQueue()
         self.listener = QueueListener(records, handler)
         self.listener.start()
+        self.writing = True
         atexit.register(self.close)
         self.logger = logging.getLogger(f"creditops.requests.{deployment}.{os.getpid()}")
         self.logger.propagate = False
@@ -52,7 +53,8 @@ class RequestLog:
 
     def close(self) -> None:
         """Write what is queued and stop the writer thread; safe to call twice."""
-        if self.listener._thread is not None:  # noqa: SLF001 - QueueListener.stop is not idempotent
+        if self.writing:
+            self.writing = False
             self.listener.stop()
 
     def record(self, features: np.ndarray, probability: np.ndarray, classes: np.ndarray) -> None:
