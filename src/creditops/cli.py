@@ -145,6 +145,21 @@ def serve(
     run(lambda: create_app(loaded, settings), sock, workers)
 
 
+@app.command()
+def report(
+    model: Annotated[str, typer.Argument(help="models:/NAME/VERSION or models:/NAME@ALIAS")],
+    out: Annotated[Path | None, typer.Option(help="HTML file; default <workspace>/reports/NAME-vN.html")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Data to judge it on; default the test split of its training data")
+    ] = None,
+) -> None:
+    """Write the model card: one self-contained HTML file."""
+    from creditops.report.build import card_for_version
+    from creditops.tracking.store import tracking_uri
+
+    console.print(f"wrote {card_for_version(tracking_uri(), model, data, out)}")
+
+
 @app.command("smoke-test")
 def smoke_test_command(
     url: Annotated[str, typer.Option(help="Endpoint or scoring URL, e.g. http://127.0.0.1:5001")],

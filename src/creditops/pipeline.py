@@ -7,7 +7,11 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
+
 from creditops.config.modelling import ModellingConfig
+from creditops.modelling.estimators import TrainedModel
+from creditops.report.build import card_for_candidate
 from creditops.steps import common
 from creditops.steps.data_prep import load_checked, prepare_checked
 from creditops.steps.evaluate import Evaluation, evaluate
@@ -18,7 +22,7 @@ from creditops.tracking.runs import RunLog, Tracker, flatten
 from creditops.tracking.store import tracking_uri
 from creditops.workspace import workspace_root
 
-STAGES = ("check data", "prep", "train", "evaluate", "register", "promote")
+STAGES = ("check data", "prep", "train", "evaluate", "register", "report", "promote")
 StageListener = Callable[[str, float | None], None]
 """Called with a stage name and None when it starts, and with its seconds when it ends."""
 
@@ -45,6 +49,7 @@ class PipelineResult:
     evaluation: Evaluation | None = None
     registration: Registration | None = None
     champion_version: str | None = None
+    report: Path | None = None
     run_id: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -59,6 +64,7 @@ class PipelineResult:
             "comparison": None if evaluation is None else asdict(evaluation.comparison),
             "registration": None if registration is None else asdict(registration),
             "champion_version": self.champion_version,
+            "report": None if self.report is None else str(self.report),
             "run_id": self.run_id,
             "seconds": self.seconds,
         }
@@ -89,7 +95,7 @@ def run_pipeline(
         prepared = prepare_checked(frame, digest, data_path, folders.data, config)
         result.data_manifest = prepared.manifest
     with timer("train"):
-        model, _, train_log = train(folders.data, folders.model, config)
+        model, manifest, train_log = train(folders.data, folders.model, config)
     with timer("evaluate"):
         evaluation = evaluate(folders.data, folders.model, folders.evaluation, config, model, store_uri)
         result.evaluation = evaluation
@@ -102,9 +108,40 @@ def run_pipeline(
             result.registration = register(
                 folders.model, folders.evaluation, folders.registry, config, model, store_uri
             )
+        with timer("report"):
+            result.report = _report(prepared.test, model, manifest, config, result)
+            tracker.record(RunLog(artifacts=(result.report,), artifact_folder="report"))
     with timer("promote"):
         result.champion_version = _promote(store_uri, config, result.registration, promote)
     return result
+
+
+def _report(
+    test: pd.DataFrame, model: TrainedModel, manifest: dict, config: ModellingConfig, result: PipelineResult
+) -> Path:
+    evaluation = result.evaluation
+    champion = None if evaluation.champion_metrics is None else evaluation.champion_metrics["model_version"]
+    lineage = {
+        key: str(value)
+        for key, value in {
+            "git_commit": manifest["git_commit"],
+            "data_file": manifest["data"]["data_file"],
+            "data_sha256": manifest["data"]["data_sha256"],
+            "config_hash": manifest["config_hash"],
+            "algorithm": manifest["algorithm"],
+            "mlflow run": result.run_id or "tracking off",
+        }.items()
+    }
+    return card_for_candidate(
+        model,
+        test,
+        config.registry.model_name,
+        result.registration.version,
+        config.eval.threshold,
+        lineage,
+        evaluation.champion_model,
+        champion,
+    )
 
 
 def _promote(store_uri: str, config: ModellingConfig, registration: Registration, promote: bool) -> str | None:

@@ -34,6 +34,8 @@ def pipeline_summary(result: PipelineResult) -> Table:
     if result.registration is not None:
         table.add_row("registry", result.registration.reason)
     table.add_row("champion", f"version {result.champion_version}" if result.champion_version else "none")
+    if result.report is not None:
+        table.add_row("report", str(result.report))
     if result.run_id:
         table.add_row("mlflow run", result.run_id)
     timings = ", ".join(f"{stage} {seconds:.2f}s" for stage, seconds in result.seconds.items())

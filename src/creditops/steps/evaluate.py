@@ -30,6 +30,7 @@ class Evaluation:
     champion_metrics: dict | None
     comparison: Comparison
     log: RunLog
+    champion_model: TrainedModel | None = None
 
 
 def evaluate(
@@ -56,6 +57,7 @@ def evaluate(
 
     champion = registry.champion(store_uri, config.registry.model_name)
     champion_metrics = None
+    champion_model = None
     if champion is not None:
         champion_model = registry.load(store_uri, champion.uri)
         champion_metrics = evaluate_predictions(labels, champion_model.predict_proba(features), settings.threshold)
@@ -80,7 +82,7 @@ def evaluate(
         artifacts=tuple(eval_dir / name for name in _output_names(config)),
         artifact_folder="evaluation",
     )
-    return Evaluation(metrics, champion_metrics, comparison, log)
+    return Evaluation(metrics, champion_metrics, comparison, log, champion_model)
 
 
 def _write_verdict(
