@@ -169,7 +169,8 @@ def _curves(labels: np.ndarray, probability: np.ndarray, threshold: float) -> st
     matrix = np.array([[np.sum((labels == a) & (classes == b)) for b in (0, 1)] for a in (0, 1)])
     axes.imshow(matrix, cmap="Blues")
     for (row, column), count in np.ndenumerate(matrix):
-        axes.text(column, row, f"{count:,}", ha="center", va="center", color="black")
+        colour = "white" if count > matrix.max() / 2 else "black"
+        axes.text(column, row, f"{count:,}", ha="center", va="center", color=colour)
     axes.set_xticks([0, 1], labels=["no default", "default"])
     axes.set_yticks([0, 1], labels=["no default", "default"])
     axes.set(title=f"Confusion matrix (threshold {threshold:g})", xlabel="predicted", ylabel="actual")

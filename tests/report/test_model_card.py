@@ -1,0 +1,96 @@
+"""The model card: self-contained HTML with every section, rendered by a real browser."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from creditops.cli import main
+from creditops.config.modelling import ModellingConfig
+from creditops.data.schema import LABEL
+from creditops.modelling.estimators import TrainedModel, feature_matrix, train_model
+from creditops.pipeline import run_pipeline
+from creditops.report.model_card import CardInputs, render
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SECTIONS = ("Data", "Metrics", "Curves", "Thresholds", "Slices", "Feature importance", "Champion", "Lineage")
+
+
+@pytest.fixture(scope="module")
+def model(small_frame: pd.DataFrame) -> TrainedModel:
+    return train_model(
+        feature_matrix(small_frame),
+        small_frame[LABEL].to_numpy(),
+        algorithm="lightgbm",
+        n_estimators=20,
+        learning_rate=0.1,
+        num_leaves=7,
+        max_depth=3,
+        seed=0,
+    )
+
+
+@pytest.fixture(scope="module")
+def card(tmp_path_factory: pytest.TempPathFactory, model: TrainedModel, small_frame: pd.DataFrame) -> Path:
+    inputs = CardInputs(
+        title="credit_default_model version 7",
+        model=model,
+        data=small_frame,
+        lineage={"git_commit": "abc123", "data_sha256": "f00d"},
+        champion=model,
+        champion_label="champion v6",
+        evidence={"decision": "promoted", "environment": "prod", "reason": "ok", "checks": []},
+    )
+    return render(inputs, tmp_path_factory.mktemp("card") / "card.html")
+
+
+def test_card_has_every_section_and_is_self_contained(card: Path) -> None:
+    page = card.read_text()
+    for section in SECTIONS:
+        assert f"<h2>{section}</h2>" in page
+    assert page.count("data:image/png;base64,") == 5
+    assert not re.search(r"(src|href)=['\"]https?://", page)
+    assert "champion v6" in page
+    assert "SEX=female" in page
+    assert "MARRIAGE=married" in page
+    assert "abc123" in page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_card_renders_in_headless_chromium(card: Path, tmp_path: Path) -> None:
+    flags = [
+        *("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"),
+        *("--disable-background-networking", "--disable-component-update", "--disable-sync"),
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    shot = tmp_path / "card.png"
+    subprocess.run(
+        [CHROMIUM, *flags, "--window-size=1200,1600", f"--screenshot={shot}", card.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    from matplotlib.image import imread
+
+    pixels = imread(shot)
+    assert pixels.shape[0] > 100
+    assert pixels.std() > 0.05  # not blank
+    dom = subprocess.run(
+        [CHROMIUM, *flags, "--dump-dom", card.as_uri()], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    assert "<title>credit_default_model version 7</title>" in dom
+
+
+@pytest.mark.e2e
+def test_run_writes_a_card_and_the_report_command_writes_another(workspace: Path, data_file: Path, capsys) -> None:
+    result = run_pipeline(data_file, ModellingConfig.model_validate({"train": {"n_estimators": 20}}))
+    assert result.report.is_file()
+    assert "credit_default_model version 1" in result.report.read_text()
+    out = workspace / "card.html"
+    assert main(["report", "models:/credit_default_model@champion", "--out", str(out), "--data", str(data_file)]) == 0
+    assert "<h2>Slices</h2>" in out.read_text()
+    assert main(["report", "models:/credit_default_model/5"]) == 1
+    assert "no version 5" in capsys.readouterr().err
