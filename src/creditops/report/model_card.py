@@ -26,6 +26,7 @@ from creditops.modelling.estimators import TrainedModel, feature_matrix
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 BOOTSTRAP_SAMPLES = 200
+IMPORTANCE_ROWS = 2_000
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def _figure():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(4.2, 3.6), dpi=90)
+    figure = Figure(figsize=(4.2, 3.6), dpi=80)
     FigureCanvasAgg(figure)
     return figure, figure.subplots()
 
@@ -221,8 +222,12 @@ def _slices(data: pd.DataFrame, labels: np.ndarray, probability: np.ndarray) -> 
 
 
 def _importance(model: TrainedModel, features: np.ndarray, labels: np.ndarray) -> str:
-    """Permutation importance: the ROC AUC lost when one feature's column is shuffled (seeded)."""
+    """Permutation importance: the ROC AUC lost when one feature's column is shuffled (seeded), on at
+    most IMPORTANCE_ROWS rows: the ranking is stable there and the card stays quick to write."""
     rng = np.random.default_rng(0)
+    if len(labels) > IMPORTANCE_ROWS:
+        rows = rng.choice(len(labels), IMPORTANCE_ROWS, replace=False)
+        features, labels = features[rows], labels[rows]
     base = roc_auc_score(labels, model.predict_proba(features))
     losses = []
     for position in range(features.shape[1]):
