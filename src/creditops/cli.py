@@ -239,11 +239,18 @@ def endpoint_invoke(
     name: Annotated[str, typer.Argument(help="Endpoint name")],
     request_file: RequestFile = SAMPLE_REQUEST,
     deployment: Annotated[str | None, typer.Option(help="Send to this deployment (header routing)")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Send every row of this data file instead (batches of 500 rows)")
+    ] = None,
 ) -> None:
-    """Send a scoring request to the endpoint and print the answer."""
+    """Send a scoring request (or a whole data file) to the endpoint and print the answer."""
     from creditops.endpoints import manager
     from creditops.endpoints.smoke import read_request
 
+    if data is not None:
+        scored, mean = manager.send_rows(name, data, deployment)
+        console.print(f"{name} scored {scored:,} rows from {data}: mean probability of default {mean:.3f}")
+        return
     answer = manager.invoke(name, read_request(request_file), deployment)
     console.print_json(answer.text)
     if answer.status_code != 200:

@@ -1,15 +1,14 @@
 """Drift monitoring end to end: a dev endpoint logs real traffic; drifted traffic is caught."""
 
-import json
 import time
 from pathlib import Path
 
 import pytest
 
 from creditops.cli import main
-from creditops.data.schema import FEATURES
+from creditops.data.io import write_table
 from creditops.data.synth import synthesize
-from creditops.endpoints import manager, state
+from creditops.endpoints import state
 from creditops.errors import CreditopsError
 from creditops.flow import release
 from creditops.flow.monitoring import check_drift
@@ -18,11 +17,8 @@ pytestmark = pytest.mark.e2e
 
 
 def _send(endpoint: str, rows: int, seed: int, drift: str = "none") -> None:
-    frame = synthesize(rows, seed, drift)
-    for start in range(0, rows, 100):
-        batch = frame.iloc[start : start + 100]
-        body = {"dataframe_split": {"columns": list(FEATURES), "data": batch[list(FEATURES)].values.tolist()}}
-        assert manager.invoke(endpoint, json.dumps(body).encode()).status_code == 200
+    data = write_table(synthesize(rows, seed, drift), Path.cwd() / f"traffic-{seed}.csv")
+    assert main(["endpoint", "--env", "dev", "invoke", endpoint, "--data", str(data)]) == 0
 
 
 def test_drift_appears_after_drifted_traffic(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

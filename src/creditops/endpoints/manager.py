@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import numpy as np
 
 from creditops.endpoints import processes, state
 from creditops.endpoints.smoke import SmokeReport, post, smoke_test
@@ -104,6 +105,28 @@ def remove_deployment(name: str, deployment: str) -> None:
 def invoke(name: str, body: bytes, deployment: str | None = None) -> httpx.Response:
     endpoint = state.load(name)
     return post(endpoint.url, body, api_key=state.read_key(name), deployment=deployment)
+
+
+def send_rows(name: str, data: Path, deployment: str | None = None, batch: int = 500) -> tuple[int, float]:
+    """Score every row of a data file through the endpoint; the row count and mean probability."""
+    import orjson
+
+    from creditops.data.io import read_table
+    from creditops.data.schema import FEATURES
+
+    frame = read_table(data)
+    missing = [name for name in FEATURES if name not in frame]
+    if missing:
+        raise CreditopsError(f"{data} lacks the feature column(s) {', '.join(missing)}")
+    values = np.ascontiguousarray(frame[list(FEATURES)].to_numpy())
+    probabilities: list[float] = []
+    for start in range(0, len(values), batch):
+        body = {"dataframe_split": {"columns": list(FEATURES), "data": values[start : start + batch]}}
+        answer = invoke(name, orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), deployment)
+        if answer.status_code != 200:
+            raise CreditopsError(f"rows {start}..{start + batch - 1} of {data}: {answer.text[:300]}")
+        probabilities.extend(row["probability"] for row in answer.json()["predictions"])
+    return len(probabilities), float(sum(probabilities) / max(1, len(probabilities)))
 
 
 def smoke(name: str, body: bytes, deployment: str | None = None, max_latency_ms: float = 1_000.0) -> SmokeReport:
