@@ -18,14 +18,6 @@ SLICES: Final = {
 AGE_BANDS: Final = {"21-29": (0, 29), "30-39": (30, 39), "40-49": (40, 49), "50+": (50, 200)}
 
 
-_SMOKE_DETAIL: Final = {
-    "pending": "runs on the new deployment before it gets traffic",
-    "pass": "the new deployment answered the sample request correctly before it got traffic",  # nosec B105
-    "fail": "the new deployment failed its smoke test or a traffic step; traffic was restored",
-    "skip": "not run",
-}
-
-
 @dataclass(frozen=True)
 class Thresholds:
     """What the gate demands; built from an environment's gate settings."""
@@ -151,7 +143,7 @@ def run_gate(
         _minimum_check(candidate_auc, thresholds),
         _champion_check(intervals, champion_version, thresholds),
         _slice_check(holdout, labels, candidate, champion, thresholds),
-        Check("smoke_test", smoke, _SMOKE_DETAIL[smoke]),
+        Check("smoke_test", smoke, _smoke_detail(smoke)),
         _approval_check(approval_required, approver),
     ]
     if thresholds.mode == "disabled":
@@ -230,6 +222,16 @@ def _slice_check(
         )
     judged = sum(entry["judged"] for entry in per_slice.values())
     return Check("slices", "pass", f"{judged} slices within {thresholds.slice_tolerance} of the champion", per_slice)
+
+
+def _smoke_detail(verdict: Verdict) -> str:
+    if verdict == "pending":
+        return "runs on the new deployment before it gets traffic"
+    if verdict == "fail":
+        return "the new deployment failed its smoke test or a traffic step; traffic was restored"
+    if verdict == "skip":
+        return "not run"
+    return "the new deployment answered the sample request correctly before it got traffic"
 
 
 def _approval_check(required: bool, approver: str | None) -> Check:
