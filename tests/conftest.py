@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from creditops.data.io import write_table
+from creditops.data.schema import LABEL
 from creditops.data.synth import synthesize
+from creditops.modelling.estimators import TrainedModel, feature_matrix, train_model
 
 from .sample_requests import original_request
 
@@ -18,6 +20,21 @@ SEED = 7
 @pytest.fixture(scope="session")
 def small_frame() -> pd.DataFrame:
     return synthesize(SMALL_ROWS, SEED)
+
+
+@pytest.fixture(scope="session")
+def small_model(small_frame: pd.DataFrame) -> TrainedModel:
+    """A quick LightGBM model on the small frame, shared by the tests that only need a model."""
+    return train_model(
+        feature_matrix(small_frame),
+        small_frame[LABEL].to_numpy(),
+        algorithm="lightgbm",
+        n_estimators=20,
+        learning_rate=0.1,
+        num_leaves=7,
+        max_depth=3,
+        seed=0,
+    )
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ import pytest
 
 from creditops.cli import main
 from creditops.config.modelling import ModellingConfig
-from creditops.data.schema import LABEL
-from creditops.modelling.estimators import TrainedModel, feature_matrix, train_model
+from creditops.modelling.estimators import TrainedModel
 from creditops.pipeline import run_pipeline
 from creditops.report.model_card import CardInputs, render
 
@@ -20,27 +19,13 @@ SECTIONS = ("Data", "Metrics", "Curves", "Thresholds", "Slices", "Feature import
 
 
 @pytest.fixture(scope="module")
-def model(small_frame: pd.DataFrame) -> TrainedModel:
-    return train_model(
-        feature_matrix(small_frame),
-        small_frame[LABEL].to_numpy(),
-        algorithm="lightgbm",
-        n_estimators=20,
-        learning_rate=0.1,
-        num_leaves=7,
-        max_depth=3,
-        seed=0,
-    )
-
-
-@pytest.fixture(scope="module")
-def card(tmp_path_factory: pytest.TempPathFactory, model: TrainedModel, small_frame: pd.DataFrame) -> Path:
+def card(tmp_path_factory: pytest.TempPathFactory, small_model: TrainedModel, small_frame: pd.DataFrame) -> Path:
     inputs = CardInputs(
         title="credit_default_model version 7",
-        model=model,
+        model=small_model,
         data=small_frame,
         lineage={"git_commit": "abc123", "data_sha256": "f00d"},
-        champion=model,
+        champion=small_model,
         champion_label="champion v6",
         evidence={"decision": "promoted", "environment": "prod", "reason": "ok", "checks": []},
     )

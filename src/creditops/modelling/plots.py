@@ -21,17 +21,19 @@ def _figure():
 def plot_confusion_matrix(matrix: list[list[int]], threshold: float, path: Path) -> Path:
     """A 2×2 confusion matrix with counts, saved as PNG."""
     figure, axes = _figure()
-    values = np.asarray(matrix)
+    draw_confusion_matrix(axes, np.asarray(matrix), threshold)
+    return _save(figure, path)
+
+
+def draw_confusion_matrix(axes, values: np.ndarray, threshold: float) -> None:
+    """Draw a 2×2 confusion matrix (rows actual, columns predicted) with its counts on `axes`."""
     axes.imshow(values, cmap="Blues")
     for (row, column), count in np.ndenumerate(values):
         colour = "white" if count > values.max() / 2 else "black"
         axes.text(column, row, f"{count:,}", ha="center", va="center", color=colour)
     axes.set_xticks([0, 1], labels=["no default", "default"])
     axes.set_yticks([0, 1], labels=["no default", "default"])
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("actual")
-    axes.set_title(f"Confusion matrix (threshold {threshold:g})")
-    return _save(figure, path)
+    axes.set(title=f"Confusion matrix (threshold {threshold:g})", xlabel="predicted", ylabel="actual")
 
 
 def plot_roc_curve(labels: np.ndarray, probability: np.ndarray, auc: float, path: Path) -> Path:

@@ -23,6 +23,7 @@ from creditops.data.schema import FEATURES, LABEL
 from creditops.files import write_text
 from creditops.gate.checks import auc_by_row, slice_masks
 from creditops.modelling.estimators import TrainedModel, feature_matrix
+from creditops.modelling.plots import draw_confusion_matrix
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 BOOTSTRAP_SAMPLES = 200
@@ -168,13 +169,7 @@ def _curves(labels: np.ndarray, probability: np.ndarray, threshold: float) -> st
     figure, axes = _figure()
     classes = (probability >= threshold).astype(int)
     matrix = np.array([[np.sum((labels == a) & (classes == b)) for b in (0, 1)] for a in (0, 1)])
-    axes.imshow(matrix, cmap="Blues")
-    for (row, column), count in np.ndenumerate(matrix):
-        colour = "white" if count > matrix.max() / 2 else "black"
-        axes.text(column, row, f"{count:,}", ha="center", va="center", color=colour)
-    axes.set_xticks([0, 1], labels=["no default", "default"])
-    axes.set_yticks([0, 1], labels=["no default", "default"])
-    axes.set(title=f"Confusion matrix (threshold {threshold:g})", xlabel="predicted", ylabel="actual")
+    draw_confusion_matrix(axes, matrix, threshold)
     images.append(_image(figure))
     return "<h2>Curves</h2>" + "".join(images)
 
