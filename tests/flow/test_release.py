@@ -51,6 +51,11 @@ def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) 
     # Nothing changed: the release is a no-op that says so
     assert release.release("prod", say=said.append) is None
     assert "already the champion" in said[-1]
+    # …and after the endpoint was deleted, the same no-op release brings it back serving the champion
+    endpoint = release.open_environment("prod").environment.endpoint.name
+    manager.delete(endpoint)
+    assert release.release("prod", say=said.append) is None
+    assert manager.invoke(endpoint, release.SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
 
     # New code config → a new candidate, approved and promoted; then a one-command rollback
     _change_modelling(project, n_estimators=150)
@@ -59,7 +64,6 @@ def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) 
     release.approve("prod", "2", "ana", "more trees")
     release.promote("prod", "2", say=said.append)
     assert _champion("prod") == "2"
-    endpoint = release.open_environment("prod").environment.endpoint.name
     assert manager.invoke(endpoint, release.SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "2"
 
     release.rollback("prod", say=said.append)

@@ -147,6 +147,7 @@ def release(env: str, *, say: Say = print) -> dict | None:
         version = waiting
     current = registry.champion(context.store_uri, context.model_name)
     if current is not None and registry.CHAMPION in current.aliases and current.version == version:
+        _keep_serving(context, current, say)
         say(f"nothing to do: version {version} is already the champion in {env}")
         return None
     return promote(env, version, say=say)
@@ -244,6 +245,17 @@ def _record(
     )
     evidence.record(context.store_uri, fresh, record)
     return record
+
+
+def _keep_serving(context: Context, champion: registry.VersionInfo, say: Say) -> None:
+    """After a restart or a deleted endpoint, bring the endpoint back serving the champion."""
+    endpoint = context.environment.endpoint
+    if state.exists(endpoint.name) and state.load(endpoint.name).live() is not None:
+        manager.start(endpoint.name)
+        return
+    _ensure_endpoint(context)
+    say(f"endpoint {endpoint.name} served no champion: deploying version {champion.version}")
+    manager.rollout(endpoint.name, champion.uri, SAMPLE_REQUEST.read_bytes(), (100,), workers=endpoint.workers, say=say)
 
 
 def _ensure_endpoint(context: Context) -> None:
