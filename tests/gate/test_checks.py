@@ -117,3 +117,11 @@ def test_approval_is_pending_until_recorded(holdout, scores) -> None:
 def test_bad_holdout_data_fails_the_data_check(holdout, scores) -> None:
     result = _gate(holdout.assign(SEX=5), scores, None, min_roc_auc=0.5)
     assert result.checks[0].verdict == "fail"
+
+
+def test_smoke_verdict_is_updated_without_judging_again(holdout, scores) -> None:
+    pending = _gate(holdout, scores, None, min_roc_auc=0.5)
+    passed = pending.with_smoke("pass")
+    assert {c.name: c.verdict for c in passed.checks}["smoke_test"] == "pass"
+    assert [c for c in passed.checks if c.name != "smoke_test"] == [c for c in pending.checks if c.name != "smoke_test"]
+    assert pending.with_smoke("fail").failed[0].name == "smoke_test"

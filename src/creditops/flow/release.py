@@ -17,7 +17,7 @@ from creditops.data.synth import synthesize
 from creditops.endpoints import manager, state
 from creditops.errors import CreditopsError
 from creditops.gate import evidence
-from creditops.gate.checks import GateResult, Thresholds, Verdict, run_gate
+from creditops.gate.checks import GateResult, Thresholds, run_gate
 from creditops.modelling.estimators import feature_matrix
 from creditops.pipeline import run_pipeline
 from creditops.steps.data_prep import split
@@ -89,7 +89,7 @@ def promote(env: str, version: str, *, say: Say = print) -> dict:
         champion = None  # a registered version without the alias is no production model
     if champion is not None and champion.version == candidate.version:
         raise CreditopsError(f"version {version} is already the champion in {env}: nothing to promote")
-    result = _gate(context, candidate, champion, smoke="pending")
+    result = _gate(context, candidate, champion)
     _stop_unless_clear(context, candidate, result, started, say)
 
     request = SAMPLE_REQUEST.read_bytes()
@@ -98,10 +98,10 @@ def promote(env: str, version: str, *, say: Say = print) -> dict:
     try:
         manager.rollout(endpoint.name, candidate.uri, request, workers=endpoint.workers, say=say)
     except CreditopsError as failure:
-        result = _gate(context, candidate, champion, smoke="fail")
+        result = result.with_smoke("fail")
         _record(context, candidate, result, "blocked", f"rollout failed: {failure}", started)
         raise
-    result = _gate(context, candidate, champion, smoke="pass")
+    result = result.with_smoke("pass")
     if champion is not None:
         registry.set_alias(context.model_name, registry.PREVIOUS_CHAMPION, champion.version)
     registry.set_alias(context.model_name, registry.CHAMPION, candidate.version)
@@ -174,9 +174,8 @@ def gate_report(env: str, version: str) -> dict:
     return evidence.latest(context.store_uri, registry.resolve(context.store_uri, f"{context.model_name}/{version}"))
 
 
-def _gate(
-    context: Context, candidate: registry.VersionInfo, champion: registry.VersionInfo | None, smoke: Verdict
-) -> GateResult:
+def _gate(context: Context, candidate: registry.VersionInfo, champion: registry.VersionInfo | None) -> GateResult:
+    """Score both models on the frozen holdout once and judge; the smoke check stays pending."""
     holdout = environment_split(context)[1]
     features, labels = feature_matrix(holdout), holdout[LABEL].to_numpy()
     candidate_scores = registry.load(context.store_uri, candidate.uri).predict_proba(features)
@@ -191,7 +190,6 @@ def _gate(
         champion_scores,
         Thresholds(**settings.model_dump()),
         champion_version=None if champion is None else champion.version,
-        smoke=smoke,
         approval_required=context.environment.approval_required,
         approver=registry.describe(candidate.name, candidate.version).tags.get("approval.by"),
     )

@@ -57,6 +57,16 @@ class GateResult:
     def blocks(self) -> bool:
         return self.mode == "enabled" and bool(self.failed)
 
+    def with_smoke(self, verdict: Verdict) -> "GateResult":
+        """The same result once the smoke test of the new deployment has passed or failed."""
+        if self.mode == "disabled":
+            return self
+        checks = tuple(
+            Check(check.name, verdict, _smoke_detail(verdict)) if check.name == "smoke_test" else check
+            for check in self.checks
+        )
+        return GateResult(self.mode, checks, self.candidate, self.champion)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
