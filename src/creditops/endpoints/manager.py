@@ -12,7 +12,10 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import orjson
 
+from creditops.data.io import read_table
+from creditops.data.schema import FEATURES
 from creditops.endpoints import processes, state
 from creditops.endpoints.smoke import SmokeReport, post, smoke_test
 from creditops.endpoints.state import Deployment, Endpoint
@@ -109,11 +112,6 @@ def invoke(name: str, body: bytes, deployment: str | None = None) -> httpx.Respo
 
 def send_rows(name: str, data: Path, deployment: str | None = None, batch: int = 500) -> tuple[int, float]:
     """Score every row of a data file through the endpoint; the row count and mean probability."""
-    import orjson
-
-    from creditops.data.io import read_table
-    from creditops.data.schema import FEATURES
-
     frame = read_table(data)
     missing = [name for name in FEATURES if name not in frame]
     if missing:

@@ -10,6 +10,7 @@ import orjson
 
 from creditops.errors import CreditopsError
 from creditops.serving.app import DEPLOYMENT_HEADER
+from creditops.serving.requests import RequestError, parse_request
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,6 @@ def smoke_test(
 
 
 def _row_count(body: bytes) -> int:
-    from creditops.serving.requests import RequestError, parse_request
-
     try:
         return len(parse_request(body, max_rows=1_000_000).index)
     except RequestError as error:

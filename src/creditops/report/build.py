@@ -7,6 +7,7 @@ import pandas as pd
 from creditops.config.modelling import ModellingConfig
 from creditops.data.io import read_table
 from creditops.errors import CreditopsError
+from creditops.gate import evidence
 from creditops.modelling.estimators import TrainedModel
 from creditops.report.model_card import CardInputs, render
 from creditops.steps.data_prep import split
@@ -76,8 +77,6 @@ def card_for_candidate(
 
 
 def _evidence(store_uri: str, version: registry.VersionInfo) -> dict | None:
-    from creditops.gate import evidence
-
     try:
         return evidence.latest(store_uri, version)
     except CreditopsError:
