@@ -104,3 +104,22 @@ def test_config_schema_and_show(capsys) -> None:
 def test_version_and_unknown_command(capsys) -> None:
     assert main(["version"]) == 0
     assert main(["nonsense"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["monitor", "drift", "--env", "dev", "--since", "soon"], "--since 'soon' is not a duration"),
+        (["endpoint", "traffic", "any", "blue:100"], "traffic 'blue:100' is not DEP=PCT"),
+        (["endpoint", "rollout", "any", "--model", "m", "--steps", "10,half,100"], "--steps must be percentages"),
+        (
+            ["serve", "--model", "m", "--api-key-env", "CREDITOPS_TEST_NO_SUCH_KEY"],
+            "CREDITOPS_TEST_NO_SUCH_KEY is empty",
+        ),
+    ],
+)
+def test_malformed_options_are_one_line_errors(workspace: Path, argv: list[str], message: str, capsys) -> None:
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
