@@ -13,6 +13,9 @@ import httpx
 
 from creditops.errors import CreditopsError
 
+_children: dict[int, subprocess.Popen[bytes]] = {}
+"""Processes started here: asked directly, since a process still inside exec reads as an empty /proc cmdline."""
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
@@ -37,13 +40,16 @@ def start(arguments: list[str], log: Path, env: dict[str, str] | None = None) ->
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "PYTHONFAULTHANDLER": "1", **(env or {})},
         )
+    _children[process.pid] = process
     return process.pid
 
 
 def alive(pid: int) -> bool:
     """Whether `pid` is a running creditops process (not a zombie, not a reused pid)."""
+    if pid in _children:
+        return _children[pid].poll() is None
     if pid <= 0:
         return False
     try:
@@ -64,18 +70,31 @@ def stop(pid: int, timeout: float = 10.0) -> None:
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while alive(pid) and time.monotonic() < deadline:
-        _reap(pid)
         time.sleep(0.05)
     if alive(pid):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
+        _wait_for_end(pid)
+    _children.pop(pid, None)
+
+
+def _wait_for_end(pid: int) -> None:
+    child = _children.get(pid)
+    if child is None:
         time.sleep(0.1)
-    _reap(pid)
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        child.wait(timeout=5)
 
 
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
+def _ended(pid: int) -> str:
+    """How a process that is no longer alive ended, as far as this process can know."""
+    child = _children.get(pid)
+    if child is None or child.returncode is None:
+        return "exited"
+    if child.returncode < 0:
+        return f"was killed by {signal.Signals(-child.returncode).name}"
+    return f"exited with code {child.returncode}"
 
 
 def wait_until(url: str, pid: int, log: Path, timeout: float = 90.0) -> None:
@@ -83,7 +102,7 @@ def wait_until(url: str, pid: int, log: Path, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not alive(pid):
-            raise CreditopsError(f"the server exited before it was ready: {_last_line(log)}")
+            raise CreditopsError(f"the server {_ended(pid)} before it was ready: {_last_line(log)}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=1.0).status_code == 200:
                 return
@@ -96,7 +115,7 @@ def wait_listening(port: int, pid: int, log: Path, timeout: float = 30.0) -> Non
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not alive(pid):
-            raise CreditopsError(f"the router exited at start: {_last_line(log)}")
+            raise CreditopsError(f"the router {_ended(pid)} at start: {_last_line(log)}")
         if port_in_use(port):
             return
         time.sleep(0.05)
