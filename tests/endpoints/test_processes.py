@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,17 @@ def test_a_server_killed_at_start_is_reported_with_the_signal(tmp_path: Path) ->
     os.killpg(pid, signal.SIGKILL)
     with pytest.raises(CreditopsError, match=r"was killed by SIGKILL before it was ready: no output"):
         processes.wait_until(f"http://127.0.0.1:{processes.free_port()}/ready", pid, log)
+
+
+def test_a_connection_to_itself_is_not_a_listener() -> None:
+    port = processes.free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.connect(("127.0.0.1", port))  # a TCP simultaneous open with itself
+        assert processes.connected_to_itself(sock)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        assert processes.port_in_use(port)

@@ -25,9 +25,15 @@ def free_port() -> int:
 
 
 def port_in_use(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:`port`."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.2)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+        return probe.connect_ex(("127.0.0.1", port)) == 0 and not connected_to_itself(probe)
+
+
+def connected_to_itself(sock: socket.socket) -> bool:
+    """TCP lets a connection to a free local port pick that same port as its source and succeed."""
+    return sock.getsockname() == sock.getpeername()
 
 
 def start(arguments: list[str], log: Path, env: dict[str, str] | None = None) -> int:
