@@ -17,6 +17,7 @@ import creditops
 from creditops.modelling.estimators import TrainedModel
 from creditops.serving.metrics import ServiceMetrics
 from creditops.serving.requests import FORMATS, RequestError, ScoringRequest, parse_request
+from creditops.serving.row_predictor import RowPredictor
 
 JSON: Final = "application/json"
 DEPLOYMENT_HEADER: Final = "azureml-model-deployment"
@@ -64,6 +65,7 @@ class ScoringApp:
     def __init__(self, loaded: LoadedModel, settings: ServiceSettings) -> None:
         self.loaded = loaded
         self.settings = settings
+        self.predict = RowPredictor(loaded.model)
         self.metrics = ServiceMetrics(settings.deployment)
         self.identity = {
             "model_name": loaded.name,
@@ -107,7 +109,7 @@ class ScoringApp:
             _authorize(headers, self.expected_key)
             body = await _read_body(headers, receive, self.settings.max_body_bytes)
             parsed = parse_request(body, max_rows=self.settings.max_rows)
-            probability = self.loaded.model.predict_proba(parsed.features)
+            probability = self.predict(parsed.features)
             classes = (probability >= self.loaded.threshold).astype(np.int8)
             answer = shape(parsed, probability, classes, self.identity)
             if self.request_log is not None:
