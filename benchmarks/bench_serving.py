@@ -45,7 +45,20 @@ BARE_APP = textwrap.dedent(
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         await send({"type": "http.response.body", "body": BODY})
 
-    serve(lambda: app, bind("127.0.0.1", int(sys.argv[1])), int(sys.argv[2]))
+    def fastapi_app():
+        from fastapi import FastAPI
+        from fastapi.responses import Response
+
+        api = FastAPI()
+
+        @api.post("/invocations")
+        async def invocations() -> Response:
+            return Response(BODY, media_type="application/json")
+
+        return api
+
+    target = fastapi_app() if sys.argv[3] == "fastapi" else app
+    serve(lambda: target, bind("127.0.0.1", int(sys.argv[1])), int(sys.argv[2]))
     """
 )
 

@@ -219,12 +219,12 @@ def _authorize(headers: dict[bytes, bytes], expected: bytes | None) -> None:
 
 def _score_shape(parsed: ScoringRequest, probability: np.ndarray, classes: np.ndarray, identity: dict) -> dict:
     rows = [
-        {"index": index, "class": int(label), "probability": float(p)}
-        for index, label, p in zip(parsed.index, classes, probability, strict=True)
+        {"index": index, "class": label, "probability": p}
+        for index, label, p in zip(parsed.index, classes.tolist(), probability.tolist(), strict=True)
     ]
     return {**identity, "predictions": rows}
 
 
 def _mlflow_shape(parsed: ScoringRequest, probability: np.ndarray, classes: np.ndarray, identity: dict) -> dict:
-    rows = [{"class": int(label), "probability": float(p)} for label, p in zip(classes, probability, strict=True)]
+    rows = [{"class": label, "probability": p} for label, p in zip(classes.tolist(), probability.tolist(), strict=True)]
     return {"predictions": rows, **identity}
