@@ -22,19 +22,29 @@ def small_frame() -> pd.DataFrame:
     return synthesize(SMALL_ROWS, SEED)
 
 
-@pytest.fixture(scope="session")
-def small_model(small_frame: pd.DataFrame) -> TrainedModel:
-    """A quick LightGBM model on the small frame, shared by the tests that only need a model."""
+def _quick_model(frame: pd.DataFrame, algorithm: str) -> TrainedModel:
     return train_model(
-        feature_matrix(small_frame),
-        small_frame[LABEL].to_numpy(),
-        algorithm="lightgbm",
+        feature_matrix(frame),
+        frame[LABEL].to_numpy(),
+        algorithm=algorithm,
         n_estimators=20,
         learning_rate=0.1,
         num_leaves=7,
         max_depth=3,
         seed=0,
     )
+
+
+@pytest.fixture(scope="session")
+def small_model(small_frame: pd.DataFrame) -> TrainedModel:
+    """A quick LightGBM model on the small frame, shared by the tests that only need a model."""
+    return _quick_model(small_frame, "lightgbm")
+
+
+@pytest.fixture(scope="session")
+def small_sklearn_model(small_frame: pd.DataFrame) -> TrainedModel:
+    """The same, with the original scikit-learn GBM."""
+    return _quick_model(small_frame, "sklearn_gbm")
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from creditops.data.schema import LABEL
-from creditops.modelling.estimators import TrainedModel, feature_matrix, train_model
+from creditops.modelling.estimators import TrainedModel, feature_matrix
 from creditops.serving.row_predictor import RowPredictor
 
 
@@ -39,18 +38,10 @@ def test_batches_go_through_the_model(small_model: TrainedModel, small_frame: pd
     assert np.array_equal(RowPredictor(small_model)(features), small_model.predict_proba(features))
 
 
-def test_the_original_gbm_scores_through_the_model(small_frame: pd.DataFrame) -> None:
-    features = feature_matrix(small_frame)
-    model = train_model(
-        features,
-        small_frame[LABEL].to_numpy(),
-        algorithm="sklearn_gbm",
-        n_estimators=5,
-        learning_rate=0.1,
-        num_leaves=7,
-        max_depth=2,
-        seed=0,
-    )
-    predict = RowPredictor(model)
+def test_the_original_gbm_scores_through_the_model(
+    small_sklearn_model: TrainedModel, small_frame: pd.DataFrame
+) -> None:
+    features = feature_matrix(small_frame)[:20]
+    predict = RowPredictor(small_sklearn_model)
     assert not predict.uses_fast_path
-    assert np.array_equal(_one_by_one(predict, features[:20]), model.predict_proba(features[:20]))
+    assert np.array_equal(_one_by_one(predict, features), small_sklearn_model.predict_proba(features))

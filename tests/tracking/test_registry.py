@@ -4,31 +4,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from creditops.data.schema import LABEL
 from creditops.errors import CreditopsError
-from creditops.modelling.estimators import feature_matrix, train_model
+from creditops.modelling.estimators import feature_matrix
 from creditops.tracking import registry
 from creditops.tracking.store import tracking_uri
 
 
-@pytest.mark.parametrize("algorithm", ["lightgbm", "sklearn_gbm"])
+@pytest.mark.parametrize("fixture", ["small_model", "small_sklearn_model"])
 def test_model_directory_round_trip_is_safe_and_exact(
-    tmp_path: Path, small_frame: pd.DataFrame, algorithm: str
+    tmp_path: Path, small_frame: pd.DataFrame, fixture: str, request: pytest.FixtureRequest
 ) -> None:
     features = feature_matrix(small_frame)
-    model = train_model(
-        features,
-        small_frame[LABEL].to_numpy(),
-        algorithm=algorithm,
-        n_estimators=10,
-        learning_rate=0.1,
-        num_leaves=7,
-        max_depth=2,
-        seed=0,
-    )
+    model = request.getfixturevalue(fixture)
     target = registry.save_model_dir(model, tmp_path / "registry" / "m")
     loaded = registry.load(tracking_uri(), str(target))
-    assert loaded.algorithm == algorithm
+    assert loaded.algorithm == model.algorithm
     np.testing.assert_allclose(loaded.predict_proba(features), model.predict_proba(features))
     # saving again replaces the directory whole
     registry.save_model_dir(model, target)
