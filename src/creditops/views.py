@@ -10,11 +10,23 @@ from creditops.pipeline import PipelineResult
 from creditops.tracking.registry import VersionInfo
 
 
+def _table(title: str, headers: tuple[str, ...]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for header in headers:
+        table.add_column(header)
+    return table
+
+
+def _key_value_table(title: str) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    return table
+
+
 def pipeline_summary(result: PipelineResult) -> Table:
     """Data stats, metrics, champion comparison, registration and stage times of one run."""
-    table = Table(title="creditops run", show_header=False, title_justify="left")
-    table.add_column("item", style="bold")
-    table.add_column("value")
+    table = _key_value_table("creditops run")
     data = result.data_manifest
     table.add_row("data", f"{data['data_file']} (sha256 {data['data_sha256'][:12]}…)")
     table.add_row(
@@ -44,9 +56,7 @@ def pipeline_summary(result: PipelineResult) -> Table:
 
 
 def check_failures(failures: tuple[CheckFailure, ...]) -> Table:
-    table = Table(title="data checks failed", title_justify="left")
-    for header in ("check", "column", "rows"):
-        table.add_column(header)
+    table = _table("data checks failed", ("check", "column", "rows"))
     for failure in failures:
         rows = "-" if failure.check == "required_column" else f"{failure.rows:,}"
         table.add_row(failure.check, failure.column, rows)
@@ -54,9 +64,7 @@ def check_failures(failures: tuple[CheckFailure, ...]) -> Table:
 
 
 def versions_table(name: str, found: list[VersionInfo]) -> Table:
-    table = Table(title=f"{name}", title_justify="left")
-    for header in ("version", "aliases", "created", "roc_auc", "data sha256", "git commit"):
-        table.add_column(header)
+    table = _table(name, ("version", "aliases", "created", "roc_auc", "data sha256", "git commit"))
     for info in found:
         table.add_row(
             info.version,
@@ -70,9 +78,7 @@ def versions_table(name: str, found: list[VersionInfo]) -> Table:
 
 
 def version_detail(info: VersionInfo) -> Table:
-    table = Table(title=f"{info.name} version {info.version}", show_header=False, title_justify="left")
-    table.add_column("key", style="bold")
-    table.add_column("value")
+    table = _key_value_table(f"{info.name} version {info.version}")
     table.add_row("aliases", ", ".join(info.aliases) or "-")
     table.add_row("created", _when(info.created_ms))
     table.add_row("run", info.run_id or "-")
@@ -86,9 +92,7 @@ def _when(milliseconds: int) -> str:
 
 
 def smoke_report(report) -> Table:
-    table = Table(title=f"smoke test {report.url}", title_justify="left")
-    for header in ("check", "result", "detail"):
-        table.add_column(header)
+    table = _table(f"smoke test {report.url}", ("check", "result", "detail"))
     for check in report.checks:
         verdict = "[green]pass[/green]" if check.passed else "[red]FAIL[/red]"
         table.add_row(check.name, verdict, check.detail)
@@ -96,9 +100,10 @@ def smoke_report(report) -> Table:
 
 
 def endpoint_detail(endpoint, report) -> Table:
-    table = Table(title=f"endpoint {endpoint.name} {endpoint.url} (auth: {endpoint.auth})", title_justify="left")
-    for header in ("part", "traffic", "model", "healthy", "detail"):
-        table.add_column(header)
+    table = _table(
+        f"endpoint {endpoint.name} {endpoint.url} (auth: {endpoint.auth})",
+        ("part", "traffic", "model", "healthy", "detail"),
+    )
     for item in report:
         deployment = endpoint.deployments.get(item.name)
         traffic = f"{endpoint.traffic.get(item.name, 0)}%" if deployment else "-"
@@ -109,9 +114,7 @@ def endpoint_detail(endpoint, report) -> Table:
 
 
 def endpoints_table(endpoints: list) -> Table:
-    table = Table(title="endpoints", title_justify="left")
-    for header in ("name", "url", "auth", "traffic"):
-        table.add_column(header)
+    table = _table("endpoints", ("name", "url", "auth", "traffic"))
     for endpoint in endpoints:
         traffic = ", ".join(f"{dep}={pct}%" for dep, pct in endpoint.traffic.items()) or "-"
         table.add_row(endpoint.name, endpoint.url, endpoint.auth, traffic)
@@ -123,9 +126,7 @@ def evidence_table(record: dict) -> Table:
         f"gate evidence: {record['model_name']} v{record['model_version']} in {record['environment']}"
         f" — {record['decision']} ({record['mode']})"
     )
-    table = Table(title=title, title_justify="left")
-    for header in ("check", "verdict", "detail"):
-        table.add_column(header)
+    table = _table(title, ("check", "verdict", "detail"))
     for check in record["checks"]:
         table.add_row(check["name"], check["verdict"], check["detail"])
     for key in (
@@ -144,9 +145,7 @@ def evidence_table(record: dict) -> Table:
 
 
 def stages_table(results: list) -> Table:
-    table = Table(title="PR validation", title_justify="left")
-    for header in ("stage", "result", "seconds", "detail"):
-        table.add_column(header)
+    table = _table("PR validation", ("stage", "result", "seconds", "detail"))
     for result in results:
         verdict = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
         table.add_row(result.name, verdict, f"{result.seconds:.1f}", result.detail)
@@ -155,11 +154,10 @@ def stages_table(results: list) -> Table:
 
 def drift_table(report) -> Table:
     verdict = "[red]drift[/red]" if report.drifted else "[green]no drift[/green]"
-    table = Table(
-        title=f"{report.rows:,} live rows vs {report.reference_rows:,} reference rows: {verdict}", title_justify="left"
+    table = _table(
+        f"{report.rows:,} live rows vs {report.reference_rows:,} reference rows: {verdict}",
+        ("feature", "PSI", "test", "p-value", "drift"),
     )
-    for header in ("feature", "PSI", "test", "p-value", "drift"):
-        table.add_column(header)
     for item in report.features:
         table.add_row(item.feature, f"{item.psi:.3f}", item.test, f"{item.p_value:.2g}", "yes" if item.drifted else "")
     table.add_row(
