@@ -36,23 +36,23 @@ data: $(DATA) ## Synthesize the default 30,000-row data set if absent
 run: $(STAMP) $(DATA) ## Run the training pipeline on the default data (synthesized on first use)
 	$(BIN)/creditops run --data $(DATA)
 
-lint: $(STAMP) ## ruff lint and format check
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+# The commands of lint, security, unit and e2e live once, in src/creditops/flow/stages.py: make, .ci/run,
+# `creditops ci pr-validation`, GitHub Actions and Azure Pipelines all run them through `creditops ci stage`.
+lint: $(STAMP) ## ruff lint and format check, mypy --strict on src
+	$(BIN)/creditops ci stage lint
 
 format: $(STAMP) ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
 security: $(STAMP) ## bandit security scan of the package
-	$(BIN)/bandit --quiet --recursive --configfile pyproject.toml src
+	$(BIN)/creditops ci stage security
 
-test: lint security ## Lint, security scan and every test with coverage
-	@mkdir -p reports
-	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=xml:reports/coverage.xml --junitxml=reports/junit.xml
+test: $(STAMP) ## Lint, type check, security scan and every test with coverage (reports/)
+	$(BIN)/creditops ci stage lint security unit e2e --reports reports
 
 unit: $(STAMP) ## Fast tests only (no end-to-end)
-	$(BIN)/python -m pytest -m "not e2e" -q
+	$(BIN)/creditops ci stage unit
 
 bench: $(STAMP) $(DATA) ## Benchmark creditops run against the original four-process way
 	$(BIN)/python benchmarks/bench_pipeline.py --data $(DATA)

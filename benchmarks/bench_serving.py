@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from creditops.config.modelling import ModellingConfig
+from creditops.context import Context
 from creditops.data.io import write_table
 from creditops.data.schema import FEATURES
 from creditops.data.synth import synthesize
@@ -134,7 +135,7 @@ def main() -> None:
     os.environ.update({"CREDITOPS_WORKSPACE": env["CREDITOPS_WORKSPACE"]})
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     data = write_table(synthesize(30_000, 2005), scratch / "data.parquet")
-    run_pipeline(data, ModellingConfig())
+    run_pipeline(data, ModellingConfig(), Context.local(scratch / "workspace"))
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{scratch / 'workspace' / 'mlflow.db'}"
     (scratch / "bare_app.py").write_text(BARE_APP)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from creditops.context import Context, from_process
 from creditops.data.io import write_table
 from creditops.data.schema import LABEL
 from creditops.data.synth import synthesize
@@ -56,6 +57,12 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
     monkeypatch.chdir(tmp_path)
     return root
+
+
+@pytest.fixture
+def context(workspace: Path) -> Context:
+    """The context of the fresh workspace, built as the command line builds it."""
+    return from_process()
 
 
 @pytest.fixture

@@ -1,51 +1,41 @@
-"""The training pipeline in one process: check data → prep → train → evaluate → register → promote."""
+"""The training pipeline in one process: check data → prep → train → evaluate → register → promote.
 
+The steps compute on values in memory; the pipeline writes what it logs (the evaluation files and the
+model card) once, into a folder of its own run, for tracking.
+"""
+
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-
-import pandas as pd
+from typing import Any
 
 from creditops.config.modelling import ModellingConfig
-from creditops.modelling.estimators import TrainedModel
+from creditops.context import Context
 from creditops.report.build import card_for_candidate
 from creditops.steps import common
-from creditops.steps.data_prep import load_checked, prepare_checked
-from creditops.steps.evaluate import Evaluation, evaluate
-from creditops.steps.register import Registration, register
-from creditops.steps.train import train
-from creditops.tracking import registry
+from creditops.steps.data_prep import Split, load_checked, prepare
+from creditops.steps.evaluate import Evaluation, evaluate, find_champion, write_evaluation
+from creditops.steps.register import Registration, Verdict, lineage_tags, register
+from creditops.steps.train import Training, train
+from creditops.tracking import names
+from creditops.tracking.lineage import git_commit
+from creditops.tracking.registry import Registry
 from creditops.tracking.runs import RunLog, Tracker, flatten
-from creditops.tracking.store import tracking_uri
-from creditops.workspace import workspace_root
 
 STAGES = ("check data", "prep", "train", "evaluate", "register", "report", "promote")
 StageListener = Callable[[str, float | None], None]
 """Called with a stage name and None when it starts, and with its seconds when it ends."""
 
 
-@dataclass(frozen=True)
-class PipelineFolders:
-    """Where the steps write: the same folders the step modules take as flags."""
-
-    data: Path
-    model: Path
-    evaluation: Path
-    registry: Path
-
-    @classmethod
-    def under(cls, root: Path) -> "PipelineFolders":
-        return cls(root / "prepared", root / "model", root / "evaluation", root / "registry")
-
-
 @dataclass
 class PipelineResult:
     """What the run produced, for the summary table and the benchmark."""
 
-    data_manifest: dict = field(default_factory=dict)
+    data_manifest: dict[str, Any] = field(default_factory=dict)
     evaluation: Evaluation | None = None
     registration: Registration | None = None
     champion_version: str | None = None
@@ -53,7 +43,7 @@ class PipelineResult:
     run_id: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary of the run."""
         evaluation = self.evaluation
         registration = self.registration
@@ -73,8 +63,8 @@ class PipelineResult:
 def run_pipeline(
     data_path: Path,
     config: ModellingConfig,
+    context: Context,
     *,
-    folders: PipelineFolders | None = None,
     tracking: bool = True,
     promote: bool = True,
     on_stage: StageListener | None = None,
@@ -84,72 +74,71 @@ def run_pipeline(
     `promote` moves the `champion` alias to a newly registered version (environments that need no
     approval, such as dev).
     """
-    folders = folders or PipelineFolders.under(workspace_root() / "pipeline")
-    store_uri = tracking_uri()
-    tracker = Tracker(enabled=tracking, uri=store_uri)
+    registry = Registry(context.store_uri)
+    tracker = Tracker(enabled=tracking, uri=context.store_uri)
     result = PipelineResult()
     timer = partial(_timed, result.seconds, on_stage or _ignore)
     with timer("check data"):
         frame, digest = load_checked(data_path)
     with timer("prep"):
-        prepared = prepare_checked(frame, digest, data_path, folders.data, config)
-        result.data_manifest = prepared.manifest
+        prepared = prepare(frame, digest, str(data_path), config)
+        result.data_manifest = prepared.manifest.model_dump(mode="json")
     with timer("train"):
-        model, manifest, train_log = train(folders.data, folders.model, config)
+        trained = train(prepared.train, prepared.manifest, config, git_commit(override=context.commit_override))
     with timer("evaluate"):
-        evaluation = evaluate(folders.data, folders.model, folders.evaluation, config, model, store_uri)
+        evaluation = evaluate(trained.model, prepared.test, find_champion(registry, config.registry.model_name), config)
         result.evaluation = evaluation
-    with tracker.run("pipeline") as run_id:
+    context.pipeline_dir.mkdir(parents=True, exist_ok=True)
+    scratch_folder = tempfile.TemporaryDirectory(prefix="run-", dir=context.pipeline_dir)
+    with scratch_folder as scratch, tracker.run("pipeline") as run_id:
         result.run_id = run_id
         config_log = RunLog(params=flatten(config.model_dump(mode="json")))
-        for log in (config_log, prepared.log, train_log, evaluation.log):
+        for log in (config_log, prepared.log, trained.log, evaluation.log):
             tracker.record(log)
+        tracker.record(write_evaluation(evaluation, Path(scratch) / "evaluation", config))
         with timer("register"):
-            result.registration = register(
-                folders.model, folders.evaluation, folders.registry, config, model, store_uri
-            )
+            verdict = Verdict(evaluation.comparison.better, evaluation.comparison.reason, evaluation.metrics)
+            registration = register(registry, trained.model, trained.manifest, verdict, config)
+            result.registration = registration
         with timer("report"):
-            result.report = _report(prepared.test, model, manifest, config, result)
+            result.report = _report(context, prepared, trained, config, evaluation, registration, run_id)
             tracker.record(RunLog(artifacts=(result.report,), artifact_folder="report"))
     with timer("promote"):
-        result.champion_version = _promote(store_uri, config, result.registration, promote)
+        result.champion_version = _promote(registry, config, registration, promote)
     return result
 
 
 def _report(
-    test: pd.DataFrame, model: TrainedModel, manifest: dict, config: ModellingConfig, result: PipelineResult
+    context: Context,
+    prepared: Split,
+    trained: Training,
+    config: ModellingConfig,
+    evaluation: Evaluation,
+    registration: Registration,
+    run_id: str | None,
 ) -> Path:
-    evaluation = result.evaluation
-    champion = None if evaluation.champion_metrics is None else evaluation.champion_metrics["model_version"]
-    lineage = {
-        key: str(value)
-        for key, value in {
-            "git_commit": manifest["git_commit"],
-            "data_file": manifest["data"]["data_file"],
-            "data_sha256": manifest["data"]["data_sha256"],
-            "config_hash": manifest["config_hash"],
-            "algorithm": manifest["algorithm"],
-            "mlflow run": result.run_id or "tracking off",
-        }.items()
-    }
+    lineage = {**lineage_tags(trained.manifest), "mlflow run": run_id or "tracking off"}
+    lineage.pop(names.FINGERPRINT)
+    champion = evaluation.champion
     return card_for_candidate(
-        model,
-        test,
+        context.reports_dir,
+        trained.model,
+        prepared.test,
         config.registry.model_name,
-        result.registration.version,
+        registration.version,
         config.eval.threshold,
         lineage,
-        evaluation.champion_model,
-        champion,
+        None if champion is None else champion.model,
+        None if champion is None else champion.version,
     )
 
 
-def _promote(store_uri: str, config: ModellingConfig, registration: Registration, promote: bool) -> str | None:
+def _promote(registry: Registry, config: ModellingConfig, registration: Registration, promote: bool) -> str | None:
     name = config.registry.model_name
     if promote and registration.registered and registration.version is not None:
-        registry.set_alias(name, registry.CHAMPION, registration.version)
+        registry.set_alias(name, names.CHAMPION, registration.version)
         common.log.info("promote: %s version %s is the champion", name, registration.version)
-    champion = registry.champion(store_uri, name)
+    champion = registry.champion(name)
     return None if champion is None else champion.version
 
 

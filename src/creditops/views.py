@@ -1,12 +1,19 @@
 """Rich renderings of results for the command line."""
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from rich.table import Table
 
 from creditops.data.checks import CheckFailure
+from creditops.endpoints.manager import Health
+from creditops.endpoints.smoke import SmokeReport
+from creditops.endpoints.state import Endpoint
 from creditops.modelling.metrics import SCALAR_METRICS
+from creditops.monitoring.drift import DriftReport
 from creditops.pipeline import PipelineResult
+from creditops.tracking import names
 from creditops.tracking.registry import VersionInfo
 
 
@@ -70,9 +77,9 @@ def versions_table(name: str, found: list[VersionInfo]) -> Table:
             info.version,
             ", ".join(info.aliases) or "-",
             _when(info.created_ms),
-            info.tags.get("metric.roc_auc", "-"),
-            info.tags.get("data_sha256", "-")[:12],
-            info.tags.get("git_commit", "-")[:12],
+            info.tags.get(names.metric_tag("roc_auc"), "-"),
+            info.tags.get(names.DATA_SHA256, "-")[:12],
+            info.tags.get(names.GIT_COMMIT, "-")[:12],
         )
     return table
 
@@ -91,7 +98,7 @@ def _when(milliseconds: int) -> str:
     return datetime.fromtimestamp(milliseconds / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def smoke_report(report) -> Table:
+def smoke_report(report: SmokeReport) -> Table:
     table = _table(f"smoke test {report.url}", ("check", "result", "detail"))
     for check in report.checks:
         verdict = "[green]pass[/green]" if check.passed else "[red]FAIL[/red]"
@@ -99,7 +106,7 @@ def smoke_report(report) -> Table:
     return table
 
 
-def endpoint_detail(endpoint, report) -> Table:
+def endpoint_detail(endpoint: Endpoint, report: list[Health]) -> Table:
     table = _table(
         f"endpoint {endpoint.name} {endpoint.url} (auth: {endpoint.auth})",
         ("part", "traffic", "model", "healthy", "detail"),
@@ -113,7 +120,7 @@ def endpoint_detail(endpoint, report) -> Table:
     return table
 
 
-def endpoints_table(endpoints: list) -> Table:
+def endpoints_table(endpoints: list[Any]) -> Table:
     table = _table("endpoints", ("name", "url", "auth", "traffic"))
     for endpoint in endpoints:
         traffic = ", ".join(f"{dep}={pct}%" for dep, pct in endpoint.traffic.items()) or "-"
@@ -121,7 +128,7 @@ def endpoints_table(endpoints: list) -> Table:
     return table
 
 
-def evidence_table(record: dict) -> Table:
+def evidence_table(record: Mapping[str, Any]) -> Table:
     title = (
         f"gate evidence: {record['model_name']} v{record['model_version']} in {record['environment']}"
         f" — {record['decision']} ({record['mode']})"
@@ -144,7 +151,7 @@ def evidence_table(record: dict) -> Table:
     return table
 
 
-def stages_table(results: list) -> Table:
+def stages_table(results: list[Any]) -> Table:
     table = _table("PR validation", ("stage", "result", "seconds", "detail"))
     for result in results:
         verdict = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
@@ -152,7 +159,7 @@ def stages_table(results: list) -> Table:
     return table
 
 
-def drift_table(report) -> Table:
+def drift_table(report: DriftReport) -> Table:
     verdict = "[red]drift[/red]" if report.drifted else "[green]no drift[/green]"
     table = _table(
         f"{report.rows:,} live rows vs {report.reference_rows:,} reference rows: {verdict}",

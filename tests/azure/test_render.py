@@ -72,4 +72,4 @@ def test_submit_without_a_workspace_says_what_to_set(tmp_path: Path, monkeypatch
     for name in ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(CreditopsError, match="set AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP"):
-        submit(tmp_path)
+        submit(tmp_path, {})

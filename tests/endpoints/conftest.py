@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from creditops.config.modelling import ModellingConfig
+from creditops.context import from_process
 from creditops.data.io import write_table
 from creditops.data.synth import synthesize
 from creditops.endpoints import manager, state
 from creditops.modelling.estimators import TrainedModel
 from creditops.pipeline import run_pipeline
-from creditops.tracking import registry
+from creditops.tracking.registry import save_model_dir
 
 
 @pytest.fixture(scope="package")
@@ -26,10 +27,10 @@ def model_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         data = write_table(synthesize(1_500, 3), root / "data.csv")
         for trees in (5, 40):  # version 1, then version 2 (a tolerance of 1 lets it count as better)
             settings = {"train": {"n_estimators": trees}, "eval": {"tolerance": 1.0}}
-            run_pipeline(data, ModellingConfig.model_validate(settings))
+            run_pipeline(data, ModellingConfig.model_validate(settings), from_process())
         yield root
-        for name in state.names():
-            manager.delete(name)
+        for name in state.names(from_process().endpoints_dir):
+            manager.delete(from_process(), name)
 
 
 @pytest.fixture(scope="package")
@@ -42,13 +43,13 @@ def broken_model(model_workspace: Path) -> str:
         num_boost_round=5,
     )
     target = model_workspace / "broken_model"
-    registry.save_model_dir(TrainedModel("lightgbm", booster), target)
+    save_model_dir(TrainedModel("lightgbm", booster), target)
     return str(target)
 
 
 @pytest.fixture
 def endpoint(model_workspace: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     name = request.node.name.replace("[", "-").replace("]", "")[:40].replace("test_", "ep-")
-    manager.create(name, auth="key")
+    manager.create(from_process(), name, auth="key")
     yield name
-    manager.delete(name)
+    manager.delete(from_process(), name)

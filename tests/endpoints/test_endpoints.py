@@ -6,7 +6,8 @@ from collections import Counter
 import httpx
 import pytest
 
-from creditops.endpoints import manager, processes, state
+from creditops.context import from_process
+from creditops.endpoints import blue_green, manager, processes, state
 from creditops.errors import CreditopsError
 
 from ..sample_requests import SAMPLE
@@ -20,31 +21,34 @@ def _post(url: str, body: bytes, **headers: str) -> httpx.Response:
 
 
 def test_deploy_invoke_key_auth_and_header_routing(endpoint: str) -> None:
-    manager.deploy(endpoint, "blue", V1)
+    manager.deploy(from_process(), endpoint, "blue", V1)
     with pytest.raises(CreditopsError, match="must sum to 100, not 90"):
-        manager.set_traffic(endpoint, {"blue": 90})
-    manager.set_traffic(endpoint, {"blue": 100})
-    answer = manager.invoke(endpoint, SAMPLE)
+        manager.set_traffic(from_process(), endpoint, {"blue": 90})
+    manager.set_traffic(from_process(), endpoint, {"blue": 100})
+    answer = manager.invoke(from_process(), endpoint, SAMPLE)
     assert answer.status_code == 200
     assert answer.json()["model_version"] == "1"
 
-    url = state.load(endpoint).url
+    url = state.load(from_process().endpoints_dir, endpoint).url
     assert _post(url, SAMPLE).status_code == 401
-    key = state.read_key(endpoint)
+    key = state.read_key(from_process().endpoints_dir, endpoint)
     assert _post(url, SAMPLE, authorization=f"Bearer {key}").status_code == 200
 
-    manager.deploy(endpoint, "green", V2)
-    routed = manager.invoke(endpoint, SAMPLE, deployment="green")
+    manager.deploy(from_process(), endpoint, "green", V2)
+    routed = manager.invoke(from_process(), endpoint, SAMPLE, deployment="green")
     assert routed.json()["model_version"] == "2"
     assert routed.headers["azureml-model-deployment"] == "green"
-    assert manager.invoke(endpoint, SAMPLE, deployment="purple").status_code == 404
+    assert manager.invoke(from_process(), endpoint, SAMPLE, deployment="purple").status_code == 404
 
 
 def test_traffic_split_follows_the_weights(endpoint: str) -> None:
-    manager.deploy(endpoint, "blue", V1)
-    manager.deploy(endpoint, "green", V2)
-    manager.set_traffic(endpoint, {"blue": 70, "green": 30})
-    url, key = state.load(endpoint).url, state.read_key(endpoint)
+    manager.deploy(from_process(), endpoint, "blue", V1)
+    manager.deploy(from_process(), endpoint, "green", V2)
+    manager.set_traffic(from_process(), endpoint, {"blue": 70, "green": 30})
+    url, key = (
+        state.load(from_process().endpoints_dir, endpoint).url,
+        state.read_key(from_process().endpoints_dir, endpoint),
+    )
     headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
     with httpx.Client(headers=headers) as client:
         served = Counter(
@@ -55,86 +59,88 @@ def test_traffic_split_follows_the_weights(endpoint: str) -> None:
 
 
 def test_original_request_over_http_names_the_invalid_row(endpoint: str, original_request_bytes: bytes) -> None:
-    manager.deploy(endpoint, "blue", V1)
-    manager.set_traffic(endpoint, {"blue": 100})
-    answer = manager.invoke(endpoint, original_request_bytes)
+    manager.deploy(from_process(), endpoint, "blue", V1)
+    manager.set_traffic(from_process(), endpoint, {"blue": 100})
+    answer = manager.invoke(from_process(), endpoint, original_request_bytes)
     assert answer.status_code == 422
     assert "column 'SEX' row 1: 9 is not an allowed code" in answer.json()["error"]
     first_row_only = json.loads(original_request_bytes)
     first_row_only["input_data"]["data"] = first_row_only["input_data"]["data"][:1]
     first_row_only["input_data"]["index"] = [0]
-    assert manager.invoke(endpoint, json.dumps(first_row_only).encode()).status_code == 200
+    assert manager.invoke(from_process(), endpoint, json.dumps(first_row_only).encode()).status_code == 200
 
 
 def test_state_survives_a_restart(endpoint: str) -> None:
-    manager.deploy(endpoint, "blue", V1)
-    manager.deploy(endpoint, "green", V2)
-    manager.set_traffic(endpoint, {"blue": 40, "green": 60})
-    before = state.load(endpoint)
+    manager.deploy(from_process(), endpoint, "blue", V1)
+    manager.deploy(from_process(), endpoint, "green", V2)
+    manager.set_traffic(from_process(), endpoint, {"blue": 40, "green": 60})
+    before = state.load(from_process().endpoints_dir, endpoint)
     # Given every process is gone, as after a reboot
     for pid in [before.router_pid, *(d.pid for d in before.deployments.values())]:
         processes.stop(pid)
     assert not processes.port_in_use(before.port)
     # When the endpoint is started again, then it has the same address, deployments and weights
-    after = manager.start(endpoint)
+    after = manager.start(from_process(), endpoint)
     assert after.port == before.port
     assert after.traffic == {"blue": 40, "green": 60}
     assert {d.model_uri for d in after.deployments.values()} == {V1, V2}
-    assert manager.invoke(endpoint, SAMPLE).status_code == 200
+    assert manager.invoke(from_process(), endpoint, SAMPLE).status_code == 200
 
 
 def test_delete_leaves_no_process_and_frees_the_port(model_workspace) -> None:
-    endpoint = manager.create("to-delete", auth="none")
-    deployment = manager.deploy("to-delete", "blue", V1)
-    manager.delete("to-delete")
+    endpoint = manager.create(from_process(), "to-delete", auth="none")
+    deployment = manager.deploy(from_process(), "to-delete", "blue", V1)
+    manager.delete(from_process(), "to-delete")
     assert not processes.port_in_use(endpoint.port)
     assert not processes.port_in_use(deployment.port)
     assert not processes.alive(deployment.pid)
-    assert "to-delete" not in state.names()
+    assert "to-delete" not in state.names(from_process().endpoints_dir)
 
 
 def test_rollout_shifts_traffic_retires_the_old_and_rollback_returns(endpoint: str) -> None:
     messages: list[str] = []
-    manager.rollout(endpoint, V1, SAMPLE, (100,), say=messages.append)
-    assert state.load(endpoint).traffic == {"blue": 100}
-    manager.rollout(endpoint, "models:/credit_default_model@champion", SAMPLE, (10, 50, 100), say=messages.append)
-    after = state.load(endpoint)
+    blue_green.rollout(from_process(), endpoint, V1, SAMPLE, (100,), say=messages.append)
+    assert state.load(from_process().endpoints_dir, endpoint).traffic == {"blue": 100}
+    blue_green.rollout(
+        from_process(), endpoint, "models:/credit_default_model@champion", SAMPLE, (10, 50, 100), say=messages.append
+    )
+    after = state.load(from_process().endpoints_dir, endpoint)
     assert after.traffic == {"green": 100}
     assert set(after.deployments) == {"green"}
     assert after.deployments["green"].model_uri == V2  # the alias is pinned to its version
     assert any("green at 10%" in message for message in messages)
-    manager.rollback(endpoint, SAMPLE, say=messages.append)
-    back = state.load(endpoint)
+    blue_green.rollback(from_process(), endpoint, SAMPLE, say=messages.append)
+    back = state.load(from_process().endpoints_dir, endpoint)
     assert back.live().model_uri == V1
-    assert manager.invoke(endpoint, SAMPLE).json()["model_version"] == "1"
+    assert manager.invoke(from_process(), endpoint, SAMPLE).json()["model_version"] == "1"
 
 
 def test_rollout_of_a_broken_model_rolls_back_with_traffic_unchanged(endpoint: str, broken_model: str) -> None:
-    manager.deploy(endpoint, "blue", V1)
-    manager.deploy(endpoint, "green", V2)
-    manager.set_traffic(endpoint, {"blue": 80, "green": 20})
+    manager.deploy(from_process(), endpoint, "blue", V1)
+    manager.deploy(from_process(), endpoint, "green", V2)
+    manager.set_traffic(from_process(), endpoint, {"blue": 80, "green": 20})
     with pytest.raises(CreditopsError, match="green still carries 20% of the traffic"):
-        manager.rollout(endpoint, broken_model, SAMPLE, say=lambda message: None)
-    manager.set_traffic(endpoint, {"blue": 100})
-    manager.remove_deployment(endpoint, "green")
-    before = state.load(endpoint)
+        blue_green.rollout(from_process(), endpoint, broken_model, SAMPLE, say=lambda message: None)
+    manager.set_traffic(from_process(), endpoint, {"blue": 100})
+    manager.remove_deployment(from_process(), endpoint, "green")
+    before = state.load(from_process().endpoints_dir, endpoint)
     with pytest.raises(CreditopsError, match=r"rolled back: smoke test of green failed: probabilities in"):
-        manager.rollout(endpoint, broken_model, SAMPLE, say=lambda message: None)
-    after = state.load(endpoint)
+        blue_green.rollout(from_process(), endpoint, broken_model, SAMPLE, say=lambda message: None)
+    after = state.load(from_process().endpoints_dir, endpoint)
     assert after.traffic == before.traffic
     assert set(after.deployments) == {"blue"}
     assert after.deployments["blue"] == before.deployments["blue"]
-    assert manager.invoke(endpoint, SAMPLE).status_code == 200
+    assert manager.invoke(from_process(), endpoint, SAMPLE).status_code == 200
 
 
 def test_bad_requests_to_the_manager_are_clear(endpoint: str) -> None:
     with pytest.raises(CreditopsError, match="exists already"):
-        manager.create(endpoint)
+        manager.create(from_process(), endpoint)
     with pytest.raises(CreditopsError, match="no deployment named blue"):
-        manager.set_traffic(endpoint, {"blue": 100})
+        manager.set_traffic(from_process(), endpoint, {"blue": 100})
     with pytest.raises(CreditopsError, match="has no version 99"):
-        manager.deploy(endpoint, "blue", "models:/credit_default_model/99")
+        manager.deploy(from_process(), endpoint, "blue", "models:/credit_default_model/99")
     with pytest.raises(CreditopsError, match="steps must rise to 100"):
-        manager.rollout(endpoint, V1, SAMPLE, (50, 20))
+        blue_green.rollout(from_process(), endpoint, V1, SAMPLE, (50, 20))
     with pytest.raises(CreditopsError, match="no endpoint named 'nowhere'"):
-        manager.invoke("nowhere", SAMPLE)
+        manager.invoke(from_process(), "nowhere", SAMPLE)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from creditops.context import from_process
 from creditops.endpoints import manager, processes, state
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,6 +33,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     yield tmp_path
     for env in ("dev", "staging", "prod"):
-        monkeypatch.setenv("CREDITOPS_WORKSPACE", str(tmp_path / ".creditops" / "envs" / env))
-        for name in state.names():
-            manager.delete(name)
+        context = from_process(env)
+        for name in state.names(context.endpoints_dir):
+            manager.delete(context, name)

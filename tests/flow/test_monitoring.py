@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from creditops.cli import main
+from creditops.context import from_process
 from creditops.data.io import write_table
 from creditops.data.synth import synthesize
 from creditops.endpoints import state
@@ -22,26 +23,29 @@ def _send(endpoint: str, rows: int, seed: int, drift: str = "none") -> None:
 
 
 def test_drift_appears_after_drifted_traffic(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    release.release("dev", say=lambda message: None)
-    endpoint = release.open_environment("dev").environment.endpoint.name
+    release.release(from_process("dev"), say=lambda message: None)
+    endpoint = from_process("dev").env.endpoint.name
     # the rollout's smoke and traffic checks are logged too, but are too few to judge
     with pytest.raises(CreditopsError, match=r"only \d+ logged rows on creditops-dev .* need 200"):
-        check_drift("dev", 3600)
+        check_drift(from_process("dev"), 3600)
 
     time.sleep(1.1)
     started = time.time()
     _send(endpoint, 400, seed=11)
-    calm = check_drift("dev", time.time() - started + 0.5)
+    calm = check_drift(from_process("dev"), time.time() - started + 0.5)
     assert not calm.report.drifted, calm.report.drifted_features
     assert calm.report.rows == 400
-    key = state.read_key(endpoint)
-    logged = "".join(path.read_text() for path in state.requests(endpoint).rglob("requests-*.jsonl*"))
+    key = state.read_key(from_process("dev").endpoints_dir, endpoint)
+    logged = "".join(
+        path.read_text()
+        for path in state.requests(from_process("dev").endpoints_dir, endpoint).rglob("requests-*.jsonl*")
+    )
     assert key not in logged
 
     time.sleep(1.1)
     started = time.time()
     _send(endpoint, 400, seed=12, drift="delinquency")
-    stormy = check_drift("dev", time.time() - started + 0.5)
+    stormy = check_drift(from_process("dev"), time.time() - started + 0.5)
     assert "PAY_0" in stormy.report.drifted_features
     assert stormy.report.rate_shift > 0
     assert "<img" in stormy.page.read_text()

@@ -4,7 +4,8 @@ import pytest
 
 from creditops.cli import main
 from creditops.errors import CreditopsError
-from creditops.flow.pr_validation import run_pr_validation
+from creditops.flow.pr_validation import STAGES, run_pr_validation
+from creditops.flow.stages import COMMANDS, commands
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,12 +22,28 @@ def test_outside_the_project_it_says_where_to_run(tmp_path: Path) -> None:
 
 @pytest.mark.e2e
 def test_integration_and_smoke_stages_run_and_clean_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # lint, security and unit are what `make test` itself runs; running them here would recurse
+    # lint, security, unit and e2e are what `make test` itself runs; running them here would recurse
     monkeypatch.chdir(REPO)
-    results = run_pr_validation(REPO, tmp_path / "reports", skip=("lint", "security", "unit"), say=lambda m: None)
+    checks = ("lint", "security", "unit", "e2e")
+    results = run_pr_validation(REPO, tmp_path / "reports", skip=checks, say=lambda m: None)
     assert [(result.name, result.passed) for result in results] == [("integration", True), ("smoke", True)]
     assert "answered the sample request" in results[1].detail
     assert (tmp_path / "reports").is_dir()
+
+
+def test_ci_stage_refuses_an_unknown_stage_before_running_any(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ci", "stage", "security", "typecheck"]) == 1
+    captured = capsys.readouterr()
+    assert "unknown stage 'typecheck'" in captured.err
+    assert "stage security" not in captured.out
+
+
+def test_every_stage_lists_commands_that_write_reports_where_asked(tmp_path: Path) -> None:
+    assert set(STAGES[: len(COMMANDS)]) == set(COMMANDS)
+    assert ["mypy"] in commands("lint")
+    unit = commands("unit", tmp_path)[-1]
+    assert f"--junitxml={tmp_path / 'junit-unit.xml'}" in unit
+    assert "not e2e" in unit
 
 
 def test_the_command_exits_non_zero_on_a_bad_stage_name(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,10 +6,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from creditops.context import from_process
 from creditops.endpoints import manager
 from creditops.errors import CreditopsError
 from creditops.flow import release
-from creditops.tracking import registry
+from creditops.serving.requests import SAMPLE_REQUEST
+from creditops.tracking import names
+from creditops.tracking.registry import Registry
 
 pytestmark = pytest.mark.e2e
 
@@ -24,23 +27,23 @@ def _change_modelling(project: Path, n_estimators: int) -> None:
 
 
 def _champion(env: str) -> str | None:
-    context = release.open_environment(env)
-    found = registry.versions(context.store_uri, context.model_name)
-    return next((info.version for info in found if registry.CHAMPION in info.aliases), None)
+    context = from_process(env)
+    found = Registry(context.store_uri).versions(context.model_name)
+    return next((info.version for info in found if names.CHAMPION in info.aliases), None)
 
 
 def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) -> None:
     said: list[str] = []
     # The first release retrains on prod data and stops: prod needs a person's approval
     with pytest.raises(release.AwaitingApprovalError) as waiting:
-        release.release("prod", say=said.append)
+        release.release(from_process("prod"), say=said.append)
     assert waiting.value.exit_code == 3
     assert "creditops approve --env prod --version 1" in str(waiting.value)
     assert _champion("prod") is None
-    assert release.gate_report("prod", "1")["decision"] == "awaiting-approval"
+    assert release.gate_report(from_process("prod"), "1")["decision"] == "awaiting-approval"
 
-    release.approve("prod", "1", "ana", "first production model")
-    record = release.release("prod", say=said.append)
+    release.approve(from_process("prod"), "1", "ana", "first production model")
+    record = release.release(from_process("prod"), say=said.append)
     assert record["decision"] == "promoted"
     assert record["approver"] == "ana"
     assert {check["name"]: check["verdict"] for check in record["checks"]}["smoke_test"] == "pass"
@@ -49,30 +52,30 @@ def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) 
     assert _champion("prod") == "1"
 
     # Nothing changed: the release is a no-op that says so
-    assert release.release("prod", say=said.append) is None
+    assert release.release(from_process("prod"), say=said.append) is None
     assert "already the champion" in said[-1]
     # …and after the endpoint was deleted, the same no-op release brings it back serving the champion
-    endpoint = release.open_environment("prod").environment.endpoint.name
-    manager.delete(endpoint)
-    assert release.release("prod", say=said.append) is None
-    assert manager.invoke(endpoint, release.SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
+    endpoint = from_process("prod").env.endpoint.name
+    manager.delete(from_process("prod"), endpoint)
+    assert release.release(from_process("prod"), say=said.append) is None
+    assert manager.invoke(from_process("prod"), endpoint, SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
 
     # New code config → a new candidate, approved and promoted; then a one-command rollback
     _change_modelling(project, n_estimators=150)
     with pytest.raises(release.AwaitingApprovalError, match="--version 2"):
-        release.release("prod", say=said.append)
-    release.approve("prod", "2", "ana", "more trees")
-    release.promote("prod", "2", say=said.append)
+        release.release(from_process("prod"), say=said.append)
+    release.approve(from_process("prod"), "2", "ana", "more trees")
+    release.promote(from_process("prod"), "2", say=said.append)
     assert _champion("prod") == "2"
-    assert manager.invoke(endpoint, release.SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "2"
+    assert manager.invoke(from_process("prod"), endpoint, SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "2"
 
-    release.rollback("prod", say=said.append)
+    release.rollback(from_process("prod"), say=said.append)
     assert _champion("prod") == "1"
-    assert manager.invoke(endpoint, release.SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
+    assert manager.invoke(from_process("prod"), endpoint, SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
 
 
 def test_dev_needs_no_approval_and_a_blocked_gate_records_why(project: Path) -> None:
-    record = release.release("dev", say=lambda message: None)
+    record = release.release(from_process("dev"), say=lambda message: None)
     assert record["decision"] == "promoted"
     assert {check["name"]: check["verdict"] for check in record["checks"]}["approval"] == "pass"
     # a weak candidate is blocked by the minimum, with evidence
@@ -81,19 +84,19 @@ def test_dev_needs_no_approval_and_a_blocked_gate_records_why(project: Path) -> 
     settings["gate"]["min_roc_auc"] = 0.99
     (environments / "dev.yaml").write_text(yaml.safe_dump(settings))
     _change_modelling(project, n_estimators=20)
-    context = release.open_environment("dev")
-    result = release.run_pipeline(release.ensure_data(context), context.modelling, promote=False)
+    context = from_process("dev")
+    result = release.run_pipeline(release.ensure_data(context), context.modelling, context, promote=False)
     candidate = result.registration.version or "2"
     with pytest.raises(CreditopsError, match=r"gate blocked version \d+ in dev: minimum_roc_auc"):
-        release.promote("dev", candidate, say=lambda message: None)
+        release.promote(from_process("dev"), candidate, say=lambda message: None)
     assert _champion("dev") == "1"
-    assert release.gate_report("dev", candidate)["decision"] == "blocked"
+    assert release.gate_report(from_process("dev"), candidate)["decision"] == "blocked"
 
 
 def test_unknown_environment_and_version_are_clear(project: Path) -> None:
     with pytest.raises(CreditopsError, match="unknown environment 'qa'"):
-        release.release("qa")
+        release.release(from_process("qa"))
     with pytest.raises(CreditopsError, match="no version 7"):
-        release.approve("prod", "7", "ana", "why")
+        release.approve(from_process("prod"), "7", "ana", "why")
     with pytest.raises(CreditopsError, match="no previous champion"):
-        release.rollback("staging")
+        release.rollback(from_process("staging"))

@@ -4,7 +4,9 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from creditops.data.schema import LABEL
-from creditops.gate.checks import Thresholds, auc_by_row, bootstrap_auc, run_gate, slice_masks
+from creditops.data.slices import slice_masks
+from creditops.gate.checks import Thresholds, run_gate
+from creditops.modelling.metrics import auc_by_row, bootstrap_auc
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,7 @@ def test_model_file_round_trip_predicts_the_same(
     tmp_path: Path, fitted: TrainedModel, small_frame: pd.DataFrame
 ) -> None:
     path = save_model(fitted, tmp_path / "model.pkl")
-    loaded = load_model(path, fitted.algorithm)
+    loaded = load_model(path)
     features = feature_matrix(small_frame.head(200))
     np.testing.assert_allclose(loaded.predict_proba(features), fitted.predict_proba(features))
 
@@ -77,7 +77,7 @@ def test_skops_loader_refuses_types_outside_the_allow_list(tmp_path: Path) -> No
 
 def test_missing_model_file_says_to_train_first(tmp_path: Path) -> None:
     with pytest.raises(CreditopsError, match="run the train step first"):
-        load_model(tmp_path / "model.pkl", "lightgbm")
+        load_model(tmp_path / "model.pkl")
 
 
 def test_unknown_algorithm_is_refused(small_frame: pd.DataFrame) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from creditops.cli import main
 from creditops.config.modelling import ModellingConfig
+from creditops.context import Context
 from creditops.modelling.estimators import TrainedModel
 from creditops.pipeline import run_pipeline
 from creditops.report.model_card import CardInputs, render
@@ -70,8 +71,10 @@ def test_card_renders_in_headless_chromium(card: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_run_writes_a_card_and_the_report_command_writes_another(workspace: Path, data_file: Path, capsys) -> None:
-    result = run_pipeline(data_file, ModellingConfig.model_validate({"train": {"n_estimators": 20}}))
+def test_run_writes_a_card_and_the_report_command_writes_another(
+    workspace: Path, context: Context, data_file: Path, capsys
+) -> None:
+    result = run_pipeline(data_file, ModellingConfig.model_validate({"train": {"n_estimators": 20}}), context)
     assert result.report.is_file()
     assert "credit_default_model version 1" in result.report.read_text()
     out = workspace / "card.html"

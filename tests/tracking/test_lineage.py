@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from creditops.context import from_process
 from creditops.tracking.lineage import fingerprint, git_commit
 
 
@@ -29,7 +30,7 @@ def test_outside_a_repository_the_commit_is_unknown(tmp_path: Path, monkeypatch:
 
 def test_commit_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CREDITOPS_GIT_COMMIT", "abc123")
-    assert git_commit() == "abc123"
+    assert git_commit(override=from_process().commit_override) == "abc123"
 
 
 def test_fingerprint_changes_with_each_input() -> None:

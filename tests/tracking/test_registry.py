@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from creditops.context import Context
 from creditops.errors import CreditopsError
 from creditops.modelling.estimators import feature_matrix
 from creditops.tracking import registry
-from creditops.tracking.store import tracking_uri
+from creditops.tracking.registry import Registry
 
 
 @pytest.mark.parametrize("fixture", ["small_model", "small_sklearn_model"])
@@ -17,7 +18,7 @@ def test_model_directory_round_trip_is_safe_and_exact(
     features = feature_matrix(small_frame)
     model = request.getfixturevalue(fixture)
     target = registry.save_model_dir(model, tmp_path / "registry" / "m")
-    loaded = registry.load(tracking_uri(), str(target))
+    loaded = Registry("sqlite:///unused.db").load(str(target))
     assert loaded.algorithm == model.algorithm
     np.testing.assert_allclose(loaded.predict_proba(features), model.predict_proba(features))
     # saving again replaces the directory whole
@@ -27,13 +28,13 @@ def test_model_directory_round_trip_is_safe_and_exact(
 
 def test_loading_a_folder_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CreditopsError, match="no MLmodel file"):
-        registry.load(tracking_uri(), str(tmp_path))
+        Registry("sqlite:///unused.db").load(str(tmp_path))
 
 
-def test_unknown_references_are_named(workspace: Path) -> None:
-    uri = tracking_uri()
+def test_unknown_references_are_named(context: Context) -> None:
+    store = Registry(context.store_uri)
     with pytest.raises(CreditopsError, match="no registered model named 'nope'"):
-        registry.resolve(uri, "nope")
+        store.resolve("nope")
     with pytest.raises(CreditopsError, match="no version with alias 'champion'"):
-        registry.resolve(uri, "models:/nope@champion")
-    assert registry.champion(uri, "nope") is None
+        store.resolve("models:/nope@champion")
+    assert store.champion("nope") is None

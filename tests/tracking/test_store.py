@@ -2,7 +2,12 @@ from pathlib import Path
 
 import pytest
 
-from creditops.tracking.store import sqlite_path, store_exists, tracking_uri
+from creditops.context import from_process
+from creditops.tracking.store import sqlite_path, store_exists
+
+
+def tracking_uri() -> str:
+    return from_process().store_uri
 
 
 def test_default_store_is_sqlite_in_the_workspace(workspace: Path) -> None:

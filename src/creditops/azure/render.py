@@ -57,7 +57,7 @@ def _relative(path: Path, project: Path, out: Path) -> str:
     return os.path.relpath(absolute.resolve(), out)
 
 
-def _compute(prefix: str) -> dict:
+def _compute(prefix: str) -> dict[str, Any]:
     return {
         "$schema": _schema("amlCompute"),
         "name": f"{prefix}-cpu",
@@ -69,7 +69,7 @@ def _compute(prefix: str) -> dict:
     }
 
 
-def _environment(prefix: str) -> dict:
+def _environment(prefix: str) -> dict[str, Any]:
     return {
         "$schema": _schema("environment"),
         "name": f"{prefix}-env",
@@ -79,7 +79,7 @@ def _environment(prefix: str) -> dict:
     }
 
 
-def _conda(project: Path) -> dict:
+def _conda(project: Path) -> dict[str, Any]:
     """The conda file from pyproject.toml's dependencies: the same list `pip install` uses."""
     metadata = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     return {
@@ -93,15 +93,15 @@ def _conda(project: Path) -> dict:
     }
 
 
-def _data(name: str, kind: str, path: str) -> dict:
+def _data(name: str, kind: str, path: str) -> dict[str, Any]:
     return {"$schema": _schema("data"), "name": name, "type": kind, "path": path}
 
 
-def _pipeline(prefix: str, code: str, data_file: Path, project: Path, out: Path) -> dict:
+def _pipeline(prefix: str, code: str, data_file: Path, project: Path, out: Path) -> dict[str, Any]:
     environment = f"azureml:{prefix}-env@latest"
     compute = f"azureml:{prefix}-cpu"
 
-    def step(name: str, arguments: str, inputs: dict, outputs: dict) -> dict:
+    def step(name: str, arguments: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "command",
             "code": code,
@@ -114,7 +114,7 @@ def _pipeline(prefix: str, code: str, data_file: Path, project: Path, out: Path)
 
     config = "--config_file ${{inputs.config}}"
 
-    def folder() -> dict:
+    def folder() -> dict[str, Any]:
         return {"type": "uri_folder"}
 
     return {
@@ -165,7 +165,7 @@ def _pipeline(prefix: str, code: str, data_file: Path, project: Path, out: Path)
     }
 
 
-def _online_endpoint(environment: EnvironmentConfig) -> dict:
+def _online_endpoint(environment: EnvironmentConfig) -> dict[str, Any]:
     return {
         "$schema": _schema("managedOnlineEndpoint"),
         "name": environment.endpoint.name,
@@ -174,11 +174,11 @@ def _online_endpoint(environment: EnvironmentConfig) -> dict:
     }
 
 
-def _probe(initial_delay: int) -> dict:
+def _probe(initial_delay: int) -> dict[str, Any]:
     return {"initial_delay": initial_delay, "period": 10, "timeout": 5, "success_threshold": 1, "failure_threshold": 30}
 
 
-def _online_deployment(environment: EnvironmentConfig, modelling: ModellingConfig) -> dict:
+def _online_deployment(environment: EnvironmentConfig, modelling: ModellingConfig) -> dict[str, Any]:
     return {
         "$schema": _schema("managedOnlineDeployment"),
         "name": "blue",
@@ -192,11 +192,11 @@ def _online_deployment(environment: EnvironmentConfig, modelling: ModellingConfi
     }
 
 
-def _batch_endpoint(prefix: str) -> dict:
+def _batch_endpoint(prefix: str) -> dict[str, Any]:
     return {"$schema": _schema("batchEndpoint"), "name": f"{prefix}-batch", "description": "creditops batch scoring"}
 
 
-def _batch_deployment(prefix: str, modelling: ModellingConfig) -> dict:
+def _batch_deployment(prefix: str, modelling: ModellingConfig) -> dict[str, Any]:
     return {
         "$schema": _schema("batchDeployment"),
         "name": "default",

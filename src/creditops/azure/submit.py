@@ -1,6 +1,6 @@
 """Submit rendered specs to an Azure ML workspace with MLClient (needs `pip install creditops[azure]`)."""
 
-import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -9,9 +9,12 @@ from creditops.errors import CreditopsError
 WORKSPACE_VARIABLES: Final = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
 
 
-def submit(specs: Path) -> str:
-    """Create the compute, environment and data assets, then the pipeline job; its studio URL."""
-    missing = [name for name in WORKSPACE_VARIABLES if not os.environ.get(name)]
+def submit(specs: Path, variables: Mapping[str, str]) -> str:
+    """Create the compute, environment and data assets, then the pipeline job; its studio URL.
+
+    `variables` name the workspace (WORKSPACE_VARIABLES), read from the process environment by the caller.
+    """
+    missing = [name for name in WORKSPACE_VARIABLES if not variables.get(name)]
     if missing:
         raise CreditopsError(
             f"set {', '.join(missing)} to submit to Azure ML (or run 'az ml job create -f {specs / 'pipeline.yml'}')"
@@ -23,13 +26,13 @@ def submit(specs: Path) -> str:
         raise CreditopsError("Azure ML support is not installed: pip install 'creditops[azure]'") from error
     client = MLClient(
         DefaultAzureCredential(),
-        os.environ["AZURE_SUBSCRIPTION_ID"],
-        os.environ["AZURE_RESOURCE_GROUP"],
-        os.environ["AZUREML_WORKSPACE_NAME"],
+        variables["AZURE_SUBSCRIPTION_ID"],
+        variables["AZURE_RESOURCE_GROUP"],
+        variables["AZUREML_WORKSPACE_NAME"],
     )
     client.compute.begin_create_or_update(load_compute(specs / "compute.yml")).result()
     client.environments.create_or_update(load_environment(specs / "environment.yml"))
     for name in ("data-input.yml", "data-config.yml"):
         client.data.create_or_update(load_data(specs / name))
     job = client.jobs.create_or_update(load_job(specs / "pipeline.yml"))
-    return job.studio_url or job.name
+    return str(job.studio_url or job.name)

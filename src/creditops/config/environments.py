@@ -1,7 +1,6 @@
 """Environments as code: dev, staging and prod, each with its own store, data, endpoint and gate."""
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Final, Literal
 
@@ -84,17 +83,6 @@ def load_environment(name: str, directory: Path = ENVIRONMENTS_DIR) -> Environme
     if environment.name != name:
         raise ConfigError(f"{path} declares name {environment.name!r}; it must be {name!r}")
     return environment
-
-
-def activate(environment: EnvironmentConfig) -> Path:
-    """Point this process (and the processes it starts) at the environment's workspace and store."""
-    root = Path(os.environ.get("CREDITOPS_HOME") or ".creditops").resolve() / "envs" / environment.name
-    os.environ["CREDITOPS_WORKSPACE"] = str(root)
-    if environment.tracking_uri:
-        os.environ["MLFLOW_TRACKING_URI"] = environment.tracking_uri
-    else:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    return root
 
 
 def environment_lock_hash() -> str:

@@ -96,7 +96,7 @@ def _summarise(frame: pd.DataFrame, cases: pd.DataFrame) -> tuple[CheckFailure, 
             continue
         else:
             rows = group["index"].dropna().nunique()
-        failures.append(CheckFailure(check, column, int(rows)))
+        failures.append(CheckFailure(str(check), str(column), int(rows)))
     return tuple(failures)
 
 

@@ -130,7 +130,7 @@ def _draw_limit(
     limit = _from_quantiles(_normal_cdf(latent / np.std(latent)), _LIMIT_QUANTILES)
     if drift == "limits":
         limit = limit * 0.55
-    return np.maximum(10_000, np.rint(limit / 10_000) * 10_000).astype(np.int64)
+    return np.asarray(np.maximum(10_000, np.rint(limit / 10_000) * 10_000), dtype=np.int64)
 
 
 def _draw_status(rng: np.random.Generator, risk: np.ndarray, drift: DriftKind) -> np.ndarray:
@@ -161,7 +161,7 @@ def _draw_utilisation(rng: np.random.Generator, risk: np.ndarray, status: np.nda
     delinquent_share = (status >= 1).mean(axis=1)
     mean = np.clip(0.30 + 0.12 * risk + 0.35 * delinquent_share, 0.03, 0.95)
     concentration = 2.2
-    return rng.beta(mean * concentration, (1 - mean) * concentration)
+    return np.asarray(rng.beta(mean * concentration, (1 - mean) * concentration))
 
 
 def _draw_bills_and_payments(
@@ -232,16 +232,16 @@ def _draw_default(
     log_odds += 0.12 * (sex == 1) + 0.006 * (age - 35)
     log_odds += 0.45 * risk
     probability = 1 / (1 + np.exp(-(log_odds + _DEFAULT_INTERCEPT)))
-    return (rng.random(risk.size) < probability).astype(np.int64)
+    return np.asarray(rng.random(risk.size) < probability, dtype=np.int64)
 
 
 def _from_quantiles(probability: np.ndarray, quantiles: tuple[tuple[float, int], ...]) -> np.ndarray:
     """Values of a distribution given by quantile points, at the given cumulative probabilities."""
     probs, values = zip(*quantiles, strict=True)
-    return np.interp(probability, probs, values)
+    return np.asarray(np.interp(probability, probs, values))
 
 
 def _normal_cdf(values: np.ndarray) -> np.ndarray:
     from scipy.special import ndtr
 
-    return ndtr(values)
+    return np.asarray(ndtr(values))

@@ -21,7 +21,7 @@ def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
 def port_in_use(port: int) -> bool:
@@ -33,7 +33,7 @@ def port_in_use(port: int) -> bool:
 
 def connected_to_itself(sock: socket.socket) -> bool:
     """TCP lets a connection to a free local port pick that same port as its source and succeed."""
-    return sock.getsockname() == sock.getpeername()
+    return bool(sock.getsockname() == sock.getpeername())
 
 
 def start(arguments: list[str], log: Path, env: dict[str, str] | None = None) -> int:

@@ -6,16 +6,17 @@ re-read whenever it changes, so `traffic` and `deploy` take effect without a res
 """
 
 import argparse
-import hmac
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 
 from creditops.endpoints.state import Endpoint, load
-from creditops.serving.app import DEPLOYMENT_HEADER
+from creditops.serving.app import DEPLOYMENT_HEADER, ASGIReceive, ASGISend
+from creditops.serving.auth import authorized, expected_authorization
 from creditops.serving.server import bind, serve
 
 FORWARDED_HEADERS = (b"content-type", b"accept")
@@ -39,7 +40,7 @@ class Router:
     def __init__(self, name: str, state_path: Path, key: str | None) -> None:
         self.name = name
         self.state_path = state_path
-        self.expected = None if key is None else f"Bearer {key}".encode()
+        self.expected = expected_authorization(key)
         self.client = httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(max_keepalive_connections=64))
         self.endpoint: Endpoint | None = None
         self.modified = 0.0
@@ -47,14 +48,14 @@ class Router:
     def current(self) -> Endpoint:
         modified = os.stat(self.state_path).st_mtime
         if self.endpoint is None or modified != self.modified:
-            self.endpoint, self.modified = load(self.name), modified
+            self.endpoint, self.modified = load(self.state_path.parent.parent, self.name), modified
         return self.endpoint
 
-    async def __call__(self, scope: dict, receive, send) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
         if scope["type"] != "http":
             return
         headers = dict(scope["headers"])
-        if self.expected is not None and not hmac.compare_digest(headers.get(b"authorization", b""), self.expected):
+        if not authorized(headers, self.expected):
             await _reply(send, 401, {"error": "missing or wrong endpoint key: send 'Authorization: Bearer <key>'"})
             return
         endpoint = self.current()
@@ -89,7 +90,7 @@ class Router:
         await send({"type": "http.response.body", "body": answer.content})
 
 
-async def _body(receive) -> bytes:
+async def _body(receive: ASGIReceive) -> bytes:
     chunks, more = [], True
     while more:
         message = await receive()
@@ -98,7 +99,7 @@ async def _body(receive) -> bytes:
     return b"".join(chunks)
 
 
-async def _reply(send, status: int, payload: dict) -> None:
+async def _reply(send: ASGISend, status: int, payload: dict[str, Any]) -> None:
     body = orjson.dumps(payload)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})

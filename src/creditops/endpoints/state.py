@@ -4,13 +4,20 @@ import os
 import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from creditops.errors import CreditopsError
 from creditops.files import read_json, write_json, write_text
-from creditops.workspace import workspace_root
 
 STATE_FILE = "state.json"
 KEY_FILE = "key"
+
+
+class HistoryEntry(TypedDict):
+    """A model an endpoint served before a rollout replaced it: what `rollback` returns to."""
+
+    model_uri: str
+    model_version: str
 
 
 @dataclass
@@ -35,7 +42,7 @@ class Endpoint:
     router_pid: int = 0
     deployments: dict[str, Deployment] = field(default_factory=dict)
     traffic: dict[str, int] = field(default_factory=dict)
-    history: list[dict] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -49,22 +56,24 @@ class Endpoint:
         return self.deployments[max(weighted, key=lambda name: self.traffic[name])]
 
 
-def endpoints_root() -> Path:
-    return workspace_root() / "endpoints"
-
-
-def folder(name: str) -> Path:
+def valid_name(kind: str, name: str) -> str:
+    """`name` when it is a valid endpoint or deployment name, else a one-line error naming the rule."""
     if not name or not all(ch.isalnum() or ch in "-_" for ch in name):
-        raise CreditopsError(f"invalid endpoint name {name!r}: use letters, digits, '-' and '_'")
-    return endpoints_root() / name
+        raise CreditopsError(f"invalid {kind} name {name!r}: use letters, digits, '-' and '_'")
+    return name
 
 
-def exists(name: str) -> bool:
-    return (folder(name) / STATE_FILE).is_file()
+def folder(root: Path, name: str) -> Path:
+    """The folder of endpoint `name` under `root` (a context's endpoints folder)."""
+    return root / valid_name("endpoint", name)
 
 
-def load(name: str) -> Endpoint:
-    path = folder(name) / STATE_FILE
+def exists(root: Path, name: str) -> bool:
+    return (folder(root, name) / STATE_FILE).is_file()
+
+
+def load(root: Path, name: str) -> Endpoint:
+    path = folder(root, name) / STATE_FILE
     if not path.is_file():
         raise CreditopsError(f"no endpoint named {name!r}: create it with 'creditops endpoint create {name}'")
     raw = read_json(path)
@@ -72,36 +81,35 @@ def load(name: str) -> Endpoint:
     return Endpoint(deployments=deployments, **raw)
 
 
-def save(endpoint: Endpoint) -> None:
-    write_json(folder(endpoint.name) / STATE_FILE, asdict(endpoint))
+def save(root: Path, endpoint: Endpoint) -> None:
+    write_json(folder(root, endpoint.name) / STATE_FILE, asdict(endpoint))
 
 
-def names() -> list[str]:
-    root = endpoints_root()
+def names(root: Path) -> list[str]:
     if not root.is_dir():
         return []
     return sorted(path.parent.name for path in root.glob(f"*/{STATE_FILE}"))
 
 
-def new_key(name: str) -> str:
+def new_key(root: Path, name: str) -> str:
     """Create the endpoint's API key, readable by this user only."""
     key = secrets.token_urlsafe(32)
-    path = write_text(folder(name) / KEY_FILE, key)
+    path = write_text(folder(root, name) / KEY_FILE, key)
     os.chmod(path, 0o600)
     return key
 
 
-def read_key(name: str) -> str | None:
-    path = folder(name) / KEY_FILE
+def read_key(root: Path, name: str) -> str | None:
+    path = folder(root, name) / KEY_FILE
     return path.read_text(encoding="utf-8").strip() if path.is_file() else None
 
 
-def requests(name: str) -> Path:
+def requests(root: Path, name: str) -> Path:
     """Where the endpoint's deployments log the requests they score (read by drift monitoring)."""
-    return folder(name) / "requests"
+    return folder(root, name) / "requests"
 
 
-def logs(name: str) -> Path:
-    path = folder(name) / "logs"
+def logs(root: Path, name: str) -> Path:
+    path = folder(root, name) / "logs"
     path.mkdir(parents=True, exist_ok=True)
     return path

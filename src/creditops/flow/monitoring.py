@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
+from creditops.context import Context
 from creditops.endpoints import state
 from creditops.errors import CreditopsError
-from creditops.flow.release import environment_split, open_environment
+from creditops.flow.release import environment_split
 from creditops.modelling.estimators import feature_matrix
 from creditops.monitoring import page, request_log
-from creditops.monitoring.drift import DriftReport, DriftThresholds, compare
-from creditops.tracking import registry
-from creditops.workspace import workspace_root
+from creditops.monitoring.drift import DriftReport, compare
+from creditops.tracking.registry import Registry
 
 DRIFT_EXIT = 4
 
@@ -26,12 +26,12 @@ class DriftCheck:
     model_version: str
 
 
-def check_drift(env: str, since_seconds: float) -> DriftCheck:
+def check_drift(context: Context, since_seconds: float) -> DriftCheck:
     """Compare the requests logged in the last `since_seconds` with the training data's split."""
-    context = open_environment(env)
-    settings = context.environment.monitoring
-    endpoint = context.environment.endpoint.name
-    rows = list(request_log.read(state.requests(endpoint), time.time() - since_seconds))
+    env = context.env.name
+    settings = context.env.monitoring
+    endpoint = context.env.endpoint.name
+    rows = list(request_log.read(state.requests(context.endpoints_dir, endpoint), time.time() - since_seconds))
     if len(rows) < settings.min_rows:
         raise CreditopsError(
             f"only {len(rows)} logged rows on {endpoint} in the last {since_seconds:g} s; need {settings.min_rows}:"
@@ -41,15 +41,15 @@ def check_drift(env: str, since_seconds: float) -> DriftCheck:
     live = np.array([row["features"] for row in rows], dtype=np.float64)
     live_probability = np.array([row["probability"] for row in rows])
     reference = feature_matrix(environment_split(context)[0])
-    model = registry.load(context.store_uri, f"models:/{context.model_name}/{version}")
+    model = Registry(context.store_uri).load(f"models:/{context.model_name}/{version}")
     report = compare(
         reference,
         live,
         model.predict_proba(reference),
         live_probability,
-        DriftThresholds(**settings.model_dump()),
+        settings,
     )
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    path = workspace_root() / "monitoring" / f"drift-{env}-{stamp}.html"
+    path = context.monitoring_dir / f"drift-{env}-{stamp}.html"
     page.render(report, reference, live, f"Drift on {endpoint} ({env}, model version {version})", path)
     return DriftCheck(report, path, version)

@@ -1,23 +1,28 @@
 """PR validation: the stages CI runs on a pull request, and a person runs the same way.
 
-lint → security → unit tests → integration (the pipeline on dev data in a throwaway store) → smoke test
-on an ephemeral endpoint (created, deployed, invoked, and always deleted). Reports go to `reports/`.
+lint and type check → security → unit tests → end-to-end tests (the commands of `flow/stages.py`, which
+`make test` runs too) → integration (the pipeline on dev data in a throwaway store) → smoke test on an
+ephemeral endpoint (created, deployed, invoked, and always deleted). Reports go to `reports/`; the
+throwaway folder is removed, also when a stage fails.
 """
 
 import os
+import shutil
 import subprocess  # nosec B404
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Final
 
 from creditops.errors import CreditopsError
+from creditops.flow.stages import COMMANDS, run_stage
+from creditops.say import Say
 
-STAGES: Final = ("lint", "security", "unit", "integration", "smoke")
-Say = Callable[[str], None]
+STAGES: Final = (*COMMANDS, "integration", "smoke")
 
 
 @dataclass(frozen=True)
@@ -40,43 +45,29 @@ def run_pr_validation(
     reports.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="creditops-pr-"))
     stages: dict[str, Callable[[], str]] = {
-        "lint": lambda: _lint(project),
-        "security": lambda: _security(project),
-        "unit": lambda: _unit(project, reports),
+        **{stage: partial(_checks, stage, project, reports) for stage in COMMANDS},
         "integration": lambda: _integration(scratch),
         "smoke": lambda: _smoke(scratch),
     }
     results = []
-    for name in STAGES:
-        if name in skip:
-            continue
-        say(f"stage {name} …")
-        started = time.perf_counter()
-        try:
-            detail, passed = stages[name](), True
-        except CreditopsError as failure:
-            detail, passed = str(failure), False
-        results.append(StageResult(name, passed, time.perf_counter() - started, detail))
+    try:
+        for name in STAGES:
+            if name in skip:
+                continue
+            say(f"stage {name} …")
+            started = time.perf_counter()
+            try:
+                detail, passed = stages[name](), True
+            except CreditopsError as failure:
+                detail, passed = str(failure), False
+            results.append(StageResult(name, passed, time.perf_counter() - started, detail))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return results
 
 
-def _lint(project: Path) -> str:
-    _command(project, ["ruff", "check", "src", "tests", "benchmarks"])
-    _command(project, ["ruff", "format", "--check", "src", "tests", "benchmarks"])
-    return "ruff check and format check passed"
-
-
-def _security(project: Path) -> str:
-    _command(project, ["bandit", "--quiet", "-r", "-c", "pyproject.toml", "src"])
-    return "bandit found no issue"
-
-
-def _unit(project: Path, reports: Path) -> str:
-    arguments = [
-        *("pytest", "-q", "-m", "not e2e", f"--junitxml={reports / 'junit-unit.xml'}"),
-        *("--cov", f"--cov-report=xml:{reports / 'coverage.xml'}"),
-    ]
-    return _command(project, arguments)
+def _checks(stage: str, project: Path, reports: Path) -> str:
+    return run_stage(stage, project, reports) or f"{stage} passed"
 
 
 def _integration(scratch: Path) -> str:
@@ -111,12 +102,6 @@ def _throwaway_env(scratch: Path) -> dict[str, str]:
 
 def _creditops(arguments: list[str], env: dict[str, str]) -> str:
     return _run([sys.executable, "-m", "creditops", *arguments], Path.cwd(), env)
-
-
-def _command(project: Path, arguments: list[str]) -> str:
-    executable = Path(sys.executable).parent / arguments[0]
-    program = [str(executable)] if executable.exists() else [sys.executable, "-m", arguments[0]]
-    return _run([*program, *arguments[1:]], project, dict(os.environ))
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str]) -> str:

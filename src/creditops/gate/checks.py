@@ -1,35 +1,20 @@
 """The promotion gate: named checks with thresholds as data, pure functions of scores and labels."""
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 
+from creditops.config.environments import GateSettings
 from creditops.data.checks import check_data
+from creditops.data.slices import slice_masks
+from creditops.modelling.metrics import bootstrap_auc
 
 Verdict = Literal["pass", "fail", "pending", "skip"]
-SLICES: Final = {
-    "SEX": {"male": (1,), "female": (2,)},
-    "EDUCATION": {"graduate school": (1,), "university": (2,), "high school": (3,), "other": (0, 4, 5, 6)},
-}
-AGE_BANDS: Final = {"21-29": (0, 29), "30-39": (30, 39), "40-49": (40, 49), "50+": (50, 200)}
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """What the gate demands; built from an environment's gate settings."""
-
-    mode: str = "enabled"
-    min_roc_auc: float = 0.7
-    max_roc_auc_drop: float = 0.01
-    bootstrap_samples: int = 300
-    confidence: float = 0.95
-    slice_tolerance: float = 0.05
-    min_slice_rows: int = 150
-    seed: int = 7
+Thresholds = GateSettings
+"""What the gate demands: the environment file's gate settings, one model for both."""
 
 
 @dataclass(frozen=True)
@@ -74,55 +59,6 @@ class GateResult:
             "candidate": self.candidate,
             "champion": self.champion,
         }
-
-
-def auc_by_row(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """ROC AUC of each row of `scores` against the same row of `labels` (Mann-Whitney U, ties halved)."""
-    ranks = rankdata(scores, axis=1)
-    positives = labels.sum(axis=1)
-    negatives = labels.shape[1] - positives
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return ((ranks * labels).sum(axis=1) - positives * (positives + 1) / 2) / (positives * negatives)
-
-
-def bootstrap_auc(
-    labels: np.ndarray,
-    candidate: np.ndarray,
-    champion: np.ndarray | None,
-    *,
-    samples: int,
-    confidence: float,
-    seed: int,
-) -> dict[str, Any]:
-    """Percentile bootstrap intervals of the candidate's ROC AUC and of candidate − champion."""
-    rng = np.random.default_rng(seed)
-    rows = rng.integers(0, len(labels), size=(samples, len(labels)))
-    drawn = labels[rows]
-    tail = (1 - confidence) / 2 * 100
-    candidate_auc = auc_by_row(drawn, candidate[rows])
-    result = {"candidate": _interval(candidate_auc, tail)}
-    if champion is not None:
-        champion_auc = auc_by_row(drawn, champion[rows])
-        result["champion"] = _interval(champion_auc, tail)
-        result["difference"] = _interval(candidate_auc - champion_auc, tail)
-    return result
-
-
-def _interval(values: np.ndarray, tail: float) -> dict[str, float]:
-    values = values[np.isfinite(values)]
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return {"mean": float(values.mean()), "low": float(low), "high": float(high)}
-
-
-def slice_masks(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Boolean row masks of the SEX, EDUCATION and AGE-band slices."""
-    masks = {}
-    for column, groups in SLICES.items():
-        for label, codes in groups.items():
-            masks[f"{column}={label}"] = frame[column].isin(codes).to_numpy()
-    for label, (low, high) in AGE_BANDS.items():
-        masks[f"AGE={label}"] = frame["AGE"].between(low, high).to_numpy()
-    return masks
 
 
 def run_gate(
@@ -190,7 +126,7 @@ def _minimum_check(candidate_auc: float, thresholds: Thresholds) -> Check:
     )
 
 
-def _champion_check(intervals: dict, champion_version: str | None, thresholds: Thresholds) -> Check:
+def _champion_check(intervals: dict[str, Any], champion_version: str | None, thresholds: Thresholds) -> Check:
     if "difference" not in intervals:
         return Check("champion_comparison", "pass", "first model: there is no champion to compare with")
     difference = intervals["difference"]
@@ -230,8 +166,9 @@ def _slice_check(
         return Check(
             "slices", "fail", f"over the {thresholds.slice_tolerance} tolerance: {', '.join(worst)}", per_slice
         )
-    judged = sum(entry["judged"] for entry in per_slice.values())
-    return Check("slices", "pass", f"{judged} slices within {thresholds.slice_tolerance} of the champion", per_slice)
+    judged_slices = sum(1 for entry in per_slice.values() if entry["judged"])
+    detail = f"{judged_slices} slices within {thresholds.slice_tolerance} of the champion"
+    return Check("slices", "pass", detail, per_slice)
 
 
 def _smoke_detail(verdict: Verdict) -> str:

@@ -3,15 +3,38 @@
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from creditops.errors import CreditopsError
 from creditops.files import write_json
 from creditops.gate.checks import GateResult
-from creditops.tracking import registry
-from creditops.workspace import workspace_root
+from creditops.tracking import names
+from creditops.tracking.registry import Registry, VersionInfo
 
 EVIDENCE_FOLDER = "evidence"
+
+
+class EvidenceRecord(TypedDict):
+    """One gate decision: lineage, each check's verdict, metrics with intervals, approver and times."""
+
+    model_name: str
+    model_version: str
+    environment: str
+    decision: str
+    reason: str
+    git_commit: str | None
+    data_sha256: str | None
+    config_hash: str | None
+    environment_lock_hash: str
+    approver: str | None
+    approval_reason: str | None
+    approved_at: str | None
+    mode: str
+    checks: list[dict[str, Any]]
+    candidate: dict[str, Any]
+    champion: dict[str, Any] | None
+    started_at: str
+    decided_at: str
 
 
 def now() -> str:
@@ -21,62 +44,66 @@ def now() -> str:
 def build(
     *,
     environment: str,
-    version: registry.VersionInfo,
+    version: VersionInfo,
     result: GateResult,
     decision: str,
     reason: str,
     lock_hash: str,
     started_at: str,
-) -> dict[str, Any]:
+) -> EvidenceRecord:
     """The record: lineage, metrics with intervals, each check's verdict, approver, reason, times."""
     tags = version.tags
-    return {
-        "model_name": version.name,
-        "model_version": version.version,
-        "environment": environment,
-        "decision": decision,
-        "reason": reason,
-        "git_commit": tags.get("git_commit"),
-        "data_sha256": tags.get("data_sha256"),
-        "config_hash": tags.get("config_hash"),
-        "environment_lock_hash": lock_hash,
-        "approver": tags.get("approval.by"),
-        "approval_reason": tags.get("approval.reason"),
-        "approved_at": tags.get("approval.at"),
-        **result.as_dict(),
-        "started_at": started_at,
-        "decided_at": now(),
-    }
+    gate = result.as_dict()
+    return EvidenceRecord(
+        model_name=version.name,
+        model_version=version.version,
+        environment=environment,
+        decision=decision,
+        reason=reason,
+        git_commit=tags.get(names.GIT_COMMIT),
+        data_sha256=tags.get(names.DATA_SHA256),
+        config_hash=tags.get(names.CONFIG_HASH),
+        environment_lock_hash=lock_hash,
+        approver=tags.get(names.APPROVAL_BY),
+        approval_reason=tags.get(names.APPROVAL_REASON),
+        approved_at=tags.get(names.APPROVAL_AT),
+        mode=gate["mode"],
+        checks=gate["checks"],
+        candidate=gate["candidate"],
+        champion=gate["champion"],
+        started_at=started_at,
+        decided_at=now(),
+    )
 
 
-def record(store_uri: str, version: registry.VersionInfo, evidence: dict[str, Any]) -> Path:
-    """Write the record to the workspace, attach it to the version's run, tag the version."""
+def record(registry: Registry, folder: Path, version: VersionInfo, evidence: EvidenceRecord) -> Path:
+    """Write the record into `folder`, attach it to the version's run, tag the version."""
     stamp = evidence["decided_at"].replace(":", "").replace("-", "")
-    path = workspace_root() / EVIDENCE_FOLDER / f"{version.name}-v{version.version}-{stamp}.json"
+    path = folder / f"{version.name}-v{version.version}-{stamp}.json"
     write_json(path, evidence)
     if version.run_id:
-        registry.attach_artifact(store_uri, version.run_id, path, EVIDENCE_FOLDER)
+        registry.attach_artifact(version.run_id, path, EVIDENCE_FOLDER)
     registry.set_tags(
         version.name,
         version.version,
         {
-            "gate.decision": evidence["decision"],
-            "gate.mode": evidence["mode"],
-            "gate.environment": evidence["environment"],
-            "gate.decided_at": evidence["decided_at"],
-            "gate.evidence": f"{EVIDENCE_FOLDER}/{path.name}",
+            names.GATE_DECISION: evidence["decision"],
+            names.GATE_MODE: evidence["mode"],
+            names.GATE_ENVIRONMENT: evidence["environment"],
+            names.GATE_DECIDED_AT: evidence["decided_at"],
+            names.GATE_EVIDENCE: f"{EVIDENCE_FOLDER}/{path.name}",
         },
     )
     return path
 
 
-def latest(store_uri: str, version: registry.VersionInfo) -> dict[str, Any]:
+def latest(registry: Registry, version: VersionInfo) -> EvidenceRecord:
     """The newest evidence record of a version."""
     if not version.run_id:
         raise CreditopsError(f"version {version.version} has no run to hold evidence")
-    files = registry.run_artifacts(store_uri, version.run_id, EVIDENCE_FOLDER)
+    files = registry.run_artifacts(version.run_id, EVIDENCE_FOLDER)
     if not files:
         raise CreditopsError(
             f"no gate evidence for {version.name} version {version.version}: run 'creditops promote' first"
         )
-    return json.loads(sorted(files)[-1].read_text(encoding="utf-8"))
+    return cast(EvidenceRecord, json.loads(sorted(files)[-1].read_text(encoding="utf-8")))

@@ -22,8 +22,8 @@ class TrainedModel:
         """The probability of default for each row, as a 1-D float array."""
         values = np.asarray(features, dtype=np.float64)
         if self.algorithm == "lightgbm":
-            return self.estimator.predict(values, num_threads=1)
-        return self.estimator.predict_proba(values)[:, 1]
+            return np.asarray(self.estimator.predict(values, num_threads=1), dtype=np.float64)
+        return np.asarray(self.estimator.predict_proba(values)[:, 1], dtype=np.float64)
 
 
 def feature_matrix(frame: pd.DataFrame) -> np.ndarray:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -19,7 +20,7 @@ LOWER_IS_BETTER: Final = frozenset({"log_loss", "brier_score"})
 SCALAR_METRICS: Final = ("roc_auc", "pr_auc", "log_loss", "brier_score", "accuracy", "f1")
 
 
-def evaluate_predictions(labels: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
+def evaluate_predictions(labels: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, Any]:
     """The original classification-report structure plus ROC AUC, PR AUC, log loss and Brier score."""
     predicted = (probability >= threshold).astype(int)
     report: dict[str, Any] = classification_report(labels, predicted, labels=[0, 1], output_dict=True, zero_division=0)
@@ -73,3 +74,41 @@ def compare_with_champion(
         f"{verdict} champion v{champion_version}: {metric} {candidate:.4f} vs {champion:.4f} (tolerance {tolerance:g})"
     )
     return Comparison(metric, candidate, champion, champion_version, tolerance, better, reason)
+
+
+def auc_by_row(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """ROC AUC of each row of `scores` against the same row of `labels` (Mann-Whitney U, ties halved)."""
+    ranks = rankdata(scores, axis=1)
+    positives = labels.sum(axis=1)
+    negatives = labels.shape[1] - positives
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(((ranks * labels).sum(axis=1) - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def bootstrap_auc(
+    labels: np.ndarray,
+    candidate: np.ndarray,
+    champion: np.ndarray | None,
+    *,
+    samples: int,
+    confidence: float,
+    seed: int,
+) -> dict[str, Any]:
+    """Percentile bootstrap intervals of the candidate's ROC AUC and of candidate − champion."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(labels), size=(samples, len(labels)))
+    drawn = labels[rows]
+    tail = (1 - confidence) / 2 * 100
+    candidate_auc = auc_by_row(drawn, candidate[rows])
+    result = {"candidate": _interval(candidate_auc, tail)}
+    if champion is not None:
+        champion_auc = auc_by_row(drawn, champion[rows])
+        result["champion"] = _interval(champion_auc, tail)
+        result["difference"] = _interval(candidate_auc - champion_auc, tail)
+    return result
+
+
+def _interval(values: np.ndarray, tail: float) -> dict[str, float]:
+    values = values[np.isfinite(values)]
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return {"mean": float(values.mean()), "low": float(low), "high": float(high)}

@@ -1,14 +1,18 @@
 """Evaluation plots as PNG files, drawn with matplotlib's object API (no pyplot, no display)."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.metrics import roc_curve
 
 from creditops.files import atomic_path
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def _figure():
+
+def _figure() -> tuple["Figure", Any]:
     # Imported on use: only evaluation draws, and the Agg canvas alone avoids loading pyplot.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -25,7 +29,7 @@ def plot_confusion_matrix(matrix: list[list[int]], threshold: float, path: Path)
     return _save(figure, path)
 
 
-def draw_confusion_matrix(axes, values: np.ndarray, threshold: float) -> None:
+def draw_confusion_matrix(axes: Any, values: np.ndarray, threshold: float) -> None:
     """Draw a 2×2 confusion matrix (rows actual, columns predicted) with its counts on `axes`."""
     axes.imshow(values, cmap="Blues")
     for (row, column), count in np.ndenumerate(values):
@@ -49,7 +53,7 @@ def plot_roc_curve(labels: np.ndarray, probability: np.ndarray, auc: float, path
     return _save(figure, path)
 
 
-def _save(figure, path: Path) -> Path:
+def _save(figure: "Figure", path: Path) -> Path:
     figure.tight_layout()
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png")

@@ -6,6 +6,7 @@ allow-list; the allow-list lives here in code, never read from the file, and nam
 a fitted GradientBoostingClassifier holds beyond what skops trusts by default.
 """
 
+import warnings
 from pathlib import Path
 from typing import Final
 
@@ -30,14 +31,41 @@ def save_model(model: TrainedModel, path: Path) -> Path:
     return path
 
 
-def load_model(path: Path, algorithm: str) -> TrainedModel:
-    """Read a model file written by save_model for `algorithm`."""
+def load_model(path: Path, *, allow_pickle: bool = False) -> TrainedModel:
+    """Read a model file, recognised by its content: LightGBM text, a skops archive, or (opt-in) a pickle.
+
+    A pickle is what the original train step wrote; loading one runs whatever code it names, so it is
+    refused unless the caller opted in (MLflow's own MLFLOW_ALLOW_PICKLE_DESERIALIZATION, or --allow-pickle).
+    """
     path = Path(path)
     if not path.is_file():
         raise CreditopsError(f"model file not found: {path}; run the train step first")
-    if algorithm == "lightgbm":
-        return TrainedModel(algorithm, lgb.Booster(model_file=str(path)))
-    return TrainedModel(algorithm, load_skops(path))
+    with path.open("rb") as stream:
+        head = stream.read(4)
+    if head.startswith(b"PK"):
+        return TrainedModel("sklearn_gbm", load_skops(path))
+    if head.startswith(_PICKLE_PROTOCOL):
+        return _load_pickle(path, allow_pickle)
+    return TrainedModel("lightgbm", lgb.Booster(model_file=str(path)))
+
+
+_PICKLE_PROTOCOL: Final = b"\x80"
+
+
+def _load_pickle(path: Path, allowed: bool) -> TrainedModel:
+    if not allowed:
+        raise CreditopsError(
+            f"{path} is a pickle, and loading a pickle runs the code it names: if you trust its origin, set "
+            "MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true or pass --allow-pickle"
+        )
+    import pickle  # nosec B403: only behind the explicit opt-in above
+
+    with path.open("rb") as stream:
+        estimator = pickle.load(stream)  # nosec B301: the person opted in, knowingly
+    if not hasattr(estimator, "predict_proba"):
+        raise CreditopsError(f"{path} holds a {type(estimator).__name__}, not a classifier with predict_proba")
+    warnings.warn(f"loaded the pickle {path} (opted in): creditops saves its own models in safe formats", stacklevel=2)
+    return TrainedModel("sklearn_gbm", estimator)
 
 
 def load_skops(path: Path) -> object:

@@ -7,18 +7,15 @@ from typing import Final
 import numpy as np
 from scipy.stats import chi2_contingency, ks_2samp
 
+from creditops.config.environments import MonitoringSettings
 from creditops.data.schema import CATEGORICAL_CODES, FEATURES
 
 PSI_BINS: Final = 10
 EPSILON: Final = 1e-4
 
 
-@dataclass(frozen=True)
-class DriftThresholds:
-    psi: float = 0.25
-    p_value: float = 0.01
-    default_rate_shift: float = 0.05
-    min_rows: int = 200
+DriftThresholds = MonitoringSettings
+"""When traffic counts as drifted: the environment file's monitoring settings, one model for both."""
 
 
 @dataclass(frozen=True)

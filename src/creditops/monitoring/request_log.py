@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -74,7 +75,7 @@ class RequestLog:
         self.size = 0
 
 
-def read(directory: Path, since: float) -> Iterator[dict]:
+def read(directory: Path, since: float) -> Iterator[dict[str, Any]]:
     """Every logged row at or after `since` (epoch seconds) in the folder, rotated files included."""
     for path in sorted(directory.rglob("requests-*.jsonl*")):
         with path.open("rb") as lines:

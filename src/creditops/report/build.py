@@ -5,54 +5,57 @@ from pathlib import Path
 import pandas as pd
 
 from creditops.config.modelling import ModellingConfig
+from creditops.context import Context
 from creditops.data.io import read_table
+from creditops.data.split import split
 from creditops.errors import CreditopsError
 from creditops.gate import evidence
+from creditops.gate.evidence import EvidenceRecord
 from creditops.modelling.estimators import TrainedModel
 from creditops.report.model_card import CardInputs, render
-from creditops.steps.data_prep import split
-from creditops.tracking import registry
-from creditops.workspace import workspace_root
-
-LINEAGE_TAGS = ("git_commit", "data_file", "data_sha256", "config_hash", "algorithm", "creditops.fingerprint")
+from creditops.tracking import names
+from creditops.tracking.registry import Registry, VersionInfo
 
 
-def report_path(name: str, version: str | None) -> Path:
-    return workspace_root() / "reports" / f"{name}-{'v' + version if version else 'candidate'}.html"
+def report_path(folder: Path, name: str, version: str | None) -> Path:
+    return folder / f"{name}-{'v' + version if version else 'candidate'}.html"
 
 
-def card_for_version(store_uri: str, reference: str, data: Path | None, out: Path | None) -> Path:
+def card_for_version(context: Context, reference: str, data: Path | None, out: Path | None) -> Path:
     """The card of a registered version, judged on `data` or on the test split of its training data."""
-    version = registry.resolve(store_uri, reference)
-    source = data or Path(version.tags.get("data_file", ""))
+    store_uri = context.store_uri
+    registry = Registry(store_uri)
+    version = registry.resolve(reference)
+    source = data or Path(version.tags.get(names.DATA_FILE, ""))
     if not source.is_file():
         raise CreditopsError(f"no data to judge {version.name} version {version.version} on: pass --data PATH")
     frame = read_table(source)
     if data is None:
         settings = ModellingConfig().data
         frame = split(frame, test_ratio=settings.test_train_ratio, seed=settings.random_seed)[1]
-    champion = registry.champion(store_uri, version.name)
+    champion = registry.champion(version.name)
     champion_model = None
-    if champion is not None and registry.CHAMPION in champion.aliases and champion.version != version.version:
-        champion_model = registry.load(store_uri, champion.uri)
-    lineage = {key: version.tags[key] for key in LINEAGE_TAGS if key in version.tags}
+    if champion is not None and names.CHAMPION in champion.aliases and champion.version != version.version:
+        champion_model = registry.load(champion.uri)
+    lineage: dict[str, str] = {key: version.tags[key] for key in names.LINEAGE if key in version.tags}
     lineage["mlflow run"] = f"{store_uri} · run {version.run_id}"
     return render(
         CardInputs(
             title=f"{version.name} version {version.version}",
-            model=registry.load(store_uri, version.uri),
+            model=registry.load(version.uri),
             data=frame,
-            threshold=float(version.tags.get(registry.THRESHOLD_TAG, 0.5)),
+            threshold=float(version.tags.get(names.THRESHOLD, 0.5)),
             lineage=lineage,
             champion=champion_model,
-            champion_label=f"champion v{champion.version}" if champion_model else "",
-            evidence=_evidence(store_uri, version),
+            champion_label=f"champion v{champion.version}" if champion is not None and champion_model else "",
+            evidence=_evidence(registry, version),
         ),
-        out or report_path(version.name, version.version),
+        out or report_path(context.reports_dir, version.name, version.version),
     )
 
 
 def card_for_candidate(
+    folder: Path,
     model: TrainedModel,
     test: pd.DataFrame,
     name: str,
@@ -73,11 +76,11 @@ def card_for_candidate(
         champion=champion,
         champion_label=f"champion v{champion_version}" if champion is not None else "",
     )
-    return render(inputs, report_path(name, version))
+    return render(inputs, report_path(folder, name, version))
 
 
-def _evidence(store_uri: str, version: registry.VersionInfo) -> dict | None:
+def _evidence(registry: Registry, version: VersionInfo) -> EvidenceRecord | None:
     try:
-        return evidence.latest(store_uri, version)
+        return evidence.latest(registry, version)
     except CreditopsError:
         return None

@@ -3,6 +3,7 @@
 import base64
 import html
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,10 @@ from sklearn.metrics import (
 )
 
 from creditops.data.schema import FEATURES, LABEL
+from creditops.data.slices import slice_masks
 from creditops.files import write_text
-from creditops.gate.checks import auc_by_row, slice_masks
 from creditops.modelling.estimators import TrainedModel, feature_matrix
+from creditops.modelling.metrics import auc_by_row
 from creditops.modelling.plots import draw_confusion_matrix
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -41,7 +43,7 @@ class CardInputs:
     lineage: dict[str, str] = field(default_factory=dict)
     champion: TrainedModel | None = None
     champion_label: str = ""
-    evidence: dict[str, Any] | None = None
+    evidence: Mapping[str, Any] | None = None
 
 
 def render(inputs: CardInputs, path: Path) -> Path:
@@ -80,13 +82,13 @@ def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
     return frame.to_html(index=False, border=0, formatters=_formatters(frame, formats or {}), escape=True)
 
 
-def _formatters(frame: pd.DataFrame, formats: dict[str, str]) -> dict:
+def _formatters(frame: pd.DataFrame, formats: dict[str, str]) -> dict[str, Any]:
     return {
         column: (lambda value, spec=spec: format(value, spec)) for column, spec in formats.items() if column in frame
     }
 
 
-def _image(figure) -> str:
+def _image(figure: Any) -> str:
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png")
@@ -94,7 +96,7 @@ def _image(figure) -> str:
     return f"<figure><img alt='plot' src='data:image/png;base64,{encoded}'></figure>"
 
 
-def _figure():
+def _figure() -> tuple[Any, Any]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -265,7 +267,7 @@ def _lineage(lineage: dict[str, str]) -> str:
     return f"<h2>Lineage</h2><table>{rows}</table>"
 
 
-def _evidence(evidence: dict[str, Any] | None) -> str:
+def _evidence(evidence: Mapping[str, Any] | None) -> str:
     if not evidence:
         return "<h2>Promotion gate</h2><p>No gate decision recorded for this version.</p>"
     rows = "".join(

@@ -1,11 +1,10 @@
 """The scoring service: an ASGI app built by a factory from an already-loaded model."""
 
-import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import orjson
@@ -15,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 import creditops
 from creditops.modelling.estimators import TrainedModel
+from creditops.serving.auth import authorized, expected_authorization
 from creditops.serving.metrics import ServiceMetrics
 from creditops.serving.requests import FORMATS, RequestError, ScoringRequest, parse_request
 from creditops.serving.row_predictor import RowPredictor
@@ -46,7 +46,9 @@ class ServiceSettings:
     log_sample_rate: float = 1.0
 
 
-Shape = Callable[[ScoringRequest, np.ndarray, np.ndarray, dict], dict]
+Shape = Callable[[ScoringRequest, np.ndarray, np.ndarray, dict[str, Any]], dict[str, Any]]
+ASGIReceive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+ASGISend = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 def create_app(loaded: LoadedModel, settings: ServiceSettings) -> "ScoringApp":
@@ -78,7 +80,7 @@ class ScoringApp:
             (DEPLOYMENT_HEADER.encode(), settings.deployment.encode()),
             (b"x-model-version", loaded.version.encode()),
         ]
-        self.expected_key = None if settings.api_key is None else f"Bearer {settings.api_key}".encode()
+        self.expected_key = expected_authorization(settings.api_key)
         self.routes: dict[str, Shape] = {"/score": _score_shape, "/invocations": _mlflow_shape}
         self.request_log = None
         if settings.request_log:
@@ -89,7 +91,7 @@ class ScoringApp:
             )
         self.fastapi = _service_app(self)
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
         shape = self.routes.get(scope.get("path", "")) if scope["type"] == "http" else None
         if shape is None:
             await self.fastapi(scope, receive, send)
@@ -101,7 +103,7 @@ class ScoringApp:
         await send({"type": "http.response.body", "body": body})
         self.metrics.observe(scope["path"], status, time.perf_counter() - started)
 
-    async def _answer(self, scope: dict, receive: Callable, shape: Shape) -> tuple[int, bytes]:
+    async def _answer(self, scope: dict[str, Any], receive: ASGIReceive, shape: Shape) -> tuple[int, bytes]:
         try:
             if scope["method"] != "POST":
                 raise RequestError(405, f"{scope['path']} accepts POST only")
@@ -148,18 +150,18 @@ def _service_app(service: ScoringApp) -> FastAPI:
         """Prometheus metrics: requests, errors and latency per route and deployment."""
         return Response(service.metrics.exposition(), media_type=service.metrics.content_type)
 
-    def openapi() -> dict:
+    def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             schema["paths"].update(_scoring_paths())
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
     return app
 
 
-def _scoring_paths() -> dict:
+def _scoring_paths() -> dict[str, Any]:
     body = {
         "required": True,
         "content": {JSON: {"schema": {"type": "object", "description": f"One of: {', '.join(FORMATS)}"}}},
@@ -189,7 +191,7 @@ def _scoring_paths() -> dict:
     }
 
 
-async def _read_body(headers: dict[bytes, bytes], receive: Callable, limit: int) -> bytes:
+async def _read_body(headers: dict[bytes, bytes], receive: ASGIReceive, limit: int) -> bytes:
     content_type = headers.get(b"content-type", b"").decode("latin-1")
     if content_type.split(";", 1)[0].strip().lower() != JSON:
         raise RequestError(415, f"content type must be {JSON}, not {content_type or 'missing'}")
@@ -211,13 +213,13 @@ async def _read_body(headers: dict[bytes, bytes], receive: Callable, limit: int)
 
 
 def _authorize(headers: dict[bytes, bytes], expected: bytes | None) -> None:
-    if expected is None:
-        return
-    if not hmac.compare_digest(headers.get(b"authorization", b""), expected):
+    if not authorized(headers, expected):
         raise RequestError(401, "missing or wrong API key: send 'Authorization: Bearer <key>'")
 
 
-def _score_shape(parsed: ScoringRequest, probability: np.ndarray, classes: np.ndarray, identity: dict) -> dict:
+def _score_shape(
+    parsed: ScoringRequest, probability: np.ndarray, classes: np.ndarray, identity: dict[str, Any]
+) -> dict[str, Any]:
     rows = [
         {"index": index, "class": label, "probability": p}
         for index, label, p in zip(parsed.index, classes.tolist(), probability.tolist(), strict=True)
@@ -225,6 +227,8 @@ def _score_shape(parsed: ScoringRequest, probability: np.ndarray, classes: np.nd
     return {**identity, "predictions": rows}
 
 
-def _mlflow_shape(parsed: ScoringRequest, probability: np.ndarray, classes: np.ndarray, identity: dict) -> dict:
+def _mlflow_shape(
+    parsed: ScoringRequest, probability: np.ndarray, classes: np.ndarray, identity: dict[str, Any]
+) -> dict[str, Any]:
     rows = [{"class": label, "probability": p} for label, p in zip(classes.tolist(), probability.tolist(), strict=True)]
     return {"predictions": rows, **identity}

@@ -6,7 +6,7 @@ after the server has set PROMETHEUS_MULTIPROC_DIR.
 """
 
 import os
-from typing import Final
+from typing import Any, Final
 
 LATENCY_BUCKETS: Final = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
@@ -33,7 +33,7 @@ class ServiceMetrics:
             ("route", "deployment", "status"),
             registry=self.registry,
         )
-        self._series: dict[tuple[str, int], tuple] = {}
+        self._series: dict[tuple[str, int], tuple[Any, ...]] = {}
         self.latency = Histogram(
             "creditops_request_seconds",
             "Time to answer a scoring request",
@@ -68,6 +68,6 @@ class ServiceMetrics:
             from prometheus_client import multiprocess
 
             combined = CollectorRegistry()
-            multiprocess.MultiProcessCollector(combined, path=directory)
+            multiprocess.MultiProcessCollector(combined, path=directory)  # type: ignore[no-untyped-call]
             return generate_latest(combined)
         return generate_latest(self.registry)

@@ -8,6 +8,7 @@ vectorised: one numpy conversion and one bounds check for the whole batch.
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -15,6 +16,8 @@ import orjson
 
 from creditops.data.schema import CATEGORICAL_CODES, FEATURES, feature_bounds
 
+SAMPLE_REQUEST: Final = Path(__file__).parent / "sample_request.json"
+"""The smoke request creditops ships: the original's shape and first row, with a valid second row."""
 FORMATS: Final = ("input_data", "dataframe_split", "dataframe_records", "instances", "inputs")
 _POSITION: Final = {name: position for position, name in enumerate(FEATURES)}
 _LOW: Final = np.array([feature_bounds(name)[0] for name in FEATURES], dtype=np.float64)
@@ -91,7 +94,7 @@ def _table(payload: Any) -> tuple[list[Any] | None, list[Any], list[Any] | None]
     raise RequestError(422, f"'{key}' must hold a list of rows or an object with columns and data")
 
 
-def _split(key: str, content: dict) -> tuple[list[Any], list[Any], list[Any] | None]:
+def _split(key: str, content: dict[str, Any]) -> tuple[list[Any], list[Any], list[Any] | None]:
     columns, data, index = content.get("columns"), content.get("data"), content.get("index")
     if not isinstance(columns, list) or not isinstance(data, list):
         raise RequestError(422, f"'{key}' needs 'columns' and 'data' lists")
@@ -116,7 +119,7 @@ def _records(key: str, content: Any) -> tuple[list[Any], list[Any], None]:
     return columns, rows, None
 
 
-def _column_mapping(content: dict) -> tuple[list[Any], list[Any], None]:
+def _column_mapping(content: dict[str, Any]) -> tuple[list[Any], list[Any], None]:
     columns = list(content)
     series = [content[column] for column in columns]
     if not all(isinstance(values, list) for values in series):

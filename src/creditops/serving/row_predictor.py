@@ -17,9 +17,9 @@ from creditops.data.schema import FEATURES
 from creditops.modelling.estimators import TrainedModel
 
 try:
-    from lightgbm.basic import _LIB  # the C library LightGBM has loaded already
+    from lightgbm.basic import _LIB  # type: ignore[attr-defined]  # the C library LightGBM has loaded already
 except ImportError:  # a LightGBM without it: every row goes through Booster.predict
-    _LIB = None
+    _LIB = None  # type: ignore[assignment]
 
 _PREDICT_NORMAL = 0  # C_API_PREDICT_NORMAL: probabilities for a binary objective
 _FLOAT64 = 1  # C_API_DTYPE_FLOAT64

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -94,7 +95,7 @@ def _fork_worker(factory: AppFactory, sock: socket.socket) -> int:
     return pid
 
 
-def _run_uvicorn(app: object, sock: socket.socket) -> None:
+def _run_uvicorn(app: Any, sock: socket.socket) -> None:
     config = uvicorn.Config(
         app,
         log_level="warning",

@@ -4,24 +4,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from creditops.config.modelling import ModellingConfig
 from creditops.data.checks import ensure_valid
 from creditops.data.io import read_table, write_table
 from creditops.data.schema import LABEL
-from creditops.files import sha256_file, write_json
+from creditops.data.split import split
+from creditops.files import sha256_file
 from creditops.steps import common
+from creditops.steps.manifests import DataManifest, write_manifest
+from creditops.tracking import names
 from creditops.tracking.runs import RunLog
 
 
 @dataclass(frozen=True)
-class PreparedData:
-    """The split and what it was made from."""
+class Split:
+    """The train and test parts of checked data, and what they were made from."""
 
     train: pd.DataFrame
     test: pd.DataFrame
-    manifest: dict
+    manifest: DataManifest
     log: RunLog
 
 
@@ -32,53 +34,44 @@ def load_checked(path: Path) -> tuple[pd.DataFrame, str]:
     return frame, sha256_file(path)
 
 
-def split(frame: pd.DataFrame, *, test_ratio: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A stratified train/test split of `frame`, the same for the same seed."""
-    train, test = train_test_split(frame, test_size=test_ratio, random_state=seed, stratify=frame[LABEL])
-    return train.sort_index(), test.sort_index()
-
-
-def prepare(source: Path, output_dir: Path, config: ModellingConfig) -> PreparedData:
-    """Check `source`, split it, write the train and test files and the data manifest."""
-    frame, digest = load_checked(source)
-    return prepare_checked(frame, digest, source, output_dir, config)
-
-
-def prepare_checked(
-    frame: pd.DataFrame,
-    digest: str,
-    source: Path,
-    output_dir: Path,
-    config: ModellingConfig,
-) -> PreparedData:
-    """Split data that passed its checks; write the train and test files and the data manifest."""
+def prepare(frame: pd.DataFrame, digest: str, source: str, config: ModellingConfig) -> Split:
+    """Split data that passed its checks, with the manifest that says where it came from."""
     train, test = split(frame, test_ratio=config.data.test_train_ratio, seed=config.data.random_seed)
-    manifest = {
-        "data_file": str(source),
-        "data_sha256": digest,
-        "rows": len(frame),
-        "train_rows": len(train),
-        "test_rows": len(test),
-        "default_rate": round(float(frame[LABEL].mean()), 6),
-        "test_train_ratio": config.data.test_train_ratio,
-        "split_seed": config.data.random_seed,
-    }
-    write_table(train, output_dir / config.data.train_file)
-    write_table(test, output_dir / config.data.test_file)
-    write_json(output_dir / common.DATA_MANIFEST, manifest)
+    manifest = DataManifest(
+        data_file=source,
+        data_sha256=digest,
+        rows=len(frame),
+        train_rows=len(train),
+        test_rows=len(test),
+        default_rate=round(float(frame[LABEL].mean()), 6),
+        test_train_ratio=config.data.test_train_ratio,
+        split_seed=config.data.random_seed,
+    )
     common.log.info(
         "data_prep: %s rows (default rate %.2f%%) -> train %s, test %s",
-        manifest["rows"],
-        100 * manifest["default_rate"],
-        manifest["train_rows"],
-        manifest["test_rows"],
+        manifest.rows,
+        100 * manifest.default_rate,
+        manifest.train_rows,
+        manifest.test_rows,
     )
     log = RunLog(
-        params={"data.file": source.name, "data.test_train_ratio": config.data.test_train_ratio},
-        metrics={f"data.{key}": manifest[key] for key in ("rows", "default_rate", "train_rows", "test_rows")},
-        tags={"data_sha256": digest},
+        params={"data.file": Path(source).name, "data.test_train_ratio": config.data.test_train_ratio},
+        metrics={
+            "data.rows": manifest.rows,
+            "data.default_rate": manifest.default_rate,
+            "data.train_rows": len(train),
+            "data.test_rows": len(test),
+        },
+        tags={names.DATA_SHA256: digest},
     )
-    return PreparedData(train, test, manifest, log)
+    return Split(train, test, manifest, log)
+
+
+def write_split(prepared: Split, output_dir: Path, config: ModellingConfig) -> None:
+    """The original data_prep's files: train and test CSVs (and the manifest, for lineage)."""
+    write_table(prepared.train, output_dir / config.data.train_file)
+    write_table(prepared.test, output_dir / config.data.test_file)
+    write_manifest(output_dir, prepared.manifest)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,9 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parsed.add_argument("--data_output_dir", type=Path, required=True, help="Folder for the split")
     common.add_no_logging(parsed)
 
-    def body(args, config: ModellingConfig) -> int:
-        prepared = prepare(args.data_input_dir / config.data.data_file, args.data_output_dir, config)
-        common.record("data_prep", prepared.log, enabled=not args.no_logging)
+    def body(step: common.StepRun) -> int:
+        source = step.args.data_input_dir / step.config.data.data_file
+        frame, digest = load_checked(source)
+        prepared = prepare(frame, digest, str(source), step.config)
+        write_split(prepared, step.args.data_output_dir, step.config)
+        step.record("data_prep", prepared.log)
         return 0
 
     return common.run_step(parsed, argv, body)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from creditops.config.modelling import ModellingConfig
 from creditops.errors import CreditopsError
@@ -10,9 +11,10 @@ from creditops.modelling.estimators import TrainedModel
 from creditops.modelling.metrics import SCALAR_METRICS
 from creditops.modelling.serialization import load_model
 from creditops.steps import common
-from creditops.tracking import registry
+from creditops.steps.manifests import MODEL_MANIFEST, ModelManifest, read_model_manifest
+from creditops.tracking import names
+from creditops.tracking.registry import Registry, log_model, save_model_dir
 from creditops.tracking.runs import Tracker
-from creditops.tracking.store import tracking_uri
 
 
 @dataclass(frozen=True)
@@ -24,51 +26,62 @@ class Registration:
     reason: str
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What evaluate decided about the model: better or not, why, and its metrics."""
+
+    better: bool
+    reason: str
+    metrics: dict[str, Any]
+
+
+def lineage_tags(manifest: ModelManifest) -> dict[str, str]:
+    """The registry tags that say where a version came from (names.LINEAGE, in that order)."""
+    values = {
+        names.GIT_COMMIT: manifest.git_commit,
+        names.DATA_FILE: manifest.data.data_file,
+        names.DATA_SHA256: manifest.data.data_sha256,
+        names.CONFIG_HASH: manifest.config_hash,
+        names.ALGORITHM: manifest.algorithm,
+        names.FINGERPRINT: manifest.fingerprint,
+    }
+    return {key: values[key] for key in names.LINEAGE}
+
+
 def register(
-    model_dir: Path,
-    eval_dir: Path,
-    registry_dir: Path,
+    registry: Registry,
+    model: TrainedModel,
+    manifest: ModelManifest,
+    verdict: Verdict,
     config: ModellingConfig,
-    model: TrainedModel | None = None,
-    store_uri: str | None = None,
+    registry_dir: Path | None = None,
 ) -> Registration:
-    """Register the model in `model_dir` if `eval_dir` says it is better; alias it `challenger`.
+    """Register `model` if the verdict says it is better; alias it `challenger`.
 
     The version is created with all its lineage tags in one registry call, after its artifacts are
-    complete, so an interrupted run leaves either a whole version or none.
+    complete, so an interrupted run leaves either a whole version or none. `registry_dir` also gets an
+    MLflow model directory (the original register's output).
     """
-    store_uri = store_uri or tracking_uri()
-    settings = config.eval
-    better = _read_flag(eval_dir / settings.better_than_last_file)
-    comparison = read_json(eval_dir / common.COMPARISON_FILE)
-    manifest = read_json(model_dir / common.MODEL_MANIFEST)
     name = config.registry.model_name
-    identical = registry.find_by_fingerprint(store_uri, name, manifest["fingerprint"])
+    identical = registry.find_by_fingerprint(name, manifest.fingerprint)
     if identical is not None:
         reason = f"nothing new registered: same data, config and code as version {identical.version}"
         return _skipped(reason, identical.version)
-    if not better:
-        return _skipped(f"nothing new registered: {comparison['reason']}")
-    if model is None:
-        model = load_model(model_dir / config.model.model_file, manifest["algorithm"])
-    metrics = read_json(eval_dir / settings.eval_file)
-    registry.save_model_dir(model, registry_dir / config.model.model_name)
+    if not verdict.better:
+        return _skipped(f"nothing new registered: {verdict.reason}")
+    if registry_dir is not None:
+        save_model_dir(model, registry_dir / config.model.model_name)
     tags = {
-        "git_commit": manifest["git_commit"],
-        "data_sha256": manifest["data"]["data_sha256"],
-        "data_file": manifest["data"]["data_file"],
-        "config_hash": manifest["config_hash"],
-        "algorithm": manifest["algorithm"],
-        registry.FINGERPRINT_TAG: manifest["fingerprint"],
-        registry.THRESHOLD_TAG: settings.threshold,
-        "comparison": comparison["reason"],
-        **{f"metric.{key}": f"{metrics[key]:.6f}" for key in SCALAR_METRICS},
+        **lineage_tags(manifest),
+        names.THRESHOLD: str(config.eval.threshold),
+        names.COMPARISON: verdict.reason,
+        **{names.metric_tag(key): f"{verdict.metrics[key]:.6f}" for key in SCALAR_METRICS},
     }
-    with Tracker(enabled=True, uri=store_uri).run("register") as run_id:
-        model_uri = registry.log_model(model)
-        version = registry.register(model_uri, name, {**tags, "run_id": run_id or ""})
-    registry.set_alias(name, registry.CHALLENGER, version.version)
-    common.log.info("register: %s version %s (alias %s)", name, version.version, registry.CHALLENGER)
+    with Tracker(enabled=True, uri=registry.uri).run("register") as run_id:
+        model_uri = log_model(model)
+        version = registry.register(model_uri, name, {**tags, names.RUN_ID: run_id or ""})
+    registry.set_alias(name, names.CHALLENGER, version.version)
+    common.log.info("register: %s version %s (alias %s)", name, version.version, names.CHALLENGER)
     return Registration(True, version.version, f"registered {name} version {version.version}")
 
 
@@ -77,13 +90,18 @@ def _skipped(reason: str, same_as: str | None = None) -> Registration:
     return Registration(False, same_as, reason)
 
 
-def _read_flag(path: Path) -> bool:
-    if not path.is_file():
-        raise CreditopsError(f"{path} not found: run the evaluate step first")
-    text = path.read_text(encoding="utf-8").strip()
+def read_verdict(eval_dir: Path, config: ModellingConfig) -> Verdict:
+    """What the evaluate step wrote into `eval_dir`."""
+    settings = config.eval
+    flag = eval_dir / settings.better_than_last_file
+    if not flag.is_file():
+        raise CreditopsError(f"{flag} not found: run the evaluate step first")
+    text = flag.read_text(encoding="utf-8").strip()
     if text not in {"0", "1"}:
-        raise CreditopsError(f"{path} must hold 1 or 0, not {text!r}")
-    return text == "1"
+        raise CreditopsError(f"{flag} must hold 1 or 0, not {text!r}")
+    comparison = eval_dir / common.COMPARISON_FILE
+    reason = read_json(comparison)["reason"] if comparison.is_file() else f"better_than_last={text}"
+    return Verdict(text == "1", reason, read_json(eval_dir / settings.eval_file))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,8 +111,18 @@ def main(argv: list[str] | None = None) -> int:
     parsed.add_argument("--eval_dir", type=Path, required=True, help="Folder of the evaluation")
     parsed.add_argument("--registry_dir", type=Path, required=True, help="Folder for the MLflow model")
 
-    def body(args, config: ModellingConfig) -> int:
-        result = register(args.model_dir, args.eval_dir, args.registry_dir, config)
+    def body(step: common.StepRun) -> int:
+        config, model_dir = step.config, step.args.model_dir
+        verdict = read_verdict(step.args.eval_dir, config)
+        manifest = read_model_manifest(model_dir)
+        if manifest is None:
+            raise CreditopsError(
+                f"{model_dir / MODEL_MANIFEST} not found: register needs the lineage that creditops' train step"
+                f" writes; run 'python -m creditops.steps.train --model_dir {model_dir} …' first"
+            )
+        model = load_model(model_dir / config.model.model_file)
+        registry = Registry(step.context.store_uri)
+        result = register(registry, model, manifest, verdict, config, step.args.registry_dir)
         print(result.reason)
         return 0
 

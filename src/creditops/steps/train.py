@@ -1,25 +1,37 @@
 """train: fit the classifier on the train split and write the model file and its manifest."""
 
+from dataclasses import dataclass
 from pathlib import Path
+
+import pandas as pd
 
 from creditops.config.modelling import ModellingConfig
 from creditops.data.io import read_table
 from creditops.data.schema import FEATURES, LABEL
 from creditops.errors import CreditopsError
-from creditops.files import read_json, write_json
+from creditops.files import sha256_file
 from creditops.modelling.estimators import TrainedModel, feature_matrix, train_model
 from creditops.modelling.serialization import save_model
 from creditops.steps import common
+from creditops.steps.manifests import DataManifest, ModelManifest, read_data_manifest, write_manifest
+from creditops.tracking import names
 from creditops.tracking.lineage import fingerprint, git_commit
 from creditops.tracking.runs import RunLog
 
 
-def train(data_dir: Path, model_dir: Path, config: ModellingConfig) -> tuple[TrainedModel, dict, RunLog]:
-    """Train on `data_dir`'s train file; write the model file and manifest into `model_dir`."""
-    data_manifest = _data_manifest(data_dir)
-    frame = read_table(data_dir / config.data.train_file)
+@dataclass(frozen=True)
+class Training:
+    """A fitted model with its lineage manifest and what to log about it."""
+
+    model: TrainedModel
+    manifest: ModelManifest
+    log: RunLog
+
+
+def train(frame: pd.DataFrame, data: DataManifest, config: ModellingConfig, commit: str) -> Training:
+    """Fit the configured learner on `frame` (the train split of `data`), built from code at `commit`."""
     settings = config.train
-    params = {
+    params: dict[str, str | int | float] = {
         "algorithm": settings.algorithm,
         "n_estimators": settings.n_estimators,
         "learning_rate": settings.learning_rate,
@@ -37,33 +49,45 @@ def train(data_dir: Path, model_dir: Path, config: ModellingConfig) -> tuple[Tra
         max_depth=settings.max_depth,
         seed=settings.random_seed,
     )
-    commit = git_commit()
     config_hash = config.digest()
-    manifest = {
-        "algorithm": settings.algorithm,
-        "params": params,
-        "features": list(FEATURES),
-        "train_rows": len(frame),
-        "data": data_manifest,
-        "config_hash": config_hash,
-        "git_commit": commit,
-        "fingerprint": fingerprint(data_sha256=data_manifest["data_sha256"], config_hash=config_hash, commit=commit),
-    }
-    save_model(model, model_dir / config.model.model_file)
-    write_json(model_dir / common.MODEL_MANIFEST, manifest)
+    manifest = ModelManifest(
+        algorithm=settings.algorithm,
+        params=params,
+        features=list(FEATURES),
+        train_rows=len(frame),
+        data=data,
+        config_hash=config_hash,
+        git_commit=commit,
+        fingerprint=fingerprint(data_sha256=data.data_sha256, config_hash=config_hash, commit=commit),
+    )
     common.log.info("train: %s with %s trees on %s rows", settings.algorithm, settings.n_estimators, len(frame))
     log = RunLog(
         params={f"train.{key}": value for key, value in params.items()},
-        tags={"git_commit": commit, "config_hash": config_hash},
+        tags={names.GIT_COMMIT: commit, names.CONFIG_HASH: config_hash},
     )
-    return model, manifest, log
+    return Training(model, manifest, log)
 
 
-def _data_manifest(data_dir: Path) -> dict:
-    path = data_dir / common.DATA_MANIFEST
+def read_split_part(data_dir: Path, file_name: str) -> tuple[pd.DataFrame, Path]:
+    """One file of a split written by data_prep (this one or the original)."""
+    path = data_dir / file_name
     if not path.is_file():
         raise CreditopsError(f"{path} not found: run data_prep into {data_dir} first")
-    return read_json(path)
+    return read_table(path), path
+
+
+def data_of(data_dir: Path, frame: pd.DataFrame, path: Path) -> DataManifest:
+    """The data manifest beside a split; for a split the original data_prep wrote (no manifest), the
+    split file itself stands for the data."""
+    manifest = read_data_manifest(data_dir)
+    if manifest is not None:
+        return manifest
+    return DataManifest(
+        data_file=str(path),
+        data_sha256=sha256_file(path),
+        rows=len(frame),
+        default_rate=round(float(frame[LABEL].mean()), 6),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,9 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     parsed.add_argument("--model_dir", type=Path, required=True, help="Folder for the model file")
     common.add_no_logging(parsed)
 
-    def body(args, config: ModellingConfig) -> int:
-        *_, log = train(args.data_dir, args.model_dir, config)
-        common.record("train", log, enabled=not args.no_logging)
+    def body(step: common.StepRun) -> int:
+        config, data_dir, model_dir = step.config, step.args.data_dir, step.args.model_dir
+        frame, path = read_split_part(data_dir, config.data.train_file)
+        commit = git_commit(override=step.context.commit_override)
+        trained = train(frame, data_of(data_dir, frame, path), config, commit)
+        save_model(trained.model, model_dir / config.model.model_file)
+        write_manifest(model_dir, trained.manifest)
+        step.record("train", trained.log)
         return 0
 
     return common.run_step(parsed, argv, body)

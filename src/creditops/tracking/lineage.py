@@ -1,7 +1,6 @@
 """Lineage: where a model came from (code commit, data digest, config digest) and its fingerprint."""
 
 import hashlib
-import os
 import shutil
 
 # git runs with fixed argument lists and no shell.
@@ -11,12 +10,12 @@ from pathlib import Path
 import creditops
 
 
-def git_commit(directory: Path | None = None) -> str:
+def git_commit(directory: Path | None = None, override: str | None = None) -> str:
     """The commit checked out in `directory` (+ '-dirty' with uncommitted changes), else 'unknown'.
 
-    $CREDITOPS_GIT_COMMIT overrides it, for builds from an exported tree (e.g. an Azure ML job).
+    `override` (the context's, from $CREDITOPS_GIT_COMMIT) wins, for builds from an exported tree
+    such as an Azure ML job's.
     """
-    override = os.environ.get("CREDITOPS_GIT_COMMIT")
     if override:
         return override
     git = shutil.which("git")

@@ -6,11 +6,10 @@ allow-list. Loading reads the flavor and uses the same safe loaders, so it needs
 unpickling.
 """
 
-import contextlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import lightgbm as lgb
 import mlflow
@@ -24,13 +23,9 @@ from creditops.errors import CreditopsError
 from creditops.files import atomic_path
 from creditops.modelling.estimators import TrainedModel
 from creditops.modelling.serialization import SKOPS_TRUSTED_TYPES, load_skops
+from creditops.tracking.names import CHAMPION, FINGERPRINT
 from creditops.tracking.store import connect, store_exists
 
-CHAMPION: Final = "champion"
-CHALLENGER: Final = "challenger"
-PREVIOUS_CHAMPION: Final = "previous-champion"
-FINGERPRINT_TAG: Final = "creditops.fingerprint"
-THRESHOLD_TAG: Final = "threshold"
 ARTIFACT_NAME: Final = "model"
 
 
@@ -66,10 +61,10 @@ def save_model_dir(model: TrainedModel, target: Path) -> Path:
 
 def log_model(model: TrainedModel) -> str:
     """Log `model` to the active run; returns its model URI."""
-    return _flavor_call(model, "log_model", name=ARTIFACT_NAME).model_uri
+    return str(_flavor_call(model, "log_model", name=ARTIFACT_NAME).model_uri)
 
 
-def _flavor_call(model: TrainedModel, function: str, **where: str):
+def _flavor_call(model: TrainedModel, function: str, **where: str) -> Any:
     common = {"signature": signature(), **where}
     if model.algorithm == "lightgbm":
         requirements = [f"lightgbm=={lgb.__version__}"]
@@ -87,122 +82,145 @@ def _flavor_call(model: TrainedModel, function: str, **where: str):
     )
 
 
-def register(model_uri: str, name: str, tags: dict[str, str]) -> VersionInfo:
-    """Create a new version of `name` with all its tags in one call: complete, or absent."""
-    version = mlflow.register_model(model_uri, name, tags={k: str(v) for k, v in tags.items()})
-    return describe(name, str(version.version))
+class Registry:
+    """The model registry of one MLflow store: every call goes to `uri`, whatever else the process did."""
 
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
 
-def set_alias(name: str, alias: str, version: str) -> None:
-    mlflow.MlflowClient().set_registered_model_alias(name, alias, version)
+    def _client(self) -> mlflow.MlflowClient:
+        connect(self.uri)
+        return mlflow.MlflowClient(self.uri, self.uri)
 
+    def register(self, model_uri: str, name: str, tags: dict[str, str]) -> VersionInfo:
+        """Create a new version of `name` with all its tags in one call: complete, or absent."""
+        connect(self.uri)
+        version = mlflow.register_model(model_uri, name, tags={k: str(v) for k, v in tags.items()})
+        return self.describe(name, str(version.version))
 
-def set_tags(name: str, version: str, tags: dict[str, str]) -> None:
-    client = mlflow.MlflowClient()
-    for key, value in tags.items():
-        client.set_model_version_tag(name, version, key, str(value))
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        self._client().set_registered_model_alias(name, alias, version)
 
+    def set_tags(self, name: str, version: str, tags: dict[str, str]) -> None:
+        client = self._client()
+        for key, value in tags.items():
+            client.set_model_version_tag(name, version, key, str(value))
 
-def attach_artifact(uri: str, run_id: str, path: Path, folder: str) -> None:
-    """Add a file to a run's artifacts (e.g. the gate evidence of the version it produced)."""
-    mlflow.MlflowClient(uri, uri).log_artifact(run_id, str(path), folder)
+    def attach_artifact(self, run_id: str, path: Path, folder: str) -> None:
+        """Add a file to a run's artifacts (e.g. the gate evidence of the version it produced)."""
+        self._client().log_artifact(run_id, str(path), folder)
 
-
-def run_artifacts(uri: str, run_id: str, folder: str) -> list[Path]:
-    """Local copies of the files in a run's artifact folder; empty when there is none."""
-    connect(uri)
-    scratch = Path(tempfile.mkdtemp(prefix="creditops-artifacts-"))
-    try:
-        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=folder, dst_path=str(scratch))
-    except (MlflowException, OSError):
-        return []
-    return sorted(path for path in Path(local).rglob("*") if path.is_file())
-
-
-def delete_alias(name: str, alias: str) -> None:
-    with contextlib.suppress(MlflowException):
-        mlflow.MlflowClient().delete_registered_model_alias(name, alias)
-
-
-def describe(name: str, version: str) -> VersionInfo:
-    found = mlflow.MlflowClient().get_model_version(name, version)
-    return _info(found)
-
-
-def versions(uri: str, name: str) -> list[VersionInfo]:
-    """All versions of `name`, newest first; empty when the store or the model does not exist."""
-    if not store_exists(uri):
-        return []
-    connect(uri)
-    client = mlflow.MlflowClient()
-    try:
-        found = client.search_model_versions(f"name = '{_quoted(name)}'")
-    except MlflowException:
-        return []
-    aliases = _aliases(client, name)
-    infos = [_info(item, aliases.get(str(item.version), ())) for item in found]
-    return sorted(infos, key=lambda info: int(info.version), reverse=True)
-
-
-def registered_names(uri: str) -> list[str]:
-    if not store_exists(uri):
-        return []
-    connect(uri)
-    return sorted(model.name for model in mlflow.MlflowClient().search_registered_models())
-
-
-def champion(uri: str, name: str) -> VersionInfo | None:
-    """The version with alias `champion`; where none, the latest registered version (as the seed)."""
-    found = versions(uri, name)
-    for info in found:
-        if CHAMPION in info.aliases:
-            return info
-    return found[0] if found else None
-
-
-def resolve(uri: str, reference: str) -> VersionInfo:
-    """A version from `NAME`, `NAME@ALIAS`, `NAME/VERSION` or `models:/…` of those."""
-    text = reference.removeprefix("models:/")
-    if "@" in text:
-        name, alias = text.split("@", 1)
-        match = [info for info in versions(uri, name) if alias in info.aliases]
-        missing = f"model {name!r} has no version with alias {alias!r}"
-    elif "/" in text:
-        name, number = text.split("/", 1)
-        match = [info for info in versions(uri, name) if info.version == number]
-        missing = f"model {name!r} has no version {number}"
-    else:
-        name = text
-        match = versions(uri, name)[:1]
-        missing = f"no registered model named {name!r} in {uri}"
-    if not match:
-        raise CreditopsError(missing)
-    return match[0]
-
-
-def find_by_fingerprint(uri: str, name: str, fingerprint: str) -> VersionInfo | None:
-    for info in versions(uri, name):
-        if info.tags.get(FINGERPRINT_TAG) == fingerprint:
-            return info
-    return None
-
-
-def load(uri: str, model_uri: str) -> TrainedModel:
-    """Load a model from any MLflow model URI or local MLflow model directory, safely."""
-    if model_uri.startswith("models:/"):
-        connect(uri)
-    local = Path(model_uri)
-    if local.is_dir():
-        return _load_model_dir(local)
-    with tempfile.TemporaryDirectory(prefix="creditops-model-") as scratch:
+    def run_artifacts(self, run_id: str, folder: str) -> list[Path]:
+        """Local copies of the files in a run's artifact folder; empty when there is none."""
+        connect(self.uri)
+        scratch = Path(tempfile.mkdtemp(prefix="creditops-artifacts-"))
         try:
-            path = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=scratch)
-        except MlflowException as error:
-            raise CreditopsError(f"cannot load model {model_uri}: {error.message}") from error
-        return _load_model_dir(Path(path))
+            local = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=folder, dst_path=str(scratch), tracking_uri=self.uri
+            )
+        except (MlflowException, OSError):
+            return []
+        return sorted(path for path in Path(local).rglob("*") if path.is_file())
+
+    def describe(self, name: str, version: str) -> VersionInfo:
+        return _info(self._client().get_model_version(name, version))
+
+    def versions(self, name: str) -> list[VersionInfo]:
+        """All versions of `name`, newest first; empty when the store or the model does not exist."""
+        if not store_exists(self.uri):
+            return []
+        client = self._client()
+        try:
+            found = client.search_model_versions(f"name = '{_quoted(name)}'")
+        except MlflowException:
+            return []
+        aliases = _aliases(client, name)
+        infos = [_info(item, aliases.get(str(item.version), ())) for item in found]
+        return sorted(infos, key=lambda info: int(info.version), reverse=True)
+
+    def names(self) -> list[str]:
+        if not store_exists(self.uri):
+            return []
+        return sorted(model.name for model in self._client().search_registered_models())
+
+    def champion(self, name: str) -> VersionInfo | None:
+        """The version with alias `champion`; where none, the latest registered version (as the seed)."""
+        found = self.versions(name)
+        for info in found:
+            if CHAMPION in info.aliases:
+                return info
+        return found[0] if found else None
+
+    def resolve(self, reference: str) -> VersionInfo:
+        """A version from `NAME`, `NAME@ALIAS`, `NAME/VERSION` or `models:/…` of those."""
+        text = reference.removeprefix("models:/")
+        if "@" in text:
+            name, alias = text.split("@", 1)
+            match = [info for info in self.versions(name) if alias in info.aliases]
+            missing = f"model {name!r} has no version with alias {alias!r}"
+        elif "/" in text:
+            name, number = text.split("/", 1)
+            match = [info for info in self.versions(name) if info.version == number]
+            missing = f"model {name!r} has no version {number}"
+        else:
+            name = text
+            match = self.versions(name)[:1]
+            missing = f"no registered model named {name!r} in {self.uri}"
+        if not match:
+            raise CreditopsError(missing)
+        return match[0]
+
+    def find_by_fingerprint(self, name: str, fingerprint: str) -> VersionInfo | None:
+        for info in self.versions(name):
+            if info.tags.get(FINGERPRINT) == fingerprint:
+                return info
+        return None
+
+    def load(self, model_uri: str) -> TrainedModel:
+        """Load a model from any MLflow model URI or local MLflow model directory, safely."""
+        local = Path(model_uri)
+        if local.is_dir():
+            return load_model_dir(local)
+        connect(self.uri)
+        with tempfile.TemporaryDirectory(prefix="creditops-model-") as scratch:
+            try:
+                path = mlflow.artifacts.download_artifacts(
+                    artifact_uri=model_uri, dst_path=scratch, tracking_uri=self.uri
+                )
+            except MlflowException as error:
+                raise CreditopsError(f"cannot load model {model_uri}: {error.message}") from error
+            return load_model_dir(Path(path))
 
 
-def _load_model_dir(path: Path) -> TrainedModel:
+@dataclass(frozen=True)
+class ModelReference:
+    """What a model URI names: a registered version (aliases pinned to their version) or a local folder."""
+
+    uri: str
+    version: VersionInfo | None
+
+    @property
+    def version_label(self) -> str:
+        return "local" if self.version is None else self.version.version
+
+
+def locate(registry: Registry, model_uri: str) -> ModelReference:
+    """The exact model `model_uri` names (`models:/NAME@ALIAS`, `models:/NAME/VERSION`, a model folder).
+
+    An alias is resolved to its version now, so whatever is started from the answer serves the same
+    model even after the alias has moved.
+    """
+    if model_uri.startswith("models:/"):
+        version = registry.resolve(model_uri)
+        return ModelReference(version.uri, version)
+    path = Path(model_uri)
+    if not path.exists():
+        raise CreditopsError(f"no model at {model_uri}: use models:/NAME@ALIAS, models:/NAME/VERSION or a model folder")
+    return ModelReference(str(path.resolve()), None)
+
+
+def load_model_dir(path: Path) -> TrainedModel:
+    """A model from a local MLflow model directory, through the safe loaders only."""
     if not (path / "MLmodel").is_file():
         raise CreditopsError(f"not an MLflow model directory (no MLmodel file): {path}")
     flavors = Model.load(str(path / "MLmodel")).flavors
@@ -226,7 +244,7 @@ def _aliases(client: mlflow.MlflowClient, name: str) -> dict[str, tuple[str, ...
     return {version: tuple(sorted(names)) for version, names in by_version.items()}
 
 
-def _info(item, aliases: tuple[str, ...] | None = None) -> VersionInfo:
+def _info(item: Any, aliases: tuple[str, ...] | None = None) -> VersionInfo:
     return VersionInfo(
         name=item.name,
         version=str(item.version),

@@ -10,7 +10,7 @@ from typing import Any
 import mlflow
 from mlflow.entities import Metric, Param, RunTag
 
-from creditops.tracking.store import connect, ensure_experiment, tracking_uri
+from creditops.tracking.store import connect, ensure_experiment
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,9 @@ class RunLog:
 class Tracker:
     """Logs what the steps return (RunLog) into MLflow runs, when enabled."""
 
-    def __init__(self, enabled: bool, uri: str | None = None) -> None:
+    def __init__(self, enabled: bool, uri: str) -> None:
         self.enabled = enabled
-        self.uri = uri or tracking_uri()
+        self.uri = uri
 
     def _open(self) -> str:
         connect(self.uri)

@@ -1,22 +1,11 @@
-"""Which MLflow store to use: $MLFLOW_TRACKING_URI, else an embedded SQLite file in the workspace."""
+"""An MLflow store by its URI: where a SQLite store's file is, whether it exists, its experiment."""
 
-import os
 from pathlib import Path
 from urllib.parse import unquote
 
 import mlflow
 
-from creditops.workspace import workspace_root
-
 EXPERIMENT_NAME = "creditops"
-
-
-def tracking_uri() -> str:
-    """$MLFLOW_TRACKING_URI when set, else `sqlite:///<workspace>/mlflow.db`."""
-    configured = os.environ.get("MLFLOW_TRACKING_URI")
-    if configured:
-        return configured
-    return f"sqlite:///{workspace_root() / 'mlflow.db'}"
 
 
 def sqlite_path(uri: str) -> Path | None:
@@ -38,7 +27,6 @@ def connect(uri: str) -> str:
     path = sqlite_path(uri)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in our output
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return uri

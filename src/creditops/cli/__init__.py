@@ -1,0 +1,50 @@
+"""The creditops command line: one module per command group, each parsing options, building the context,
+calling one function and printing with rich."""
+
+import sys
+
+import typer
+
+from creditops.cli import azure, data, endpoint, flow, report, run, settings
+from creditops.cli.app import app, errors
+from creditops.context import quiet_mlflow
+from creditops.errors import CreditopsError
+
+COMMAND_GROUPS = (azure, data, endpoint, flow, report, run, settings)
+"""Imported for the commands they add to `app`."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors print one line and return their exit code, never a traceback."""
+    quiet_mlflow()
+    try:
+        outcome = app(args=argv, prog_name="creditops", standalone_mode=False)
+    except typer.Exit as done:
+        return done.exit_code
+    except typer.Abort:
+        errors.print("aborted")
+        return 130
+    except typer.TyperException as usage:
+        show = getattr(usage, "show", None)
+        if show is not None:
+            show(file=sys.stderr)
+        else:
+            errors.print(f"error: {usage.format_message()}", markup=False)
+        return usage.exit_code
+    except CreditopsError as error:
+        _print_error(error)
+        return error.exit_code
+    return outcome if isinstance(outcome, int) else 0
+
+
+def _print_error(error: CreditopsError) -> None:
+    from creditops.data.checks import DataCheckError
+
+    if isinstance(error, DataCheckError):
+        from creditops.views import check_failures
+
+        errors.print(check_failures(error.failures))
+    if error.exit_code == 3:  # awaiting approval: a stop, not a failure
+        errors.print(f"[yellow]{error}[/yellow]", markup=True, highlight=False, soft_wrap=True)
+        return
+    errors.print(f"[red]error:[/red] {error}", markup=True, highlight=False, soft_wrap=True)

@@ -1,0 +1,65 @@
+"""The Typer app and what every command group shares: consoles, the --env option, the context."""
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from creditops.context import Context, from_process
+from creditops.errors import CreditopsError
+from creditops.serving.requests import SAMPLE_REQUEST
+
+app = typer.Typer(
+    name="creditops",
+    help="Train, evaluate, register, serve and promote the credit-default model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+EnvOption = Annotated[str, typer.Option("--env", help="dev, staging or prod")]
+CommandEnv = Annotated[
+    str | None, typer.Option("--env", help="Work in the store and workspace of dev, staging or prod")
+]
+"""--env after the command (`creditops endpoint invoke NAME --env dev`), as before it on the group."""
+RequestFile = Annotated[Path, typer.Option("--request-file", help="JSON scoring request")]
+DEFAULT_REQUEST = SAMPLE_REQUEST
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _use_environment(
+    ctx: typer.Context,
+    env: Annotated[
+        str | None, typer.Option("--env", help="Work in the store and workspace of dev, staging or prod")
+    ] = None,
+) -> None:
+    """Act on the local workspace, or on an environment's store and endpoints with --env."""
+    ctx.obj = from_process(env)
+
+
+def group(name: str, help_text: str, *, environment_option: bool = False) -> typer.Typer:
+    """A command group; with `environment_option`, its commands find their context in `ctx.obj`."""
+    made = typer.Typer(help=help_text, no_args_is_help=True)
+    app.add_typer(made, name=name, callback=_use_environment if environment_option else None)
+    return made
+
+
+def group_context(ctx: typer.Context, env: str | None = None) -> Context:
+    """The context of the command's --env, else of the group's --env, else of the local workspace."""
+    if env is not None:
+        return from_process(env)
+    found = ctx.find_object(Context)
+    return found if found is not None else from_process()
+
+
+def api_key(variable: str | None) -> str | None:
+    """The API key held by environment variable `variable` (read here, at the edge)."""
+    if variable is None:
+        return None
+    key = os.environ.get(variable, "")
+    if not key:
+        raise CreditopsError(f"environment variable {variable} is empty or not set: export the API key there")
+    return key

@@ -1,0 +1,285 @@
+"""`creditops serve`, `creditops smoke-test` and `creditops endpoint`: serving and local online endpoints."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from creditops.cli.app import (
+    DEFAULT_REQUEST,
+    CommandEnv,
+    RequestFile,
+    api_key,
+    app,
+    console,
+    errors,
+    group,
+    group_context,
+)
+from creditops.context import from_process
+from creditops.errors import CreditopsError
+
+endpoint_app = group(
+    "endpoint",
+    "Local online endpoints with blue/green deployments (like az ml online-endpoint).",
+    environment_option=True,
+)
+
+
+@app.command()
+def serve(
+    model: Annotated[str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder")],
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 5001,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Require 'Authorization: Bearer <key>' with the key from this variable")
+    ] = None,
+    deployment: Annotated[str, typer.Option(help="Deployment name reported in answers")] = "default",
+    max_body_bytes: Annotated[int, typer.Option(min=1, help="Largest request body (413 above)")] = 1_048_576,
+    max_rows: Annotated[int, typer.Option(min=1, help="Most rows per request (413 above)")] = 10_000,
+    request_log: Annotated[
+        Path | None, typer.Option(help="Folder for the rotating request log (for drift monitoring)")
+    ] = None,
+    log_sample_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of requests logged")] = 1.0,
+) -> None:
+    """Serve a model over HTTP: /score (Azure ML and MLflow formats), /invocations, /health, /metrics."""
+    from creditops.serving.app import ServiceSettings, create_app
+    from creditops.serving.loading import load_for_serving
+    from creditops.serving.server import bind
+    from creditops.serving.server import serve as run
+
+    log_folder = None if request_log is None else str(request_log)
+    settings = ServiceSettings(deployment, api_key(api_key_env), max_body_bytes, max_rows, log_folder, log_sample_rate)
+    loaded = load_for_serving(from_process().store_uri, model)
+    sock = bind(host, port)
+    errors.print(
+        f"serving {loaded.name} version {loaded.version} as '{deployment}' on http://{host}:{port}"
+        f" with {workers} worker(s)",
+        highlight=False,
+    )
+    run(lambda: create_app(loaded, settings), sock, workers)
+
+
+@app.command("smoke-test")
+def smoke_test_command(
+    url: Annotated[str, typer.Option(help="Endpoint or scoring URL, e.g. http://127.0.0.1:5001")],
+    request_file: RequestFile = DEFAULT_REQUEST,
+    api_key_env: Annotated[str | None, typer.Option(help="Variable holding the API key")] = None,
+    deployment: Annotated[str | None, typer.Option(help="Send to this deployment (header routing)")] = None,
+    max_latency_ms: Annotated[float, typer.Option(min=0.001, help="Latency budget")] = 1_000.0,
+    expected_version: Annotated[str | None, typer.Option(help="Model version the answer must report")] = None,
+) -> None:
+    """Smoke-test any scoring endpoint; exit 1 when a check fails."""
+    from creditops.endpoints.smoke import read_request, smoke_test
+    from creditops.views import smoke_report
+
+    report = smoke_test(
+        url,
+        read_request(request_file),
+        api_key=api_key(api_key_env),
+        deployment=deployment,
+        max_latency_ms=max_latency_ms,
+        expected_version=expected_version,
+    )
+    console.print(smoke_report(report))
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+@endpoint_app.command("create")
+def endpoint_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port; a free one when omitted")] = None,
+    auth: Annotated[str, typer.Option(help="key (Bearer key required) or none")] = "key",
+    env: CommandEnv = None,
+) -> None:
+    """Create an endpoint: one address that routes to its deployments."""
+    from creditops.endpoints import manager
+
+    endpoint = manager.create(group_context(ctx, env), name, port, auth)
+    console.print(f"endpoint {name} listening on {endpoint.url} (auth: {auth})")
+
+
+@endpoint_app.command("deploy")
+def endpoint_deploy(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    deployment: Annotated[str, typer.Option(help="Deployment name, e.g. blue")],
+    model: Annotated[str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder")],
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    env: CommandEnv = None,
+) -> None:
+    """Start (or replace) a deployment; a new one gets 0% traffic."""
+    from creditops.endpoints import manager
+
+    started = manager.deploy(group_context(ctx, env), name, deployment, model, workers)
+    console.print(
+        f"deployment {deployment} serves model version {started.model_version} on port {started.port};"
+        f" give it traffic with 'creditops endpoint traffic {name} {deployment}=100'"
+    )
+
+
+@endpoint_app.command("traffic")
+def endpoint_traffic(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    weights: Annotated[list[str], typer.Argument(help="DEP=PCT pairs summing to 100")],
+    env: CommandEnv = None,
+) -> None:
+    """Set the traffic split."""
+    from creditops.endpoints import manager
+
+    parsed = {}
+    for pair in weights:
+        deployment, _, percent = pair.partition("=")
+        if not deployment or not percent.strip().isdigit():
+            raise CreditopsError(f"traffic {pair!r} is not DEP=PCT (e.g. blue=90)")
+        parsed[deployment] = int(percent)
+    endpoint = manager.set_traffic(group_context(ctx, env), name, parsed)
+    console.print(", ".join(f"{dep}={pct}%" for dep, pct in endpoint.traffic.items()))
+
+
+@endpoint_app.command("invoke")
+def endpoint_invoke(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    request_file: RequestFile = DEFAULT_REQUEST,
+    deployment: Annotated[str | None, typer.Option(help="Send to this deployment (header routing)")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Send every row of this data file instead (batches of 500 rows)")
+    ] = None,
+    env: CommandEnv = None,
+) -> None:
+    """Send a scoring request (or a whole data file) to the endpoint and print the answer."""
+    from creditops.endpoints import manager
+    from creditops.endpoints.smoke import read_request
+
+    if data is not None:
+        scored, mean = manager.send_rows(group_context(ctx, env), name, data, deployment)
+        console.print(f"{name} scored {scored:,} rows from {data}: mean probability of default {mean:.3f}")
+        return
+    answer = manager.invoke(group_context(ctx, env), name, read_request(request_file), deployment)
+    console.print_json(answer.text)
+    if answer.status_code != 200:
+        raise typer.Exit(1)
+
+
+@endpoint_app.command("show")
+def endpoint_show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    env: CommandEnv = None,
+) -> None:
+    """Show the endpoint, its deployments, traffic and health."""
+    from creditops.endpoints import manager
+    from creditops.views import endpoint_detail
+
+    endpoint, report = manager.health(group_context(ctx, env), name)
+    console.print(endpoint_detail(endpoint, report))
+
+
+@endpoint_app.command("get-credentials")
+def endpoint_credentials(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    env: CommandEnv = None,
+) -> None:
+    """Print the endpoint's API key (send it as 'Authorization: Bearer <key>')."""
+    from creditops.endpoints import state
+
+    endpoints = group_context(ctx, env).endpoints_dir
+    state.load(endpoints, name)
+    key = state.read_key(endpoints, name)
+    if key is None:
+        raise CreditopsError(f"endpoint {name} uses no key (auth none)")
+    console.print(key, highlight=False, soft_wrap=True)
+
+
+@endpoint_app.command("list")
+def endpoint_list(
+    ctx: typer.Context,
+    env: CommandEnv = None,
+) -> None:
+    """List the endpoints in this workspace."""
+    from creditops.endpoints import state
+    from creditops.views import endpoints_table
+
+    endpoints = group_context(ctx, env).endpoints_dir
+    console.print(endpoints_table([state.load(endpoints, name) for name in state.names(endpoints)]))
+
+
+@endpoint_app.command("start")
+def endpoint_start(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    env: CommandEnv = None,
+) -> None:
+    """Bring an endpoint back after a restart, with the same deployments and weights."""
+    from creditops.endpoints import manager
+
+    endpoint = manager.start(group_context(ctx, env), name)
+    console.print(f"endpoint {name} on {endpoint.url}: " + ", ".join(f"{d}={p}%" for d, p in endpoint.traffic.items()))
+
+
+@endpoint_app.command("delete")
+def endpoint_delete(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    env: CommandEnv = None,
+) -> None:
+    """Stop every process of the endpoint and free its port."""
+    from creditops.endpoints import manager
+
+    manager.delete(group_context(ctx, env), name)
+    console.print(f"endpoint {name} deleted")
+
+
+@endpoint_app.command("rollout")
+def endpoint_rollout(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    model: Annotated[str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder")],
+    steps: Annotated[str, typer.Option(help="Traffic percentages for the new deployment")] = "10,50,100",
+    request_file: RequestFile = DEFAULT_REQUEST,
+    max_p99_ms: Annotated[float, typer.Option(help="Latency budget at each step")] = 250.0,
+    max_error_rate: Annotated[float, typer.Option(min=0, max=1, help="Error budget at each step")] = 0.01,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    env: CommandEnv = None,
+) -> None:
+    """Blue/green rollout with smoke test, stepwise traffic shift and automatic rollback."""
+    from creditops.endpoints import blue_green
+    from creditops.endpoints.smoke import read_request
+
+    try:
+        percentages = tuple(int(step) for step in steps.split(","))
+    except ValueError as error:
+        raise CreditopsError(f"--steps must be percentages like 10,50,100, not {steps!r}") from error
+    deployed = blue_green.rollout(
+        group_context(ctx, env),
+        name,
+        model,
+        read_request(request_file),
+        percentages,
+        max_error_rate=max_error_rate,
+        max_p99_ms=max_p99_ms,
+        workers=workers,
+        say=console.print,
+    )
+    console.print(f"[green]rollout done[/green]: {deployed.name} serves model version {deployed.model_version}")
+
+
+@endpoint_app.command("rollback")
+def endpoint_rollback(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    request_file: RequestFile = DEFAULT_REQUEST,
+    env: CommandEnv = None,
+) -> None:
+    """Return to the previous deployment's model (smoke-tested, blue/green)."""
+    from creditops.endpoints import blue_green
+    from creditops.endpoints.smoke import read_request
+
+    deployed = blue_green.rollback(group_context(ctx, env), name, read_request(request_file), say=console.print)
+    console.print(f"rolled back: {deployed.name} serves model version {deployed.model_version}")

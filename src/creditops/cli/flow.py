@@ -1,0 +1,111 @@
+"""`creditops ci`, `approve`, `promote`, `rollback` and `gate`: the deploy-code flow."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from creditops.cli.app import EnvOption, app, console, group
+from creditops.context import from_process
+from creditops.tracking import names
+
+gate_app = group("gate", "The promotion gate and its evidence.")
+ci_app = group("ci", "The pipelines CI runs, run the same way by a person.")
+
+
+@gate_app.command("report")
+def gate_report(
+    version: Annotated[str, typer.Argument(help="Model version")],
+    env: EnvOption = "prod",
+) -> None:
+    """Print the newest evidence record of a version's gate decision."""
+    from creditops.flow.release import gate_report as report
+    from creditops.views import evidence_table
+
+    record = report(from_process(env), version)
+    console.print(evidence_table(record))
+
+
+@gate_app.command("pending")
+def gate_pending(env: EnvOption = "prod") -> None:
+    """Print the version awaiting approval in an environment (exit 1 when none)."""
+    from creditops.flow.release import pending_candidate
+
+    console.print(pending_candidate(from_process(env)), highlight=False)
+
+
+@app.command()
+def approve(
+    env: EnvOption,
+    version: Annotated[str, typer.Option(help="Model version to approve")],
+    by: Annotated[str, typer.Option(help="Who approves")],
+    reason: Annotated[str, typer.Option(help="Why")],
+) -> None:
+    """Record a person's approval of a version for an environment."""
+    from creditops.flow.release import approve as record
+
+    info = record(from_process(env), version, by, reason)
+    console.print(f"approved {info.name} version {info.version} for {env} by {by} at {info.tags[names.APPROVAL_AT]}")
+
+
+@app.command()
+def promote(
+    env: EnvOption,
+    version: Annotated[str, typer.Option(help="Model version to promote")],
+) -> None:
+    """Run the gate, roll the version out blue/green on the environment's endpoint, move `champion`."""
+    from creditops.flow.release import promote as run
+
+    run(from_process(env), version, say=console.print)
+
+
+@app.command()
+def rollback(env: EnvOption) -> None:
+    """Restore the previous champion and its traffic, smoke-tested."""
+    from creditops.flow.release import rollback as run
+
+    run(from_process(env), say=console.print)
+
+
+@ci_app.command("pr-validation")
+def ci_pr_validation(
+    reports: Annotated[Path, typer.Option(help="Folder for JUnit and coverage XML")] = Path("reports"),
+    skip: Annotated[str, typer.Option(help="Comma-separated stages to skip")] = "",
+) -> None:
+    """Lint, security scan, unit tests, integration test and a smoke test on an ephemeral endpoint."""
+    from creditops.flow.pr_validation import run_pr_validation
+    from creditops.views import stages_table
+
+    skipped = tuple(stage.strip() for stage in skip.split(",") if stage.strip())
+    results = run_pr_validation(Path.cwd(), reports, skip=skipped, say=console.print)
+    console.print(stages_table(results))
+    if not all(result.passed for result in results):
+        raise typer.Exit(1)
+
+
+@ci_app.command("release")
+def ci_release(env: EnvOption = "prod") -> None:
+    """Retrain with this code on the environment's data, gate, and promote once approved.
+
+    Exit 3 means: awaiting approval (the message names the command that approves).
+    """
+    from creditops.flow.release import release
+
+    release(from_process(env), say=console.print)
+
+
+@ci_app.command("stage")
+def ci_stage(
+    stages: Annotated[list[str], typer.Argument(help="Stages to run in order: lint, security, unit, e2e")],
+    reports: Annotated[Path | None, typer.Option(help="Folder for JUnit and coverage XML")] = None,
+) -> None:
+    """Run CI stages with their output shown: the one list of checks that make, .ci/run and CI share."""
+    from creditops.flow.stages import commands, run_stage
+
+    for stage in stages:
+        commands(stage)  # an unknown stage is refused before anything runs
+    if reports is not None:
+        reports.mkdir(parents=True, exist_ok=True)
+    for stage in stages:
+        console.print(f"[bold]stage {stage}[/bold]", highlight=False)
+        run_stage(stage, Path.cwd(), reports, capture=False)

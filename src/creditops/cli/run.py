@@ -1,0 +1,87 @@
+"""`creditops run` and `creditops models`: the training pipeline and the registered versions."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from creditops.cli.app import CommandEnv, app, console, group, group_context
+from creditops.context import from_process
+from creditops.errors import CreditopsError
+
+models_app = group("models", "Registered model versions, aliases and lineage.", environment_option=True)
+
+
+@app.command()
+def run(
+    config: Annotated[
+        Path | None, typer.Option(help="Modelling config JSON; the embedded defaults when omitted")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Input data (.csv/.parquet/.xlsx/.xls); default <workspace>/data/<data_file>"),
+    ] = None,
+    no_logging: Annotated[bool, typer.Option("--no-logging", help="Do not log to MLflow")] = False,
+    summary_json: Annotated[
+        Path | None, typer.Option(help="Also write the run summary (stages, metrics, version) as JSON")
+    ] = None,
+) -> None:
+    """Run the training pipeline: check data, prep, train, evaluate vs champion, register."""
+    from creditops.config.modelling import load_modelling_config
+    from creditops.files import write_json
+    from creditops.pipeline import STAGES, run_pipeline
+    from creditops.views import pipeline_summary
+
+    context = from_process()
+    settings = load_modelling_config(config)
+    source = data or context.workspace / "data" / settings.data.data_file
+    if not source.is_file():
+        raise CreditopsError(
+            f"data file not found: {source}; create it with "
+            f"'creditops data synth --rows 30000 --seed 2005 --output {source}' or pass --data"
+        )
+    with console.status("starting") as status:
+
+        def show(stage: str, seconds: float | None) -> None:
+            if seconds is None:
+                position = STAGES.index(stage) + 1
+                status.update(f"[{position}/{len(STAGES)}] {stage}")
+            else:
+                console.print(f"[green]✓[/green] {stage} [dim]{seconds:.2f}s[/dim]")
+
+        result = run_pipeline(source, settings, context, tracking=not no_logging, on_stage=show)
+    console.print(pipeline_summary(result))
+    if summary_json is not None:
+        write_json(summary_json, result.as_dict())
+
+
+@models_app.command("list")
+def models_list(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Registered model name; all when omitted")] = None,
+    env: CommandEnv = None,
+) -> None:
+    """List registered versions with aliases, metrics and lineage."""
+    from creditops.tracking.registry import Registry
+    from creditops.views import versions_table
+
+    registry = Registry(group_context(ctx, env).store_uri)
+    names = [name] if name else registry.names()
+    if not names:
+        console.print(f"no registered models in {registry.uri}")
+        return
+    for each in names:
+        console.print(versions_table(each, registry.versions(each)))
+
+
+@models_app.command("show")
+def models_show(
+    ctx: typer.Context,
+    reference: Annotated[str, typer.Argument(help="NAME, NAME@ALIAS or NAME/VERSION")],
+    env: CommandEnv = None,
+) -> None:
+    """Show one version: aliases, metrics and lineage tags."""
+    from creditops.tracking.registry import Registry
+    from creditops.views import version_detail
+
+    console.print(version_detail(Registry(group_context(ctx, env).store_uri).resolve(reference)))

@@ -1,0 +1,59 @@
+"""`creditops version`, `creditops config` and `creditops env`: the version, the modelling config, the environments."""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from creditops import __version__
+from creditops.cli.app import app, console, group
+from creditops.context import from_process
+
+config_app = group("config", "The modelling config.")
+env_app = group("env", "The dev, staging and prod environments.")
+
+
+@app.command()
+def version() -> None:
+    """Print the creditops version."""
+    console.print(__version__)
+
+
+@config_app.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the modelling config."""
+    from creditops.config.modelling import ModellingConfig
+
+    console.print_json(json.dumps(ModellingConfig.model_json_schema()))
+
+
+@config_app.command("show")
+def config_show(
+    path: Annotated[Path | None, typer.Argument(help="Config file; the defaults when omitted")] = None,
+) -> None:
+    """Print the resolved config, defaults filled in."""
+    from creditops.config.modelling import load_modelling_config
+
+    console.print_json(load_modelling_config(path).model_dump_json())
+
+
+@env_app.command("show")
+def env_show(name: Annotated[str, typer.Argument(help="dev, staging or prod")]) -> None:
+    """Print an environment's resolved settings."""
+    context = from_process(name)
+    resolved = {
+        **context.env.model_dump(mode="json"),
+        "workspace": str(context.workspace),
+        "tracking_uri": context.store_uri,
+    }
+    console.print_json(json.dumps(resolved))
+
+
+@env_app.command("data")
+def env_data(name: Annotated[str, typer.Argument(help="dev, staging or prod")]) -> None:
+    """Create the environment's data set (its own rows and seed) if it is absent."""
+    from creditops.flow.release import ensure_data
+
+    path = ensure_data(from_process(name), say=console.print)
+    console.print(f"{name} data: {path}")

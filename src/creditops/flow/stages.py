@@ -1,0 +1,51 @@
+"""The checks CI runs, listed once: `make lint/security/unit/test`, `.ci/run`, `creditops ci pr-validation`,
+GitHub Actions and Azure Pipelines all take their commands from here (`creditops ci stage NAME`)."""
+
+import subprocess  # nosec B404
+import sys
+from pathlib import Path
+from typing import Final
+
+from creditops.errors import CreditopsError
+
+CHECKED: Final = ("src", "tests", "benchmarks")
+COMMANDS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
+    "lint": (("ruff", "check", *CHECKED), ("ruff", "format", "--check", *CHECKED), ("mypy",)),
+    "security": (("bandit", "--quiet", "--recursive", "--configfile", "pyproject.toml", "src"),),
+    "unit": (("pytest", "-q", "-m", "not e2e", "--cov", "--cov-report="),),
+    "e2e": (("pytest", "-q", "-m", "e2e", "--cov", "--cov-append", "--cov-report=term"),),
+}
+"""Each stage's commands, run in order from the project root with the tools of this interpreter."""
+REPORTED: Final = {"unit": "junit-unit.xml", "e2e": "junit-e2e.xml"}
+
+
+def commands(stage: str, reports: Path | None = None) -> list[list[str]]:
+    """The commands of `stage`, writing JUnit and coverage XML into `reports` where given."""
+    if stage not in COMMANDS:
+        raise CreditopsError(f"unknown stage {stage!r}: the stages are {', '.join(COMMANDS)}")
+    listed = [list(command) for command in COMMANDS[stage]]
+    if reports is not None and stage in REPORTED:
+        listed[-1] += [f"--junitxml={reports / REPORTED[stage]}", f"--cov-report=xml:{reports / 'coverage.xml'}"]
+    return listed
+
+
+def executable(project: Path, command: list[str]) -> list[str]:
+    """`command` with its program taken from this interpreter's environment (no PATH needed)."""
+    installed = Path(sys.executable).parent / command[0]
+    program = [str(installed)] if installed.exists() else [sys.executable, "-m", command[0]]
+    return [*program, *command[1:]]
+
+
+def run_stage(stage: str, project: Path, reports: Path | None = None, *, capture: bool = True) -> str:
+    """Run every command of `stage`; the last line of output, or a one-line error naming the failed command."""
+    last = ""
+    for command in commands(stage, reports):
+        done = subprocess.run(  # nosec B603: fixed argument lists, no shell
+            executable(project, command), cwd=project, capture_output=capture, text=True
+        )
+        lines = ((done.stdout or "") + (done.stderr or "")).strip().splitlines()
+        last = lines[-1] if lines else ""
+        if done.returncode != 0:
+            shown = f": {last}" if last else f" (exit {done.returncode})"
+            raise CreditopsError(f"'{' '.join(command)}' failed{shown}")
+    return last

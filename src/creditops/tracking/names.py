@@ -1,0 +1,37 @@
+"""Every tag and alias name creditops writes to the registry, and the lineage keys, in one place."""
+
+from typing import Final
+
+CHAMPION: Final = "champion"
+CHALLENGER: Final = "challenger"
+PREVIOUS_CHAMPION: Final = "previous-champion"
+
+GIT_COMMIT: Final = "git_commit"
+DATA_SHA256: Final = "data_sha256"
+DATA_FILE: Final = "data_file"
+CONFIG_HASH: Final = "config_hash"
+ALGORITHM: Final = "algorithm"
+FINGERPRINT: Final = "creditops.fingerprint"
+THRESHOLD: Final = "threshold"
+COMPARISON: Final = "comparison"
+RUN_ID: Final = "run_id"
+METRIC_PREFIX: Final = "metric."
+
+LINEAGE: Final = (GIT_COMMIT, DATA_FILE, DATA_SHA256, CONFIG_HASH, ALGORITHM, FINGERPRINT)
+"""What a registered version says about where it came from, in the order people read it."""
+
+APPROVAL_BY: Final = "approval.by"
+APPROVAL_REASON: Final = "approval.reason"
+APPROVAL_AT: Final = "approval.at"
+APPROVAL_ENV: Final = "approval.env"
+
+GATE_DECISION: Final = "gate.decision"
+GATE_MODE: Final = "gate.mode"
+GATE_ENVIRONMENT: Final = "gate.environment"
+GATE_DECIDED_AT: Final = "gate.decided_at"
+GATE_EVIDENCE: Final = "gate.evidence"
+AWAITING_APPROVAL: Final = "awaiting-approval"
+
+
+def metric_tag(metric: str) -> str:
+    return f"{METRIC_PREFIX}{metric}"

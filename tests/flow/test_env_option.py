@@ -1,0 +1,28 @@
+"""--env is accepted after the command as well as before it on the group, and both choose the same store."""
+
+from pathlib import Path
+
+import pytest
+
+from creditops.cli import main
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["models", "--env", "staging", "list"],
+        ["models", "list", "--env", "staging"],
+    ],
+)
+def test_both_spellings_choose_the_environment_store(project: Path, argv: list[str], capsys) -> None:
+    assert main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "no registered models in sqlite:///" in out
+    assert "envs/staging/mlflow.db" in out
+
+
+def test_the_command_level_env_wins_and_is_checked(project: Path, capsys) -> None:
+    assert main(["endpoint", "--env", "dev", "show", "nosuch", "--env", "qa"]) == 2
+    assert "unknown environment 'qa'" in capsys.readouterr().err
+    assert main(["endpoint", "invoke", "nosuch", "--env", "dev"]) == 1
+    assert "no endpoint named 'nosuch'" in capsys.readouterr().err
