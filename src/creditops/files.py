@@ -56,3 +56,39 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@contextmanager
+def scratch_dir(prefix: str, parent: Path | None = None) -> Iterator[Path]:
+    """A private folder, removed when the block ends.
+
+    Its name carries this process's id, and the folders of the same prefix whose process is gone are
+    removed first: a process killed with SIGKILL cannot clean up, so the next one does.
+    """
+    base = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    sweep_dead(base, prefix)
+    path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=base))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def sweep_dead(base: Path, prefix: str) -> None:
+    """Remove the scratch folders under `base` that processes now gone left behind."""
+    for path in base.glob(f"{prefix}*-*"):
+        owner = path.name.removeprefix(prefix).split("-", 1)[0]
+        if owner.isdigit() and not process_exists(int(owner)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process with this id exists (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

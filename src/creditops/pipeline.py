@@ -4,7 +4,6 @@ The steps compute on values in memory; the pipeline writes what it logs (the eva
 model card) once, into a folder of its own run, for tracking.
 """
 
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from typing import Any
 
 from creditops.config.modelling import ModellingConfig
 from creditops.context import Context
+from creditops.files import scratch_dir
 from creditops.report.build import card_for_candidate
 from creditops.steps import common
 from creditops.steps.data_prep import Split, load_checked, prepare
@@ -88,9 +88,7 @@ def run_pipeline(
     with timer("evaluate"):
         evaluation = evaluate(trained.model, prepared.test, find_champion(registry, config.registry.model_name), config)
         result.evaluation = evaluation
-    context.pipeline_dir.mkdir(parents=True, exist_ok=True)
-    scratch_folder = tempfile.TemporaryDirectory(prefix="run-", dir=context.pipeline_dir)
-    with scratch_folder as scratch, tracker.run("pipeline") as run_id:
+    with scratch_dir("run-", context.pipeline_dir) as scratch, tracker.run("pipeline") as run_id:
         result.run_id = run_id
         config_log = RunLog(params=flatten(config.model_dump(mode="json")))
         for log in (config_log, prepared.log, trained.log, evaluation.log):

@@ -1,5 +1,6 @@
 """A workspace with a registry of two model versions and a deliberately broken model folder."""
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def broken_model(model_workspace: Path) -> str:
 
 @pytest.fixture
 def endpoint(model_workspace: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    name = request.node.name.replace("[", "-").replace("]", "")[:40].replace("test_", "ep-")
+    name = "ep-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.removeprefix("test_").lower())[:29].strip("-")
     manager.create(from_process(), name, auth="key")
     yield name
     manager.delete(from_process(), name)

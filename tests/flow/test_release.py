@@ -10,7 +10,7 @@ from creditops.context import from_process
 from creditops.endpoints import manager
 from creditops.errors import CreditopsError
 from creditops.flow import release
-from creditops.serving.requests import SAMPLE_REQUEST
+from creditops.serving.protocol import SAMPLE_REQUEST
 from creditops.tracking import names
 from creditops.tracking.registry import Registry
 

@@ -1,3 +1,4 @@
+import os
 import time
 from pathlib import Path
 
@@ -27,13 +28,36 @@ def test_sampling_logs_about_the_requested_share(tmp_path: Path) -> None:
 
 
 def test_files_rotate_and_stay_bounded(tmp_path: Path) -> None:
-    log = RequestLog(tmp_path, "blue", "3", max_bytes=5_000, backups=2)
-    for _ in range(200):
+    log = RequestLog(tmp_path, "blue", "3", total_bytes=20_000)
+    for _ in range(300):
         log.record(np.zeros((1, 23)), np.array([0.5]), np.array([1]))
     log.close()
     files = list(tmp_path.iterdir())
-    assert len(files) == 3
-    assert all(path.stat().st_size <= 5_000 for path in files)
+    assert len(files) > 1
+    assert all(path.stat().st_size <= log.max_bytes for path in files)
+    assert sum(path.stat().st_size for path in files) <= 20_000 + log.max_bytes
+
+
+def test_the_cap_covers_every_process_and_every_earlier_one(tmp_path: Path) -> None:
+    # Given files left by processes that are gone (an earlier rollout), older than anything new
+    for number in range(6):
+        stale = tmp_path / "green" / f"requests-{number}.jsonl.1"
+        stale.parent.mkdir(exist_ok=True)
+        stale.write_bytes(b"x" * 10_000)
+        os.utime(stale, (time.time() - 3600 + number, time.time() - 3600 + number))
+    # When two deployments log into the same endpoint folder under a cap of 30 kB
+    blue = RequestLog(tmp_path, "blue", "3", total_bytes=30_000)
+    green = RequestLog(tmp_path, "green", "4", total_bytes=30_000)
+    for _ in range(200):
+        blue.record(np.zeros((1, 23)), np.array([0.5]), np.array([1]))
+        green.record(np.zeros((1, 23)), np.array([0.5]), np.array([1]))
+    blue.close()
+    green.close()
+    # Then the oldest went first and the folder stays near the cap, whoever wrote it
+    remaining = [path for path in tmp_path.rglob("requests-*") if path.is_file()]
+    assert not any(path.name.startswith("requests-0") for path in remaining)
+    assert sum(path.stat().st_size for path in remaining) <= 30_000 + 2 * blue.max_bytes
+    assert {row["deployment"] for row in read(tmp_path, 0)} == {"blue", "green"}
 
 
 def test_old_rows_are_left_out(tmp_path: Path) -> None:

@@ -98,3 +98,29 @@ def test_metrics_count_requests_errors_and_latency_per_route(client: TestClient)
     assert 'creditops_requests_total{deployment="blue",route="/score",status="200"} 1.0' in text
     assert 'creditops_errors_total{deployment="blue",route="/score",status="422"} 1.0' in text
     assert 'creditops_request_seconds_count{deployment="blue",route="/invocations"} 1.0' in text
+
+
+@pytest.mark.parametrize("path", ["/version", "/metrics", "/docs", "/openapi.json", "/redoc", "/nowhere"])
+def test_with_a_key_only_the_probes_answer_without_it(loaded: LoadedModel, path: str) -> None:
+    client = TestClient(create_app(loaded, ServiceSettings(api_key="s3cret")))
+    assert client.get(path).status_code == 401
+    assert client.get(path, headers={"authorization": "Bearer wrong"}).status_code == 401
+    assert client.get(path, headers={"authorization": "Bearer s3cret"}).status_code in (200, 404)
+    for probe in ("/health", "/ready"):
+        assert client.get(probe).status_code == 200
+
+
+def test_flag_mode_answers_the_original_request_with_warnings_on_its_second_row(
+    loaded: LoadedModel, original_request_bytes: bytes
+) -> None:
+    strict = TestClient(create_app(loaded, ServiceSettings()))
+    assert _post(strict, "/score", original_request_bytes).status_code == 422
+    flagging = TestClient(create_app(loaded, ServiceSettings(on_invalid="flag")))
+    answer = _post(flagging, "/score", original_request_bytes)
+    assert answer.status_code == 200
+    first, second = answer.json()["predictions"]
+    assert "warnings" not in first
+    assert "SEX: 9 is not an allowed code (1..2)" in second["warnings"]
+    assert any(warning.startswith("AGE: 6 is outside") for warning in second["warnings"])
+    mlflow_shape = _post(flagging, "/invocations", original_request_bytes).json()["predictions"]
+    assert "warnings" in mlflow_shape[1]

@@ -3,7 +3,8 @@ import orjson
 import pytest
 
 from creditops.data.schema import FEATURES
-from creditops.serving.requests import RequestError, parse_request
+from creditops.serving.errors import RequestError
+from creditops.serving.requests import parse_request
 
 from ..sample_requests import VALID_ROW
 from .conftest import records
@@ -178,3 +179,72 @@ def test_index_length_must_match() -> None:
 def test_the_original_smoke_request_is_refused_for_its_invalid_second_row(original_request_bytes: bytes) -> None:
     # The seed's request sends (10, 9, 8, 7, …) as a customer: SEX 9 is no code.
     _fails(original_request_bytes, 422, "column 'SEX' row 1: 9 is not an allowed code")
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_a_boolean_is_not_a_number(value: bool) -> None:
+    row: list[object] = list(VALID_ROW)
+    row[1] = value
+    _fails({"instances": [VALID_ROW, row]}, 422, f"column 'SEX' row 1: {str(value).lower()} is a boolean")
+
+
+def test_the_word_true_elsewhere_in_the_body_does_not_refuse_numeric_rows() -> None:
+    body = {"input_data": {"columns": list(range(23)), "index": ["true", "false"], "data": [VALID_ROW, VALID_ROW]}}
+    parsed = parse_request(orjson.dumps(body), max_rows=5)
+    assert parsed.index == ["true", "false"]
+
+
+def test_nesting_deeper_than_any_parser_allows_is_malformed_json() -> None:
+    _fails(b"[" * 100_000, 400, "malformed JSON")
+    _fails(b'{"instances": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "malformed JSON")
+
+
+def test_nesting_that_parses_is_refused_as_rows_not_numbers() -> None:
+    deep: object = 1
+    for _ in range(200):
+        deep = [deep]
+    _fails({"instances": [deep]}, 422, "row 0")
+
+
+def test_a_hundred_thousand_keys_give_a_short_message() -> None:
+    payload = {f"k{i}": i for i in range(100_000)}
+    with pytest.raises(RequestError) as raised:
+        parse_request(orjson.dumps(payload), max_rows=5)
+    assert raised.value.status == 422
+    assert "and 99995 more" in raised.value.message
+    assert len(raised.value.message) < 400
+
+
+def test_a_huge_column_name_is_quoted_short() -> None:
+    with pytest.raises(RequestError) as raised:
+        parse_request(orjson.dumps({"dataframe_split": {"columns": ["x" * 100_000], "data": [[1]]}}), max_rows=5)
+    assert raised.value.status == 422
+    assert len(raised.value.message) < 300
+
+
+def test_flag_mode_scores_invalid_codes_and_names_them_per_row() -> None:
+    impossible = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 10, 9, 8]
+    body = orjson.dumps({"input_data": {"columns": list(range(23)), "index": [0, 1], "data": [VALID_ROW, impossible]}})
+    parsed = parse_request(body, max_rows=5, on_invalid="flag")
+    assert parsed.features.shape == (2, 23)
+    assert parsed.warnings is not None
+    assert set(parsed.warnings) == {1}
+    assert "SEX: 9 is not an allowed code (1..2)" in parsed.warnings[1]
+    assert "EDUCATION: 8 is not an allowed code (0..6)" in parsed.warnings[1]
+    assert parse_request(orjson.dumps({"instances": [VALID_ROW]}), max_rows=5, on_invalid="flag").warnings is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"instances": [[NaN' + b", 1" * 22 + b"]]}", "not a finite number"),
+        (orjson.dumps({"instances": [VALID_ROW[:5]]}), "row 0: 5 values"),
+        (orjson.dumps({"instances": [[None] * 23]}), "null value"),
+        (orjson.dumps({"dataframe_split": {"columns": list(FEATURES[:-1]), "data": [VALID_ROW[:-1]]}}), "missing"),
+    ],
+)
+def test_flag_mode_still_refuses_structural_errors(body: bytes, message: str) -> None:
+    with pytest.raises(RequestError) as raised:
+        parse_request(body, max_rows=5, on_invalid="flag")
+    assert raised.value.status == 422
+    assert message in raised.value.message

@@ -38,3 +38,14 @@ def test_unknown_references_are_named(context: Context) -> None:
     with pytest.raises(CreditopsError, match="no version with alias 'champion'"):
         store.resolve("models:/nope@champion")
     assert store.champion("nope") is None
+
+
+@pytest.mark.parametrize("target", ["../../../../etc/passwd", "/etc/passwd", "missing.txt", ""])
+def test_a_model_folder_cannot_point_outside_itself(tmp_path: Path, small_model, target: str) -> None:
+    folder = registry.save_model_dir(small_model, tmp_path / "m")
+    mlmodel = folder / "MLmodel"
+    text = mlmodel.read_text()
+    data = next(line for line in text.splitlines() if line.strip().startswith("data:"))
+    mlmodel.write_text(text.replace(data, data.split(":")[0] + f": '{target}'"))
+    with pytest.raises(CreditopsError, match=r"outside its folder|not a file in the model folder|names no model"):
+        registry.load_model_dir(folder)

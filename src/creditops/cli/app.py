@@ -9,7 +9,7 @@ from rich.console import Console
 
 from creditops.context import Context, from_process
 from creditops.errors import CreditopsError
-from creditops.serving.requests import SAMPLE_REQUEST
+from creditops.serving.protocol import SAMPLE_REQUEST
 
 app = typer.Typer(
     name="creditops",

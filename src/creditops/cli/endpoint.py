@@ -18,6 +18,7 @@ from creditops.cli.app import (
 )
 from creditops.context import from_process
 from creditops.errors import CreditopsError
+from creditops.serving.protocol import OnInvalid
 
 endpoint_app = group(
     "endpoint",
@@ -42,6 +43,15 @@ def serve(
         Path | None, typer.Option(help="Folder for the rotating request log (for drift monitoring)")
     ] = None,
     log_sample_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of requests logged")] = 1.0,
+    request_log_max_mb: Annotated[
+        int, typer.Option(min=1, help="Cap on the request log folder: all processes, all time (oldest go first)")
+    ] = 200,
+    on_invalid: Annotated[
+        OnInvalid,
+        typer.Option(
+            help="reject: rows out of range or with unknown codes are a 422; flag: they are scored with warnings"
+        ),
+    ] = "reject",
 ) -> None:
     """Serve a model over HTTP: /score (Azure ML and MLflow formats), /invocations, /health, /metrics."""
     from creditops.serving.app import ServiceSettings, create_app
@@ -50,7 +60,17 @@ def serve(
     from creditops.serving.server import serve as run
 
     log_folder = None if request_log is None else str(request_log)
-    settings = ServiceSettings(deployment, api_key(api_key_env), max_body_bytes, max_rows, log_folder, log_sample_rate)
+    key = api_key(api_key_env)
+    settings = ServiceSettings(
+        deployment,
+        key,
+        max_body_bytes,
+        max_rows,
+        log_folder,
+        log_sample_rate,
+        on_invalid,
+        request_log_max_mb * 1_000_000,
+    )
     loaded = load_for_serving(from_process().store_uri, model)
     sock = bind(host, port)
     errors.print(
@@ -227,13 +247,16 @@ def endpoint_start(
 def endpoint_delete(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Endpoint name")],
+    keep_logs: Annotated[bool, typer.Option("--keep-logs", help="Keep the request log and process logs")] = False,
     env: CommandEnv = None,
 ) -> None:
-    """Stop every process of the endpoint and free its port."""
+    """Stop every process of the endpoint and free its port; its logs go too unless --keep-logs."""
     from creditops.endpoints import manager
 
-    manager.delete(group_context(ctx, env), name)
-    console.print(f"endpoint {name} deleted")
+    context = group_context(ctx, env)
+    manager.delete(context, name, keep_logs=keep_logs)
+    kept = f"; logs kept in {context.endpoints_dir / name}" if keep_logs else ""
+    console.print(f"endpoint {name} deleted{kept}", highlight=False)
 
 
 @endpoint_app.command("rollout")

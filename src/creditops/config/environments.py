@@ -27,10 +27,19 @@ class DataSettings(_Section):
 
 
 class EndpointSettings(_Section):
-    name: str = Field(min_length=1, description="Endpoint name")
+    name: str = Field(
+        pattern=r"^[a-zA-Z][-a-zA-Z0-9]{1,30}[a-zA-Z0-9]$",
+        description="Endpoint name: 3 to 32 letters, digits and '-', starting with a letter (Azure ML's rule)",
+    )
     port: int = Field(ge=1, le=65535, description="Endpoint port on 127.0.0.1")
     auth: Literal["key", "none"] = "key"
     workers: int = Field(1, ge=1, le=64)
+    request_log_max_mb: int = Field(
+        200, ge=1, le=100_000, description="Cap on the endpoint's request log, all processes and all time"
+    )
+    on_invalid: Literal["reject", "flag"] = Field(
+        "reject", description="reject: invalid rows are a 422; flag: scored with warnings (for migrating smoke tests)"
+    )
 
 
 class GateSettings(_Section):

@@ -9,7 +9,7 @@ from creditops.endpoints.smoke import post
 from creditops.endpoints.state import Deployment, HistoryEntry
 from creditops.errors import CreditopsError
 from creditops.say import Say
-from creditops.serving.app import DEPLOYMENT_HEADER
+from creditops.serving.protocol import DEPLOYMENT_HEADER
 
 BLUE_GREEN = ("blue", "green")
 

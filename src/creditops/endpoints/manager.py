@@ -155,8 +155,8 @@ def health(context: Context, name: str) -> tuple[Endpoint, list[Health]]:
     return endpoint, report
 
 
-def delete(context: Context, name: str) -> None:
-    """Stop every process of the endpoint, free its port and forget it."""
+def delete(context: Context, name: str, *, keep_logs: bool = False) -> None:
+    """Stop every process of the endpoint, free its port and forget it; its logs too, unless `keep_logs`."""
     endpoint = state.load(context.endpoints_dir, name)
     for deployment in endpoint.deployments.values():
         processes.stop(deployment.pid)
@@ -164,7 +164,13 @@ def delete(context: Context, name: str) -> None:
     deadline = time.monotonic() + 5
     while processes.port_in_use(endpoint.port) and time.monotonic() < deadline:
         time.sleep(0.05)
-    shutil.rmtree(state.folder(context.endpoints_dir, name), ignore_errors=True)
+    folder = state.folder(context.endpoints_dir, name)
+    if not keep_logs:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for path in folder.iterdir():
+        if path.name not in state.LOG_FOLDERS:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def _start_router(context: Context, endpoint: Endpoint) -> None:
@@ -187,8 +193,12 @@ def _start_deployment(
     port = processes.free_port()
     log = state.logs(context.endpoints_dir, endpoint.name) / f"{deployment}.log"
     arguments = ["creditops", "serve", "--model", model_uri, "--port", str(port), "--workers", str(workers)]
-    requests = state.requests(context.endpoints_dir, endpoint.name) / deployment
-    extra = ["--deployment", deployment, "--request-log", str(requests)]
+    requests = state.requests(context.endpoints_dir, endpoint.name)
+    settings = None if context.environment is None else context.environment.endpoint
+    on_invalid = "reject" if settings is None else settings.on_invalid
+    cap = "200" if settings is None else str(settings.request_log_max_mb)
+    extra = ["--deployment", deployment, "--request-log", str(requests), "--on-invalid", on_invalid]
+    extra += ["--request-log-max-mb", cap]
     pid = processes.start([*arguments, *extra], log, env=context.child_environ())
     processes.wait_until(f"http://127.0.0.1:{port}/ready", pid, log)
     return Deployment(deployment, model_uri, version, port, pid, workers)

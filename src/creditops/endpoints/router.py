@@ -15,8 +15,9 @@ import httpx
 import orjson
 
 from creditops.endpoints.state import Endpoint, load
-from creditops.serving.app import DEPLOYMENT_HEADER, ASGIReceive, ASGISend
+from creditops.serving.app import ASGIReceive, ASGISend
 from creditops.serving.auth import authorized, expected_authorization
+from creditops.serving.protocol import DEPLOYMENT_HEADER
 from creditops.serving.server import bind, serve
 
 FORWARDED_HEADERS = (b"content-type", b"accept")

@@ -9,8 +9,9 @@ import httpx
 import orjson
 
 from creditops.errors import CreditopsError
-from creditops.serving.app import DEPLOYMENT_HEADER
-from creditops.serving.requests import RequestError, parse_request
+from creditops.serving.errors import RequestError
+from creditops.serving.protocol import DEPLOYMENT_HEADER
+from creditops.serving.requests import parse_request
 
 
 @dataclass(frozen=True)

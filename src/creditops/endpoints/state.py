@@ -1,16 +1,19 @@
 """Endpoint state on disk: deployments, traffic weights and history survive restarts."""
 
 import os
+import re
 import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypedDict
+from typing import Final, TypedDict
 
 from creditops.errors import CreditopsError
 from creditops.files import read_json, write_json, write_text
 
 STATE_FILE = "state.json"
 KEY_FILE = "key"
+LOG_FOLDERS: Final = ("requests", "logs")
+"""What `endpoint delete --keep-logs` keeps: the request log and the processes' logs."""
 
 
 class HistoryEntry(TypedDict):
@@ -56,10 +59,20 @@ class Endpoint:
         return self.deployments[max(weighted, key=lambda name: self.traffic[name])]
 
 
+NAME_RULE: Final = re.compile(r"[a-zA-Z]([-a-zA-Z0-9]{1,30})[a-zA-Z0-9]")
+"""Azure ML's rule for endpoint and deployment names (azure-ai-ml EndpointConfigurations): 3 to 32
+letters, digits and dashes, starting with a letter and ending with a letter or digit. The same rule
+here keeps a local name valid on Azure ML and makes every name a safe folder name."""
+
+
 def valid_name(kind: str, name: str) -> str:
     """`name` when it is a valid endpoint or deployment name, else a one-line error naming the rule."""
-    if not name or not all(ch.isalnum() or ch in "-_" for ch in name):
-        raise CreditopsError(f"invalid {kind} name {name!r}: use letters, digits, '-' and '_'")
+    if NAME_RULE.fullmatch(name) is None:
+        shown = name if len(name) <= 40 else f"{name[:40]}…"
+        raise CreditopsError(
+            f"invalid {kind} name {shown!r}: use 3 to 32 letters, digits and '-', starting with a letter and"
+            " ending with a letter or digit (Azure ML's rule)"
+        )
     return name
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from creditops.errors import CreditopsError
+from creditops.files import sweep_dead
 from creditops.flow.stages import COMMANDS, run_stage
 from creditops.say import Say
 
@@ -43,7 +44,8 @@ def run_pr_validation(
     if not (project / "pyproject.toml").is_file():
         raise CreditopsError(f"{project} is not the creditops project root (no pyproject.toml): run from there")
     reports.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="creditops-pr-"))
+    sweep_dead(Path(tempfile.gettempdir()), "creditops-pr-")
+    scratch = Path(tempfile.mkdtemp(prefix=f"creditops-pr-{os.getpid()}-"))
     stages: dict[str, Callable[[], str]] = {
         **{stage: partial(_checks, stage, project, reports) for stage in COMMANDS},
         "integration": lambda: _integration(scratch),

@@ -22,7 +22,7 @@ from creditops.gate.evidence import EvidenceRecord
 from creditops.modelling.estimators import feature_matrix
 from creditops.pipeline import run_pipeline
 from creditops.say import Say, silent
-from creditops.serving.requests import SAMPLE_REQUEST
+from creditops.serving.protocol import SAMPLE_REQUEST
 from creditops.tracking import names
 from creditops.tracking.registry import Registry, VersionInfo
 

@@ -101,9 +101,9 @@ def latest(registry: Registry, version: VersionInfo) -> EvidenceRecord:
     """The newest evidence record of a version."""
     if not version.run_id:
         raise CreditopsError(f"version {version.version} has no run to hold evidence")
-    files = registry.run_artifacts(version.run_id, EVIDENCE_FOLDER)
+    files = registry.run_artifact_texts(version.run_id, EVIDENCE_FOLDER)
     if not files:
         raise CreditopsError(
             f"no gate evidence for {version.name} version {version.version}: run 'creditops promote' first"
         )
-    return cast(EvidenceRecord, json.loads(sorted(files)[-1].read_text(encoding="utf-8")))
+    return cast(EvidenceRecord, json.loads(files[-1][1]))

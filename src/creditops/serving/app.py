@@ -15,12 +15,15 @@ from fastapi.responses import JSONResponse, Response
 import creditops
 from creditops.modelling.estimators import TrainedModel
 from creditops.serving.auth import authorized, expected_authorization
+from creditops.serving.errors import RequestError
 from creditops.serving.metrics import ServiceMetrics
-from creditops.serving.requests import FORMATS, RequestError, ScoringRequest, parse_request
+from creditops.serving.protocol import DEPLOYMENT_HEADER, OnInvalid
+from creditops.serving.requests import FORMATS, ScoringRequest, parse_request
 from creditops.serving.row_predictor import RowPredictor
 
 JSON: Final = "application/json"
-DEPLOYMENT_HEADER: Final = "azureml-model-deployment"
+PROBES: Final = frozenset({"/health", "/ready"})
+"""The only routes that answer without the key: liveness and readiness probes carry no credentials."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class ServiceSettings:
     max_rows: int = 10_000
     request_log: str | None = None
     log_sample_rate: float = 1.0
+    on_invalid: OnInvalid = "reject"
+    request_log_max_bytes: int = 200_000_000
 
 
 Shape = Callable[[ScoringRequest, np.ndarray, np.ndarray, dict[str, Any]], dict[str, Any]]
@@ -87,21 +92,37 @@ class ScoringApp:
             from creditops.monitoring.request_log import RequestLog
 
             self.request_log = RequestLog(
-                Path(settings.request_log), settings.deployment, loaded.version, sample_rate=settings.log_sample_rate
+                Path(settings.request_log),
+                settings.deployment,
+                loaded.version,
+                sample_rate=settings.log_sample_rate,
+                total_bytes=settings.request_log_max_bytes,
             )
         self.fastapi = _service_app(self)
 
     async def __call__(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
         shape = self.routes.get(scope.get("path", "")) if scope["type"] == "http" else None
         if shape is None:
+            if self._locked_out(scope):
+                await self._reply(scope, 401, orjson.dumps({"error": _KEY_MESSAGE}), send)
+                return
             await self.fastapi(scope, receive, send)
             return
         started = time.perf_counter()
         status, body = await self._answer(scope, receive, shape)
+        await self._reply(scope, status, body, send)
+        self.metrics.observe(scope["path"], status, time.perf_counter() - started)
+
+    def _locked_out(self, scope: dict[str, Any]) -> bool:
+        """With a key, every route but the probes needs it: /version names the model, /docs the API."""
+        if self.expected_key is None or scope["type"] != "http" or scope.get("path") in PROBES:
+            return False
+        return not authorized(dict(scope["headers"]), self.expected_key)
+
+    async def _reply(self, scope: dict[str, Any], status: int, body: bytes, send: ASGISend) -> None:
         length = (b"content-length", str(len(body)).encode())
         await send({"type": "http.response.start", "status": status, "headers": [*self.headers, length]})
         await send({"type": "http.response.body", "body": body})
-        self.metrics.observe(scope["path"], status, time.perf_counter() - started)
 
     async def _answer(self, scope: dict[str, Any], receive: ASGIReceive, shape: Shape) -> tuple[int, bytes]:
         try:
@@ -110,7 +131,7 @@ class ScoringApp:
             headers = dict(scope["headers"])
             _authorize(headers, self.expected_key)
             body = await _read_body(headers, receive, self.settings.max_body_bytes)
-            parsed = parse_request(body, max_rows=self.settings.max_rows)
+            parsed = parse_request(body, max_rows=self.settings.max_rows, on_invalid=self.settings.on_invalid)
             probability = self.predict(parsed.features)
             classes = (probability >= self.loaded.threshold).astype(np.int8)
             answer = shape(parsed, probability, classes, self.identity)
@@ -214,7 +235,18 @@ async def _read_body(headers: dict[bytes, bytes], receive: ASGIReceive, limit: i
 
 def _authorize(headers: dict[bytes, bytes], expected: bytes | None) -> None:
     if not authorized(headers, expected):
-        raise RequestError(401, "missing or wrong API key: send 'Authorization: Bearer <key>'")
+        raise RequestError(401, _KEY_MESSAGE)
+
+
+_KEY_MESSAGE: Final = "missing or wrong API key: send 'Authorization: Bearer <key>'"
+
+
+def _flagged(parsed: ScoringRequest, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with the warnings of those that failed a range or code check (on_invalid="flag")."""
+    if parsed.warnings:
+        for number, warnings in parsed.warnings.items():
+            rows[number]["warnings"] = warnings
+    return rows
 
 
 def _score_shape(
@@ -224,11 +256,11 @@ def _score_shape(
         {"index": index, "class": label, "probability": p}
         for index, label, p in zip(parsed.index, classes.tolist(), probability.tolist(), strict=True)
     ]
-    return {**identity, "predictions": rows}
+    return {**identity, "predictions": _flagged(parsed, rows)}
 
 
 def _mlflow_shape(
     parsed: ScoringRequest, probability: np.ndarray, classes: np.ndarray, identity: dict[str, Any]
 ) -> dict[str, Any]:
     rows = [{"class": label, "probability": p} for label, p in zip(classes.tolist(), probability.tolist(), strict=True)]
-    return {"predictions": rows, **identity}
+    return {"predictions": _flagged(parsed, rows), **identity}

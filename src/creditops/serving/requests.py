@@ -8,30 +8,18 @@ vectorised: one numpy conversion and one bounds check for the whole batch.
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import orjson
 
-from creditops.data.schema import CATEGORICAL_CODES, FEATURES, feature_bounds
+from creditops.data.schema import FEATURES
+from creditops.serving.errors import RequestError
+from creditops.serving.protocol import OnInvalid
+from creditops.serving.validation import check_values, flag_values
 
-SAMPLE_REQUEST: Final = Path(__file__).parent / "sample_request.json"
-"""The smoke request creditops ships: the original's shape and first row, with a valid second row."""
 FORMATS: Final = ("input_data", "dataframe_split", "dataframe_records", "instances", "inputs")
 _POSITION: Final = {name: position for position, name in enumerate(FEATURES)}
-_LOW: Final = np.array([feature_bounds(name)[0] for name in FEATURES], dtype=np.float64)
-_HIGH: Final = np.array([feature_bounds(name)[1] for name in FEATURES], dtype=np.float64)
-_CODE_COLUMNS: Final = np.array([p for p, name in enumerate(FEATURES) if name in CATEGORICAL_CODES])
-
-
-class RequestError(Exception):
-    """A request the service refuses: `status` is the HTTP status, the message says why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -40,10 +28,20 @@ class ScoringRequest:
 
     features: np.ndarray
     index: list[Any]
+    warnings: dict[int, list[str]] | None = None
+    """Per row, the range and code checks it failed; only with on_invalid="flag" (None: every row passed)."""
 
 
-def parse_request(body: bytes, *, max_rows: int) -> ScoringRequest:
-    """Parse and validate a JSON scoring request body."""
+_SHOWN: Final = 60
+"""Longest piece of a request quoted back in an error message."""
+
+
+def parse_request(body: bytes, *, max_rows: int, on_invalid: OnInvalid = "reject") -> ScoringRequest:
+    """Parse and validate a JSON scoring request body.
+
+    With `on_invalid="flag"`, rows whose values are out of range or not an allowed code are kept and
+    carry warnings; structural problems (missing columns, non-numbers, NaN) are refused in both modes.
+    """
     payload = _load_json(body)
     columns, rows, index = _table(payload)
     if not rows:
@@ -51,26 +49,35 @@ def parse_request(body: bytes, *, max_rows: int) -> ScoringRequest:
     if len(rows) > max_rows:
         raise RequestError(413, f"{len(rows)} rows is more than the maximum of {max_rows} per request")
     order = _column_order(columns)
-    values = _matrix(rows, columns)
+    values = _matrix(rows, columns, may_hold_booleans=b"true" in body or b"false" in body)
     features = values[:, order] if order is not None else values
-    _check_values(features)
     if index is None:
         index = list(range(len(rows)))
     elif len(index) != len(rows):
         raise RequestError(422, f"index has {len(index)} entries for {len(rows)} rows")
+    if on_invalid == "flag":
+        return ScoringRequest(features, index, flag_values(features))
+    check_values(features)
     return ScoringRequest(features, index)
 
 
 def _load_json(body: bytes) -> Any:
-    """orjson first; strict JSON has no NaN or Infinity, so a body orjson refuses is read again by
-    the standard library, which accepts them, to answer 422 'not a finite number' rather than 400."""
+    """orjson first; strict JSON has no NaN, Infinity or 1e999, so a body orjson refuses is read again by
+    the standard library, which accepts them, to answer 422 'not a finite number' rather than 400. Its
+    parser recurses: a body nested deeper than Python's stack is malformed JSON (400), never a crash."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
         try:
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise RequestError(400, f"malformed JSON: {error}") from error
+
+
+def _short(value: Any) -> str:
+    """`repr(value)`, cut to a length that fits in one line of an error message."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}…"
 
 
 def _table(payload: Any) -> tuple[list[Any] | None, list[Any], list[Any] | None]:
@@ -79,7 +86,8 @@ def _table(payload: Any) -> tuple[list[Any] | None, list[Any], list[Any] | None]
         raise RequestError(422, f"the request must be a JSON object with one of: {', '.join(FORMATS)}")
     present = [key for key in FORMATS if key in payload]
     if len(present) != 1:
-        found = ", ".join(sorted(map(str, payload))) or "no keys"
+        keys = [_short(key) for key in list(payload)[:5]]
+        found = (", ".join(keys) + (f" and {len(payload) - 5} more" if len(payload) > 5 else "")) or "no keys"
         raise RequestError(422, f"expected exactly one of {', '.join(FORMATS)}; found {found}")
     key = present[0]
     content = payload[key]
@@ -164,36 +172,49 @@ def _resolve_column_order(columns: tuple[Any, ...]) -> list[int] | None:
 
 def _position(column: Any) -> int:
     if isinstance(column, bool):
-        raise RequestError(422, f"unknown column {column!r}")
+        raise RequestError(422, f"unknown column {_short(column)}")
     if isinstance(column, int):
         if 0 <= column < len(FEATURES):
             return column
         raise RequestError(422, f"unknown column position {column}: use 0..{len(FEATURES) - 1}")
     if isinstance(column, str) and column in _POSITION:
         return _POSITION[column]
-    raise RequestError(422, f"unknown column {column!r}: use the feature names (LIMIT_BAL … PAY_AMT6) or positions")
+    raise RequestError(
+        422, f"unknown column {_short(column)}: use the feature names (LIMIT_BAL … PAY_AMT6) or positions"
+    )
 
 
 def _describe(column: Any) -> str:
     if isinstance(column, int) and 0 <= column < len(FEATURES):
         return f"{column} ({FEATURES[column]})"
-    return repr(column)
+    return _short(column)
 
 
-def _matrix(rows: list[Any], columns: list[Any] | None) -> np.ndarray:
+def _matrix(rows: list[Any], columns: list[Any] | None, *, may_hold_booleans: bool) -> np.ndarray:
     """The rows as a float matrix; the first bad row or cell is named when that fails.
 
     numpy infers the type of the whole batch at once: any string or null makes it non-numeric, so
-    JSON numbers are told from '12' or null without a loop over the cells.
+    JSON numbers are told from '12' or null without a loop over the cells. It reads true and false as
+    1 and 0, so a body that holds either word has its cells looked at one by one.
     """
     width = len(FEATURES) if columns is None else len(columns)
     try:
         values = np.array(rows)
-    except ValueError:
+    except (ValueError, RecursionError):
         values = None
     if values is not None and values.ndim == 2 and values.shape[1] == width and values.dtype.kind in "iuf":
+        if may_hold_booleans:
+            _refuse_booleans(rows, columns)
         return values.astype(np.float64, copy=False)
     raise _first_bad_cell(rows, columns, width)
+
+
+def _refuse_booleans(rows: list[Any], columns: list[Any] | None) -> None:
+    for number, row in enumerate(rows):
+        for position, value in enumerate(row):
+            if type(value) is bool:
+                name = _name(columns, position)
+                raise RequestError(422, f"column {name} row {number}: {str(value).lower()} is a boolean, not a number")
 
 
 def _first_bad_cell(rows: list[Any], columns: list[Any] | None, width: int) -> RequestError:
@@ -205,7 +226,7 @@ def _first_bad_cell(rows: list[Any], columns: list[Any] | None, width: int) -> R
         for position, value in enumerate(row):
             if type(value) is not int and type(value) is not float:
                 name = _name(columns, position)
-                kind = "null" if value is None else f"non-numeric {value!r}"
+                kind = "null" if value is None else f"non-numeric {_short(value)}"
                 return RequestError(422, f"column {name} row {number}: {kind} value")
     return RequestError(422, "the rows could not be read as numbers")
 
@@ -215,25 +236,3 @@ def _name(columns: list[Any] | None, position: int) -> str:
     if isinstance(column, int) and 0 <= column < len(FEATURES):
         return f"'{FEATURES[column]}'"
     return repr(column)
-
-
-def _check_values(features: np.ndarray) -> None:
-    """Refuse NaN/inf, values out of range and codes that are not whole allowed codes."""
-    within = (features >= _LOW) & (features <= _HIGH)  # False for NaN and ±inf too
-    codes = features[:, _CODE_COLUMNS]
-    if within.all() and (codes == np.floor(codes)).all():
-        return
-    with np.errstate(invalid="ignore"):
-        bad = ~within
-        bad[:, _CODE_COLUMNS] |= codes != np.floor(codes)
-    row, column = (int(i) for i in np.argwhere(bad)[0])
-    name = FEATURES[column]
-    value = features[row, column]
-    low, high = feature_bounds(name)
-    if not np.isfinite(value):
-        reason = f"{value} is not a finite number"
-    elif name in CATEGORICAL_CODES:
-        reason = f"{value:g} is not an allowed code ({low}..{high})"
-    else:
-        reason = f"{value:g} is outside {low}..{high}"
-    raise RequestError(422, f"column '{name}' row {row}: {reason}")

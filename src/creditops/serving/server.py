@@ -11,15 +11,14 @@ import os
 import signal
 import socket
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from creditops.errors import CreditopsError
+from creditops.files import scratch_dir
 
 AppFactory = Callable[[], object]
 """Builds the ASGI app; called in each worker so each has its own metrics writer."""
@@ -45,8 +44,14 @@ def serve(factory: AppFactory, sock: socket.socket, workers: int) -> None:
     if workers <= 1:
         _run_uvicorn(factory(), sock)
         return
-    metrics_dir = tempfile.mkdtemp(prefix="creditops-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    with scratch_dir("creditops-metrics-") as metrics_dir:
+        # prometheus_client's multiprocess mode reads this variable in each worker: it is its contract
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        _supervise(factory, sock, workers)
+
+
+def _supervise(factory: AppFactory, sock: socket.socket, workers: int) -> None:
+    """Fork the workers, restart any that dies, and stop them all on SIGINT/SIGTERM."""
     children: set[int] = set()
     stopping = False
 
@@ -72,10 +77,6 @@ def serve(factory: AppFactory, sock: socket.socket, workers: int) -> None:
         if not stopping:
             time.sleep(0.2)
             children.add(_fork_worker(factory, sock))
-    for leftover in Path(metrics_dir).glob("*.db"):
-        leftover.unlink()
-    with contextlib.suppress(OSError):
-        Path(metrics_dir).rmdir()
 
 
 def _fork_worker(factory: AppFactory, sock: socket.socket) -> int:

@@ -6,7 +6,6 @@ allow-list. Loading reads the flavor and uses the same safe loaders, so it needs
 unpickling.
 """
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -20,7 +19,7 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 
 from creditops.data.schema import FEATURES
 from creditops.errors import CreditopsError
-from creditops.files import atomic_path
+from creditops.files import atomic_path, scratch_dir
 from creditops.modelling.estimators import TrainedModel
 from creditops.modelling.serialization import SKOPS_TRUSTED_TYPES, load_skops
 from creditops.tracking.names import CHAMPION, FINGERPRINT
@@ -110,17 +109,18 @@ class Registry:
         """Add a file to a run's artifacts (e.g. the gate evidence of the version it produced)."""
         self._client().log_artifact(run_id, str(path), folder)
 
-    def run_artifacts(self, run_id: str, folder: str) -> list[Path]:
-        """Local copies of the files in a run's artifact folder; empty when there is none."""
+    def run_artifact_texts(self, run_id: str, folder: str) -> list[tuple[str, str]]:
+        """(name, text) of each file in a run's artifact folder, by name; empty when there is none."""
         connect(self.uri)
-        scratch = Path(tempfile.mkdtemp(prefix="creditops-artifacts-"))
-        try:
-            local = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=folder, dst_path=str(scratch), tracking_uri=self.uri
-            )
-        except (MlflowException, OSError):
-            return []
-        return sorted(path for path in Path(local).rglob("*") if path.is_file())
+        with scratch_dir("creditops-artifacts-") as scratch:
+            try:
+                local = mlflow.artifacts.download_artifacts(
+                    run_id=run_id, artifact_path=folder, dst_path=str(scratch), tracking_uri=self.uri
+                )
+            except (MlflowException, OSError):
+                return []
+            files = sorted(path for path in Path(local).rglob("*") if path.is_file())
+            return [(path.name, path.read_text(encoding="utf-8")) for path in files]
 
     def describe(self, name: str, version: str) -> VersionInfo:
         return _info(self._client().get_model_version(name, version))
@@ -182,10 +182,10 @@ class Registry:
         if local.is_dir():
             return load_model_dir(local)
         connect(self.uri)
-        with tempfile.TemporaryDirectory(prefix="creditops-model-") as scratch:
+        with scratch_dir("creditops-model-") as scratch:
             try:
                 path = mlflow.artifacts.download_artifacts(
-                    artifact_uri=model_uri, dst_path=scratch, tracking_uri=self.uri
+                    artifact_uri=model_uri, dst_path=str(scratch), tracking_uri=self.uri
                 )
             except MlflowException as error:
                 raise CreditopsError(f"cannot load model {model_uri}: {error.message}") from error
@@ -223,14 +223,30 @@ def load_model_dir(path: Path) -> TrainedModel:
     """A model from a local MLflow model directory, through the safe loaders only."""
     if not (path / "MLmodel").is_file():
         raise CreditopsError(f"not an MLflow model directory (no MLmodel file): {path}")
-    flavors = Model.load(str(path / "MLmodel")).flavors
+    try:
+        flavors = Model.load(str(path / "MLmodel")).flavors
+    except (MlflowException, OSError, ValueError, TypeError) as error:
+        raise CreditopsError(f"cannot read {path / 'MLmodel'}: {str(error).splitlines()[0]}") from error
     if "lightgbm" in flavors:
-        data = flavors["lightgbm"]["data"]
-        return TrainedModel("lightgbm", lgb.Booster(model_file=str(path / data)))
+        data = _inside(path, flavors["lightgbm"].get("data"))
+        return TrainedModel("lightgbm", lgb.Booster(model_file=str(data)))
     sklearn_flavor = flavors.get("sklearn", {})
     if sklearn_flavor.get("serialization_format") == "skops":
-        return TrainedModel("sklearn_gbm", load_skops(path / sklearn_flavor["pickled_model"]))
+        return TrainedModel("sklearn_gbm", load_skops(_inside(path, sklearn_flavor.get("pickled_model"))))
     raise CreditopsError(f"unsupported model at {path}: creditops loads LightGBM text models and skops GBMs only")
+
+
+def _inside(folder: Path, name: object) -> Path:
+    """The model file `name` that MLmodel points at, which must be a file inside the model folder."""
+    if not isinstance(name, str) or not name:
+        raise CreditopsError(f"{folder / 'MLmodel'} names no model file")
+    root = folder.resolve()
+    target = (root / name).resolve()
+    if not target.is_relative_to(root):
+        raise CreditopsError(f"{folder / 'MLmodel'} points outside its folder ({name!r}): refusing to read it")
+    if not target.is_file():
+        raise CreditopsError(f"{folder / 'MLmodel'} names {name!r}, which is not a file in the model folder")
+    return target
 
 
 def _aliases(client: mlflow.MlflowClient, name: str) -> dict[str, tuple[str, ...]]:

@@ -1,0 +1,12 @@
+"""The scoring service's contract with its callers, in a module light enough for any command to import:
+the shipped sample request, the deployment header and how invalid rows are treated."""
+
+from pathlib import Path
+from typing import Final, Literal
+
+SAMPLE_REQUEST: Final = Path(__file__).parent / "sample_request.json"
+"""The smoke request creditops ships: the original's shape and first row, with a valid second row."""
+DEPLOYMENT_HEADER: Final = "azureml-model-deployment"
+"""Names the deployment that must answer (a request) or that answered (a response), as on Azure ML."""
+OnInvalid = Literal["reject", "flag"]
+"""reject: a row out of range or with an unknown code is a 422; flag: it is scored and carries warnings."""
