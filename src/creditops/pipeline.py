@@ -102,6 +102,9 @@ def run_pipeline(
             result.report = _report(context, prepared, trained, config, evaluation, registration, run_id)
             tracker.record(RunLog(artifacts=(result.report,), artifact_folder="report"))
     with timer("promote"):
+        finished = _finish_interrupted_promotion(registry, config, registration) if promote else None
+        if finished is not None:
+            result.registration = registration = finished
         result.champion_version = _promote(registry, config, registration, promote)
     return result
 
@@ -129,6 +132,24 @@ def _report(
         None if champion is None else champion.model,
         None if champion is None else champion.version,
     )
+
+
+def _finish_interrupted_promotion(
+    registry: Registry, config: ModellingConfig, registration: Registration
+) -> Registration | None:
+    """A run killed between register and promote leaves its version `challenger`, not `champion`; the
+    next run of the same data, config and code finds that version and finishes the promotion."""
+    if registration.registered or registration.version is None:
+        return None
+    name = config.registry.model_name
+    versions = registry.versions(name)
+    same = next((info for info in versions if info.version == registration.version), None)
+    newest = versions[0] if versions else None
+    if same is None or same is not newest or names.CHALLENGER not in same.aliases or names.CHAMPION in same.aliases:
+        return None
+    common.log.info("promote: version %s was registered by an interrupted run; promoting it now", same.version)
+    reason = f"{registration.reason}; an interrupted run had registered it without promoting it: promoted now"
+    return Registration(True, same.version, reason)
 
 
 def _promote(registry: Registry, config: ModellingConfig, registration: Registration, promote: bool) -> str | None:

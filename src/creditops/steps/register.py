@@ -63,24 +63,30 @@ def register(
     MLflow model directory (the original register's output).
     """
     name = config.registry.model_name
-    identical = registry.find_by_fingerprint(name, manifest.fingerprint)
-    if identical is not None:
-        reason = f"nothing new registered: same data, config and code as version {identical.version}"
-        return _skipped(reason, identical.version)
-    if not verdict.better:
-        return _skipped(f"nothing new registered: {verdict.reason}")
-    if registry_dir is not None:
-        save_model_dir(model, registry_dir / config.model.model_name)
-    tags = {
-        **lineage_tags(manifest),
-        names.THRESHOLD: str(config.eval.threshold),
-        names.COMPARISON: verdict.reason,
-        **{names.metric_tag(key): f"{verdict.metrics[key]:.6f}" for key in SCALAR_METRICS},
-    }
-    with Tracker(enabled=True, uri=registry.uri).run("register") as run_id:
-        model_uri = log_model(model)
-        version = registry.register(model_uri, name, {**tags, names.RUN_ID: run_id or ""})
-    registry.set_alias(name, names.CHALLENGER, version.version)
+    with registry.registration_lock(name):
+        identical = registry.find_by_fingerprint(name, manifest.fingerprint)
+        if identical is not None:
+            reason = f"nothing new registered: same data, config and code as version {identical.version}"
+            return _skipped(reason, identical.version)
+        if not verdict.better:
+            return _skipped(f"nothing new registered: {verdict.reason}")
+        if registry_dir is not None:
+            save_model_dir(model, registry_dir / config.model.model_name)
+        tags = {
+            **lineage_tags(manifest),
+            names.THRESHOLD: str(config.eval.threshold),
+            names.COMPARISON: verdict.reason,
+            **{names.metric_tag(key): f"{verdict.metrics[key]:.6f}" for key in SCALAR_METRICS},
+        }
+        with Tracker(enabled=True, uri=registry.uri).run("register") as run_id:
+            model_uri = log_model(model)
+            version = registry.register(model_uri, name, {**tags, names.RUN_ID: run_id or ""})
+        first = registry.find_by_fingerprint(name, manifest.fingerprint)
+        if first is not None and first.version != version.version:
+            registry.delete_version(name, version.version)  # a run on another machine got there first
+            reason = f"nothing new registered: same data, config and code as version {first.version} (a concurrent run)"
+            return _skipped(reason, first.version)
+        registry.set_alias(name, names.CHALLENGER, version.version)
     common.log.info("register: %s version %s (alias %s)", name, version.version, names.CHALLENGER)
     return Registration(True, version.version, f"registered {name} version {version.version}")
 

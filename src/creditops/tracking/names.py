@@ -16,6 +16,9 @@ THRESHOLD: Final = "threshold"
 COMPARISON: Final = "comparison"
 RUN_ID: Final = "run_id"
 METRIC_PREFIX: Final = "metric."
+OWNER_PID: Final = "creditops.pid"
+OWNER_HOST: Final = "creditops.host"
+"""Run tags: which process on which machine runs it, so a later run can end it if that process is gone."""
 
 LINEAGE: Final = (GIT_COMMIT, DATA_FILE, DATA_SHA256, CONFIG_HASH, ALGORITHM, FINGERPRINT)
 """What a registered version says about where it came from, in the order people read it."""

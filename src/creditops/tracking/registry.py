@@ -6,6 +6,9 @@ allow-list. Loading reads the flavor and uses the same safe loaders, so it needs
 unpickling.
 """
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -19,11 +22,11 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 
 from creditops.data.schema import FEATURES
 from creditops.errors import CreditopsError
-from creditops.files import atomic_path, scratch_dir
+from creditops.files import atomic_path, exclusive_lock, scratch_dir
 from creditops.modelling.estimators import TrainedModel
 from creditops.modelling.serialization import SKOPS_TRUSTED_TYPES, load_skops
 from creditops.tracking.names import CHAMPION, FINGERPRINT
-from creditops.tracking.store import connect, store_exists
+from creditops.tracking.store import connect, lock_path, sqlite_path, store_exists
 
 ARTIFACT_NAME: Final = "model"
 
@@ -171,10 +174,26 @@ class Registry:
         return match[0]
 
     def find_by_fingerprint(self, name: str, fingerprint: str) -> VersionInfo | None:
-        for info in self.versions(name):
-            if info.tags.get(FINGERPRINT) == fingerprint:
-                return info
-        return None
+        """The first version registered with `fingerprint` (the same data, config and code)."""
+        same = [info for info in self.versions(name) if info.tags.get(FINGERPRINT) == fingerprint]
+        return min(same, key=lambda info: int(info.version)) if same else None
+
+    def delete_version(self, name: str, version: str) -> None:
+        self._client().delete_model_version(name, version)
+
+    @contextmanager
+    def registration_lock(self, name: str) -> Iterator[None]:
+        """Serialise registrations of `name` across processes on an embedded store (a file lock).
+
+        A shared server has no lock for us to take: there `register` checks again after registering,
+        and the first version of a fingerprint wins.
+        """
+        if sqlite_path(self.uri) is None:
+            yield
+            return
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+        with exclusive_lock(lock_path(self.uri, f"register-{safe}")):
+            yield
 
     def load(self, model_uri: str) -> TrainedModel:
         """Load a model from any MLflow model URI or local MLflow model directory, safely."""

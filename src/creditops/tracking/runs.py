@@ -1,5 +1,7 @@
 """MLflow runs that the steps log into; a disabled tracker logs nothing and touches no store."""
 
+import os
+import socket
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -10,6 +12,8 @@ from typing import Any
 import mlflow
 from mlflow.entities import Metric, Param, RunTag
 
+from creditops.files import process_exists
+from creditops.tracking import names
 from creditops.tracking.store import connect, ensure_experiment
 
 
@@ -49,7 +53,9 @@ class Tracker:
             yield active.info.run_id
             return
         experiment_id = self._open()
-        with mlflow.start_run(experiment_id=experiment_id, run_name=name) as started:
+        mark_dead_runs_killed(self.uri, experiment_id)
+        owner = {names.OWNER_PID: str(os.getpid()), names.OWNER_HOST: socket.gethostname()}
+        with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=owner) as started:
             yield started.info.run_id
 
     def record(self, log: RunLog) -> None:
@@ -73,6 +79,23 @@ class Tracker:
         if self.enabled:
             for path in paths:
                 mlflow.log_artifact(str(path), artifact_path=folder)
+
+
+def mark_dead_runs_killed(uri: str, experiment_id: str) -> list[str]:
+    """End as KILLED the runs still RUNNING whose process, on this machine, is gone (kill -9, power loss).
+
+    Runs started on other machines are left alone: whether their process lives cannot be told from here.
+    """
+    client = mlflow.MlflowClient(uri, uri)
+    host = socket.gethostname()
+    ended = []
+    for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'", max_results=200):
+        tags = run.data.tags
+        owner = tags.get(names.OWNER_PID, "")
+        if tags.get(names.OWNER_HOST) == host and owner.isdigit() and not process_exists(int(owner)):
+            client.set_terminated(run.info.run_id, "KILLED")
+            ended.append(run.info.run_id)
+    return ended
 
 
 def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
