@@ -2,6 +2,7 @@
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
@@ -95,6 +96,37 @@ def test_delete_leaves_no_process_and_frees_the_port(model_workspace) -> None:
     assert not processes.port_in_use(deployment.port)
     assert not processes.alive(deployment.pid)
     assert "to-delete" not in state.names(from_process().endpoints_dir)
+    assert not (from_process().endpoints_dir / "to-delete").exists()
+
+
+def test_delete_with_keep_logs_keeps_only_the_logs(model_workspace) -> None:
+    endpoint = manager.create(from_process(), "to-keep", auth="key")
+    manager.delete(from_process(), "to-keep", keep_logs=True)
+    folder = from_process().endpoints_dir / "to-keep"
+    assert not processes.port_in_use(endpoint.port)
+    assert (folder / "logs" / "router.log").is_file()
+    assert sorted(path.name for path in folder.iterdir()) == ["logs"]
+    assert "to-keep" not in state.names(from_process().endpoints_dir)
+    manager.create(from_process(), "to-keep", auth="none")  # the name is free again
+    manager.delete(from_process(), "to-keep")
+
+
+def test_serve_with_on_invalid_flag_answers_the_original_smoke_request(
+    model_workspace: Path, original_request_bytes: bytes
+) -> None:
+    port = processes.free_port()
+    log = model_workspace / "flag-serve.log"
+    arguments = ["creditops", "serve", "--model", V1, "--port", str(port), "--on-invalid", "flag"]
+    pid = processes.start(arguments, log, env=from_process().child_environ())
+    try:
+        processes.wait_until(f"http://127.0.0.1:{port}/ready", pid, log)
+        answer = _post(f"http://127.0.0.1:{port}", original_request_bytes)
+        assert answer.status_code == 200
+        first, second = answer.json()["predictions"]
+        assert "warnings" not in first
+        assert "SEX: 9 is not an allowed code (1..2)" in second["warnings"]
+    finally:
+        processes.stop(pid)
 
 
 def test_rollout_shifts_traffic_retires_the_old_and_rollback_returns(endpoint: str) -> None:
