@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 
 from creditops.modelling.metrics import compare_with_champion, evaluate_predictions
 
@@ -38,3 +39,83 @@ def test_better_than_champion_by_metric_and_tolerance(
     comparison = compare_with_champion(metric, candidate, champion, "3", tolerance)
     assert comparison.better is better
     assert "champion v3" in comparison.reason
+
+
+@pytest.mark.parametrize(
+    ("metric", "candidate", "champion", "tolerance", "better"),
+    [
+        ("roc_auc", 0.75, 0.75, 0.0, False),  # equal is not better without a tolerance
+        ("roc_auc", 0.7501, 0.75, 0.0, True),
+        ("roc_auc", 0.7401, 0.75, 0.01, True),  # just inside the tolerance
+        ("roc_auc", 0.7399, 0.75, 0.01, False),  # just outside
+        ("brier_score", 0.1499, 0.15, 0.0, True),  # lower is better
+        ("brier_score", 0.1501, 0.15, 0.0, False),
+        ("brier_score", 0.1599, 0.15, 0.01, True),
+        ("brier_score", 0.1601, 0.15, 0.01, False),
+        ("accuracy", 0.81, 0.80, 0.0, True),  # higher is better
+        ("f1", 0.59, 0.60, 0.0, False),
+        ("pr_auc", 0.61, 0.60, 0.0, True),
+    ],
+)
+def test_the_comparison_at_the_tolerance_edge_for_each_direction(
+    metric: str, candidate: float, champion: float, tolerance: float, better: bool
+) -> None:
+    assert compare_with_champion(metric, candidate, champion, "1", tolerance).better is better
+
+
+def test_worse_by_exactly_the_tolerance_is_not_better() -> None:
+    assert not compare_with_champion("roc_auc", 0.5, 0.75, "1", 0.25).better  # exact in binary
+    assert compare_with_champion("log_loss", 0.75, 0.5, "1", 0.25).better is False
+
+
+def test_the_comparison_records_every_figure_and_says_why() -> None:
+    from creditops.modelling.metrics import Comparison
+
+    assert compare_with_champion("roc_auc", 0.8, 0.75, "3", 0.0) == Comparison(
+        "roc_auc", 0.8, 0.75, "3", 0.0, True, "better than champion v3: roc_auc 0.8000 vs 0.7500 (tolerance 0)"
+    )
+    assert compare_with_champion("log_loss", 0.5, 0.4, "3", 0.05) == Comparison(
+        "log_loss",
+        0.5,
+        0.4,
+        "3",
+        0.05,
+        False,
+        "not better than champion v3: log_loss 0.5000 vs 0.4000 (tolerance 0.05)",
+    )
+    assert compare_with_champion("f1", 0.6, None, None, 0.02) == Comparison(
+        "f1", 0.6, None, None, 0.02, True, "no previous model: the candidate counts as better"
+    )
+
+
+def test_the_report_holds_each_figure() -> None:
+    labels = np.array([0, 0, 1, 1, 0, 1, 0, 0])
+    probability = np.array([0.1, 0.6, 0.35, 0.8, 0.2, 0.9, 0.05, 0.3])
+    report = evaluate_predictions(labels, probability, threshold=0.5)
+    predicted = (probability >= 0.5).astype(int)
+    assert report["threshold"] == 0.5
+    assert report["rows"] == 8
+    assert report["default_rate"] == pytest.approx(3 / 8)
+    assert report["accuracy"] == pytest.approx(np.mean(predicted == labels))
+    assert report["f1"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+    assert report["pr_auc"] == pytest.approx(average_precision_score(labels, probability))
+    assert report["log_loss"] == pytest.approx(log_loss(labels, probability))
+    assert report["roc_auc"] == pytest.approx(roc_auc_score(labels, probability))
+    assert report["confusion_matrix"] == [[4, 1], [1, 2]]
+    assert report["1"]["support"] == 3
+    one_class = evaluate_predictions(np.zeros(4, dtype=int), np.array([0.1, 0.2, 0.3, 0.9]), threshold=0.5)
+    assert np.isnan(one_class["roc_auc"])
+    assert one_class["confusion_matrix"] == [[3, 1], [0, 0]]
+
+
+def test_the_bootstrap_resamples_every_row_and_reports_the_champion_interval() -> None:
+    from creditops.modelling.metrics import bootstrap_auc
+
+    labels = np.array([0] * 50 + [1] * 50)
+    scores = np.linspace(0, 1, 100)  # ranks every default above every non-default: AUC 1; reversed: AUC 0
+    result = bootstrap_auc(labels, scores, scores[::-1].copy(), samples=80, confidence=0.95, seed=1)
+    assert set(result) == {"candidate", "champion", "difference"}
+    assert result["champion"]["high"] < 0.5 < result["candidate"]["low"]
+    alone = bootstrap_auc(labels, scores, None, samples=80, confidence=0.95, seed=1)
+    assert set(alone) == {"candidate"}
+    assert alone["candidate"] == result["candidate"]

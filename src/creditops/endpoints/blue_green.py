@@ -4,6 +4,7 @@ import time
 
 from creditops.context import Context
 from creditops.endpoints import processes, state
+from creditops.endpoints.decisions import StepFigures, p99, step_failure
 from creditops.endpoints.manager import deploy, remove_deployment, set_traffic, smoke
 from creditops.endpoints.smoke import post
 from creditops.endpoints.state import Deployment, HistoryEntry
@@ -100,14 +101,10 @@ def _check_step(
             failed = True
         latencies.append(1000 * (time.perf_counter() - started))
         errors += failed
-    rate = errors / count
-    p99 = sorted(latencies)[max(0, int(0.99 * count) - 1)]
-    if rate > max_error_rate:
-        raise CreditopsError(f"at {step}%: error rate {rate:.1%} over {max_error_rate:.1%}")
-    if p99 > max_p99_ms:
-        raise CreditopsError(f"at {step}%: p99 latency {p99:.1f} ms over {max_p99_ms:g} ms")
-    if step == 100 and answered_by_new != count:
-        raise CreditopsError(f"at 100%: {count - answered_by_new} requests were not answered by {idle}")
+    figures = StepFigures(count, errors, p99(latencies), answered_by_new)
+    failure = step_failure(step, figures, idle, max_error_rate=max_error_rate, max_p99_ms=max_p99_ms)
+    if failure is not None:
+        raise CreditopsError(failure)
 
 
 def _restore(context: Context, name: str, before: dict[str, int], idle: str, live: Deployment | None) -> None:

@@ -17,6 +17,7 @@ from creditops.context import Context
 from creditops.data.io import read_table
 from creditops.data.schema import FEATURES
 from creditops.endpoints import processes, state
+from creditops.endpoints.decisions import checked_weights
 from creditops.endpoints.smoke import SmokeReport, post, smoke_test
 from creditops.endpoints.state import Deployment, Endpoint
 from creditops.errors import CreditopsError
@@ -74,15 +75,7 @@ def deploy(context: Context, name: str, deployment: str, model_uri: str, workers
 def set_traffic(context: Context, name: str, weights: dict[str, int]) -> Endpoint:
     """Set the traffic weights (percent, summing to 100); deployments left out get 0."""
     endpoint = state.load(context.endpoints_dir, name)
-    unknown = sorted(set(weights) - set(endpoint.deployments))
-    if unknown:
-        raise CreditopsError(f"no deployment named {', '.join(unknown)} on endpoint {name}")
-    bad = {dep: pct for dep, pct in weights.items() if not 0 <= pct <= 100}
-    if bad:
-        raise CreditopsError(f"traffic must be 0..100 percent: {bad}")
-    if sum(weights.values()) != 100:
-        raise CreditopsError(f"traffic weights must sum to 100, not {sum(weights.values())}: {weights}")
-    endpoint.traffic = {dep: weights.get(dep, 0) for dep in endpoint.deployments}
+    endpoint.traffic = checked_weights(weights, endpoint.deployments, name)
     state.save(context.endpoints_dir, endpoint)
     return endpoint
 

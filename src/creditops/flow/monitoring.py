@@ -13,7 +13,7 @@ from creditops.errors import CreditopsError
 from creditops.flow.release import environment_split
 from creditops.modelling.estimators import feature_matrix
 from creditops.monitoring import page, request_log
-from creditops.monitoring.drift import DriftReport, compare
+from creditops.monitoring.drift import DriftReport, compare, too_few_rows
 from creditops.tracking.registry import Registry
 
 DRIFT_EXIT = 4
@@ -32,7 +32,7 @@ def check_drift(context: Context, since_seconds: float) -> DriftCheck:
     settings = context.env.monitoring
     endpoint = context.env.endpoint.name
     rows = list(request_log.read(state.requests(context.endpoints_dir, endpoint), time.time() - since_seconds))
-    if len(rows) < settings.min_rows:
+    if too_few_rows(len(rows), settings):
         raise CreditopsError(
             f"only {len(rows)} logged rows on {endpoint} in the last {since_seconds:g} s; need {settings.min_rows}:"
             " send traffic or widen --since"

@@ -40,7 +40,8 @@ def run_stage(stage: str, project: Path, reports: Path | None = None, *, capture
     """Run every command of `stage`; the last line of output, or a one-line error naming the failed command."""
     last = ""
     for command in commands(stage, reports):
-        done = subprocess.run(  # nosec B603: fixed argument lists, no shell
+        # fixed argument lists, no shell
+        done = subprocess.run(  # nosec B603
             executable(project, command), cwd=project, capture_output=capture, text=True
         )
         lines = ((done.stdout or "") + (done.stderr or "")).strip().splitlines()

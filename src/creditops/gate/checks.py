@@ -85,12 +85,12 @@ def run_gate(
     candidate_auc = float(roc_auc_score(labels, candidate))
     champion_auc = None if champion is None else float(roc_auc_score(labels, champion))
     checks = [
-        _data_check(holdout),
-        _minimum_check(candidate_auc, thresholds),
-        _champion_check(intervals, champion_version, thresholds),
-        _slice_check(holdout, labels, candidate, champion, thresholds),
+        data_check(holdout),
+        minimum_check(candidate_auc, thresholds),
+        champion_check(intervals, champion_version, thresholds),
+        slice_check(holdout, labels, candidate, champion, thresholds),
         Check("smoke_test", smoke, _smoke_detail(smoke)),
-        _approval_check(approval_required, approver),
+        approval_check(approval_required, approver),
     ]
     if thresholds.mode == "disabled":
         checks = [
@@ -109,14 +109,15 @@ def run_gate(
     return GateResult(thresholds.mode, tuple(checks), candidate_summary, champion_summary)
 
 
-def _data_check(holdout: pd.DataFrame) -> Check:
+def data_check(holdout: pd.DataFrame) -> Check:
     failures = check_data(holdout)
     if failures:
         return Check("data_checks", "fail", "; ".join(map(str, failures)))
     return Check("data_checks", "pass", f"{len(holdout):,} holdout rows pass every data check")
 
 
-def _minimum_check(candidate_auc: float, thresholds: Thresholds) -> Check:
+def minimum_check(candidate_auc: float, thresholds: Thresholds) -> Check:
+    """Pass when the candidate's ROC AUC on the holdout reaches the minimum (the minimum itself passes)."""
     verdict: Verdict = "pass" if candidate_auc >= thresholds.min_roc_auc else "fail"
     return Check(
         "minimum_roc_auc",
@@ -126,7 +127,9 @@ def _minimum_check(candidate_auc: float, thresholds: Thresholds) -> Check:
     )
 
 
-def _champion_check(intervals: dict[str, Any], champion_version: str | None, thresholds: Thresholds) -> Check:
+def champion_check(intervals: dict[str, Any], champion_version: str | None, thresholds: Thresholds) -> Check:
+    """Pass when the lower CI bound of AUC(candidate) − AUC(champion) is at least −max_roc_auc_drop:
+    judged on the bound, not the mean, so a candidate is promoted only when it is credibly not worse."""
     if "difference" not in intervals:
         return Check("champion_comparison", "pass", "first model: there is no champion to compare with")
     difference = intervals["difference"]
@@ -140,7 +143,7 @@ def _champion_check(intervals: dict[str, Any], champion_version: str | None, thr
     return Check("champion_comparison", verdict, detail, difference)
 
 
-def _slice_check(
+def slice_check(
     holdout: pd.DataFrame,
     labels: np.ndarray,
     candidate: np.ndarray,
@@ -181,7 +184,7 @@ def _smoke_detail(verdict: Verdict) -> str:
     return "the new deployment answered the sample request correctly before it got traffic"
 
 
-def _approval_check(required: bool, approver: str | None) -> Check:
+def approval_check(required: bool, approver: str | None) -> Check:
     if not required:
         return Check("approval", "pass", "not required in this environment")
     if approver:

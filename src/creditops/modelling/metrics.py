@@ -68,7 +68,7 @@ def compare_with_champion(
         return Comparison(metric, candidate, None, None, tolerance, True, reason)
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
     gain = sign * (candidate - champion)
-    better = gain > -tolerance if tolerance > 0 else gain > 0
+    better = gain > -tolerance  # with no tolerance: strictly better; worse by the tolerance exactly: not
     verdict = "better than" if better else "not better than"
     reason = (
         f"{verdict} champion v{champion_version}: {metric} {candidate:.4f} vs {champion:.4f} (tolerance {tolerance:g})"

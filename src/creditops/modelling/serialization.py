@@ -58,10 +58,11 @@ def _load_pickle(path: Path, allowed: bool) -> TrainedModel:
             f"{path} is a pickle, and loading a pickle runs the code it names: if you trust its origin, set "
             "MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true or pass --allow-pickle"
         )
-    import pickle  # nosec B403: only behind the explicit opt-in above
+    # only behind the explicit opt-in above; the person opted in, knowingly
+    import pickle  # nosec B403
 
     with path.open("rb") as stream:
-        estimator = pickle.load(stream)  # nosec B301: the person opted in, knowingly
+        estimator = pickle.load(stream)  # nosec B301
     if not hasattr(estimator, "predict_proba"):
         raise CreditopsError(f"{path} holds a {type(estimator).__name__}, not a classifier with predict_proba")
     warnings.warn(f"loaded the pickle {path} (opted in): creditops saves its own models in safe formats", stacklevel=2)

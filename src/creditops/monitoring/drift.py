@@ -46,7 +46,24 @@ class DriftReport:
 
     @property
     def drifted(self) -> bool:
-        return bool(self.drifted_features) or abs(self.rate_shift) > self.thresholds.default_rate_shift
+        return bool(self.drifted_features) or rate_shift_drifted(self.rate_shift, self.thresholds)
+
+
+def feature_drifted(psi: float, p_value: float, thresholds: DriftThresholds) -> bool:
+    """A feature drifts when its shift is both large (PSI over the threshold) and significant (the
+    distribution test's p-value under its threshold): PSI alone flags noise on small samples, the test
+    alone flags tiny shifts on large ones."""
+    return psi > thresholds.psi and p_value < thresholds.p_value
+
+
+def rate_shift_drifted(rate_shift: float, thresholds: DriftThresholds) -> bool:
+    """The predicted default rate moved by more than the allowed shift, up or down."""
+    return abs(rate_shift) > thresholds.default_rate_shift
+
+
+def too_few_rows(rows: int, thresholds: DriftThresholds) -> bool:
+    """Fewer logged rows than the minimum: too few to judge drift at all."""
+    return rows < thresholds.min_rows
 
 
 def population_stability_index(reference: np.ndarray, live: np.ndarray, categorical: bool = False) -> float:
@@ -88,8 +105,7 @@ def compare(
         categorical = name in CATEGORICAL_CODES
         psi = population_stability_index(reference[:, position], live[:, position], categorical)
         test, p_value = _test(reference[:, position], live[:, position], categorical)
-        drifted = psi > thresholds.psi and p_value < thresholds.p_value
-        features.append(FeatureDrift(name, psi, test, p_value, drifted))
+        features.append(FeatureDrift(name, psi, test, p_value, feature_drifted(psi, p_value, thresholds)))
     return DriftReport(
         rows=len(live),
         reference_rows=len(reference),

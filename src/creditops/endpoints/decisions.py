@@ -1,0 +1,57 @@
+"""The decisions of a rollout, as pure functions: whether traffic weights are valid and whether a traffic
+step passes its checks. Measuring is the caller's job; these only judge (and are tested at their edges)."""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from creditops.errors import CreditopsError
+
+
+@dataclass(frozen=True)
+class StepFigures:
+    """What was measured at one traffic step of a rollout."""
+
+    requests: int
+    errors: int
+    p99_ms: float
+    answered_by_new: int
+
+
+def checked_weights(weights: Mapping[str, int], deployments: Iterable[str], endpoint: str) -> dict[str, int]:
+    """Every deployment's share (0 for those left out), when each is 0..100 and they sum to 100."""
+    known = list(deployments)
+    unknown = sorted(set(weights) - set(known))
+    if unknown:
+        raise CreditopsError(f"no deployment named {', '.join(unknown)} on endpoint {endpoint}")
+    bad = {dep: pct for dep, pct in weights.items() if not 0 <= pct <= 100}
+    if bad:
+        raise CreditopsError(f"traffic must be 0..100 percent: {bad}")
+    if sum(weights.values()) != 100:
+        raise CreditopsError(f"traffic weights must sum to 100, not {sum(weights.values())}: {dict(weights)}")
+    return {dep: weights.get(dep, 0) for dep in known}
+
+
+def p99(latencies_ms: Sequence[float]) -> float:
+    """The 99th percentile by nearest rank: the smallest value that 99 % of the values do not exceed."""
+    if not latencies_ms:
+        raise ValueError("no latencies to take a percentile of")
+    ordered = sorted(latencies_ms)
+    rank = -(-99 * len(ordered) // 100)  # ceil(0.99 n), without floating point
+    return ordered[rank - 1]
+
+
+def step_failure(
+    step: int, figures: StepFigures, deployment: str, *, max_error_rate: float, max_p99_ms: float
+) -> str | None:
+    """Why the step fails (error rate over its budget, p99 over its budget, or at 100 % a request not
+    answered by the new deployment), or None when it passes. A budget reached exactly still passes."""
+    if figures.requests <= 0:
+        return f"at {step}%: no request was measured"
+    rate = figures.errors / figures.requests
+    if rate > max_error_rate:
+        return f"at {step}%: error rate {rate:.1%} over {max_error_rate:.1%}"
+    if figures.p99_ms > max_p99_ms:
+        return f"at {step}%: p99 latency {figures.p99_ms:.1f} ms over {max_p99_ms:g} ms"
+    if step == 100 and figures.answered_by_new != figures.requests:
+        return f"at 100%: {figures.requests - figures.answered_by_new} requests were not answered by {deployment}"
+    return None

@@ -1,0 +1,92 @@
+"""Rollout and traffic decisions at their edges, in milliseconds: no endpoint, no process."""
+
+import pytest
+
+from creditops.endpoints.decisions import StepFigures, checked_weights, p99, step_failure
+from creditops.errors import CreditopsError
+
+
+def _judge(step: int = 50, **figures: float) -> str | None:
+    measured = {"requests": 100, "errors": 0, "p99_ms": 10.0, "answered_by_new": 100, **figures}
+    return step_failure(
+        step,
+        StepFigures(**measured),
+        "green",
+        max_error_rate=0.01,
+        max_p99_ms=250.0,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(("errors", "fails"), [(0, False), (1, False), (2, True)])
+def test_error_rate_budget_is_inclusive(errors: int, fails: bool) -> None:
+    failure = _judge(errors=errors)  # 1 in 100 is exactly the 1 % budget
+    assert (failure is not None) is fails
+    if fails:
+        assert failure == "at 50%: error rate 2.0% over 1.0%"
+
+
+@pytest.mark.parametrize(("latency", "fails"), [(249.9, False), (250.0, False), (250.1, True)])
+def test_p99_budget_is_inclusive(latency: float, fails: bool) -> None:
+    failure = _judge(p99_ms=latency)
+    assert (failure is not None) is fails
+    if fails:
+        assert failure == "at 50%: p99 latency 250.1 ms over 250 ms"
+
+
+def test_at_full_traffic_every_answer_must_come_from_the_new_deployment() -> None:
+    assert _judge(step=100, answered_by_new=100) is None
+    assert _judge(step=100, answered_by_new=99) == "at 100%: 1 requests were not answered by green"
+    assert _judge(step=50, answered_by_new=40) is None  # below 100 % the old deployment answers too
+
+
+def test_errors_are_judged_before_latency() -> None:
+    assert _judge(errors=50, p99_ms=9_999.0) == "at 50%: error rate 50.0% over 1.0%"
+
+
+def test_no_measured_request_is_a_failure() -> None:
+    assert _judge(requests=0, answered_by_new=0) == "at 50%: no request was measured"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (list(range(1, 101)), 99),  # nearest rank: the 99th of 100
+        (list(range(1, 51)), 50),  # of 50 values the 99th percentile is the largest
+        ([7.0], 7.0),
+        (list(range(200, 0, -1)), 198),
+    ],
+)
+def test_p99_by_nearest_rank(values: list[float], expected: float) -> None:
+    assert p99(values) == expected
+
+
+def test_p99_of_nothing_is_refused() -> None:
+    with pytest.raises(ValueError, match="no latencies"):
+        p99([])
+
+
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [
+        ({"blue": 100}, {"blue": 100, "green": 0}),
+        ({"blue": 0, "green": 100}, {"blue": 0, "green": 100}),
+        ({"blue": 1, "green": 99}, {"blue": 1, "green": 99}),
+    ],
+)
+def test_weights_within_bounds_that_sum_to_100(weights: dict[str, int], expected: dict[str, int]) -> None:
+    assert checked_weights(weights, ["blue", "green"], "ep") == expected
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ({"blue": 101, "green": -1}, "traffic must be 0..100 percent"),
+        ({"blue": -1, "green": 101}, "traffic must be 0..100 percent"),
+        ({"blue": 99}, "must sum to 100, not 99"),
+        ({"blue": 100, "green": 1}, "must sum to 100, not 101"),
+        ({"purple": 100}, "no deployment named purple on endpoint ep"),
+    ],
+)
+def test_weights_out_of_bounds_or_not_summing_to_100_are_refused(weights: dict[str, int], message: str) -> None:
+    with pytest.raises(CreditopsError, match=message):
+        checked_weights(weights, ["blue", "green"], "ep")

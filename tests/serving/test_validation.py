@@ -1,0 +1,56 @@
+"""Request validation at every bound and every code set: the lowest and highest allowed values pass,
+one step beyond fails, naming the column."""
+
+import pytest
+
+from creditops.data.schema import CATEGORICAL_CODES, FEATURES, NUMERIC_RANGES
+from creditops.serving.errors import RequestError
+from creditops.serving.requests import parse_request
+
+from ..sample_requests import VALID_ROW
+
+
+def _with(column: str, value: float) -> bytes:
+    row: list[float] = list(VALID_ROW)
+    row[FEATURES.index(column)] = value
+    import orjson
+
+    return orjson.dumps({"dataframe_split": {"columns": list(FEATURES), "data": [row]}})
+
+
+INSIDE = [(c, v) for c, (low, high) in NUMERIC_RANGES.items() for v in (low, high)] + [
+    (c, code) for c, codes in CATEGORICAL_CODES.items() for code in codes
+]
+OUTSIDE = (
+    [(c, low - 1) for c, (low, high) in NUMERIC_RANGES.items()]
+    + [(c, high + 1) for c, (low, high) in NUMERIC_RANGES.items()]
+    + [(c, min(codes) - 1) for c, codes in CATEGORICAL_CODES.items()]
+    + [(c, max(codes) + 1) for c, codes in CATEGORICAL_CODES.items()]
+    + [(c, min(codes) + 0.5) for c, codes in CATEGORICAL_CODES.items()]
+)
+
+
+@pytest.mark.parametrize(("column", "value"), INSIDE)
+def test_each_bound_and_each_code_passes(column: str, value: float) -> None:
+    assert parse_request(_with(column, value), max_rows=1).features.shape == (1, 23)
+
+
+@pytest.mark.parametrize(("column", "value"), OUTSIDE)
+def test_one_step_beyond_fails_naming_the_column(column: str, value: float) -> None:
+    with pytest.raises(RequestError) as raised:
+        parse_request(_with(column, value), max_rows=1)
+    assert raised.value.status == 422
+    assert raised.value.message.startswith(f"column '{column}' row 0: ")
+
+
+@pytest.mark.parametrize(("rows", "status"), [(3, 200), (4, 413)])
+def test_the_row_limit_is_inclusive(rows: int, status: int) -> None:
+    import orjson
+
+    body = orjson.dumps({"instances": [VALID_ROW] * rows})
+    try:
+        parse_request(body, max_rows=3)
+        answered = 200
+    except RequestError as error:
+        answered = error.status
+    assert answered == status
