@@ -10,7 +10,7 @@ DATA ?= .creditops/data/credit_default.parquet
 ROWS ?= 30000
 SEED ?= 2005
 
-.PHONY: help install run data lint format security test unit bench bench-serving clean
+.PHONY: help install run data lint format security test unit mutation bench bench-serving clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -42,17 +42,20 @@ lint: $(STAMP) ## ruff lint and format check, mypy --strict on src
 	$(BIN)/creditops ci stage lint
 
 format: $(STAMP) ## Apply ruff fixes and formatting
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks tools
+	$(BIN)/ruff format src tests benchmarks tools
 
 security: $(STAMP) ## bandit security scan of the package
 	$(BIN)/creditops ci stage security
 
-test: $(STAMP) ## Lint, type check, security scan and every test with coverage (reports/)
-	$(BIN)/creditops ci stage lint security unit e2e --reports reports
+test: $(STAMP) ## Lint, type check, security scan, every test with coverage (reports/) and mutation testing
+	$(BIN)/creditops ci stage lint security unit e2e mutation --reports reports
 
 unit: $(STAMP) ## Fast tests only (no end-to-end)
 	$(BIN)/creditops ci stage unit
+
+mutation: $(STAMP) ## Mutation testing of the decision modules (mutmut): score, survivors, fails under 95 %
+	$(BIN)/creditops ci stage mutation
 
 bench: $(STAMP) $(DATA) ## Benchmark creditops run against the original four-process way
 	$(BIN)/python benchmarks/bench_pipeline.py --data $(DATA)
@@ -62,4 +65,4 @@ bench-serving: $(STAMP) ## Benchmark creditops serve vs mlflow models serve vs c
 	$(BIN)/python benchmarks/bench_serving.py --workers 2
 
 clean: ## Remove the virtual environment, workspace and caches
-	rm -rf $(VENV) .creditops reports .pytest_cache .ruff_cache .coverage
+	rm -rf $(VENV) .creditops reports .pytest_cache .ruff_cache .mypy_cache .coverage mutants

@@ -43,8 +43,9 @@ def test_errors_are_judged_before_latency() -> None:
     assert _judge(errors=50, p99_ms=9_999.0) == "at 50%: error rate 50.0% over 1.0%"
 
 
-def test_no_measured_request_is_a_failure() -> None:
+def test_no_measured_request_is_a_failure_and_one_is_enough() -> None:
     assert _judge(requests=0, answered_by_new=0) == "at 50%: no request was measured"
+    assert _judge(requests=1, answered_by_new=1) is None
 
 
 @pytest.mark.parametrize(
@@ -61,7 +62,7 @@ def test_p99_by_nearest_rank(values: list[float], expected: float) -> None:
 
 
 def test_p99_of_nothing_is_refused() -> None:
-    with pytest.raises(ValueError, match="no latencies"):
+    with pytest.raises(ValueError, match=r"^no latencies to take a percentile of$"):
         p99([])
 
 
@@ -85,6 +86,8 @@ def test_weights_within_bounds_that_sum_to_100(weights: dict[str, int], expected
         ({"blue": 99}, "must sum to 100, not 99"),
         ({"blue": 100, "green": 1}, "must sum to 100, not 101"),
         ({"purple": 100}, "no deployment named purple on endpoint ep"),
+        ({"purple": 50, "cyan": 50}, "no deployment named cyan, purple on endpoint ep"),
+        ({"blue": 101}, "traffic must be 0..100 percent"),
     ],
 )
 def test_weights_out_of_bounds_or_not_summing_to_100_are_refused(weights: dict[str, int], message: str) -> None:

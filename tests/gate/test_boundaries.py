@@ -96,15 +96,34 @@ def _candidate_losing(labels: np.ndarray, mask: np.ndarray, wrong_pairs_share: f
     return scores
 
 
-@pytest.mark.parametrize(("share", "verdict"), [(0.04, "pass"), (0.06, "fail")])
+@pytest.mark.parametrize(("share", "verdict"), [(0.24, "pass"), (0.25, "pass"), (0.26, "fail")])
 def test_a_slice_may_lose_up_to_the_tolerance(share: float, verdict: str) -> None:
     holdout, labels = _slice_holdout(women=200, men=200)
     women = holdout["SEX"].to_numpy() == 2
     champion = labels.astype(float)  # AUC 1 in every slice
-    candidate = _candidate_losing(labels, women, share)  # AUC 1 − share among women
-    check = slice_check(holdout, labels, candidate, champion, GateSettings(slice_tolerance=0.05, min_slice_rows=150))
+    candidate = _candidate_losing(labels, women, share)  # AUC 1 − share among women (0.25: exact in binary)
+    check = slice_check(holdout, labels, candidate, champion, GateSettings(slice_tolerance=0.25, min_slice_rows=150))
     assert check.verdict == verdict
     assert check.data["SEX=female"]["drop"] == pytest.approx(share)
+    if verdict == "pass":
+        assert check.detail == "2 slices within 0.25 of the champion"
+    else:
+        assert check.detail == "over the 0.25 tolerance: SEX=female loses 0.2600"
+
+
+def test_every_slice_over_the_tolerance_is_named_and_a_first_model_records_them_all() -> None:
+    holdout, labels = _slice_holdout(women=200, men=200)
+    women = holdout["SEX"].to_numpy() == 2
+    candidate = np.minimum(_candidate_losing(labels, women, 0.5), _candidate_losing(labels, ~women, 0.5))
+    check = slice_check(
+        holdout, labels, candidate, labels.astype(float), GateSettings(slice_tolerance=0.1, min_slice_rows=150)
+    )
+    assert check.detail.startswith("over the 0.1 tolerance: SEX=male loses ")
+    assert ", SEX=female loses " in check.detail
+    first = slice_check(holdout, labels, candidate, None, GateSettings(min_slice_rows=150))
+    assert (first.name, first.verdict) == ("slices", "pass")
+    assert first.data["SEX=female"] == {"rows": 200, "judged": True, "candidate": pytest.approx(0.5)}
+    assert first.data["EDUCATION=university"] == {"rows": 0, "judged": False}
 
 
 @pytest.mark.parametrize(("rows", "judged"), [(149, False), (150, True)])

@@ -7,6 +7,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from creditops.config.environments import GateSettings
+from creditops.data.checks import check_data
 from creditops.data.schema import LABEL
 from creditops.gate.checks import Check, approval_check, data_check, minimum_check, run_gate
 from creditops.modelling.metrics import bootstrap_auc
@@ -141,3 +142,33 @@ def test_the_data_check_names_each_failure(small_frame: pd.DataFrame) -> None:
 def test_the_approval_check_names_the_approver() -> None:
     assert approval_check(False, None) == Check("approval", "pass", "not required in this environment")
     assert approval_check(True, "ana") == Check("approval", "pass", "approved by ana")
+
+
+def test_the_gate_record_has_its_four_parts(small_frame: pd.DataFrame, scored) -> None:
+    labels, candidate, champion = scored
+    result = run_gate(
+        small_frame,
+        labels,
+        candidate,
+        champion,
+        GateSettings(bootstrap_samples=50),
+        champion_version="4",
+        approval_required=False,
+        approver=None,
+    )
+    recorded = result.as_dict()
+    assert set(recorded) == {"mode", "checks", "candidate", "champion"}
+    assert (recorded["mode"], recorded["candidate"], recorded["champion"]) == (
+        result.mode,
+        result.candidate,
+        result.champion,
+    )
+
+
+def test_a_failing_data_check_lists_every_failure(small_frame: pd.DataFrame) -> None:
+    bad = small_frame.assign(SEX=7, EDUCATION=9)
+    failed = data_check(bad)
+    assert failed.name == "data_checks"
+    assert failed.detail == "; ".join(map(str, check_data(bad)))
+    assert "allowed_codes on 'SEX'" in failed.detail
+    assert "allowed_codes on 'EDUCATION'" in failed.detail

@@ -119,3 +119,18 @@ def test_the_bootstrap_resamples_every_row_and_reports_the_champion_interval() -
     alone = bootstrap_auc(labels, scores, None, samples=80, confidence=0.95, seed=1)
     assert set(alone) == {"candidate"}
     assert alone["candidate"] == result["candidate"]
+
+
+def test_a_probability_at_the_threshold_is_class_one_and_absent_classes_count_zero() -> None:
+    report = evaluate_predictions(np.array([0, 1, 0, 0]), np.array([0.5, 0.4, 0.1, 0.2]), threshold=0.5)
+    assert report["confusion_matrix"] == [[2, 1], [1, 0]]  # 0.5 is predicted 1
+    assert report["1"]["precision"] == 0.0
+    assert report["f1"] == 0.0
+    assert report["accuracy"] == 0.5
+    nothing_predicted = evaluate_predictions(np.array([0, 1]), np.array([0.1, 0.2]), threshold=0.5)
+    assert nothing_predicted["1"]["precision"] == 0.0  # zero_division=0, not 1
+    assert nothing_predicted["f1"] == 0.0
+    one_class = evaluate_predictions(np.zeros(4, dtype=int), np.zeros(4), threshold=0.5)
+    assert one_class["confusion_matrix"] == [[4, 0], [0, 0]]  # always 2×2
+    assert one_class["1"]["support"] == 0
+    assert one_class["log_loss"] < 1e-6  # certain and right

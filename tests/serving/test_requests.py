@@ -237,7 +237,7 @@ def test_flag_mode_scores_invalid_codes_and_names_them_per_row() -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b'{"instances": [[NaN' + b", 1" * 22 + b"]]}", "not a finite number"),
+        (b'{"instances": [[NaN' + b", 1" * 22 + b"]]}", "column 'LIMIT_BAL' row 0: nan is not a finite number"),
         (orjson.dumps({"instances": [VALID_ROW[:5]]}), "row 0: 5 values"),
         (orjson.dumps({"instances": [[None] * 23]}), "null value"),
         (orjson.dumps({"dataframe_split": {"columns": list(FEATURES[:-1]), "data": [VALID_ROW[:-1]]}}), "missing"),

@@ -1,3 +1,4 @@
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -37,3 +38,26 @@ def test_fingerprint_changes_with_each_input() -> None:
     base = {"data_sha256": "d", "config_hash": "c", "commit": "g"}
     prints = {fingerprint(**base)} | {fingerprint(**{**base, key: "x"}) for key in base}
     assert len(prints) == 4
+
+
+def test_the_fingerprint_is_pinned() -> None:
+    # Changing how it is computed would make every registered version look new: pin the exact value.
+    import creditops
+
+    expected = hashlib.sha256(f"d|c|g|{creditops.__version__}".encode()).hexdigest()[:16]
+    assert fingerprint(data_sha256="d", config_hash="c", commit="g") == expected
+
+
+def test_without_git_the_commit_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("creditops.tracking.lineage.shutil.which", lambda name: None)
+    assert git_commit() == "unknown"
+
+
+def test_untracked_files_do_not_make_a_commit_dirty(tmp_path: Path) -> None:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "a.txt").write_text("one")
+    subprocess.run([*git, "-C", str(tmp_path), "add", "a.txt"], check=True)
+    subprocess.run([*git, "-C", str(tmp_path), "commit", "-qm", "first"], check=True)
+    (tmp_path / "notes.txt").write_text("not tracked")
+    assert not git_commit(tmp_path).endswith("-dirty")

@@ -8,12 +8,13 @@ from typing import Final
 
 from creditops.errors import CreditopsError
 
-CHECKED: Final = ("src", "tests", "benchmarks")
+CHECKED: Final = ("src", "tests", "benchmarks", "tools")
 COMMANDS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     "lint": (("ruff", "check", *CHECKED), ("ruff", "format", "--check", *CHECKED), ("mypy",)),
     "security": (("bandit", "--quiet", "--recursive", "--configfile", "pyproject.toml", "src"),),
     "unit": (("pytest", "-q", "-m", "not e2e", "--cov", "--cov-report="),),
     "e2e": (("pytest", "-q", "-m", "e2e", "--cov", "--cov-append", "--cov-report=term"),),
+    "mutation": (("python", "tools/mutation_report.py", "--minimum", "95"),),
 }
 """Each stage's commands, run in order from the project root with the tools of this interpreter."""
 REPORTED: Final = {"unit": "junit-unit.xml", "e2e": "junit-e2e.xml"}
@@ -31,6 +32,8 @@ def commands(stage: str, reports: Path | None = None) -> list[list[str]]:
 
 def executable(project: Path, command: list[str]) -> list[str]:
     """`command` with its program taken from this interpreter's environment (no PATH needed)."""
+    if command[0] == "python":
+        return [sys.executable, *command[1:]]
     installed = Path(sys.executable).parent / command[0]
     program = [str(installed)] if installed.exists() else [sys.executable, "-m", command[0]]
     return [*program, *command[1:]]
