@@ -133,4 +133,5 @@ def test_a_probability_at_the_threshold_is_class_one_and_absent_classes_count_ze
     one_class = evaluate_predictions(np.zeros(4, dtype=int), np.zeros(4), threshold=0.5)
     assert one_class["confusion_matrix"] == [[4, 0], [0, 0]]  # always 2×2
     assert one_class["1"]["support"] == 0
+    assert one_class["f1"] == 0.0  # no positive anywhere: F1 is undefined and counted 0, not 1
     assert one_class["log_loss"] < 1e-6  # certain and right
