@@ -10,6 +10,7 @@ from creditops.context import from_process
 from creditops.endpoints import manager
 from creditops.errors import CreditopsError
 from creditops.flow import release
+from creditops.pipeline import run_pipeline
 from creditops.serving.protocol import SAMPLE_REQUEST
 from creditops.tracking import names
 from creditops.tracking.registry import Registry
@@ -85,7 +86,7 @@ def test_dev_needs_no_approval_and_a_blocked_gate_records_why(project: Path) -> 
     (environments / "dev.yaml").write_text(yaml.safe_dump(settings))
     _change_modelling(project, n_estimators=20)
     context = from_process("dev")
-    result = release.run_pipeline(release.ensure_data(context), context.modelling, context, promote=False)
+    result = run_pipeline(release.ensure_data(context), context.modelling, context, promote=False)
     candidate = result.registration.version or "2"
     with pytest.raises(CreditopsError, match=r"gate blocked version \d+ in dev: minimum_roc_auc"):
         release.promote(from_process("dev"), candidate, say=lambda message: None)

@@ -2,7 +2,7 @@ import pytest
 
 from creditops.data.schema import FEATURES
 from creditops.modelling.estimators import TrainedModel
-from creditops.serving.app import LoadedModel
+from creditops.serving.model import LoadedModel
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,8 @@ import json
 import pytest
 from starlette.testclient import TestClient
 
-from creditops.serving.app import LoadedModel, ServiceSettings, create_app
+from creditops.serving.app import ServiceSettings, create_app
+from creditops.serving.model import LoadedModel
 
 from ..sample_requests import SAMPLE_REQUEST, VALID_ROW
 

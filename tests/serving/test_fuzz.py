@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from creditops.data.schema import FEATURES
-from creditops.serving.app import LoadedModel, ServiceSettings, create_app
+from creditops.serving.app import ServiceSettings, create_app
 from creditops.serving.errors import RequestError
+from creditops.serving.model import LoadedModel
 from creditops.serving.requests import FORMATS, parse_request
 
 from ..sample_requests import VALID_ROW

@@ -16,14 +16,15 @@ from creditops.data.split import split
 from creditops.data.synth import synthesize
 from creditops.endpoints import blue_green, manager, state
 from creditops.errors import CreditopsError
+from creditops.files import sha256_file
 from creditops.gate import evidence
 from creditops.gate.checks import GateResult, run_gate
 from creditops.gate.evidence import EvidenceRecord
 from creditops.modelling.estimators import feature_matrix
-from creditops.pipeline import run_pipeline
 from creditops.say import Say, silent
 from creditops.serving.protocol import SAMPLE_REQUEST
 from creditops.tracking import names
+from creditops.tracking.lineage import fingerprint, git_commit
 from creditops.tracking.registry import Registry, VersionInfo
 
 AWAITING_APPROVAL_EXIT = 3
@@ -117,12 +118,18 @@ def release(context: Context, *, say: Say = print) -> EvidenceRecord | None:
     approved. Returns the evidence, or None when nothing changed."""
     env = context.env.name
     data = ensure_data(context, say)
-    result = run_pipeline(data, context.modelling, context, promote=False)
-    registration = result.registration
-    if registration is None:
-        raise CreditopsError(f"the pipeline registered nothing and gave no reason on {data}")
-    say(f"retrained on {data}: {registration.reason}")
-    version = registration.version
+    known = _registered_already(context, data)
+    if known is not None:
+        say(f"not retraining: the same data, config and code made version {known.version}")
+        version: str | None = known.version
+    else:
+        from creditops.pipeline import run_pipeline  # on use: training imports LightGBM and scikit-learn
+
+        registration = run_pipeline(data, context.modelling, context, promote=False).registration
+        if registration is None:
+            raise CreditopsError(f"the pipeline registered nothing and gave no reason on {data}")
+        say(f"retrained on {data}: {registration.reason}")
+        version = registration.version
     if version is None:
         waiting = _pending_or_none(context)
         if waiting is None:
@@ -136,6 +143,14 @@ def release(context: Context, *, say: Say = print) -> EvidenceRecord | None:
         say(f"nothing to do: version {version} is already the champion in {env}")
         return None
     return promote(context, version, say=say)
+
+
+def _registered_already(context: Context, data: Path) -> VersionInfo | None:
+    """The version trained from this data, config and code, found by its fingerprint before training:
+    a release with nothing changed needs no retraining to say so."""
+    commit = git_commit(override=context.commit_override)
+    expected = fingerprint(data_sha256=sha256_file(data), config_hash=context.modelling.digest(), commit=commit)
+    return Registry(context.store_uri).find_by_fingerprint(context.model_name, expected)
 
 
 def pending_candidate(context: Context) -> str:

@@ -3,12 +3,15 @@
 from dataclasses import dataclass
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import GradientBoostingClassifier
 
 from creditops.data.schema import FEATURES
+
+TRAINING_THREADS = 1
+"""One thread, chosen by measurement (benchmarks/bench_busy.py): LightGBM's two OpenMP threads spin-wait
+for each other, so when another process takes a core a 0.1 s training takes 26 s; one thread trains 30,000
+rows in ~0.2 s and stays there with two busy processes beside it."""
 
 
 @dataclass(frozen=True)
@@ -18,11 +21,11 @@ class TrainedModel:
     algorithm: str
     estimator: Any
 
-    def predict_proba(self, features: np.ndarray | pd.DataFrame) -> np.ndarray:
-        """The probability of default for each row, as a 1-D float array."""
+    def predict_proba(self, features: np.ndarray | pd.DataFrame, *, threads: int = 1) -> np.ndarray:
+        """The probability of default for each row, as a 1-D float array (LightGBM with `threads` threads)."""
         values = np.asarray(features, dtype=np.float64)
         if self.algorithm == "lightgbm":
-            return np.asarray(self.estimator.predict(values, num_threads=1), dtype=np.float64)
+            return np.asarray(self.estimator.predict(values, num_threads=threads), dtype=np.float64)
         return np.asarray(self.estimator.predict_proba(values)[:, 1], dtype=np.float64)
 
 
@@ -43,7 +46,11 @@ def train_model(
     seed: int,
 ) -> TrainedModel:
     """Fit the chosen algorithm; deterministic for a seed."""
+    # Imported on use, here and in the loaders: commands that only read the registry or fail on their
+    # arguments answer without loading LightGBM or scikit-learn.
     if algorithm == "lightgbm":
+        import lightgbm as lgb
+
         params = {
             "objective": "binary",
             "learning_rate": learning_rate,
@@ -56,13 +63,15 @@ def train_model(
             "seed": seed,
             "deterministic": True,
             "force_row_wise": True,
-            "num_threads": 2,
+            "num_threads": TRAINING_THREADS,
             "verbosity": -1,
         }
         dataset = lgb.Dataset(features, label=labels, feature_name=list(FEATURES), free_raw_data=True)
         booster = lgb.train(params, dataset, num_boost_round=n_estimators)
         return TrainedModel(algorithm, booster)
     if algorithm == "sklearn_gbm":
+        from sklearn.ensemble import GradientBoostingClassifier
+
         estimator = GradientBoostingClassifier(
             n_estimators=n_estimators,
             learning_rate=learning_rate,

@@ -10,8 +10,6 @@ import warnings
 from pathlib import Path
 from typing import Final
 
-import lightgbm as lgb
-
 from creditops.errors import CreditopsError
 from creditops.files import atomic_path
 from creditops.modelling.estimators import TrainedModel
@@ -46,6 +44,8 @@ def load_model(path: Path, *, allow_pickle: bool = False) -> TrainedModel:
         return TrainedModel("sklearn_gbm", load_skops(path))
     if head.startswith(_PICKLE_PROTOCOL):
         return _load_pickle(path, allow_pickle)
+    import lightgbm as lgb
+
     return TrainedModel("lightgbm", lgb.Booster(model_file=str(path)))
 
 

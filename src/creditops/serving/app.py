@@ -13,10 +13,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 
 import creditops
-from creditops.modelling.estimators import TrainedModel
 from creditops.serving.auth import authorized, expected_authorization
 from creditops.serving.errors import RequestError
 from creditops.serving.metrics import ServiceMetrics
+from creditops.serving.model import LoadedModel
 from creditops.serving.protocol import DEPLOYMENT_HEADER, OnInvalid
 from creditops.serving.requests import FORMATS, ScoringRequest, parse_request
 from creditops.serving.row_predictor import RowPredictor
@@ -24,17 +24,6 @@ from creditops.serving.row_predictor import RowPredictor
 JSON: Final = "application/json"
 PROBES: Final = frozenset({"/health", "/ready"})
 """The only routes that answer without the key: liveness and readiness probes carry no credentials."""
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A model ready to score, and where it came from."""
-
-    model: TrainedModel
-    name: str
-    version: str
-    uri: str
-    threshold: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from creditops.serving.app import LoadedModel
+from creditops.serving.model import LoadedModel
 from creditops.tracking import names
 from creditops.tracking.registry import Registry, locate
 

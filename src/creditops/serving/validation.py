@@ -46,6 +46,18 @@ def check_values(features: np.ndarray) -> None:
     raise RequestError(422, f"column '{name}' row {row}: {_reason(name, float(features[row, column]))}")
 
 
+def row_problems(features: np.ndarray) -> dict[int, list[str]]:
+    """Per row that fails a check, one reason per bad value ("SEX: 9 is not an allowed code (1..2)")."""
+    bad = _invalid_cells(features)
+    if bad is None:
+        return {}
+    problems: dict[int, list[str]] = {}
+    for row, column in np.argwhere(bad):
+        name = FEATURES[int(column)]
+        problems.setdefault(int(row), []).append(f"{name}: {_reason(name, float(features[row, column]))}")
+    return problems
+
+
 def flag_values(features: np.ndarray) -> dict[int, list[str]] | None:
     """Per row, a warning for each value out of range or not an allowed code; NaN and ±inf are refused."""
     finite = np.isfinite(features)
@@ -54,11 +66,4 @@ def flag_values(features: np.ndarray) -> dict[int, list[str]] | None:
         raise RequestError(
             422, f"column '{FEATURES[column]}' row {row}: {features[row, column]} is not a finite number"
         )
-    bad = _invalid_cells(features)
-    if bad is None:
-        return None
-    warnings: dict[int, list[str]] = {}
-    for row, column in np.argwhere(bad):
-        name = FEATURES[int(column)]
-        warnings.setdefault(int(row), []).append(f"{name}: {_reason(name, float(features[row, column]))}")
-    return warnings
+    return row_problems(features) or None

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import lightgbm as lgb
 import mlflow
 import numpy as np
 from mlflow.exceptions import MlflowException
@@ -69,6 +68,8 @@ def log_model(model: TrainedModel) -> str:
 def _flavor_call(model: TrainedModel, function: str, **where: str) -> Any:
     common = {"signature": signature(), **where}
     if model.algorithm == "lightgbm":
+        import lightgbm as lgb
+
         requirements = [f"lightgbm=={lgb.__version__}"]
         return getattr(mlflow.lightgbm, function)(model.estimator, pip_requirements=requirements, **common)
     import sklearn
@@ -247,6 +248,8 @@ def load_model_dir(path: Path) -> TrainedModel:
     except (MlflowException, OSError, ValueError, TypeError) as error:
         raise CreditopsError(f"cannot read {path / 'MLmodel'}: {str(error).splitlines()[0]}") from error
     if "lightgbm" in flavors:
+        import lightgbm as lgb
+
         data = _inside(path, flavors["lightgbm"].get("data"))
         return TrainedModel("lightgbm", lgb.Booster(model_file=str(data)))
     sklearn_flavor = flavors.get("sklearn", {})

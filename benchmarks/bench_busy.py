@@ -1,0 +1,106 @@
+"""Benchmark: LightGBM training and batch prediction on a quiet machine and beside two busy processes.
+
+A shared CI runner has other work on its cores. OpenMP threads that spin-wait for each other collapse
+when a core is taken away (measured here: 0.10 s quiet, 26 s busy with two threads). This script starts
+the busy processes itself and prints, for each threading choice, the quiet and busy times (medians) and
+their ratio, with the choice creditops makes marked. Run: `python benchmarks/bench_busy.py`.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+CHOICES = {
+    "num_threads=2": {"threads": 2, "env": {}},
+    "num_threads=2, OMP_WAIT_POLICY=PASSIVE": {"threads": 2, "env": {"OMP_WAIT_POLICY": "PASSIVE"}},
+    "num_threads=1": {"threads": 1, "env": {}},
+    "creditops (as shipped)": {"threads": None, "env": {}},
+}
+
+MEASURE = """
+import json, sys, time
+import numpy as np
+from creditops.data.schema import LABEL
+from creditops.data.synth import synthesize
+from creditops.modelling import estimators
+from creditops.modelling.estimators import feature_matrix, train_model
+threads = json.loads(sys.argv[1])
+frame = synthesize(30_000, 5)
+features, labels = feature_matrix(frame), frame[LABEL].to_numpy()
+if threads is not None:
+    estimators.TRAINING_THREADS = threads
+train_model(features[:2000], labels[:2000], algorithm="lightgbm", n_estimators=5, learning_rate=0.1,
+            num_leaves=7, max_depth=3, seed=0)  # warm-up: OpenMP and LightGBM start
+started = time.perf_counter()
+model = train_model(features, labels, algorithm="lightgbm", n_estimators=100, learning_rate=0.05,
+                    num_leaves=7, max_depth=3, seed=42)
+trained = time.perf_counter() - started
+many = np.tile(features, (10, 1))
+started = time.perf_counter()
+model.predict_proba(many)
+predicted = time.perf_counter() - started
+print(json.dumps({"train": trained, "predict_300k": predicted}))
+"""
+
+
+def measure(threads: int | None, env: dict[str, str]) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, json.dumps(threads)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def busy(count: int, seconds: float) -> list[subprocess.Popen[bytes]]:
+    """`count` processes that keep a core busy for at most `seconds` (they stop by themselves)."""
+    loop = f"import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
+    return [subprocess.Popen([sys.executable, "-c", loop]) for _ in range(count)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--busy", type=int, default=2, help="Busy processes beside the measured one")
+    args = parser.parse_args(argv)
+    rows = []
+    for label, choice in CHOICES.items():
+        quiet = [measure(choice["threads"], choice["env"]) for _ in range(args.repeats)]
+        noisy = []
+        for _ in range(args.repeats):
+            hogs = busy(args.busy, 120)
+            time.sleep(0.5)
+            try:
+                noisy.append(measure(choice["threads"], choice["env"]))
+            finally:
+                for hog in hogs:
+                    hog.kill()
+                    hog.wait()
+        row = {"choice": label}
+        for key in ("train", "predict_300k"):
+            row[f"{key} quiet"] = statistics.median(item[key] for item in quiet)
+            row[f"{key} busy"] = statistics.median(item[key] for item in noisy)
+        rows.append(row)
+    print(
+        f"LightGBM, 30,000 rows, 100 trees; predict 300,000 rows; {args.busy} busy processes; medians of {args.repeats}"
+    )
+    print("| choice | train quiet s | train busy s | ratio | predict quiet s | predict busy s | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print(
+            f"| {row['choice']} | {row['train quiet']:.2f} | {row['train busy']:.2f} | "
+            f"{row['train busy'] / row['train quiet']:.1f}× | {row['predict_300k quiet']:.2f} | "
+            f"{row['predict_300k busy']:.2f} | {row['predict_300k busy'] / row['predict_300k quiet']:.1f}× |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,191 @@
+"""Batch scoring of a portfolio: a data file in, a scored file out, in chunks of bounded memory.
+
+Each chunk is read with only the columns scoring needs, checked with the same per-row checks as the
+scoring service (rows that fail go to a side file with their reasons; they are never scored), scored,
+and appended to the output, which is written under a temporary name and renamed when complete.
+"""
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from creditops.data.io import read_table
+from creditops.data.schema import FEATURES, ID_COLUMN
+from creditops.errors import DataError
+from creditops.files import atomic_path
+from creditops.serving.model import LoadedModel
+from creditops.serving.validation import row_problems
+
+OUTPUTS: Final = (".parquet", ".csv")
+Progress = Callable[[int], None]
+"""Called with the number of rows read so far."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a batch scoring did: rows in, rows scored, rows refused, the predicted default rate."""
+
+    rows: int
+    scored: int
+    invalid: int
+    default_rate: float
+    output: Path
+    invalid_output: Path | None
+    seconds: float
+
+
+def score_file(
+    scoring: LoadedModel,
+    source: Path,
+    output: Path,
+    *,
+    chunk_rows: int = 200_000,
+    threads: int = 2,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Score every row of `source` into `output` (.parquet or .csv); invalid rows into OUTPUT.invalid.csv."""
+    if output.suffix.lower() not in OUTPUTS:
+        raise DataError(f"cannot write {output}: use an output ending in {' or '.join(OUTPUTS)}")
+    if output.resolve() == source.resolve():
+        raise DataError(f"the output {output} is the input: choose another file")
+    started = time.perf_counter()
+    rejected_path = output.with_name(f"{output.stem}.invalid.csv")
+    rows = scored = 0
+    positives = 0
+    rejected: list[pd.DataFrame] = []
+    with atomic_path(output) as temporary, _Writer(temporary) as writer:
+        for ids, features in _chunks(source, chunk_rows):
+            rows += len(ids)
+            problems = row_problems(features)
+            valid = np.ones(len(ids), dtype=bool)
+            if problems:
+                valid[list(problems)] = False
+                rejected.append(
+                    pd.DataFrame(
+                        {ID_COLUMN: ids[~valid], "reasons": ["; ".join(problems[row]) for row in sorted(problems)]}
+                    )
+                )
+            probability = scoring.model.predict_proba(features[valid], threads=threads)
+            classes = (probability >= scoring.threshold).astype(np.int8)
+            writer.write(scoring, ids[valid], probability, classes)
+            scored += int(valid.sum())
+            positives += int(classes.sum())
+            if progress is not None:
+                progress(rows)
+    invalid = rows - scored
+    if rejected:
+        with atomic_path(rejected_path) as temporary:
+            pd.concat(rejected).to_csv(temporary, index=False)
+    elif rejected_path.exists():
+        rejected_path.unlink()  # from an earlier run of the same output: it would describe other data
+    return BatchResult(
+        rows,
+        scored,
+        invalid,
+        positives / scored if scored else 0.0,
+        output,
+        rejected_path if rejected else None,
+        time.perf_counter() - started,
+    )
+
+
+def _chunks(source: Path, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(IDs, features as float64) per chunk; IDs are row numbers where the file has no ID column."""
+    suffix = source.suffix.lower()
+    if not source.is_file():
+        raise DataError(f"data file not found: {source}")
+    if suffix == ".parquet":
+        yield from _parquet_chunks(source, chunk_rows)
+        return
+    if suffix == ".csv":
+        header = pd.read_csv(source, nrows=0).columns
+        _require_features(source, header)
+        usecols = [*FEATURES, *([ID_COLUMN] if ID_COLUMN in header else [])]
+        start = 0
+        for frame in pd.read_csv(source, usecols=usecols, chunksize=chunk_rows):
+            yield _split(frame, start)
+            start += len(frame)
+        return
+    frame = read_table(source)  # Excel: whole, through the same reader as training (no streaming reader exists)
+    _require_features(source, frame.columns)
+    for start in range(0, len(frame), chunk_rows):
+        yield _split(frame.iloc[start : start + chunk_rows], start)
+
+
+def _parquet_chunks(source: Path, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    try:
+        parquet = pq.ParquetFile(source)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataError(f"cannot read {source}: {str(error).splitlines()[0]}") from error
+    names = parquet.schema_arrow.names
+    _require_features(source, names)
+    columns = [*FEATURES, *([ID_COLUMN] if ID_COLUMN in names else [])]
+    start = 0
+    for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
+        features = np.column_stack(
+            [batch.column(name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for name in FEATURES]
+        )
+        if ID_COLUMN in names:
+            ids = batch.column(ID_COLUMN).to_numpy(zero_copy_only=False)
+        else:
+            ids = np.arange(start, start + batch.num_rows)
+        start += batch.num_rows
+        yield ids, features
+
+
+def _split(frame: pd.DataFrame, start: int) -> tuple[np.ndarray, np.ndarray]:
+    features = frame[list(FEATURES)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    ids = frame[ID_COLUMN].to_numpy() if ID_COLUMN in frame else np.arange(start, start + len(frame))
+    return ids, features
+
+
+def _require_features(source: Path, columns: object) -> None:
+    present = set(map(str, columns))  # type: ignore[call-overload]
+    missing = [name for name in FEATURES if name not in present]
+    if missing:
+        raise DataError(f"{source} lacks the feature column(s) {', '.join(missing)}")
+
+
+class _Writer:
+    """Appends scored chunks to a Parquet or CSV file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.parquet: pq.ParquetWriter | None = None
+        self.first = True
+
+    def __enter__(self) -> "_Writer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.parquet is not None:
+            self.parquet.close()
+        elif self.first:  # nothing was scored: still write a file with the header
+            self.write(None, np.array([]), np.array([]), np.array([], dtype=np.int8))
+            if self.parquet is not None:
+                self.parquet.close()
+
+    def write(self, scoring: LoadedModel | None, ids: np.ndarray, probability: np.ndarray, classes: np.ndarray) -> None:
+        table = pa.table(
+            {
+                ID_COLUMN: pa.array(ids),
+                "probability": pa.array(probability, type=pa.float64()),
+                "class": pa.array(classes, type=pa.int8()),
+                "model_name": pa.repeat(scoring.name if scoring else "", len(ids)),
+                "model_version": pa.repeat(scoring.version if scoring else "", len(ids)),
+            }
+        )
+        if self.path.suffix.lower() == ".parquet":
+            if self.parquet is None:
+                self.parquet = pq.ParquetWriter(self.path, table.schema)
+            self.parquet.write_table(table)
+        else:
+            table.to_pandas().to_csv(self.path, mode="a", header=self.first, index=False)
+        self.first = False

@@ -1,0 +1,34 @@
+"""The batch record in the MLflow store: what was scored, with which model, and what came out."""
+
+from pathlib import Path
+
+from creditops.scoring.batch import BatchResult
+from creditops.serving.model import LoadedModel
+from creditops.tracking import names
+from creditops.tracking.runs import RunLog, Tracker
+
+
+def record_batch(store_uri: str, loaded: LoadedModel, source: Path, result: BatchResult) -> str | None:
+    """Log the batch as a run of its own; its run id."""
+    tracker = Tracker(enabled=True, uri=store_uri)
+    with tracker.run("batch score") as run_id:
+        tracker.record(
+            RunLog(
+                params={
+                    "batch.input": str(source),
+                    "batch.output": str(result.output),
+                    "model.name": loaded.name,
+                    "model.version": loaded.version,
+                    "model.uri": loaded.uri,
+                },
+                metrics={
+                    "batch.rows": result.rows,
+                    "batch.scored": result.scored,
+                    "batch.invalid_rows": result.invalid,
+                    "batch.predicted_default_rate": result.default_rate,
+                    "batch.seconds": result.seconds,
+                },
+                tags={names.RUN_KIND: names.BATCH_SCORE},
+            )
+        )
+    return run_id

@@ -1,0 +1,114 @@
+"""Batch scoring: chunked file to file, the same checks as the service, invalid rows kept aside with reasons."""
+
+import re
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditops.cli import main
+from creditops.context import Context
+from creditops.data.io import write_table
+from creditops.data.schema import FEATURES, ID_COLUMN
+from creditops.errors import DataError
+from creditops.modelling.estimators import TrainedModel, feature_matrix
+from creditops.scoring.batch import score_file
+from creditops.serving.model import LoadedModel
+from creditops.tracking.registry import save_model_dir
+
+
+@pytest.fixture
+def loaded(small_model: TrainedModel) -> LoadedModel:
+    return LoadedModel(small_model, "credit_default_model", "7", "models:/credit_default_model/7", 0.4)
+
+
+@pytest.fixture
+def portfolio(small_frame: pd.DataFrame) -> pd.DataFrame:
+    frame = small_frame.copy()
+    frame.loc[3, "SEX"] = 9
+    frame.loc[1500, "AGE"] = 7
+    return frame
+
+
+@pytest.mark.parametrize(("source", "target"), [("in.parquet", "out.parquet"), ("in.csv", "out.csv")])
+def test_every_valid_row_is_scored_in_chunks_and_invalid_rows_are_set_aside(
+    tmp_path: Path, loaded: LoadedModel, portfolio: pd.DataFrame, source: str, target: str
+) -> None:
+    data = write_table(portfolio, tmp_path / source)
+    seen: list[int] = []
+    result = score_file(loaded, data, tmp_path / target, chunk_rows=700, progress=seen.append)
+    assert seen == [700, 1400, 2000]
+    assert (result.rows, result.scored, result.invalid) == (2000, 1998, 2)
+    scored = pd.read_parquet(result.output) if target.endswith(".parquet") else pd.read_csv(result.output)
+    valid = portfolio.drop(index=[3, 1500])
+    assert scored[ID_COLUMN].tolist() == valid[ID_COLUMN].tolist()
+    expected = loaded.model.predict_proba(feature_matrix(valid))
+    np.testing.assert_allclose(scored["probability"].to_numpy(), expected)
+    assert scored["class"].tolist() == (expected >= 0.4).astype(int).tolist()
+    assert set(scored["model_version"].astype(str)) == {"7"}
+    assert result.default_rate == pytest.approx((expected >= 0.4).mean())
+    invalid = pd.read_csv(result.invalid_output)
+    assert invalid[ID_COLUMN].tolist() == portfolio.loc[[3, 1500], ID_COLUMN].tolist()
+    assert invalid["reasons"].tolist() == ["SEX: 9 is not an allowed code (1..2)", "AGE: 7 is outside 18..120"]
+
+
+def test_a_file_without_ids_is_numbered_and_a_clean_run_leaves_no_invalid_file(
+    tmp_path: Path, loaded: LoadedModel, small_frame: pd.DataFrame
+) -> None:
+    data = write_table(small_frame.drop(columns=[ID_COLUMN]).head(50), tmp_path / "plain.csv")
+    (tmp_path / "out.invalid.csv").write_text("stale")
+    result = score_file(loaded, data, tmp_path / "out.parquet")
+    assert pd.read_parquet(result.output)[ID_COLUMN].tolist() == list(range(50))
+    assert result.invalid_output is None
+    assert not (tmp_path / "out.invalid.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda frame, path: write_table(frame.drop(columns=["PAY_0"]), path / "x.csv"),
+            "lacks the feature column(s) PAY_0",
+        ),
+        (lambda frame, path: path / "absent.parquet", "data file not found"),
+    ],
+)
+def test_bad_inputs_are_one_line_errors_and_write_nothing(
+    tmp_path: Path, loaded: LoadedModel, small_frame: pd.DataFrame, make, message: str
+) -> None:
+    source = make(small_frame, tmp_path)
+    with pytest.raises(DataError, match=re.escape(message)):
+        score_file(loaded, source, tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_the_output_must_be_parquet_or_csv_and_not_the_input(tmp_path: Path, loaded: LoadedModel, small_frame) -> None:
+    data = write_table(small_frame, tmp_path / "in.parquet")
+    with pytest.raises(DataError, match=r"ending in \.parquet or \.csv"):
+        score_file(loaded, data, tmp_path / "out.json")
+    with pytest.raises(DataError, match="is the input"):
+        score_file(loaded, data, data)
+
+
+@pytest.mark.e2e
+def test_the_command_scores_a_file_and_records_the_batch(
+    context: Context, tmp_path: Path, small_model: TrainedModel, portfolio: pd.DataFrame, capsys
+) -> None:
+    folder = save_model_dir(small_model, tmp_path / "model")
+    data = write_table(portfolio, tmp_path / "portfolio.parquet")
+    out = tmp_path / "scored.parquet"
+    argv = ["score", "--model", str(folder), "--data", str(data), "--output", str(out), "--chunk-rows", "1000"]
+    assert main(argv) == 0
+    said = capsys.readouterr().out
+    assert "scored 1,998 of 2,000 rows" in said
+    assert "2 invalid rows not scored" in said
+    assert len(pd.read_parquet(out)) == 1998
+    runs = mlflow.MlflowClient(context.store_uri).search_runs(
+        [mlflow.MlflowClient(context.store_uri).get_experiment_by_name("creditops").experiment_id]
+    )
+    batch = next(run for run in runs if run.data.tags.get("creditops.kind") == "batch-score")
+    assert batch.data.metrics["batch.invalid_rows"] == 2
+    assert batch.data.params["batch.input"] == str(data)
+    assert FEATURES  # the schema the command checked against
