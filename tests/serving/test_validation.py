@@ -54,3 +54,24 @@ def test_the_row_limit_is_inclusive(rows: int, status: int) -> None:
     except RequestError as error:
         answered = error.status
     assert answered == status
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("SEX", 3.0, "SEX: 3 is not an allowed code (1..2)"),
+        ("PAY_0", 1.5, "PAY_0: 1.5 is not an allowed code (-2..9)"),
+        ("AGE", float("nan"), "AGE: nan is not a finite number"),
+        ("LIMIT_BAL", 0.0, "LIMIT_BAL: 0 is outside 1..10000000"),
+    ],
+)
+def test_large_batches_find_the_same_problems_column_by_column(column: str, value: float, reason: str) -> None:
+    import numpy as np
+
+    from creditops.serving.validation import row_problems
+
+    batch = np.tile(np.array(VALID_ROW, dtype=np.float64), (5_000, 1))
+    assert row_problems(batch) == {}
+    batch[4_321, FEATURES.index(column)] = value
+    assert row_problems(batch) == {4_321: [reason]}
+    assert row_problems(batch[4_000:]) == {321: [reason]}  # the same below the large-batch size

@@ -5,6 +5,7 @@ built by the caller with `creditops.context.from_process(ENV)`.
 """
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -18,7 +19,6 @@ from creditops.endpoints import blue_green, manager, state
 from creditops.errors import CreditopsError
 from creditops.files import sha256_file
 from creditops.gate import evidence
-from creditops.gate.checks import GateResult, run_gate
 from creditops.gate.evidence import EvidenceRecord
 from creditops.modelling.estimators import feature_matrix
 from creditops.say import Say, silent
@@ -26,6 +26,9 @@ from creditops.serving.protocol import SAMPLE_REQUEST
 from creditops.tracking import names
 from creditops.tracking.lineage import fingerprint, git_commit
 from creditops.tracking.registry import Registry, VersionInfo
+
+if TYPE_CHECKING:  # the gate (scikit-learn, SciPy) is imported when a gate runs, not by every command
+    from creditops.gate.checks import GateResult
 
 AWAITING_APPROVAL_EXIT = 3
 
@@ -178,8 +181,10 @@ def gate_report(context: Context, version: str) -> EvidenceRecord:
     return evidence.latest(registry, registry.resolve(f"{context.model_name}/{version}"))
 
 
-def _gate(context: Context, candidate: VersionInfo, champion: VersionInfo | None) -> GateResult:
+def _gate(context: Context, candidate: VersionInfo, champion: VersionInfo | None) -> "GateResult":
     """Score both models on the frozen holdout once and judge; the smoke check stays pending."""
+    from creditops.gate.checks import run_gate
+
     registry = Registry(context.store_uri)
     holdout = environment_split(context)[1]
     features, labels = feature_matrix(holdout), holdout[LABEL].to_numpy()
@@ -207,7 +212,7 @@ def environment_split(context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     return split(frame, test_ratio=data.test_train_ratio, seed=data.random_seed)
 
 
-def _stop_unless_clear(context: Context, candidate: VersionInfo, result: GateResult, started: str, say: Say) -> None:
+def _stop_unless_clear(context: Context, candidate: VersionInfo, result: "GateResult", started: str, say: Say) -> None:
     env = context.env.name
     for check in result.checks:
         say(f"  {check.verdict:>7}  {check.name}: {check.detail}")
@@ -226,7 +231,7 @@ def _stop_unless_clear(context: Context, candidate: VersionInfo, result: GateRes
 
 
 def _record(
-    context: Context, candidate: VersionInfo, result: GateResult, decision: str, reason: str, started: str
+    context: Context, candidate: VersionInfo, result: "GateResult", decision: str, reason: str, started: str
 ) -> EvidenceRecord:
     registry = Registry(context.store_uri)
     fresh = registry.describe(candidate.name, candidate.version)

@@ -3,13 +3,15 @@
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from creditops.errors import CreditopsError
 from creditops.files import write_json
-from creditops.gate.checks import GateResult
 from creditops.tracking import names
 from creditops.tracking.registry import Registry, VersionInfo
+
+if TYPE_CHECKING:  # only a type here: reading evidence needs no gate (scikit-learn, SciPy)
+    from creditops.gate.checks import GateResult
 
 EVIDENCE_FOLDER = "evidence"
 
@@ -45,7 +47,7 @@ def build(
     *,
     environment: str,
     version: VersionInfo,
-    result: GateResult,
+    result: "GateResult",
     decision: str,
     reason: str,
     lock_hash: str,

@@ -9,9 +9,10 @@ import pandas as pd
 from creditops.data.schema import FEATURES
 
 TRAINING_THREADS = 1
-"""One thread, chosen by measurement (benchmarks/bench_busy.py): LightGBM's two OpenMP threads spin-wait
-for each other, so when another process takes a core a 0.1 s training takes 26 s; one thread trains 30,000
-rows in ~0.2 s and stays there with two busy processes beside it."""
+"""One thread, chosen by measurement (benchmarks/bench_busy.py, medians of 3, 30,000 rows): LightGBM's two
+OpenMP threads spin-wait for each other, so beside two other LightGBM trainings (two CI jobs on one
+runner) two threads went from 0.25 s to 1.48 s (5.9×; an earlier measurement saw 26 s), one thread from 0.35 s to
+0.86–0.95 s (2.5–2.7×): slower by 0.1 s when the machine is quiet, and never collapsing."""
 
 
 @dataclass(frozen=True)

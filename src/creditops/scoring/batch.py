@@ -7,6 +7,7 @@ and appended to the output, which is written under a temporary name and renamed 
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -57,43 +58,70 @@ def score_file(
         raise DataError(f"the output {output} is the input: choose another file")
     started = time.perf_counter()
     rejected_path = output.with_name(f"{output.stem}.invalid.csv")
-    rows = scored = 0
-    positives = 0
+    read = scored = positives = 0
     rejected: list[pd.DataFrame] = []
-    with atomic_path(output) as temporary, _Writer(temporary) as writer:
-        for ids, features in _chunks(source, chunk_rows):
-            rows += len(ids)
-            problems = row_problems(features)
-            valid = np.ones(len(ids), dtype=bool)
-            if problems:
-                valid[list(problems)] = False
-                rejected.append(
-                    pd.DataFrame(
-                        {ID_COLUMN: ids[~valid], "reasons": ["; ".join(problems[row]) for row in sorted(problems)]}
-                    )
-                )
-            probability = scoring.model.predict_proba(features[valid], threads=threads)
+    chunks = _checked(_chunks(source, chunk_rows))
+    # Reading and checking the next chunk and writing the last one run in threads beside the prediction:
+    # pyarrow, numpy and LightGBM release the GIL, so the file work overlaps the trees instead of adding.
+    with atomic_path(output) as temporary, _Writer(temporary) as writer, ThreadPoolExecutor(2) as pool:
+        reading: Future[_Chunk | None] = pool.submit(next, chunks, None)
+        writing: Future[None] | None = None
+        while (chunk := reading.result()) is not None:
+            reading = pool.submit(next, chunks, None)
+            read += len(chunk.ids) + chunk.invalid
+            if chunk.rejected is not None:
+                rejected.append(chunk.rejected)
+            probability = scoring.model.predict_proba(chunk.features, threads=threads)
             classes = (probability >= scoring.threshold).astype(np.int8)
-            writer.write(scoring, ids[valid], probability, classes)
-            scored += int(valid.sum())
+            if writing is not None:
+                writing.result()
+            writing = pool.submit(writer.write, scoring, chunk.ids, probability, classes)
+            scored += len(chunk.ids)
             positives += int(classes.sum())
             if progress is not None:
-                progress(rows)
-    invalid = rows - scored
+                progress(read)
+        if writing is not None:
+            writing.result()
     if rejected:
         with atomic_path(rejected_path) as temporary:
             pd.concat(rejected).to_csv(temporary, index=False)
     elif rejected_path.exists():
         rejected_path.unlink()  # from an earlier run of the same output: it would describe other data
     return BatchResult(
-        rows,
+        read,
         scored,
-        invalid,
+        read - scored,
         positives / scored if scored else 0.0,
         output,
         rejected_path if rejected else None,
         time.perf_counter() - started,
     )
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """The valid rows of one chunk, ready to score, and the rows refused with their reasons."""
+
+    ids: np.ndarray
+    features: np.ndarray
+    rejected: pd.DataFrame | None
+
+    @property
+    def invalid(self) -> int:
+        return 0 if self.rejected is None else len(self.rejected)
+
+
+def _checked(chunks: Iterator[tuple[np.ndarray, np.ndarray]]) -> Iterator[_Chunk]:
+    """Each chunk split into its valid rows and its refused rows (with the service's per-row checks)."""
+    for ids, features in chunks:
+        problems = row_problems(features)
+        if not problems:
+            yield _Chunk(ids, features, None)
+            continue
+        valid = np.ones(len(ids), dtype=bool)
+        valid[list(problems)] = False
+        reasons = ["; ".join(problems[row]) for row in sorted(problems)]
+        yield _Chunk(ids[valid], features[valid], pd.DataFrame({ID_COLUMN: ids[~valid], "reasons": reasons}))
 
 
 def _chunks(source: Path, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -129,9 +157,9 @@ def _parquet_chunks(source: Path, chunk_rows: int) -> Iterator[tuple[np.ndarray,
     columns = [*FEATURES, *([ID_COLUMN] if ID_COLUMN in names else [])]
     start = 0
     for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
-        features = np.column_stack(
-            [batch.column(name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for name in FEATURES]
-        )
+        features = np.empty((batch.num_rows, len(FEATURES)), dtype=np.float64, order="F")  # one copy per column
+        for position, name in enumerate(FEATURES):
+            features[:, position] = batch.column(name).to_numpy(zero_copy_only=False)
         if ID_COLUMN in names:
             ids = batch.column(ID_COLUMN).to_numpy(zero_copy_only=False)
         else:
@@ -178,8 +206,8 @@ class _Writer:
                 ID_COLUMN: pa.array(ids),
                 "probability": pa.array(probability, type=pa.float64()),
                 "class": pa.array(classes, type=pa.int8()),
-                "model_name": pa.repeat(scoring.name if scoring else "", len(ids)),
-                "model_version": pa.repeat(scoring.version if scoring else "", len(ids)),
+                "model_name": _constant(scoring.name if scoring else "", len(ids)),
+                "model_version": _constant(scoring.version if scoring else "", len(ids)),
             }
         )
         if self.path.suffix.lower() == ".parquet":
@@ -189,3 +217,8 @@ class _Writer:
         else:
             table.to_pandas().to_csv(self.path, mode="a", header=self.first, index=False)
         self.first = False
+
+
+def _constant(value: str, rows: int) -> pa.DictionaryArray:
+    """A column holding one value on every row, stored once (dictionary-encoded)."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int8)), pa.array([value]))
