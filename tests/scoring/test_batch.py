@@ -112,3 +112,16 @@ def test_the_command_scores_a_file_and_records_the_batch(
     assert batch.data.metrics["batch.invalid_rows"] == 2
     assert batch.data.params["batch.input"] == str(data)
     assert FEATURES  # the schema the command checked against
+
+
+def test_explain_gives_each_scored_row_its_reasons(
+    tmp_path: Path, loaded: LoadedModel, portfolio: pd.DataFrame
+) -> None:
+    data = write_table(portfolio.head(300), tmp_path / "in.parquet")
+    result = score_file(loaded, data, tmp_path / "out.parquet", explain=2)
+    scored = pd.read_parquet(result.output)
+    assert len(scored) == 299
+    given = scored["reasons"][scored["reasons"] != ""]  # empty where nothing raised the risk
+    assert len(given) > 100
+    assert given.str.match(r"^R0\d ").all()
+    assert (given.str.count(r" \| ") <= 1).all()

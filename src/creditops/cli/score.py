@@ -15,6 +15,9 @@ def score(
     data: Annotated[Path, typer.Option(help="Portfolio to score: .parquet, .csv, .xlsx or .xls")],
     output: Annotated[Path, typer.Option(help="Scored file: .parquet or .csv (invalid rows: OUTPUT.invalid.csv)")],
     chunk_rows: Annotated[int, typer.Option(min=1_000, help="Rows read, checked and scored at a time")] = 200_000,
+    explain: Annotated[
+        int, typer.Option(min=0, max=5, help="Give each row its K principal reasons (codes and sentences); 0: none")
+    ] = 0,
     no_logging: Annotated[bool, typer.Option("--no-logging", help="Do not record the batch in MLflow")] = False,
     env: CommandEnv = None,
 ) -> None:
@@ -31,7 +34,12 @@ def score(
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("score", total=None)
         result = score_file(
-            loaded, data, output, chunk_rows=chunk_rows, progress=lambda rows: bar.update(task, completed=rows)
+            loaded,
+            data,
+            output,
+            chunk_rows=chunk_rows,
+            explain=explain,
+            progress=lambda rows: bar.update(task, completed=rows),
         )
     if not no_logging:
         record_batch(context.store_uri, loaded, data, result)

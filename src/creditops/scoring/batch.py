@@ -49,9 +49,13 @@ def score_file(
     *,
     chunk_rows: int = 200_000,
     threads: int = 2,
+    explain: int = 0,
     progress: Progress | None = None,
 ) -> BatchResult:
-    """Score every row of `source` into `output` (.parquet or .csv); invalid rows into OUTPUT.invalid.csv."""
+    """Score every row of `source` into `output` (.parquet or .csv); invalid rows into OUTPUT.invalid.csv.
+
+    With `explain` > 0, each row also gets its `explain` principal reasons (codes and sentences).
+    """
     if output.suffix.lower() not in OUTPUTS:
         raise DataError(f"cannot write {output}: use an output ending in {' or '.join(OUTPUTS)}")
     if output.resolve() == source.resolve():
@@ -73,9 +77,10 @@ def score_file(
                 rejected.append(chunk.rejected)
             probability = scoring.model.predict_proba(chunk.features, threads=threads)
             classes = (probability >= scoring.threshold).astype(np.int8)
+            reasons = _explained(scoring, chunk.features, explain, threads) if explain else None
             if writing is not None:
                 writing.result()
-            writing = pool.submit(writer.write, scoring, chunk.ids, probability, classes)
+            writing = pool.submit(writer.write, scoring, chunk.ids, probability, classes, reasons)
             scored += len(chunk.ids)
             positives += int(classes.sum())
             if progress is not None:
@@ -200,16 +205,24 @@ class _Writer:
             if self.parquet is not None:
                 self.parquet.close()
 
-    def write(self, scoring: LoadedModel | None, ids: np.ndarray, probability: np.ndarray, classes: np.ndarray) -> None:
-        table = pa.table(
-            {
-                ID_COLUMN: pa.array(ids),
-                "probability": pa.array(probability, type=pa.float64()),
-                "class": pa.array(classes, type=pa.int8()),
-                "model_name": _constant(scoring.name if scoring else "", len(ids)),
-                "model_version": _constant(scoring.version if scoring else "", len(ids)),
-            }
-        )
+    def write(
+        self,
+        scoring: LoadedModel | None,
+        ids: np.ndarray,
+        probability: np.ndarray,
+        classes: np.ndarray,
+        reasons: list[str] | None = None,
+    ) -> None:
+        columns = {
+            ID_COLUMN: pa.array(ids),
+            "probability": pa.array(probability, type=pa.float64()),
+            "class": pa.array(classes, type=pa.int8()),
+            "model_name": _constant(scoring.name if scoring else "", len(ids)),
+            "model_version": _constant(scoring.version if scoring else "", len(ids)),
+        }
+        if reasons is not None:
+            columns["reasons"] = pa.array(reasons, type=pa.string())
+        table = pa.table(columns)
         if self.path.suffix.lower() == ".parquet":
             if self.parquet is None:
                 self.parquet = pq.ParquetWriter(self.path, table.schema)
@@ -222,3 +235,11 @@ class _Writer:
 def _constant(value: str, rows: int) -> pa.DictionaryArray:
     """A column holding one value on every row, stored once (dictionary-encoded)."""
     return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int8)), pa.array([value]))
+
+
+def _explained(scoring: LoadedModel, features: np.ndarray, k: int, threads: int) -> list[str]:
+    """Each row's `k` principal reasons as one cell: "R01 sentence | R03 sentence"."""
+    from creditops.modelling.reasons import contributions, top_reasons
+
+    rows = top_reasons(contributions(scoring.model, features, threads=threads), features, k)
+    return [" | ".join(f"{reason.code} {reason.text}" for reason in reasons) for reasons in rows]

@@ -1,0 +1,67 @@
+"""Reason codes from the model's own contributions: exact, grouped, readable, and never a protected trait."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from creditops.data.schema import FEATURES
+from creditops.errors import CreditopsError
+from creditops.modelling.estimators import TrainedModel, feature_matrix
+from creditops.modelling.reasons import contributions, mean_absolute_by_group, reason_table, top_reasons
+
+
+def test_contributions_and_the_base_value_sum_to_the_raw_score(
+    small_model: TrainedModel, small_frame: pd.DataFrame
+) -> None:
+    rows = feature_matrix(small_frame.sample(50, random_state=3))
+    parts = contributions(small_model, rows)
+    assert parts.shape == (50, len(FEATURES) + 1)
+    raw = small_model.estimator.predict(rows, raw_score=True)
+    np.testing.assert_allclose(parts.sum(axis=1), raw, atol=1e-6)
+
+
+def test_the_reasons_are_the_groups_that_raised_the_risk_most(
+    small_model: TrainedModel, small_frame: pd.DataFrame
+) -> None:
+    rows = feature_matrix(small_frame.head(200))
+    parts = contributions(small_model, rows)
+    reasons = top_reasons(parts, rows, 3)
+    _, groups = reason_table()
+    allowed = {group.code: group for group in groups if group.permissible}
+    for row, given in enumerate(reasons):
+        assert len(given) <= 3
+        assert all(reason.code in allowed for reason in given)  # never a protected trait
+        assert [reason.contribution for reason in given] == sorted((r.contribution for r in given), reverse=True)
+        assert all(reason.contribution > 0 for reason in given)
+        for reason in given:
+            features = [FEATURES.index(name) for name in allowed[reason.code].features]
+            assert reason.contribution == pytest.approx(parts[row, features].sum())
+
+
+def test_a_declined_applicant_reads_why(small_model: TrainedModel, small_frame: pd.DataFrame) -> None:
+    late = small_frame.head(1).assign(PAY_0=3, PAY_2=2, PAY_3=2)
+    rows = feature_matrix(late)
+    (given,) = top_reasons(contributions(small_model, rows), rows, 2)
+    assert given[0].code == "R01"
+    assert given[0].text == "Repayment status in recent months (last month: 3, where 1 or more means months late)"
+
+
+def test_the_global_view_covers_every_group(small_model: TrainedModel, small_frame: pd.DataFrame) -> None:
+    parts = contributions(small_model, feature_matrix(small_frame.head(300)))
+    view = mean_absolute_by_group(parts)
+    assert set(view) == {group.code for group in reason_table()[1]}
+    assert view["R01"] > 0
+
+
+def test_the_table_is_versioned_and_covers_every_feature_once() -> None:
+    version, groups = reason_table()
+    assert version
+    listed = [name for group in groups for name in group.features]
+    assert sorted(listed) == sorted(FEATURES)
+
+
+def test_other_models_and_no_reasons_are_clear_errors(small_sklearn_model: TrainedModel, small_frame) -> None:
+    with pytest.raises(CreditopsError, match="reason codes need a LightGBM model"):
+        contributions(small_sklearn_model, feature_matrix(small_frame.head(2)))
+    with pytest.raises(CreditopsError, match="at least one reason"):
+        top_reasons(np.zeros((1, 24)), np.zeros((1, 23)), 0)
