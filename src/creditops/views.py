@@ -131,13 +131,15 @@ def endpoints_table(endpoints: list[Any]) -> Table:
 def evidence_table(record: Mapping[str, Any]) -> Table:
     title = (
         f"gate evidence: {record['model_name']} v{record['model_version']} in {record['environment']}"
-        f" — {record['decision']} ({record['mode']})"
+        f" — {record['decision']} ({record.get('mode', 'no gate')})"
     )
     table = _table(title, ("check", "verdict", "detail"))
-    for check in record["checks"]:
+    for check in record.get("checks", []):
         table.add_row(check["name"], check["verdict"], check["detail"])
     for key in (
         "reason",
+        "by",
+        "restored_version",
         "approver",
         "approval_reason",
         "git_commit",
@@ -147,7 +149,8 @@ def evidence_table(record: Mapping[str, Any]) -> Table:
         "started_at",
         "decided_at",
     ):
-        table.add_row(key, "", str(record.get(key)))
+        if key in record:
+            table.add_row(key, "", str(record[key]))
     return table
 
 

@@ -10,6 +10,7 @@ from creditops.context import from_process
 from creditops.endpoints import manager
 from creditops.errors import CreditopsError
 from creditops.flow import release
+from creditops.flow.rollback import rollback
 from creditops.pipeline import run_pipeline
 from creditops.serving.protocol import SAMPLE_REQUEST
 from creditops.tracking import names
@@ -70,9 +71,22 @@ def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) 
     assert _champion("prod") == "2"
     assert manager.invoke(from_process("prod"), endpoint, SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "2"
 
-    release.rollback(from_process("prod"), say=said.append)
+    rollback(from_process("prod"), by="bo", reason="complaints", say=said.append)
     assert _champion("prod") == "1"
     assert manager.invoke(from_process("prod"), endpoint, SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
+
+    # The rollback stays: a release with nothing changed does not bring version 2 back …
+    assert release.release(from_process("prod"), say=said.append) is None
+    assert "version 2 was rolled back in prod" in said[-1]
+    assert "by bo" in said[-1]
+    assert _champion("prod") == "1"
+    with pytest.raises(CreditopsError, match="approve it again to re-release"):
+        release.promote(from_process("prod"), "2", say=said.append)
+    assert release.gate_report(from_process("prod"), "2")["decision"] == "rolled-back"
+    # … until someone approves it again
+    release.approve(from_process("prod"), "2", "ana", "fixed upstream")
+    assert release.release(from_process("prod"), say=said.append)["decision"] == "promoted"
+    assert _champion("prod") == "2"
 
 
 def test_dev_needs_no_approval_and_a_blocked_gate_records_why(project: Path) -> None:
@@ -100,4 +114,4 @@ def test_unknown_environment_and_version_are_clear(project: Path) -> None:
     with pytest.raises(CreditopsError, match="no version 7"):
         release.approve(from_process("prod"), "7", "ana", "why")
     with pytest.raises(CreditopsError, match="no previous champion"):
-        release.rollback(from_process("staging"))
+        rollback(from_process("staging"), by="ana", reason="why")

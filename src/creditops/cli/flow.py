@@ -60,11 +60,18 @@ def promote(
 
 
 @app.command()
-def rollback(env: EnvOption) -> None:
-    """Restore the previous champion and its traffic, smoke-tested."""
-    from creditops.flow.release import rollback as run
+def rollback(
+    env: EnvOption,
+    by: Annotated[str | None, typer.Option(help="Who rolls back (recorded); default: this system user")] = None,
+    reason: Annotated[str, typer.Option(help="Why (recorded with the decision)")] = "no reason given",
+) -> None:
+    """Restore the previous champion and its traffic, smoke-tested; the version rolled back stays withdrawn
+    from the environment until it is approved again."""
+    import getpass
 
-    run(from_process(env), say=console.print)
+    from creditops.flow.rollback import rollback as run
+
+    run(from_process(env), by=by or getpass.getuser(), reason=reason, say=console.print)
 
 
 @ci_app.command("pr-validation")

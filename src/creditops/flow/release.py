@@ -18,6 +18,7 @@ from creditops.data.synth import synthesize
 from creditops.endpoints import blue_green, manager, state
 from creditops.errors import CreditopsError
 from creditops.files import sha256_file
+from creditops.flow.rollback import withdrawal
 from creditops.gate import evidence
 from creditops.gate.evidence import EvidenceRecord
 from creditops.modelling.estimators import feature_matrix
@@ -75,6 +76,9 @@ def promote(context: Context, version: str, *, say: Say = print) -> EvidenceReco
         champion = None  # a registered version without the alias is no production model
     if champion is not None and champion.version == candidate.version:
         raise CreditopsError(f"version {version} is already the champion in {env}: nothing to promote")
+    withdrawn = withdrawal(candidate, env)
+    if withdrawn is not None:
+        raise CreditopsError(withdrawn)
     result = _gate(context, candidate, champion)
     _stop_unless_clear(context, candidate, result, started, say)
 
@@ -94,26 +98,6 @@ def promote(context: Context, version: str, *, say: Say = print) -> EvidenceReco
     registry.set_alias(context.model_name, names.CHAMPION, candidate.version)
     say(f"{context.model_name} version {candidate.version} is the champion in {env}")
     return _record(context, candidate, result, "promoted", "every check passed; rollout succeeded", started)
-
-
-def rollback(context: Context, *, say: Say = print) -> VersionInfo:
-    """Restore the previous champion and its traffic, smoke-tested, in one command."""
-    env, registry = context.env.name, Registry(context.store_uri)
-    versions = registry.versions(context.model_name)
-    previous = next((info for info in versions if names.PREVIOUS_CHAMPION in info.aliases), None)
-    current = next((info for info in versions if names.CHAMPION in info.aliases), None)
-    if previous is None:
-        raise CreditopsError(f"no previous champion in {env} to roll back to")
-    endpoint = context.env.endpoint.name
-    if not state.exists(context.endpoints_dir, endpoint):
-        raise CreditopsError(f"endpoint {endpoint} of {env} does not exist: nothing serves a champion to roll back")
-    manager.start(context, endpoint)
-    blue_green.rollout(context, endpoint, previous.uri, SAMPLE_REQUEST.read_bytes(), (100,), say=say, remember=False)
-    registry.set_alias(context.model_name, names.CHAMPION, previous.version)
-    if current is not None:
-        registry.set_alias(context.model_name, names.PREVIOUS_CHAMPION, current.version)
-    say(f"rolled back {env}: version {previous.version} is the champion again")
-    return registry.describe(context.model_name, previous.version)
 
 
 def release(context: Context, *, say: Say = print) -> EvidenceRecord | None:
@@ -140,7 +124,12 @@ def release(context: Context, *, say: Say = print) -> EvidenceRecord | None:
             return None
         say(f"continuing with version {waiting}, which awaits approval in {env}")
         version = waiting
-    current = Registry(context.store_uri).champion(context.model_name)
+    registry = Registry(context.store_uri)
+    withdrawn = withdrawal(registry.describe(context.model_name, version), env)
+    if withdrawn is not None:
+        say(f"nothing to do: {withdrawn}")
+        return None
+    current = registry.champion(context.model_name)
     if current is not None and names.CHAMPION in current.aliases and current.version == version:
         _keep_serving(context, current, say)
         say(f"nothing to do: version {version} is already the champion in {env}")

@@ -1,6 +1,7 @@
 """The evidence record of a gate decision: JSON in the workspace, an MLflow artifact and version tags."""
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, cast
@@ -78,13 +79,19 @@ def build(
     )
 
 
-def record(registry: Registry, folder: Path, version: VersionInfo, evidence: EvidenceRecord) -> Path:
-    """Write the record into `folder`, attach it to the version's run, tag the version."""
-    stamp = evidence["decided_at"].replace(":", "").replace("-", "")
+def attach(registry: Registry, folder: Path, version: VersionInfo, payload: Mapping[str, Any]) -> Path:
+    """Write a decision record into `folder` and attach it to the version's run (where later jobs read it)."""
+    stamp = str(payload["decided_at"]).replace(":", "").replace("-", "")
     path = folder / f"{version.name}-v{version.version}-{stamp}.json"
-    write_json(path, evidence)
+    write_json(path, dict(payload))
     if version.run_id:
         registry.attach_artifact(version.run_id, path, EVIDENCE_FOLDER)
+    return path
+
+
+def record(registry: Registry, folder: Path, version: VersionInfo, evidence: EvidenceRecord) -> Path:
+    """Write the record into `folder`, attach it to the version's run, tag the version."""
+    path = attach(registry, folder, version, evidence)
     registry.set_tags(
         version.name,
         version.version,

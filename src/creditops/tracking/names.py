@@ -36,6 +36,12 @@ GATE_ENVIRONMENT: Final = "gate.environment"
 GATE_DECIDED_AT: Final = "gate.decided_at"
 GATE_EVIDENCE: Final = "gate.evidence"
 AWAITING_APPROVAL: Final = "awaiting-approval"
+ROLLED_BACK: Final = "rolled-back"
+
+
+def rollback_tag(env: str, field: str) -> str:
+    """`rollback.ENV.at|by|reason`: a rollback withdraws a version from one environment only."""
+    return f"rollback.{env}.{field}"
 
 
 def metric_tag(metric: str) -> str:
