@@ -6,13 +6,16 @@ get the same context back through `child_environ()`.
 """
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
+from urllib.parse import urlsplit, urlunsplit
 
 from creditops.config.environments import EnvironmentConfig, load_environment
 from creditops.config.modelling import ModellingConfig, load_modelling_config
+from creditops.errors import ConfigError
 
 WORKSPACE_ENV: Final = "CREDITOPS_WORKSPACE"
 HOME_ENV: Final = "CREDITOPS_HOME"
@@ -32,6 +35,8 @@ class Context:
     modelling: ModellingConfig = field(default_factory=ModellingConfig)
     commit_override: str | None = None
     allow_pickle: bool = False
+    notes: tuple[str, ...] = ()
+    """What a person should know about how this context was chosen (e.g. a store variable overridden)."""
 
     @classmethod
     def local(cls, workspace: Path, store_uri: str | None = None) -> "Context":
@@ -99,14 +104,49 @@ def from_process(env: str | None = None, environ: Mapping[str, str] | None = Non
     environment = load_environment(env)
     workspace = (Path(variables.get(HOME_ENV) or DEFAULT_WORKSPACE) / "envs" / environment.name).resolve()
     config_path = Path(environment.modelling_config) if environment.modelling_config else None
-    return Context(
-        workspace,
-        environment.tracking_uri or embedded_store(workspace),
-        environment,
-        load_modelling_config(config_path),
-        commit,
-        allow_pickle,
-    )
+    declared = expand(environment.tracking_uri, variables, env) if environment.tracking_uri else ""
+    store = declared or embedded_store(workspace)
+    notes: tuple[str, ...] = ()
+    ignored = variables.get(TRACKING_ENV)
+    if ignored and ignored != store:
+        notes = (
+            f"{TRACKING_ENV} ({redacted(ignored)}) is set, but the {env} environment file names its own store:"
+            f" using {redacted(store)} (name the variable in tracking_uri, e.g. ${{{TRACKING_ENV}}}, to use it)",
+        )
+    return Context(workspace, store, environment, load_modelling_config(config_path), commit, allow_pickle, notes)
+
+
+_VARIABLE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")
+
+
+def expand(value: str, variables: Mapping[str, str], env: str) -> str:
+    """`value` with each `${NAME}` replaced by that variable (one line naming it when it is not set), and
+    each `${NAME:-DEFAULT}` by the variable or, when it is unset or empty, DEFAULT (which may be empty: an
+    environment file's store that is empty means the embedded SQLite store)."""
+
+    def replace(match: re.Match[str]) -> str:
+        found = variables.get(match.group(1))
+        if not found and match.group(2) is not None:
+            return match.group(3)
+        if not found:
+            raise ConfigError(
+                f"the {env} environment's tracking_uri names ${{{match.group(1)}}}, which is not set:"
+                f" export {match.group(1)} (in CI, map the secret that holds the store URI to it)"
+            )
+        return found
+
+    return _VARIABLE.sub(replace, value)
+
+
+def redacted(uri: str) -> str:
+    """`uri` with any password replaced by ***, fit to print."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=f"{user}{host}{port}"))
 
 
 def quiet_mlflow() -> None:

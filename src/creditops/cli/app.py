@@ -30,6 +30,14 @@ console = Console()
 errors = Console(stderr=True)
 
 
+def context_for(env: str | None = None) -> Context:
+    """The context of `env` (or of the local workspace), with its notes shown once on stderr."""
+    context = from_process(env)
+    for note in context.notes:
+        errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    return context
+
+
 def _use_environment(
     ctx: typer.Context,
     env: Annotated[
@@ -37,7 +45,7 @@ def _use_environment(
     ] = None,
 ) -> None:
     """Act on the local workspace, or on an environment's store and endpoints with --env."""
-    ctx.obj = from_process(env)
+    ctx.obj = context_for(env)
 
 
 def group(name: str, help_text: str, *, environment_option: bool = False) -> typer.Typer:
@@ -50,9 +58,9 @@ def group(name: str, help_text: str, *, environment_option: bool = False) -> typ
 def group_context(ctx: typer.Context, env: str | None = None) -> Context:
     """The context of the command's --env, else of the group's --env, else of the local workspace."""
     if env is not None:
-        return from_process(env)
+        return context_for(env)
     found = ctx.find_object(Context)
-    return found if found is not None else from_process()
+    return found if found is not None else context_for()
 
 
 def api_key(variable: str | None) -> str | None:

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from creditops.cli.app import EnvOption, console, group
-from creditops.context import from_process
+from creditops.cli.app import EnvOption, console, context_for, group
 
 azure_app = group("azure", "Azure ML as the scale-out target.")
 
@@ -20,7 +19,7 @@ def azure_render(
     """Write Azure ML CLI v2 specs (compute, environment, data, pipeline, endpoints) for an environment."""
     from creditops.azure.render import render
 
-    context = from_process(env)
+    context = context_for(env)
     for path in render(context.env, context.modelling, Path.cwd(), out):
         console.print(f"wrote {path}")
 

@@ -5,8 +5,7 @@ from typing import Annotated
 
 import typer
 
-from creditops.cli.app import EnvOption, app, console, group
-from creditops.context import from_process
+from creditops.cli.app import EnvOption, app, console, context_for, group
 from creditops.tracking import names
 
 gate_app = group("gate", "The promotion gate and its evidence.")
@@ -22,7 +21,7 @@ def gate_report(
     from creditops.flow.release import gate_report as report
     from creditops.views import evidence_table
 
-    record = report(from_process(env), version)
+    record = report(context_for(env), version)
     console.print(evidence_table(record))
 
 
@@ -31,7 +30,7 @@ def gate_pending(env: EnvOption = "prod") -> None:
     """Print the version awaiting approval in an environment (exit 1 when none)."""
     from creditops.flow.release import pending_candidate
 
-    console.print(pending_candidate(from_process(env)), highlight=False)
+    console.print(pending_candidate(context_for(env)), highlight=False)
 
 
 @app.command()
@@ -44,7 +43,7 @@ def approve(
     """Record a person's approval of a version for an environment."""
     from creditops.flow.release import approve as record
 
-    info = record(from_process(env), version, by, reason)
+    info = record(context_for(env), version, by, reason)
     console.print(f"approved {info.name} version {info.version} for {env} by {by} at {info.tags[names.APPROVAL_AT]}")
 
 
@@ -56,7 +55,7 @@ def promote(
     """Run the gate, roll the version out blue/green on the environment's endpoint, move `champion`."""
     from creditops.flow.release import promote as run
 
-    run(from_process(env), version, say=console.print)
+    run(context_for(env), version, say=console.print)
 
 
 @app.command()
@@ -71,7 +70,7 @@ def rollback(
 
     from creditops.flow.rollback import rollback as run
 
-    run(from_process(env), by=by or getpass.getuser(), reason=reason, say=console.print)
+    run(context_for(env), by=by or getpass.getuser(), reason=reason, say=console.print)
 
 
 @ci_app.command("pr-validation")
@@ -98,7 +97,7 @@ def ci_release(env: EnvOption = "prod") -> None:
     """
     from creditops.flow.release import release
 
-    release(from_process(env), say=console.print)
+    release(context_for(env), say=console.print)
 
 
 @ci_app.command("stage")

@@ -5,8 +5,7 @@ from typing import Annotated
 
 import typer
 
-from creditops.cli.app import EnvOption, app, console, group
-from creditops.context import from_process
+from creditops.cli.app import EnvOption, app, console, context_for, group
 from creditops.errors import CreditopsError
 
 monitor_app = group("monitor", "Watch live traffic for drift.")
@@ -23,7 +22,7 @@ def report(
     """Write the model card: one self-contained HTML file."""
     from creditops.report.build import card_for_version
 
-    console.print(f"wrote {card_for_version(from_process(), model, data, out)}")
+    console.print(f"wrote {card_for_version(context_for(), model, data, out)}")
 
 
 @monitor_app.command("drift")
@@ -36,7 +35,7 @@ def monitor_drift(
     from creditops.views import drift_table
 
     seconds = _seconds(since)  # the option is checked before the environment is opened
-    result = check_drift(from_process(env), seconds)
+    result = check_drift(context_for(env), seconds)
     console.print(drift_table(result.report))
     console.print(f"drift page: {result.page}")
     if result.report.drifted:

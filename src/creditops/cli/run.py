@@ -5,8 +5,7 @@ from typing import Annotated
 
 import typer
 
-from creditops.cli.app import CommandEnv, app, console, group, group_context
-from creditops.context import from_process
+from creditops.cli.app import CommandEnv, app, console, context_for, group, group_context
 from creditops.errors import CreditopsError
 
 models_app = group("models", "Registered model versions, aliases and lineage.", environment_option=True)
@@ -32,7 +31,7 @@ def run(
     from creditops.pipeline import STAGES, run_pipeline
     from creditops.views import pipeline_summary
 
-    context = from_process()
+    context = context_for()
     settings = load_modelling_config(config)
     source = data or context.workspace / "data" / settings.data.data_file
     if not source.is_file():

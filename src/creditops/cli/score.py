@@ -5,8 +5,7 @@ from typing import Annotated
 
 import typer
 
-from creditops.cli.app import CommandEnv, app, console
-from creditops.context import from_process
+from creditops.cli.app import CommandEnv, app, console, context_for
 
 
 @app.command()
@@ -28,7 +27,7 @@ def score(
     from creditops.scoring.record import record_batch
     from creditops.serving.loading import load_for_serving
 
-    context = from_process(env)
+    context = context_for(env)
     loaded = load_for_serving(context.store_uri, model)
     columns = (TextColumn("scoring"), BarColumn(), TextColumn("{task.completed:,} rows"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:

@@ -5,8 +5,7 @@ from typing import Annotated
 
 import typer
 
-from creditops.cli.app import DEFAULT_REQUEST, RequestFile, api_key, app, console, errors
-from creditops.context import from_process
+from creditops.cli.app import DEFAULT_REQUEST, RequestFile, api_key, app, console, context_for, errors
 from creditops.serving.protocol import OnInvalid
 
 
@@ -54,7 +53,7 @@ def serve(
         on_invalid,
         request_log_max_mb * 1_000_000,
     )
-    loaded = load_for_serving(from_process().store_uri, model)
+    loaded = load_for_serving(context_for().store_uri, model)
     sock = bind(host, port)
     errors.print(
         f"serving {loaded.name} version {loaded.version} as '{deployment}' on http://{host}:{port}"

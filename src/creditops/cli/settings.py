@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from creditops import __version__
-from creditops.cli.app import app, console, group
-from creditops.context import from_process
+from creditops.cli.app import app, console, context_for, group
 
 config_app = group("config", "The modelling config.")
 env_app = group("env", "The dev, staging and prod environments.")
@@ -41,11 +40,16 @@ def config_show(
 @env_app.command("show")
 def env_show(name: Annotated[str, typer.Argument(help="dev, staging or prod")]) -> None:
     """Print an environment's resolved settings."""
-    context = from_process(name)
+    from creditops.context import redacted
+
+    context = context_for(name)
+    declared = context.env.tracking_uri
     resolved = {
         **context.env.model_dump(mode="json"),
+        "tracking_uri": redacted(context.store_uri),
+        "tracking_uri_declared": declared,
+        "store": "embedded SQLite in the workspace" if declared is None else "named by the environment file",
         "workspace": str(context.workspace),
-        "tracking_uri": context.store_uri,
     }
     console.print_json(json.dumps(resolved))
 
@@ -55,5 +59,5 @@ def env_data(name: Annotated[str, typer.Argument(help="dev, staging or prod")]) 
     """Create the environment's data set (its own rows and seed) if it is absent."""
     from creditops.flow.release import ensure_data
 
-    path = ensure_data(from_process(name), say=console.print)
+    path = ensure_data(context_for(name), say=console.print)
     console.print(f"{name} data: {path}")

@@ -1,0 +1,90 @@
+"""The context built at the edge: which store and workspace, from the environment file and the process."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from creditops.cli import main
+from creditops.context import expand, from_process, redacted
+from creditops.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "config" / "environments").mkdir(parents=True)
+    for name in ("dev", "staging", "prod"):
+        settings = yaml.safe_load((REPO / "config" / "environments" / f"{name}.yaml").read_text())
+        if name == "prod":
+            settings["tracking_uri"] = "${PROD_MLFLOW_TRACKING_URI}"  # required here, unlike the shipped file
+        (tmp_path / "config" / "environments" / f"{name}.yaml").write_text(yaml.safe_dump(settings))
+    (tmp_path / "config" / "modelling.json").write_text((REPO / "config" / "modelling.json").read_text())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CREDITOPS_HOME", str(tmp_path / ".creditops"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("PROD_MLFLOW_TRACKING_URI", raising=False)
+    return tmp_path
+
+
+def test_the_store_may_come_from_a_variable_ci_fills_from_a_secret(project: Path) -> None:
+    store = "postgresql://ci:s3cret@db.internal:5432/mlflow"
+    context = from_process("prod", {"PROD_MLFLOW_TRACKING_URI": store})
+    assert context.store_uri == store
+    assert context.workspace == (project / ".creditops" / "envs" / "prod").resolve()
+
+
+def test_an_unset_variable_is_one_line_naming_it(project: Path) -> None:
+    with pytest.raises(ConfigError, match=r"names \$\{PROD_MLFLOW_TRACKING_URI\}, which is not set"):
+        from_process("prod", {})
+    with pytest.raises(ConfigError, match="NOPE"):
+        expand("http://${NOPE}/x", {"NOPE": ""}, "dev")
+    assert expand("plain", {}, "dev") == "plain"
+    assert expand("${A}-${B}", {"A": "1", "B": "2"}, "dev") == "1-2"
+
+
+def test_an_overridden_tracking_variable_is_never_silent(project: Path) -> None:
+    context = from_process("dev", {"MLFLOW_TRACKING_URI": "http://user:pw@elsewhere:5000"})
+    assert context.store_uri.startswith("sqlite:///")
+    (note,) = context.notes
+    assert "MLFLOW_TRACKING_URI (http://user:***@elsewhere:5000) is set" in note
+    assert "pw" not in note
+    assert from_process("dev", {}).notes == ()
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("postgresql://ci:s3cret@db:5432/mlflow", "postgresql://ci:***@db:5432/mlflow"),
+        ("https://:token@mlflow.example", "https://:***@mlflow.example"),
+        ("sqlite:////tmp/mlflow.db", "sqlite:////tmp/mlflow.db"),
+        ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
+    ],
+)
+def test_passwords_are_redacted(uri: str, shown: str) -> None:
+    assert redacted(uri) == shown
+
+
+def test_env_show_says_which_store_without_the_password(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PROD_MLFLOW_TRACKING_URI", "postgresql://ci:s3cret@db:5432/mlflow")
+    assert main(["env", "show", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert "postgresql://ci:***@db:5432/mlflow" in out
+    assert "s3cret" not in out
+    assert "named by the environment file" in out
+
+
+def test_a_default_after_colon_dash_makes_the_variable_optional(project: Path) -> None:
+    assert expand("${X:-}", {}, "prod") == ""
+    assert expand("${X:-http://127.0.0.1:5000}", {}, "prod") == "http://127.0.0.1:5000"
+    assert expand("${X:-fallback}", {"X": "set"}, "prod") == "set"
+    shipped = yaml.safe_load((REPO / "config" / "environments" / "prod.yaml").read_text())["tracking_uri"]
+    assert shipped == "${PROD_MLFLOW_TRACKING_URI:-}"
+    (project / "config" / "environments" / "prod.yaml").write_text(
+        (REPO / "config" / "environments" / "prod.yaml").read_text()
+    )
+    local = from_process("prod", {})  # the shipped file on a laptop: the embedded store
+    assert local.store_uri.startswith("sqlite:///")
