@@ -56,3 +56,13 @@ def test_scratch_folders_of_dead_processes_are_swept_by_the_next_one(tmp_path: P
         assert not left_by_a_killed_process.exists()
         assert still_in_use.is_dir()
     assert not mine.exists()
+
+
+def test_a_write_killed_before_its_rename_leaves_nothing_the_next_write_keeps(tmp_path: Path) -> None:
+    target = tmp_path / "state.json"
+    left = tmp_path / f".state.json.{_dead_pid()}-x1y2"
+    left.mkdir()
+    (left / "state.json").write_text("half")
+    write_json(target, {"v": 2})
+    assert read_json(target) == {"v": 2}
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["state.json"]

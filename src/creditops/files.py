@@ -20,7 +20,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    sweep_dead(target.parent, f".{target.name}.")  # staging left by a writer killed before it renamed
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}-", dir=target.parent))
     temporary = staging / target.name
     try:
         yield temporary
