@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 from creditops.config.environments import GateSettings
 from creditops.data.checks import check_data
 from creditops.data.schema import LABEL
-from creditops.gate.checks import Check, approval_check, data_check, minimum_check, run_gate
+from creditops.gate.checks import Check, GateResult, approval_check, data_check, minimum_check, run_gate
 from creditops.modelling.metrics import bootstrap_auc
 
 NAMES = ["data_checks", "minimum_roc_auc", "champion_comparison", "slices", "smoke_test", "approval"]
@@ -94,6 +94,21 @@ def test_disabled_skips_every_check_but_approval_and_keeps_their_figures(small_f
     assert result.with_smoke("pass") is result
 
 
+def _against_champion(holdout: pd.DataFrame, scored) -> GateResult:
+    """The gate of the candidate against champion v4, with no approval required."""
+    labels, candidate, champion = scored
+    return run_gate(
+        holdout,
+        labels,
+        candidate,
+        champion,
+        GateSettings(bootstrap_samples=50),
+        champion_version="4",
+        approval_required=False,
+        approver=None,
+    )
+
+
 @pytest.mark.parametrize(
     ("verdict", "detail"),
     [
@@ -105,17 +120,7 @@ def test_disabled_skips_every_check_but_approval_and_keeps_their_figures(small_f
 def test_the_smoke_verdict_replaces_only_the_smoke_check(
     small_frame: pd.DataFrame, scored, verdict: str, detail: str
 ) -> None:
-    labels, candidate, champion = scored
-    before = run_gate(
-        small_frame,
-        labels,
-        candidate,
-        champion,
-        GateSettings(bootstrap_samples=50),
-        champion_version="4",
-        approval_required=False,
-        approver=None,
-    )
+    before = _against_champion(small_frame, scored)
     after = before.with_smoke(verdict)  # type: ignore[arg-type]
     assert after.checks[4] == Check("smoke_test", verdict, detail)
     assert after.checks[:4] == before.checks[:4]
@@ -145,17 +150,7 @@ def test_the_approval_check_names_the_approver() -> None:
 
 
 def test_the_gate_record_has_its_four_parts(small_frame: pd.DataFrame, scored) -> None:
-    labels, candidate, champion = scored
-    result = run_gate(
-        small_frame,
-        labels,
-        candidate,
-        champion,
-        GateSettings(bootstrap_samples=50),
-        champion_version="4",
-        approval_required=False,
-        approver=None,
-    )
+    result = _against_champion(small_frame, scored)
     recorded = result.as_dict()
     assert set(recorded) == {"mode", "checks", "candidate", "champion"}
     assert (recorded["mode"], recorded["candidate"], recorded["champion"]) == (
