@@ -75,3 +75,23 @@ def test_large_batches_find_the_same_problems_column_by_column(column: str, valu
     batch[4_321, FEATURES.index(column)] = value
     assert row_problems(batch) == {4_321: [reason]}
     assert row_problems(batch[4_000:]) == {321: [reason]}  # the same below the large-batch size
+
+
+def test_the_column_by_column_check_accepts_a_batch_at_its_bounds_and_refuses_any_stray_value() -> None:
+    import numpy as np
+
+    from creditops.data.schema import feature_bounds
+    from creditops.serving.validation import _all_valid_by_column
+
+    low = np.array([feature_bounds(name)[0] for name in FEATURES], dtype=np.float64)
+    high = np.array([feature_bounds(name)[1] for name in FEATURES], dtype=np.float64)
+    batch = np.vstack([low, high, np.array(VALID_ROW, dtype=np.float64)])
+    assert _all_valid_by_column(batch)  # every column reaches both of its bounds
+    for position in range(len(FEATURES)):
+        for stray in (low[position] - 1, high[position] + 1):
+            bad = batch.copy()
+            bad[2, position] = stray
+            assert not _all_valid_by_column(bad)
+    fractional = batch.copy()
+    fractional[2, FEATURES.index("PAY_0")] = 0.5
+    assert not _all_valid_by_column(fractional)
