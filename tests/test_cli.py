@@ -123,3 +123,19 @@ def test_malformed_options_are_one_line_errors(workspace: Path, argv: list[str],
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_version_flag_and_an_empty_endpoint_list(workspace: Path, capsys) -> None:
+    from creditops import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == __version__
+    assert main(["endpoint", "list"]) == 0
+    assert "no endpoints in" in capsys.readouterr().out
+
+
+def test_run_no_logging_leaves_no_store(workspace: Path, data_file: Path, tmp_path: Path) -> None:
+    summary = tmp_path / "summary.json"
+    assert main(["run", "--data", str(data_file), "--no-logging", "--summary-json", str(summary)]) == 0
+    assert "--no-logging trains and evaluates only" in json.loads(summary.read_text())["registration"]["reason"]
+    assert not (workspace / "mlflow.db").exists()

@@ -102,7 +102,11 @@ def test_bad_data_stops_before_anything_is_written(tmp_path: Path, small_frame) 
     assert Registry(context.store_uri).versions("credit_default_model") == []
 
 
-def test_no_logging_still_registers_but_logs_no_pipeline_run(context: Context, data_file: Path) -> None:
+def test_no_logging_trains_and_evaluates_only_and_leaves_no_store(context: Context, data_file: Path) -> None:
     result = run_pipeline(data_file, CONFIG, context, tracking=False)
     assert result.run_id is None
-    assert result.registration.registered
+    assert result.evaluation is not None
+    assert not result.registration.registered
+    assert "--no-logging trains and evaluates only" in result.registration.reason
+    assert result.champion_version is None
+    assert not (context.workspace / "mlflow.db").exists()

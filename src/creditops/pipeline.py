@@ -27,6 +27,7 @@ from creditops.tracking.registry import Registry
 from creditops.tracking.runs import RunLog, Tracker, flatten
 
 STAGES = ("check data", "prep", "train", "evaluate", "register", "report", "promote")
+NOT_LOGGED = "nothing logged or registered: --no-logging trains and evaluates only (as the original --no_logging)"
 StageListener = Callable[[str, float | None], None]
 """Called with a stage name and None when it starts, and with its seconds when it ends."""
 
@@ -72,7 +73,7 @@ def run_pipeline(
     """Run every stage; a failing stage raises and leaves the registry and aliases as they were.
 
     `promote` moves the `champion` alias to a newly registered version (environments that need no
-    approval, such as dev).
+    approval, such as dev). Without `tracking` the run logs nothing, registers nothing and creates no store.
     """
     registry = Registry(context.store_uri)
     tracker = Tracker(enabled=tracking, uri=context.store_uri)
@@ -95,14 +96,17 @@ def run_pipeline(
             tracker.record(log)
         tracker.record(write_evaluation(evaluation, Path(scratch) / "evaluation", config))
         with timer("register"):
-            verdict = Verdict(evaluation.comparison.better, evaluation.comparison.reason, evaluation.metrics)
-            registration = register(registry, trained.model, trained.manifest, verdict, config)
+            if tracking:
+                verdict = Verdict(evaluation.comparison.better, evaluation.comparison.reason, evaluation.metrics)
+                registration = register(registry, trained.model, trained.manifest, verdict, config)
+            else:
+                registration = Registration(False, None, NOT_LOGGED)
             result.registration = registration
         with timer("report"):
             result.report = _report(context, prepared, trained, config, evaluation, registration, run_id)
             tracker.record(RunLog(artifacts=(result.report,), artifact_folder="report"))
     with timer("promote"):
-        finished = _finish_interrupted_promotion(registry, config, registration) if promote else None
+        finished = _finish_interrupted_promotion(registry, config, registration) if promote and tracking else None
         if finished is not None:
             result.registration = registration = finished
         result.champion_version = _promote(registry, config, registration, promote)

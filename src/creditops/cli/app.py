@@ -30,6 +30,23 @@ console = Console()
 errors = Console(stderr=True)
 
 
+def _show_version(asked: bool) -> None:
+    if asked:
+        from creditops import __version__
+
+        console.print(__version__, highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_show_version, help="Print the version and exit")
+    ] = False,
+) -> None:
+    """Train, evaluate, register, serve and promote the credit-default model."""
+
+
 def context_for(env: str | None = None) -> Context:
     """The context of `env` (or of the local workspace), with its notes shown once on stderr."""
     context = from_process(env)

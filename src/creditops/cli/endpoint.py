@@ -142,7 +142,11 @@ def endpoint_list(
     from creditops.views import endpoints_table
 
     endpoints = group_context(ctx, env).endpoints_dir
-    console.print(endpoints_table([state.load(endpoints, name) for name in state.names(endpoints)]))
+    found = state.names(endpoints)
+    if not found:
+        console.print(f"no endpoints in {endpoints}: create one with 'creditops endpoint create NAME'", soft_wrap=True)
+        return
+    console.print(endpoints_table([state.load(endpoints, name) for name in found]))
 
 
 @endpoint_app.command("start")
