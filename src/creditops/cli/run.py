@@ -20,7 +20,9 @@ def run(
         Path | None,
         typer.Option(help="Input data (.csv/.parquet/.xlsx/.xls); default <workspace>/data/<data_file>"),
     ] = None,
-    no_logging: Annotated[bool, typer.Option("--no-logging", help="Do not log to MLflow")] = False,
+    no_logging: Annotated[
+        bool, typer.Option("--no-logging", help="Train and evaluate only: log nothing, register nothing")
+    ] = False,
     summary_json: Annotated[
         Path | None, typer.Option(help="Also write the run summary (stages, metrics, version) as JSON")
     ] = None,
