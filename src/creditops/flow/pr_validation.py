@@ -8,7 +8,6 @@ throwaway folder is removed, also when a stage fails.
 
 import os
 import shutil
-import subprocess  # nosec B404
 import sys
 import tempfile
 import time
@@ -20,7 +19,7 @@ from typing import Final
 
 from creditops.errors import CreditopsError
 from creditops.files import sweep_dead
-from creditops.flow.stages import COMMANDS, run_stage
+from creditops.flow.stages import COMMANDS, run_command, run_stage
 from creditops.say import Say
 
 STAGES: Final = (*COMMANDS, "integration", "smoke")
@@ -103,15 +102,4 @@ def _throwaway_env(scratch: Path) -> dict[str, str]:
 
 
 def _creditops(arguments: list[str], env: dict[str, str]) -> str:
-    return _run([sys.executable, "-m", "creditops", *arguments], Path.cwd(), env)
-
-
-def _run(command: list[str], cwd: Path, env: dict[str, str]) -> str:
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)  # nosec B603
-    output = (done.stdout + done.stderr).strip().splitlines()
-    last = output[-1] if output else "no output"
-    if done.returncode != 0:
-        raise CreditopsError(
-            f"'{' '.join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command))}' failed: {last}"
-        )
-    return last
+    return run_command([sys.executable, "-m", "creditops", *arguments], Path.cwd(), env=env) or "no output"

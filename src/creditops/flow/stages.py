@@ -43,13 +43,25 @@ def run_stage(stage: str, project: Path, reports: Path | None = None, *, capture
     """Run every command of `stage`; the last line of output, or a one-line error naming the failed command."""
     last = ""
     for command in commands(stage, reports):
-        # fixed argument lists, no shell
-        done = subprocess.run(  # nosec B603
-            executable(project, command), cwd=project, capture_output=capture, text=True
-        )
-        lines = ((done.stdout or "") + (done.stderr or "")).strip().splitlines()
-        last = lines[-1] if lines else ""
-        if done.returncode != 0:
-            shown = f": {last}" if last else f" (exit {done.returncode})"
-            raise CreditopsError(f"'{' '.join(command)}' failed{shown}")
+        last = run_command(executable(project, command), project, capture=capture, shown=command)
+    return last
+
+
+def run_command(
+    command: list[str],
+    cwd: Path,
+    *,
+    env: dict[str, str] | None = None,
+    capture: bool = True,
+    shown: list[str] | None = None,
+) -> str:
+    """Run `command` (a fixed argument list, no shell); its last line of output, or a one-line error naming
+    the command as `shown` (by default with the program's file name only) and how it ended."""
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=capture, text=True)  # nosec B603
+    lines = ((done.stdout or "") + (done.stderr or "")).strip().splitlines()
+    last = lines[-1] if lines else ""
+    if done.returncode != 0:
+        named = shown if shown is not None else [Path(command[0]).name, *command[1:]]
+        ended = f": {last}" if last else f" (exit {done.returncode})"
+        raise CreditopsError(f"'{' '.join(named)}' failed{ended}")
     return last
