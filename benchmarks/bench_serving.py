@@ -68,10 +68,11 @@ def request_body(rows: int) -> str:
     return json.dumps({"dataframe_split": {"columns": list(FEATURES), "data": [ROW] * rows}})
 
 
-def wrk(url: str, body: str, connections: int, seconds: int, scratch: Path) -> dict:
+def wrk(url: str, body: str, connections: int, seconds: int, scratch: Path, key: str | None = None) -> dict:
     script = scratch / "post.lua"
+    auth = f'wrk.headers["Authorization"] = "Bearer {key}"\n' if key else ""
     script.write_text(
-        f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = {json.dumps(body)}\n'
+        f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n{auth}wrk.body = {json.dumps(body)}\n'
     )
     threads = min(connections, 2)
     done = subprocess.run(
@@ -93,6 +94,24 @@ def wrk(url: str, body: str, connections: int, seconds: int, scratch: Path) -> d
 def _ms(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def start_endpoint(port: int, workers: int, model: str, env: dict, log: Path) -> tuple[list[str], str, str]:
+    """A creditops endpoint with one deployment taking all traffic: the path a user calls. Its delete command,
+    URL and key."""
+    creditops = [sys.executable, "-m", "creditops", "endpoint"]
+    name = "bench-endpoint"
+    with log.open("w") as output:
+        for command in (
+            ["create", name, "--port", str(port), "--workers", str(workers)],
+            ["deploy", name, "--deployment", "blue", "--model", model],
+            ["traffic", name, "blue=100"],
+        ):
+            subprocess.run([*creditops, *command], env=env, check=True, stdout=output, stderr=subprocess.STDOUT)
+    key = subprocess.run(
+        [*creditops, "get-credentials", name], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return [*creditops, "delete", name], f"http://127.0.0.1:{port}/invocations", key
 
 
 def start(command: list[str], url: str, log: Path, env: dict) -> subprocess.Popen:
@@ -177,6 +196,15 @@ def main() -> None:
             f"http://127.0.0.1:{port}/invocations",
         )
     results = {}
+    delete, url, key = start_endpoint(free_port(), args.workers, model, env, scratch / "endpoint.log")
+    try:
+        for rows in (1, 100):
+            for connections in (1, 8):
+                results["creditops endpoint", rows, connections] = wrk(
+                    url, request_body(rows), connections, args.seconds, scratch, key
+                )
+    finally:
+        subprocess.run(delete, env=env, check=True, capture_output=True)
     for name, (command, url) in servers.items():
         process = start(command, url, scratch / f"{name.split()[0]}.log", env)
         try:
@@ -205,6 +233,16 @@ def main() -> None:
         )
         logged = results["creditops serve + request log", 1, connections]["rps"]
         print(f"request log (every request logged) / no log = {logged / ours:.2f}")
+    for rows in (1, 100):
+        for connections in (1, 8):
+            endpoint = results["creditops endpoint", rows, connections]
+            logged = results["creditops serve + request log", rows, connections]
+            plain = results["creditops serve", rows, connections]
+            print(
+                f"endpoint / creditops serve, {rows} row(s), {connections} connection(s):"
+                f" {endpoint['rps'] / logged['rps']:.2f} (both logging requests; goal >= 0.7),"
+                f" {endpoint['rps'] / plain['rps']:.2f} (serve without a log); endpoint p99 {endpoint['p99']:.2f} ms"
+            )
     shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -33,10 +33,12 @@ def atomic_path(target: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_text(target: Path, text: str) -> Path:
-    """Write `text` to `target` atomically."""
+def write_text(target: Path, text: str, mode: int | None = None) -> Path:
+    """Write `text` to `target` atomically; with `mode`, the file has it before it appears at `target`."""
     with atomic_path(target) as temporary:
         temporary.write_text(text, encoding="utf-8")
+        if mode is not None:
+            os.chmod(temporary, mode)
     return target
 
 
@@ -110,4 +112,31 @@ def exclusive_lock(path: Path) -> Iterator[None]:
         try:
             yield
         finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def claimed_lock(path: Path, holder: str) -> Iterator[None]:
+    """Hold an exclusive lock on `path` for the block, or fail at once naming who holds it.
+
+    The holder writes `holder` into the lock file, so the one refused can say what is running.
+    """
+    import fcntl
+
+    from creditops.errors import CreditopsError
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise CreditopsError(handle.read().strip() or f"{path} is locked by another process") from None
+        try:
+            handle.truncate(0)
+            handle.write(holder)
+            handle.flush()
+            yield
+        finally:
+            handle.truncate(0)
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -114,7 +114,7 @@ def endpoint_detail(endpoint: Endpoint, report: list[Health]) -> Table:
     for item in report:
         deployment = endpoint.deployments.get(item.name)
         traffic = f"{endpoint.traffic.get(item.name, 0)}%" if deployment else "-"
-        model = f"{deployment.model_uri} (v{deployment.model_version})" if deployment else "-"
+        model = f"{deployment.model_uri}" if deployment else "-"
         healthy = "[green]yes[/green]" if item.healthy else "[red]no[/red]"
         table.add_row(item.name, traffic, model, healthy, item.detail)
     return table
@@ -136,6 +136,15 @@ def evidence_table(record: Mapping[str, Any]) -> Table:
     table = _table(title, ("check", "verdict", "detail"))
     for check in record.get("checks", []):
         table.add_row(check["name"], check["verdict"], check["detail"])
+    mirror = (record.get("rollout") or {}).get("mirror")
+    if mirror:
+        table.add_row(
+            "mirror traffic",
+            "pass",
+            f"{mirror['requests']} requests, {mirror['rows']} rows: class agreement {mirror['agreement']:.1%},"
+            f" mean |Δp| {mirror['mean_abs_delta']:.3f}, max |Δp| ≤ {mirror['max_abs_delta']:g},"
+            f" {mirror['errors']} errors, p99 ≤ {mirror['p99_ms']:g} ms",
+        )
     for key in (
         "reason",
         "by",

@@ -11,6 +11,7 @@ import pytest
 from creditops.config.modelling import ModellingConfig
 from creditops.context import from_process
 from creditops.data.io import write_table
+from creditops.data.schema import FEATURES, LABEL
 from creditops.data.synth import synthesize
 from creditops.endpoints import manager, state
 from creditops.modelling.estimators import TrainedModel
@@ -54,3 +55,17 @@ def endpoint(model_workspace: Path, request: pytest.FixtureRequest) -> Iterator[
     manager.create(from_process(), name, auth="key")
     yield name
     manager.delete(from_process(), name)
+
+
+@pytest.fixture(scope="package")
+def inverted_model(model_workspace: Path) -> str:
+    """A model that loads and answers valid probabilities, trained on the opposite labels: it disagrees."""
+    frame = synthesize(1_500, 3)
+    features = frame[list(FEATURES)].to_numpy(dtype=float)
+    labels = 1 - frame[LABEL].to_numpy()
+    booster = lgb.train(
+        {"objective": "binary", "verbosity": -1, "num_threads": 1}, lgb.Dataset(features, label=labels), 40
+    )
+    target = model_workspace / "inverted_model"
+    save_model_dir(TrainedModel("lightgbm", booster), target)
+    return str(target)

@@ -2,12 +2,20 @@
 
 import pytest
 
-from creditops.endpoints.decisions import StepFigures, checked_weights, p99, step_failure
+from creditops.endpoints.decisions import (
+    MirrorFigures,
+    MirrorLimits,
+    StepFigures,
+    checked_weights,
+    mirror_failure,
+    p99,
+    step_failure,
+)
 from creditops.errors import CreditopsError
 
 
 def _judge(step: int = 50, **figures: float) -> str | None:
-    measured = {"requests": 100, "errors": 0, "p99_ms": 10.0, "answered_by_new": 100, **figures}
+    measured = {"requests": 100, "errors": 0, "p99_ms": 10.0, "answered_by_new": 100, "sent": 100, **figures}
     return step_failure(
         step,
         StepFigures(**measured),
@@ -36,6 +44,10 @@ def test_p99_budget_is_inclusive(latency: float, fails: bool) -> None:
 def test_at_full_traffic_every_answer_must_come_from_the_new_deployment() -> None:
     assert _judge(step=100, answered_by_new=100) is None
     assert _judge(step=100, answered_by_new=99) == "at 100%: 1 requests were not answered by green"
+    assert (
+        _judge(step=100, requests=99, answered_by_new=99, sent=100) == "at 100%: 1 requests were not answered by green"
+    )
+    assert _judge(step=100, requests=50, answered_by_new=100, sent=100) is None  # its own count may differ
     assert _judge(step=50, answered_by_new=40) is None  # below 100 % the old deployment answers too
 
 
@@ -93,3 +105,42 @@ def test_weights_within_bounds_that_sum_to_100(weights: dict[str, int], expected
 def test_weights_out_of_bounds_or_not_summing_to_100_are_refused(weights: dict[str, int], message: str) -> None:
     with pytest.raises(CreditopsError, match=message):
         checked_weights(weights, ["blue", "green"], "ep")
+
+
+def _mirror(**changes: float) -> str | None:
+    measured = {
+        "requests": 10,
+        "errors": 0,
+        "rows": 100,
+        "disagreements": 10,
+        "mean_abs_delta": 0.1,
+        "max_abs_delta": 0.5,
+        "p99_ms": 250.0,
+        **changes,
+    }
+    return mirror_failure(MirrorFigures(**measured), MirrorLimits())  # type: ignore[arg-type]
+
+
+def test_mirror_limits_reached_exactly_still_pass() -> None:
+    assert _mirror() is None  # 90 % agreement, mean 0.1, max 0.5, p99 250 ms: every limit exactly
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"errors": 1}, "mirror: 1 of 10 mirrored requests failed (at most 0)"),
+        ({"rows": 0, "disagreements": 0}, "mirror: no mirrored row was compared"),
+        ({"disagreements": 11}, "mirror: class agreement 89.0% under 90.0%"),
+        ({"mean_abs_delta": 0.1001}, "mirror: mean |Δ probability| 0.100 over 0.1"),
+        ({"max_abs_delta": 1.0}, "mirror: max |Δ probability| up to 1 over 0.5"),
+        ({"p99_ms": 500.0}, "mirror: p99 latency up to 500 ms over 250 ms"),
+        ({"errors": 1, "disagreements": 100}, "mirror: 1 of 10 mirrored requests failed (at most 0)"),
+    ],
+)
+def test_mirror_failures_name_the_first_limit_broken(changes: dict[str, float], message: str) -> None:
+    assert _mirror(**changes) == message
+
+
+def test_mirror_agreement_of_no_rows_is_zero() -> None:
+    assert MirrorFigures(0, 0, 0, 0, 0.0, 0.0, 0.0).agreement == 0.0
+    assert MirrorFigures(1, 0, 4, 1, 0.0, 0.0, 0.0).agreement == 0.75

@@ -77,8 +77,7 @@ def test_state_survives_a_restart(endpoint: str) -> None:
     manager.set_traffic(from_process(), endpoint, {"blue": 40, "green": 60})
     before = state.load(from_process().endpoints_dir, endpoint)
     # Given every process is gone, as after a reboot
-    for pid in [before.router_pid, *(d.pid for d in before.deployments.values())]:
-        processes.stop(pid)
+    processes.stop(before.pid)
     assert not processes.port_in_use(before.port)
     # When the endpoint is started again, then it has the same address, deployments and weights
     after = manager.start(from_process(), endpoint)
@@ -89,12 +88,12 @@ def test_state_survives_a_restart(endpoint: str) -> None:
 
 
 def test_delete_leaves_no_process_and_frees_the_port(model_workspace) -> None:
-    endpoint = manager.create(from_process(), "to-delete", auth="none")
-    deployment = manager.deploy(from_process(), "to-delete", "blue", V1)
+    endpoint = manager.create(from_process(), "to-delete", auth="none", workers=2)
+    manager.deploy(from_process(), "to-delete", "blue", V1)
+    workers = manager._supervision(from_process(), "to-delete")["workers"]
     manager.delete(from_process(), "to-delete")
     assert not processes.port_in_use(endpoint.port)
-    assert not processes.port_in_use(deployment.port)
-    assert not processes.alive(deployment.pid)
+    assert not any(processes.alive(pid) for pid in [endpoint.pid, *workers])
     assert "to-delete" not in state.names(from_process().endpoints_dir)
     assert not (from_process().endpoints_dir / "to-delete").exists()
 
@@ -104,7 +103,7 @@ def test_delete_with_keep_logs_keeps_only_the_logs(model_workspace) -> None:
     manager.delete(from_process(), "to-keep", keep_logs=True)
     folder = from_process().endpoints_dir / "to-keep"
     assert not processes.port_in_use(endpoint.port)
-    assert (folder / "logs" / "router.log").is_file()
+    assert (folder / "logs" / "front-door.log").is_file()
     assert sorted(path.name for path in folder.iterdir()) == ["logs"]
     assert "to-keep" not in state.names(from_process().endpoints_dir)
     manager.create(from_process(), "to-keep", auth="none")  # the name is free again
@@ -136,6 +135,7 @@ def test_rollout_shifts_traffic_retires_the_old_and_rollback_returns(endpoint: s
     blue_green.rollout(
         from_process(), endpoint, "models:/credit_default_model@champion", SAMPLE, (10, 50, 100), say=messages.append
     )
+    assert not any("rolled back" in message for message in messages)
     after = state.load(from_process().endpoints_dir, endpoint)
     assert after.traffic == {"green": 100}
     assert set(after.deployments) == {"green"}

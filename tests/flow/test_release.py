@@ -67,8 +67,12 @@ def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) 
     with pytest.raises(release.AwaitingApprovalError, match="--version 2"):
         release.release(from_process("prod"), say=said.append)
     release.approve(from_process("prod"), "2", "ana", "more trees")
-    release.promote(from_process("prod"), "2", say=said.append)
+    promoted = release.promote(from_process("prod"), "2", say=said.append)
     assert _champion("prod") == "2"
+    mirror = promoted["rollout"]["mirror"]  # prod mirrors 20 % of live requests before any live traffic
+    assert mirror["rows"] > 0
+    assert mirror["errors"] == 0
+    assert any(message.startswith("green mirrored") for message in said)
     assert manager.invoke(from_process("prod"), endpoint, SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "2"
 
     rollback(from_process("prod"), by="bo", reason="complaints", say=said.append)

@@ -28,12 +28,13 @@ def endpoint_create(
     name: Annotated[str, typer.Argument(help="Endpoint name")],
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port; a free one when omitted")] = None,
     auth: Annotated[str, typer.Option(help="key (Bearer key required) or none")] = "key",
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes; each holds every deployment")] = 1,
     env: CommandEnv = None,
 ) -> None:
     """Create an endpoint: one address that routes to its deployments."""
     from creditops.endpoints import manager
 
-    endpoint = manager.create(group_context(ctx, env), name, port, auth)
+    endpoint = manager.create(group_context(ctx, env), name, port, auth, workers)
     console.print(f"endpoint {name} listening on {endpoint.url} (auth: {auth})")
 
 
@@ -43,7 +44,9 @@ def endpoint_deploy(
     name: Annotated[str, typer.Argument(help="Endpoint name")],
     deployment: Annotated[str, typer.Option(help="Deployment name, e.g. blue")],
     model: Annotated[str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder")],
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Worker processes of the endpoint (each holds every deployment)")
+    ] = None,
     env: CommandEnv = None,
 ) -> None:
     """Start (or replace) a deployment; a new one gets 0% traffic."""
@@ -51,7 +54,7 @@ def endpoint_deploy(
 
     started = manager.deploy(group_context(ctx, env), name, deployment, model, workers)
     console.print(
-        f"deployment {deployment} serves model version {started.model_version} on port {started.port};"
+        f"deployment {deployment} serves model version {started.model_version} on endpoint {name};"
         f" give it traffic with 'creditops endpoint traffic {name} {deployment}=100'"
     )
 
@@ -187,10 +190,21 @@ def endpoint_rollout(
     request_file: RequestFile = DEFAULT_REQUEST,
     max_p99_ms: Annotated[float, typer.Option(help="Latency budget at each step")] = 250.0,
     max_error_rate: Annotated[float, typer.Option(min=0, max=1, help="Error budget at each step")] = 0.01,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    requests_per_step: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Requests the rollout sends through the endpoint at each step")
+    ] = 50,
+    mirror: Annotated[
+        int,
+        typer.Option(
+            min=0, max=100, help="Before any live traffic, mirror this % of live requests to the new deployment"
+        ),
+    ] = 0,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Worker processes of the endpoint (each holds every deployment)")
+    ] = None,
     env: CommandEnv = None,
 ) -> None:
-    """Blue/green rollout with smoke test, stepwise traffic shift and automatic rollback."""
+    """Blue/green rollout: smoke test, mirror traffic, stepwise traffic shift, automatic rollback."""
     from creditops.endpoints import blue_green
     from creditops.endpoints.smoke import read_request
 
@@ -198,18 +212,33 @@ def endpoint_rollout(
         percentages = tuple(int(step) for step in steps.split(","))
     except ValueError as error:
         raise CreditopsError(f"--steps must be percentages like 10,50,100, not {steps!r}") from error
-    deployed = blue_green.rollout(
+    report = blue_green.rollout(
         group_context(ctx, env),
         name,
         model,
         read_request(request_file),
         percentages,
+        mirror_percent=mirror,
+        requests_per_step=requests_per_step,
         max_error_rate=max_error_rate,
         max_p99_ms=max_p99_ms,
         workers=workers,
         say=console.print,
     )
+    deployed = report.deployment
     console.print(f"[green]rollout done[/green]: {deployed.name} serves model version {deployed.model_version}")
+
+
+@endpoint_app.command("recover")
+def endpoint_recover(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    env: CommandEnv = None,
+) -> None:
+    """Undo a rollout whose process was killed: traffic as before it, its new deployment removed."""
+    from creditops.endpoints import manager
+
+    console.print(manager.recover(group_context(ctx, env), name), highlight=False, soft_wrap=True)
 
 
 @endpoint_app.command("rollback")

@@ -42,6 +42,19 @@ class EndpointSettings(_Section):
     )
 
 
+class RolloutSettings(_Section):
+    """How a release rolls a model out on the environment's endpoint, and what stops it."""
+
+    steps: tuple[int, ...] = Field((10, 50, 100), description="Live traffic percentages of the new deployment")
+    mirror: int = Field(0, ge=0, le=100, description="Before any live traffic, mirror this % of live requests (0: no)")
+    requests_per_step: int = Field(50, ge=1, le=1_000_000)
+    max_p99_ms: float = Field(250.0, gt=0, description="The new deployment's own p99 latency budget at each step")
+    max_error_rate: float = Field(0.01, ge=0, le=1)
+    min_class_agreement: float = Field(0.9, ge=0, le=1, description="Mirror: share of rows with the live class")
+    max_mean_abs_delta: float = Field(0.1, ge=0, le=1, description="Mirror: mean |Δ probability| against live")
+    max_abs_delta: float = Field(0.5, ge=0, le=1, description="Mirror: largest |Δ probability| on any row")
+
+
 class GateSettings(_Section):
     """The promotion thresholds, in one place."""
 
@@ -73,6 +86,7 @@ class EnvironmentConfig(_Section):
     data: DataSettings
     endpoint: EndpointSettings
     approval_required: bool
+    rollout: RolloutSettings = RolloutSettings()
     gate: GateSettings = GateSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
 

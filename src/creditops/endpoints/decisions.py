@@ -9,12 +9,42 @@ from creditops.errors import CreditopsError
 
 @dataclass(frozen=True)
 class StepFigures:
-    """What was measured at one traffic step of a rollout."""
+    """What was measured at one traffic step of a rollout: the new deployment's own figures (requests it
+    answered, its errors, its p99) and what the client saw (requests sent, answered by the new one)."""
 
     requests: int
     errors: int
     p99_ms: float
     answered_by_new: int
+    sent: int
+
+
+@dataclass(frozen=True)
+class MirrorFigures:
+    """What a mirror step measured: the mirror deployment's answers beside the live ones, on the same rows."""
+
+    requests: int
+    errors: int
+    rows: int
+    disagreements: int
+    mean_abs_delta: float
+    max_abs_delta: float
+    p99_ms: float
+
+    @property
+    def agreement(self) -> float:
+        return 1.0 - self.disagreements / self.rows if self.rows else 0.0
+
+
+@dataclass(frozen=True)
+class MirrorLimits:
+    """When a mirror deployment's answers are too far from the live ones to give it live traffic."""
+
+    min_class_agreement: float = 0.9
+    max_mean_abs_delta: float = 0.1
+    max_abs_delta: float = 0.5
+    max_errors: int = 0
+    max_p99_ms: float = 250.0
 
 
 def checked_weights(weights: Mapping[str, int], deployments: Iterable[str], endpoint: str) -> dict[str, int]:
@@ -53,6 +83,24 @@ def step_failure(
         return f"at {step}%: error rate {rate:.1%} over {max_error_rate:.1%}"
     if figures.p99_ms > max_p99_ms:
         return f"at {step}%: p99 latency {figures.p99_ms:.1f} ms over {max_p99_ms:g} ms"
-    if step == 100 and figures.answered_by_new != figures.requests:
-        return f"at 100%: {figures.requests - figures.answered_by_new} requests were not answered by {deployment}"
+    if step == 100 and figures.answered_by_new != figures.sent:
+        return f"at 100%: {figures.sent - figures.answered_by_new} requests were not answered by {deployment}"
+    return None
+
+
+def mirror_failure(figures: MirrorFigures, limits: MirrorLimits) -> str | None:
+    """Why the mirrored answers fail (errors, no rows, class agreement, mean or max |Δ probability|, p99),
+    or None when they pass. A limit reached exactly still passes."""
+    if figures.errors > limits.max_errors:
+        return f"mirror: {figures.errors} of {figures.requests} mirrored requests failed (at most {limits.max_errors})"
+    if figures.rows <= 0:
+        return "mirror: no mirrored row was compared"
+    if figures.agreement < limits.min_class_agreement:
+        return f"mirror: class agreement {figures.agreement:.1%} under {limits.min_class_agreement:.1%}"
+    if figures.mean_abs_delta > limits.max_mean_abs_delta:
+        return f"mirror: mean |Δ probability| {figures.mean_abs_delta:.3f} over {limits.max_mean_abs_delta:g}"
+    if figures.max_abs_delta > limits.max_abs_delta:
+        return f"mirror: max |Δ probability| up to {figures.max_abs_delta:g} over {limits.max_abs_delta:g}"
+    if figures.p99_ms > limits.max_p99_ms:
+        return f"mirror: p99 latency up to {figures.p99_ms:g} ms over {limits.max_p99_ms:g} ms"
     return None

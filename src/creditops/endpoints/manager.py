@@ -1,13 +1,21 @@
 """Local endpoints and deployments, as `az ml online-endpoint` / `online-deployment` manage them.
 
-An endpoint is a router process on one port plus one `creditops serve` process per deployment, all
-detached, with their logs and the endpoint state in the workspace.
+An endpoint is one front-door process on one port (a supervisor and its forked workers, started
+detached, with its logs and state in the workspace). Every worker holds every deployment's model, from
+the endpoint's own copy of the model files. A change (deploy, traffic, mirror) is written to the
+state; it is done when every worker reports it serves that state. Changes to one endpoint are made one
+at a time: a second command is refused with one line naming the running one.
 """
 
+import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -19,69 +27,141 @@ from creditops.data.schema import FEATURES
 from creditops.endpoints import processes, state
 from creditops.endpoints.decisions import checked_weights
 from creditops.endpoints.smoke import SmokeReport, post, smoke_test
-from creditops.endpoints.state import Deployment, Endpoint
+from creditops.endpoints.state import Deployment, Endpoint, RolloutPlan
 from creditops.errors import CreditopsError
-from creditops.tracking.registry import Registry, locate
+from creditops.files import atomic_path, claimed_lock, read_json
+from creditops.say import Say
+from creditops.tracking import names
+
+APPLY_SECONDS = 90.0
 
 
-def create(context: Context, name: str, port: int | None = None, auth: str = "key") -> Endpoint:
-    """Create the endpoint and start its router."""
+@contextmanager
+def busy(context: Context, name: str, what: str, say: Say = print) -> Iterator[None]:
+    """Hold the endpoint's change lock for `what`; first undo any rollout a killed process left unfinished."""
+    since = datetime.now(tz=UTC).strftime("%H:%M:%S")
+    holder = (
+        f"endpoint {name} is busy: {what} (pid {os.getpid()}, since {since} UTC) is running;"
+        " wait for it to finish, or stop it with Ctrl-C (its traffic change is undone)"
+    )
+    folder = state.folder(context.endpoints_dir, name)
+    if not (folder / state.STATE_FILE).is_file() and what != "create":
+        state.load(context.endpoints_dir, name)  # the one-line "no endpoint named …"
+    with claimed_lock(folder / "lock", holder):
+        if what != "create":
+            restored = recover_unlocked(context, name)
+            if restored:
+                say(restored)
+        yield
+
+
+def create(context: Context, name: str, port: int | None = None, auth: str = "key", workers: int = 1) -> Endpoint:
+    """Create the endpoint and start its front door."""
     if auth not in ("key", "none"):
         raise CreditopsError(f"unknown auth {auth!r}: use key or none")
-    if state.exists(context.endpoints_dir, name):
-        raise CreditopsError(f"endpoint {name!r} exists already: see 'creditops endpoint show {name}'")
-    port = port or processes.free_port()
-    if processes.port_in_use(port):
-        raise CreditopsError(f"port {port} is in use: choose another --port")
-    endpoint = Endpoint(name=name, port=port, auth=auth)
-    if auth == "key":
-        state.new_key(context.endpoints_dir, name)
-    state.save(context.endpoints_dir, endpoint)
     try:
-        _start_router(context, endpoint)
-    except CreditopsError:
-        shutil.rmtree(state.folder(context.endpoints_dir, name), ignore_errors=True)
-        raise
+        return _create(context, name, port, auth, workers)
+    finally:
+        folder = state.folder(context.endpoints_dir, name)
+        if not (folder / state.STATE_FILE).is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _create(context: Context, name: str, port: int | None, auth: str, workers: int) -> Endpoint:
+    with busy(context, name, "create"):
+        if state.exists(context.endpoints_dir, name):
+            raise CreditopsError(f"endpoint {name!r} exists already: see 'creditops endpoint show {name}'")
+        port = port or processes.free_port()
+        if processes.port_in_use(port):
+            raise CreditopsError(f"port {port} is in use: choose another --port")
+        endpoint = Endpoint(name=name, port=port, auth=auth, workers=workers)
+        if auth == "key":
+            state.new_key(context.endpoints_dir, name)
+        try:
+            state.save(context.endpoints_dir, endpoint)
+            _start_front_door(context, endpoint)
+        except BaseException:
+            processes.stop(endpoint.pid)
+            _remove_folder_but_lock(state.folder(context.endpoints_dir, name))
+            raise
     return endpoint
 
 
 def start(context: Context, name: str) -> Endpoint:
     """Bring an endpoint back after a restart: same address, deployments and weights."""
-    endpoint = state.load(context.endpoints_dir, name)
-    for deployment in list(endpoint.deployments.values()):
-        if not processes.alive(deployment.pid):
-            fresh = _start_deployment(context, endpoint, deployment.name, deployment.model_uri, deployment.workers)
-            endpoint.deployments[deployment.name] = fresh
-            state.save(context.endpoints_dir, endpoint)
-    if not processes.alive(endpoint.router_pid):
-        _start_router(context, endpoint)
-    return endpoint
+    with busy(context, name, "start"):
+        endpoint = state.load(context.endpoints_dir, name)
+        if not processes.alive(endpoint.pid):
+            _start_front_door(context, endpoint)
+        return state.load(context.endpoints_dir, name)
 
 
-def deploy(context: Context, name: str, deployment: str, model_uri: str, workers: int = 1) -> Deployment:
+def deploy(context: Context, name: str, deployment: str, model_uri: str, workers: int | None = None) -> Deployment:
     """Start (or replace) a deployment serving `model_uri`; its traffic weight is kept (0 if new)."""
+    with busy(context, name, f"deploy of {deployment}"):
+        return deploy_unlocked(context, name, deployment, model_uri, workers)
+
+
+def deploy_unlocked(
+    context: Context, name: str, deployment: str, model_uri: str, workers: int | None = None
+) -> Deployment:
+    """`deploy`, for a caller that holds the endpoint's lock."""
     endpoint = state.load(context.endpoints_dir, name)
     state.valid_name("deployment", deployment)
-    fresh = _start_deployment(context, endpoint, deployment, model_uri, workers)
+    fresh = _materialise(context, name, deployment, model_uri)
     old = endpoint.deployments.get(deployment)
     endpoint.deployments[deployment] = fresh
     endpoint.traffic.setdefault(deployment, 0)
-    state.save(context.endpoints_dir, endpoint)
-    if old is not None:
-        processes.stop(old.pid)
+    if workers is not None:
+        endpoint.workers = workers
+    try:
+        failed = apply(context, endpoint).get(deployment)
+    except BaseException:
+        _forget(context, name, deployment, old)
+        raise
+    if failed is not None:
+        _forget(context, name, deployment, old)
+        raise CreditopsError(f"deployment {deployment} did not load: {failed}")
+    if old is not None and old.model_dir != fresh.model_dir:
+        shutil.rmtree(old.model_dir, ignore_errors=True)
     return fresh
 
 
 def set_traffic(context: Context, name: str, weights: dict[str, int]) -> Endpoint:
     """Set the traffic weights (percent, summing to 100); deployments left out get 0."""
+    with busy(context, name, "traffic change"):
+        return set_traffic_unlocked(context, name, weights)
+
+
+def set_traffic_unlocked(context: Context, name: str, weights: dict[str, int]) -> Endpoint:
     endpoint = state.load(context.endpoints_dir, name)
     endpoint.traffic = checked_weights(weights, endpoint.deployments, name)
-    state.save(context.endpoints_dir, endpoint)
+    apply(context, endpoint)
+    return endpoint
+
+
+def set_mirror_unlocked(context: Context, name: str, mirror: dict[str, int]) -> Endpoint:
+    """Mirror `pct` % of live requests to each named deployment (at most one; {} stops mirroring)."""
+    endpoint = state.load(context.endpoints_dir, name)
+    for deployment, percent in mirror.items():
+        if deployment not in endpoint.deployments:
+            raise CreditopsError(f"no deployment named {deployment} on endpoint {name}")
+        if not 0 <= percent <= 100:
+            raise CreditopsError(f"mirror traffic must be 0..100 percent, not {percent}")
+        if endpoint.traffic.get(deployment, 0) > 0:
+            raise CreditopsError(f"deployment {deployment} has live traffic: only an idle deployment is mirrored to")
+    endpoint.mirror = dict(mirror)
+    apply(context, endpoint)
     return endpoint
 
 
 def remove_deployment(context: Context, name: str, deployment: str) -> None:
-    """Stop a deployment that has no traffic and forget it."""
+    """Forget a deployment that has no traffic."""
+    with busy(context, name, f"removal of {deployment}"):
+        remove_unlocked(context, name, deployment)
+
+
+def remove_unlocked(context: Context, name: str, deployment: str) -> None:
     endpoint = state.load(context.endpoints_dir, name)
     if deployment not in endpoint.deployments:
         raise CreditopsError(f"no deployment named {deployment} on endpoint {name}")
@@ -89,8 +169,49 @@ def remove_deployment(context: Context, name: str, deployment: str) -> None:
         raise CreditopsError(f"deployment {deployment} still has {endpoint.traffic[deployment]}% of the traffic")
     gone = endpoint.deployments.pop(deployment)
     endpoint.traffic.pop(deployment, None)
-    state.save(context.endpoints_dir, endpoint)
-    processes.stop(gone.pid)
+    endpoint.mirror.pop(deployment, None)
+    apply(context, endpoint)
+    shutil.rmtree(gone.model_dir, ignore_errors=True)
+
+
+def recover(context: Context, name: str) -> str:
+    """Undo a rollout whose process was killed; what was done."""
+    done: list[str] = []
+    with busy(context, name, "recover", say=done.append):
+        pass
+    return done[0] if done else f"endpoint {name} has no unfinished rollout: nothing to recover"
+
+
+def recover_unlocked(context: Context, name: str) -> str | None:
+    """With the lock held, a rollout plan left in the state belongs to a process that is gone: undo it."""
+    endpoint = state.load(context.endpoints_dir, name)
+    plan = endpoint.rollout
+    if plan is None:
+        return None
+    restore(context, name, plan)
+    weights = ", ".join(f"{dep}={pct}%" for dep, pct in plan.before.items()) or "no traffic"
+    return (
+        f"an unfinished rollout of {plan.model_uri} (pid {plan.pid}, at '{plan.step}', started {plan.started_at})"
+        f" was undone: traffic restored to {weights}"
+    )
+
+
+def restore(context: Context, name: str, plan: RolloutPlan) -> None:
+    """Put the traffic back as it was before `plan` and remove the deployment it added."""
+    endpoint = state.load(context.endpoints_dir, name)
+    endpoint.traffic = {dep: plan.before.get(dep, 0) for dep in endpoint.deployments}
+    endpoint.mirror = {}
+    added = endpoint.deployments.get(plan.deployment)
+    if added is not None and plan.deployment != plan.replaced:
+        endpoint.deployments.pop(plan.deployment)
+        endpoint.traffic.pop(plan.deployment, None)
+    endpoint.rollout = None
+    if processes.alive(endpoint.pid):
+        apply(context, endpoint)
+    else:
+        state.save(context.endpoints_dir, endpoint)
+    if added is not None and plan.deployment != plan.replaced:
+        shutil.rmtree(added.model_dir, ignore_errors=True)
 
 
 def invoke(context: Context, name: str, body: bytes, deployment: str | None = None) -> httpx.Response:
@@ -140,68 +261,144 @@ class Health:
 
 
 def health(context: Context, name: str) -> tuple[Endpoint, list[Health]]:
-    """The endpoint and the health of its router and each deployment."""
+    """The endpoint and the health of its front door and each deployment in every worker."""
     endpoint = state.load(context.endpoints_dir, name)
-    report = [Health("router", processes.alive(endpoint.router_pid), f"pid {endpoint.router_pid}")]
+    running = processes.alive(endpoint.pid)
+    supervision = _supervision(context, name) if running else {}
+    workers = supervision.get("workers", [])
+    detail = f"pid {endpoint.pid}, {len(workers)} of {endpoint.workers} worker(s)"
+    if supervision.get("restarts"):
+        detail += f", {supervision['restarts']} restart(s), last: {supervision.get('last_exit')}"
+    if not running:
+        detail = f"not running: start it with 'creditops endpoint start {name}'"
+    report = [Health("front door", running and bool(workers), detail)]
+    if endpoint.rollout is not None:
+        plan = endpoint.rollout
+        alive = processes.alive(plan.pid)
+        what = "running" if alive else f"unfinished (run 'creditops endpoint recover {name}')"
+        report.append(Health("rollout", alive, f"{what}: {plan.model_uri} as {plan.deployment}, at '{plan.step}'"))
+    reports = _worker_reports(context, name, workers)
     for deployment in endpoint.deployments.values():
-        report.append(Health(deployment.name, *_probe(deployment)))
+        failures = [report["failed"][deployment.name] for report in reports if deployment.name in report["failed"]]
+        ok = running and not failures
+        text = f"model version {deployment.model_version}" + (f"; {failures[0]}" if failures else "")
+        if endpoint.mirror.get(deployment.name):
+            text += f"; mirror of {endpoint.mirror[deployment.name]}% of live requests"
+        report.append(Health(deployment.name, ok, text))
     return endpoint, report
 
 
 def delete(context: Context, name: str, *, keep_logs: bool = False) -> None:
     """Stop every process of the endpoint, free its port and forget it; its logs too, unless `keep_logs`."""
-    endpoint = state.load(context.endpoints_dir, name)
-    for deployment in endpoint.deployments.values():
-        processes.stop(deployment.pid)
-    processes.stop(endpoint.router_pid)
-    deadline = time.monotonic() + 5
-    while processes.port_in_use(endpoint.port) and time.monotonic() < deadline:
-        time.sleep(0.05)
     folder = state.folder(context.endpoints_dir, name)
+    with busy(context, name, "delete", say=lambda message: None):
+        endpoint = state.load(context.endpoints_dir, name)
+        processes.stop(endpoint.pid)
+        deadline = time.monotonic() + 5
+        while processes.port_in_use(endpoint.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for path in folder.iterdir():
+            if (keep_logs and path.name in state.LOG_FOLDERS) or path.name == "lock":
+                continue
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
     if not keep_logs:
         shutil.rmtree(folder, ignore_errors=True)
-        return
-    for path in folder.iterdir():
-        if path.name not in state.LOG_FOLDERS:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    else:
+        (folder / "lock").unlink(missing_ok=True)
 
 
-def _start_router(context: Context, endpoint: Endpoint) -> None:
-    log = state.logs(context.endpoints_dir, endpoint.name) / "router.log"
-    key = state.read_key(context.endpoints_dir, endpoint.name)
-    state_path = state.folder(context.endpoints_dir, endpoint.name) / state.STATE_FILE
-    arguments = ["creditops.endpoints.router", "--name", endpoint.name, "--state", str(state_path)]
-    secrets = {**context.child_environ(), "CREDITOPS_ENDPOINT_KEY": key or ""}
-    pid = processes.start([*arguments, "--port", str(endpoint.port)], log, env=secrets)
-    processes.wait_listening(endpoint.port, pid, log)
-    endpoint.router_pid = pid
+def apply(context: Context, endpoint: Endpoint) -> dict[str, str]:
+    """Save the state and wait until every worker serves it; the deployments a worker failed to load."""
     state.save(context.endpoints_dir, endpoint)
+    if not processes.alive(endpoint.pid):
+        raise CreditopsError(
+            f"endpoint {endpoint.name} is not running: start it with 'creditops endpoint start {endpoint.name}'"
+        )
+    deadline = time.monotonic() + APPLY_SECONDS
+    while time.monotonic() < deadline:
+        workers = _supervision(context, endpoint.name).get("workers", [])
+        reports = _worker_reports(context, endpoint.name, workers)
+        if workers and len(reports) == len(workers) and all(r["generation"] >= endpoint.generation for r in reports):
+            return {dep: error for report in reports for dep, error in report["failed"].items()}
+        if not processes.alive(endpoint.pid):
+            break
+        time.sleep(0.02)
+    log = state.logs(context.endpoints_dir, endpoint.name) / "front-door.log"
+    raise CreditopsError(f"endpoint {endpoint.name} did not take the change within {APPLY_SECONDS:g} s; see {log}")
 
 
-def _start_deployment(
-    context: Context, endpoint: Endpoint, deployment: str, model_uri: str, workers: int
-) -> Deployment:
-    pinned = locate(Registry(context.store_uri), model_uri)
-    model_uri, version = pinned.uri, pinned.version_label
-    port = processes.free_port()
-    log = state.logs(context.endpoints_dir, endpoint.name) / f"{deployment}.log"
-    arguments = ["creditops", "serve", "--model", model_uri, "--port", str(port), "--workers", str(workers)]
-    requests = state.requests(context.endpoints_dir, endpoint.name)
+def _supervision(context: Context, name: str) -> dict[str, Any]:
+    path = state.run(context.endpoints_dir, name) / "supervisor.json"
+    try:
+        found = read_json(path)
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _worker_reports(context: Context, name: str, workers: object) -> list[dict[str, Any]]:
+    reports: list[dict[str, Any]] = []
+    for pid in workers if isinstance(workers, list) else []:
+        try:
+            reports.append(read_json(state.run(context.endpoints_dir, name) / f"worker-{pid}.json"))
+        except (OSError, ValueError):
+            continue
+    return reports
+
+
+def _materialise(context: Context, name: str, deployment: str, model_uri: str) -> Deployment:
+    """The endpoint's own copy of the model files, checked to load, and the deployment record."""
+    from creditops.tracking.registry import Registry, locate, save_model_dir
+
+    registry = Registry(context.store_uri)
+    found = locate(registry, model_uri)
+    model = registry.load(found.uri)
+    target = state.models(context.endpoints_dir, name) / f"{deployment}-{found.version_label}-{time.time_ns()}"
+    with atomic_path(target) as temporary:
+        save_model_dir(model, temporary)
+    if found.version is None:
+        return Deployment(deployment, found.uri, "local", Path(found.uri).name, 0.5, str(target))
+    threshold = float(found.version.tags.get(names.THRESHOLD, 0.5))
+    return Deployment(deployment, found.uri, found.version.version, found.version.name, threshold, str(target))
+
+
+def _forget(context: Context, name: str, deployment: str, old: Deployment | None) -> None:
+    """Undo a deploy that failed: the previous deployment of that name back, or none."""
+    endpoint = state.load(context.endpoints_dir, name)
+    added = endpoint.deployments.get(deployment)
+    if old is None:
+        endpoint.deployments.pop(deployment, None)
+        endpoint.traffic.pop(deployment, None)
+    else:
+        endpoint.deployments[deployment] = old
+    state.save(context.endpoints_dir, endpoint)
+    if added is not None and (old is None or added.model_dir != old.model_dir):
+        shutil.rmtree(added.model_dir, ignore_errors=True)
+
+
+def _start_front_door(context: Context, endpoint: Endpoint) -> None:
+    endpoints = context.endpoints_dir
+    log = state.logs(endpoints, endpoint.name) / "front-door.log"
+    key = state.read_key(endpoints, endpoint.name)
     settings = None if context.environment is None else context.environment.endpoint
     on_invalid = "reject" if settings is None else settings.on_invalid
     cap = "200" if settings is None else str(settings.request_log_max_mb)
-    extra = ["--deployment", deployment, "--request-log", str(requests), "--on-invalid", on_invalid]
-    extra += ["--request-log-max-mb", cap]
-    pid = processes.start([*arguments, *extra], log, env=context.child_environ())
-    processes.wait_until(f"http://127.0.0.1:{port}/ready", pid, log)
-    return Deployment(deployment, model_uri, version, port, pid, workers)
+    arguments = [
+        "creditops.endpoints.front_door",
+        *("--state", str(state.folder(endpoints, endpoint.name) / state.STATE_FILE)),
+        *("--port", str(endpoint.port)),
+        *("--request-log", str(state.requests(endpoints, endpoint.name))),
+        *("--on-invalid", on_invalid, "--request-log-max-mb", cap),
+    ]
+    secrets = {**context.child_environ(), "CREDITOPS_ENDPOINT_KEY": key or ""}
+    shutil.rmtree(state.run(endpoints, endpoint.name), ignore_errors=True)
+    pid = processes.start(arguments, log, env=secrets)
+    processes.wait_listening(endpoint.port, pid, log)
+    endpoint.pid = pid
+    apply(context, endpoint)
 
 
-def _probe(deployment: Deployment) -> tuple[bool, str]:
-    if not processes.alive(deployment.pid):
-        return False, f"process {deployment.pid} is not running"
-    try:
-        answer = httpx.get(f"http://127.0.0.1:{deployment.port}/ready", timeout=2.0)
-    except httpx.HTTPError as error:
-        return False, f"not answering: {error}"
-    return answer.status_code == 200, f"port {deployment.port}, model version {deployment.model_version}"
+def _remove_folder_but_lock(folder: Path) -> None:
+    for path in folder.iterdir() if folder.is_dir() else []:
+        if path.name != "lock":
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)

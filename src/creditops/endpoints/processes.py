@@ -121,12 +121,12 @@ def wait_listening(port: int, pid: int, log: Path, timeout: float = 30.0) -> Non
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not alive(pid):
-            raise CreditopsError(f"the router {_ended(pid)} at start: {_last_line(log)}")
+            raise CreditopsError(f"the endpoint {_ended(pid)} at start: {_last_line(log)}")
         if port_in_use(port):
             return
         time.sleep(0.05)
     stop(pid)
-    raise CreditopsError(f"the router did not listen on port {port} within {timeout:g} s; see {log}")
+    raise CreditopsError(f"the endpoint did not listen on port {port} within {timeout:g} s; see {log}")
 
 
 def _last_line(log: Path) -> str:

@@ -1,6 +1,5 @@
 """Endpoint state on disk: deployments, traffic weights and history survive restarts."""
 
-import os
 import re
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -25,14 +24,31 @@ class HistoryEntry(TypedDict):
 
 @dataclass
 class Deployment:
-    """One running model server behind an endpoint."""
+    """One model behind an endpoint: its own version, its own copy of the model files, its own figures.
+
+    Every worker process of the endpoint holds every deployment's model and routes to it in memory, so a
+    request makes no second hop; a deployment that fails to load is skipped, not fatal to the others.
+    """
 
     name: str
     model_uri: str
     model_version: str
-    port: int
+    model_name: str
+    threshold: float
+    model_dir: str
+
+
+@dataclass
+class RolloutPlan:
+    """A rollout in progress: what to restore if the process running it is interrupted or killed."""
+
     pid: int
-    workers: int = 1
+    deployment: str
+    model_uri: str
+    before: dict[str, int]
+    replaced: str | None
+    started_at: str
+    step: str = "deploying"
 
 
 @dataclass
@@ -42,10 +58,14 @@ class Endpoint:
     name: str
     port: int
     auth: str
-    router_pid: int = 0
+    pid: int = 0
+    workers: int = 1
+    generation: int = 0
     deployments: dict[str, Deployment] = field(default_factory=dict)
     traffic: dict[str, int] = field(default_factory=dict)
+    mirror: dict[str, int] = field(default_factory=dict)
     history: list[HistoryEntry] = field(default_factory=list)
+    rollout: RolloutPlan | None = None
 
     @property
     def url(self) -> str:
@@ -89,12 +109,25 @@ def load(root: Path, name: str) -> Endpoint:
     path = folder(root, name) / STATE_FILE
     if not path.is_file():
         raise CreditopsError(f"no endpoint named {name!r}: create it with 'creditops endpoint create {name}'")
+    return read_state(path)
+
+
+def read_state(path: Path) -> Endpoint:
+    """The endpoint whose state file is `path` (what the worker processes re-read when it changes)."""
     raw = read_json(path)
-    deployments = {key: Deployment(**value) for key, value in raw.pop("deployments").items()}
-    return Endpoint(deployments=deployments, **raw)
+    try:
+        deployments = {key: Deployment(**value) for key, value in raw.pop("deployments").items()}
+        plan = raw.pop("rollout", None)
+        return Endpoint(deployments=deployments, rollout=None if plan is None else RolloutPlan(**plan), **raw)
+    except (TypeError, KeyError) as error:
+        raise CreditopsError(
+            f"{path} was written by another creditops version ({error}): delete the endpoint and create it again"
+        ) from error
 
 
 def save(root: Path, endpoint: Endpoint) -> None:
+    """Write the state; the generation moves on, so every worker knows to re-read it."""
+    endpoint.generation += 1
     write_json(folder(root, endpoint.name) / STATE_FILE, asdict(endpoint))
 
 
@@ -107,8 +140,7 @@ def names(root: Path) -> list[str]:
 def new_key(root: Path, name: str) -> str:
     """Create the endpoint's API key, readable by this user only."""
     key = secrets.token_urlsafe(32)
-    path = write_text(folder(root, name) / KEY_FILE, key)
-    os.chmod(path, 0o600)
+    write_text(folder(root, name) / KEY_FILE, key, mode=0o600)
     return key
 
 
@@ -120,6 +152,16 @@ def read_key(root: Path, name: str) -> str | None:
 def requests(root: Path, name: str) -> Path:
     """Where the endpoint's deployments log the requests they score (read by drift monitoring)."""
     return folder(root, name) / "requests"
+
+
+def models(root: Path, name: str) -> Path:
+    """Where the endpoint keeps its own copy of each deployment's model files."""
+    return folder(root, name) / "models"
+
+
+def run(root: Path, name: str) -> Path:
+    """The worker processes' reports: which state generation each has applied, and the supervisor's."""
+    return folder(root, name) / "run"
 
 
 def logs(root: Path, name: str) -> Path:

@@ -16,6 +16,7 @@ from creditops.data.schema import LABEL
 from creditops.data.split import split
 from creditops.data.synth import synthesize
 from creditops.endpoints import blue_green, manager, state
+from creditops.endpoints.decisions import MirrorLimits
 from creditops.errors import CreditopsError
 from creditops.files import sha256_file
 from creditops.flow.rollback import withdrawal
@@ -84,9 +85,26 @@ def promote(context: Context, version: str, *, say: Say = print) -> EvidenceReco
 
     _ensure_endpoint(context)
     endpoint = context.env.endpoint
+    settings = context.env.rollout
     try:
-        blue_green.rollout(
-            context, endpoint.name, candidate.uri, SAMPLE_REQUEST.read_bytes(), workers=endpoint.workers, say=say
+        rolled = blue_green.rollout(
+            context,
+            endpoint.name,
+            candidate.uri,
+            SAMPLE_REQUEST.read_bytes(),
+            settings.steps,
+            mirror_percent=settings.mirror,
+            mirror_limits=MirrorLimits(
+                min_class_agreement=settings.min_class_agreement,
+                max_mean_abs_delta=settings.max_mean_abs_delta,
+                max_abs_delta=settings.max_abs_delta,
+                max_p99_ms=settings.max_p99_ms,
+            ),
+            requests_per_step=settings.requests_per_step,
+            max_error_rate=settings.max_error_rate,
+            max_p99_ms=settings.max_p99_ms,
+            workers=endpoint.workers,
+            say=say,
         )
     except CreditopsError as failure:
         result = result.with_smoke("fail")
@@ -97,7 +115,8 @@ def promote(context: Context, version: str, *, say: Say = print) -> EvidenceReco
         registry.set_alias(context.model_name, names.PREVIOUS_CHAMPION, champion.version)
     registry.set_alias(context.model_name, names.CHAMPION, candidate.version)
     say(f"{context.model_name} version {candidate.version} is the champion in {env}")
-    return _record(context, candidate, result, "promoted", "every check passed; rollout succeeded", started)
+    reason = "every check passed; rollout succeeded"
+    return _record(context, candidate, result, "promoted", reason, started, rolled.as_dict())
 
 
 def release(context: Context, *, say: Say = print) -> EvidenceRecord | None:
@@ -220,7 +239,13 @@ def _stop_unless_clear(context: Context, candidate: VersionInfo, result: "GateRe
 
 
 def _record(
-    context: Context, candidate: VersionInfo, result: "GateResult", decision: str, reason: str, started: str
+    context: Context,
+    candidate: VersionInfo,
+    result: "GateResult",
+    decision: str,
+    reason: str,
+    started: str,
+    rollout: dict[str, object] | None = None,
 ) -> EvidenceRecord:
     registry = Registry(context.store_uri)
     fresh = registry.describe(candidate.name, candidate.version)
@@ -232,6 +257,7 @@ def _record(
         reason=reason,
         lock_hash=environment_lock_hash(),
         started_at=started,
+        rollout=rollout,
     )
     evidence.record(registry, context.evidence_dir, fresh, record)
     return record
@@ -255,4 +281,4 @@ def _ensure_endpoint(context: Context) -> None:
     if state.exists(context.endpoints_dir, endpoint.name):
         manager.start(context, endpoint.name)
     else:
-        manager.create(context, endpoint.name, endpoint.port, endpoint.auth)
+        manager.create(context, endpoint.name, endpoint.port, endpoint.auth, endpoint.workers)

@@ -36,6 +36,7 @@ class EvidenceRecord(TypedDict):
     checks: list[dict[str, Any]]
     candidate: dict[str, Any]
     champion: dict[str, Any] | None
+    rollout: dict[str, Any] | None
     started_at: str
     decided_at: str
 
@@ -53,6 +54,7 @@ def build(
     reason: str,
     lock_hash: str,
     started_at: str,
+    rollout: dict[str, Any] | None = None,
 ) -> EvidenceRecord:
     """The record: lineage, metrics with intervals, each check's verdict, approver, reason, times."""
     tags = version.tags
@@ -74,6 +76,7 @@ def build(
         checks=gate["checks"],
         candidate=gate["candidate"],
         champion=gate["champion"],
+        rollout=rollout,
         started_at=started_at,
         decided_at=now(),
     )

@@ -93,14 +93,14 @@ class ScoringApp:
         shape = self.routes.get(scope.get("path", "")) if scope["type"] == "http" else None
         if shape is None:
             if self._locked_out(scope):
-                await self._reply(scope, 401, orjson.dumps({"error": _KEY_MESSAGE}), send)
+                await self.reply(401, orjson.dumps({"error": _KEY_MESSAGE}), send)
                 return
             await self.fastapi(scope, receive, send)
             return
         started = time.perf_counter()
-        status, body = await self._answer(scope, receive, shape)
-        await self._reply(scope, status, body, send)
-        self.metrics.observe(scope["path"], status, time.perf_counter() - started)
+        answer = await self.respond(scope, receive)
+        await self.reply(answer.status, answer.body, send)
+        self.metrics.observe(scope["path"], answer.status, time.perf_counter() - started)
 
     def _locked_out(self, scope: dict[str, Any]) -> bool:
         """With a key, every route but the probes needs it: /version names the model, /docs the API."""
@@ -108,12 +108,14 @@ class ScoringApp:
             return False
         return not authorized(dict(scope["headers"]), self.expected_key)
 
-    async def _reply(self, scope: dict[str, Any], status: int, body: bytes, send: ASGISend) -> None:
+    async def reply(self, status: int, body: bytes, send: ASGISend) -> None:
+        """Send a complete response with this deployment's identity headers."""
         length = (b"content-length", str(len(body)).encode())
         await send({"type": "http.response.start", "status": status, "headers": [*self.headers, length]})
         await send({"type": "http.response.body", "body": body})
 
-    async def _answer(self, scope: dict[str, Any], receive: ASGIReceive, shape: Shape) -> tuple[int, bytes]:
+    async def respond(self, scope: dict[str, Any], receive: ASGIReceive) -> "Answer":
+        """The answer to a request on a scoring route (`scope["path"]` is one of `self.routes`)."""
         try:
             if scope["method"] != "POST":
                 raise RequestError(405, f"{scope['path']} accepts POST only")
@@ -123,12 +125,23 @@ class ScoringApp:
             parsed = parse_request(body, max_rows=self.settings.max_rows, on_invalid=self.settings.on_invalid)
             probability = self.predict(parsed.features)
             classes = (probability >= self.loaded.threshold).astype(np.int8)
-            answer = shape(parsed, probability, classes, self.identity)
+            answer = self.routes[scope["path"]](parsed, probability, classes, self.identity)
             if self.request_log is not None:
                 self.request_log.record(parsed.features, probability, classes)
-            return 200, orjson.dumps(answer)
+            return Answer(200, orjson.dumps(answer), parsed, probability, classes)
         except RequestError as error:
-            return error.status, orjson.dumps({"error": error.message, **self.identity})
+            return Answer(error.status, orjson.dumps({"error": error.message, **self.identity}))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A scoring route's answer, with the rows and predictions behind it when it is a 200."""
+
+    status: int
+    body: bytes
+    parsed: ScoringRequest | None = None
+    probability: np.ndarray | None = None
+    classes: np.ndarray | None = None
 
 
 def _service_app(service: ScoringApp) -> FastAPI:

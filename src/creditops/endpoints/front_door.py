@@ -1,0 +1,335 @@
+"""The endpoint's front door: one address; every worker process holds every deployment's model.
+
+A request is routed in memory, by the traffic weights or to the deployment named in the
+`azureml-model-deployment` header (as Azure ML managed online endpoints do), and scored in the
+same process: no second hop, so the endpoint answers as fast as `creditops serve`. Each worker
+re-reads the endpoint state when it changes (a watcher thread, not a check per request), loads
+the models of new deployments, and reports which state generation it serves; `creditops endpoint`
+waits for every worker's report before it says a change is done.
+"""
+
+import argparse
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from creditops.endpoints import mirror
+from creditops.endpoints.state import Deployment, Endpoint, read_state
+from creditops.errors import CreditopsError
+from creditops.files import read_json, write_json
+from creditops.serving.app import Answer, ASGIReceive, ASGISend, ScoringApp, ServiceSettings
+from creditops.serving.auth import authorized, expected_authorization
+from creditops.serving.bounded import ConnectionLimits
+from creditops.serving.metrics import ServiceMetrics
+from creditops.serving.model import LoadedModel
+from creditops.serving.protocol import DEPLOYMENT_HEADER, OnInvalid
+from creditops.serving.server import Supervision, bind, serve
+
+WATCH_SECONDS: Final = 0.05
+FRONT_DOOR: Final = "-"
+"""The deployment label of answers the front door gives itself (401, 404, 503, 500)."""
+KEY_MESSAGE: Final = "missing or wrong endpoint key: send 'Authorization: Bearer <key>'"
+_HEADER: Final = DEPLOYMENT_HEADER.encode()
+_JSON_HEADERS: Final = [(b"content-type", b"application/json")]
+
+
+@dataclass(frozen=True)
+class Routes:
+    """One worker's view of the endpoint: loaded deployments, the live split and the mirror."""
+
+    generation: int = -1
+    slots: dict[str, ScoringApp] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    weighted: tuple[tuple[str, int], ...] = ()
+    total: int = 0
+    mirror: tuple[str, int] | None = None
+    sources: dict[str, Deployment] = field(default_factory=dict)
+
+    def choose(self, draw: float, avoid: str | None = None) -> str | None:
+        """A deployment by weight among the loaded ones (`draw` in [0, 1)); None when none has traffic."""
+        weighted = self.weighted if avoid is None else tuple(item for item in self.weighted if item[0] != avoid)
+        total = sum(weight for _name, weight in weighted)
+        point = draw * total
+        for name, weight in weighted:
+            if point < weight:
+                return name
+            point -= weight
+        return None
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    """What every deployment of one endpoint shares: its request log and how it treats invalid rows."""
+
+    request_log: str | None = None
+    on_invalid: OnInvalid = "reject"
+    request_log_max_bytes: int = 200_000_000
+
+
+def build_routes(endpoint: Endpoint, previous: Routes, settings: EndpointSettings) -> Routes:
+    """The routes for `endpoint`, keeping the loaded models of deployments that did not change."""
+    from creditops.tracking.registry import load_model_dir
+
+    slots: dict[str, ScoringApp] = {}
+    failed: dict[str, str] = {}
+    for name, deployment in endpoint.deployments.items():
+        if previous.sources.get(name) == deployment and name in previous.slots:
+            slots[name] = previous.slots[name]
+            continue
+        try:
+            model = load_model_dir(Path(deployment.model_dir))
+        except (CreditopsError, OSError, ValueError) as error:
+            failed[name] = str(error)
+            continue
+        loaded = LoadedModel(
+            model, deployment.model_name, deployment.model_version, deployment.model_uri, deployment.threshold
+        )
+        service = ServiceSettings(
+            deployment=name,
+            request_log=settings.request_log,
+            on_invalid=settings.on_invalid,
+            request_log_max_bytes=settings.request_log_max_bytes,
+        )
+        slots[name] = ScoringApp(loaded, service)
+    weighted = tuple((name, weight) for name, weight in endpoint.traffic.items() if weight > 0 and name in slots)
+    shadow = next(((name, pct) for name, pct in endpoint.mirror.items() if pct > 0 and name in slots), None)
+    return Routes(
+        endpoint.generation,
+        slots,
+        failed,
+        weighted,
+        sum(weight for _name, weight in weighted),
+        shadow,
+        dict(endpoint.deployments),
+    )
+
+
+class FrontDoor:
+    """The ASGI app of one worker: key check, routing, scoring, mirroring."""
+
+    def __init__(self, state_path: Path, key: str | None, settings: EndpointSettings) -> None:
+        self.state_path = state_path
+        self.settings = settings
+        self.expected = expected_authorization(key)
+        self.metrics = ServiceMetrics(FRONT_DOOR)
+        self.mirror_metrics = mirror.MirrorMetrics()
+        self.routes = Routes()
+        self.seen = 0
+        self.stamp = (0, 0)
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Re-read the state when the file changed; report the generation served. Whether it changed."""
+        status = os.stat(self.state_path)
+        stamp = (status.st_mtime_ns, status.st_ino)
+        if stamp == self.stamp:
+            return False
+        self.stamp = stamp
+        self.routes = build_routes(read_state(self.state_path), self.routes, self.settings)
+        report = {"generation": self.routes.generation, "failed": self.routes.failed}
+        write_json(self.state_path.parent / "run" / f"worker-{os.getpid()}.json", report)
+        return True
+
+    def watch(self) -> None:
+        """Follow the state file for as long as the process lives (a daemon thread)."""
+        while True:
+            time.sleep(WATCH_SECONDS)
+            try:
+                self.refresh()
+            except (OSError, ValueError, CreditopsError) as error:
+                print(f"cannot re-read {self.state_path}: {error}", flush=True)
+
+    async def __call__(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        try:
+            status = await self._route(scope, receive, send)
+        except Exception as error:  # counted and answered: a client never sees a dropped connection
+            print(f"front door failed on {scope.get('path')!r}: {error!r}", flush=True)
+            status = 500
+            await _reply(send, 500, {"error": "the endpoint failed to answer; see its logs"})
+        if status:
+            self.metrics.observe("front door", status, time.perf_counter() - started)
+
+    async def _route(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> int:
+        """Answer the request; the status when the front door answered it itself, else 0."""
+        path = scope["path"]
+        if path == "/health":
+            return await _reply(send, 200, {"status": "ok"})
+        routes = self.routes
+        if path == "/ready":
+            ready = bool(routes.weighted)
+            return await _reply(send, 200 if ready else 503, {"ready": ready, "deployments": sorted(routes.slots)})
+        headers = dict(scope["headers"])
+        if not authorized(headers, self.expected):
+            return await _reply(send, 401, {"error": KEY_MESSAGE})
+        if path == "/metrics":
+            await _send(send, 200, self.metrics.exposition(), self.metrics.content_type.encode())
+            return 0
+        requested = headers.get(_HEADER)
+        name = self._target(routes, requested)
+        if isinstance(name, tuple):
+            return await _reply(send, *name)
+        slot = routes.slots[name]
+        if path not in slot.routes:
+            await slot.fastapi(scope, receive, send)
+            return 0
+        chunks: list[bytes] = []
+        answer = await self._score(slot, scope, _recording(receive, chunks))
+        if answer is None and requested is None:  # the deployment failed: scoring is idempotent, try another
+            other = routes.choose(random.random(), avoid=name)  # nosec B311
+            if other is not None:
+                slot = routes.slots[other]
+                answer = await self._score(slot, scope, _replaying(b"".join(chunks)))
+        if answer is None:
+            return await _reply(send, 500, {"error": f"deployment {name} failed to answer; see the endpoint's logs"})
+        await slot.reply(answer.status, answer.body, send)
+        if routes.mirror is not None and answer.parsed is not None and requested is None:
+            self._mirror(routes, answer)
+        return 0
+
+    def _target(self, routes: Routes, requested: bytes | None) -> str | tuple[int, dict[str, str]]:
+        """The deployment to answer, or the status and error when none can."""
+        if requested is not None:
+            name = requested.decode("latin-1")
+            if name in routes.slots:
+                return name
+            if name in routes.failed:
+                return 503, {"error": f"deployment {name} is not serving: {routes.failed[name]}"}
+            return 404, {"error": f"no deployment named {name[:64]!r} on this endpoint"}
+        # a traffic split, not a secret: the standard generator is right here
+        chosen = routes.choose(random.random())  # nosec B311
+        if chosen is None:
+            return 503, {"error": "no deployment has traffic: run 'creditops endpoint traffic NAME DEP=100'"}
+        return chosen
+
+    async def _score(self, slot: ScoringApp, scope: dict[str, Any], receive: ASGIReceive) -> Answer | None:
+        """The slot's answer, counted in its own metrics; None when it failed unexpectedly."""
+        started = time.perf_counter()
+        try:
+            answer = await slot.respond(scope, receive)
+        except Exception as error:
+            print(f"deployment {slot.settings.deployment} failed: {error!r}", flush=True)
+            slot.metrics.observe(scope["path"], 500, time.perf_counter() - started)
+            return None
+        slot.metrics.observe(scope["path"], answer.status, time.perf_counter() - started)
+        return answer
+
+    def _mirror(self, routes: Routes, answer: Answer) -> None:
+        if routes.mirror is None or answer.parsed is None or answer.probability is None or answer.classes is None:
+            return
+        self.seen += 1
+        name, percent = routes.mirror
+        if not mirror.selected(self.seen, percent):
+            return
+        shadow = routes.slots[name]
+        started = time.perf_counter()
+        try:
+            probability = shadow.predict(answer.parsed.features)
+            classes = (probability >= shadow.loaded.threshold).astype("int8")
+        except Exception:  # a failing mirror deployment is what the rollout is looking for
+            self.mirror_metrics.failed(name)
+            shadow.metrics.observe("mirror", 500, time.perf_counter() - started)
+            return
+        shadow.metrics.observe("mirror", 200, time.perf_counter() - started)
+        self.mirror_metrics.compare(name, (answer.probability, answer.classes), (probability, classes))
+
+
+def _recording(receive: ASGIReceive, chunks: list[bytes]) -> ASGIReceive:
+    """`receive`, keeping the body read so a failed deployment's request can go to another."""
+
+    async def recorded() -> Any:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        return message
+
+    return recorded
+
+
+def _replaying(body: bytes) -> ASGIReceive:
+    async def replayed() -> Any:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
+async def _reply(send: ASGISend, status: int, payload: dict[str, Any]) -> int:
+    await _send(send, status, orjson.dumps(payload), b"application/json")
+    return status
+
+
+async def _send(send: ASGISend, status: int, body: bytes, content_type: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _worker_app(state_path: Path, key: str | None, settings: EndpointSettings) -> FrontDoor:
+    door = FrontDoor(state_path, key, settings)
+    threading.Thread(target=door.watch, name="state-watcher", daemon=True).start()
+    return door
+
+
+def _desired(state_path: Path) -> Any:
+    """The worker count the state asks for, re-read only when the file changes."""
+    seen: dict[str, Any] = {"stamp": None, "workers": 1}
+
+    def desired() -> int:
+        try:
+            status = os.stat(state_path)
+        except OSError:
+            return int(seen["workers"])
+        if (status.st_mtime_ns, status.st_ino) != seen["stamp"]:
+            seen["stamp"] = (status.st_mtime_ns, status.st_ino)
+            seen["workers"] = int(read_json(state_path).get("workers", 1))
+        return int(seen["workers"])
+
+    return desired
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m creditops.endpoints.front_door (started by `creditops endpoint`)."""
+    parser = argparse.ArgumentParser(prog="creditops.endpoints.front_door", description=__doc__)
+    parser.add_argument("--state", type=Path, required=True, help="Endpoint state file")
+    parser.add_argument("--port", type=int, required=True, help="Port of the endpoint address")
+    parser.add_argument("--request-log", default=None, help="Folder of the request log")
+    parser.add_argument("--on-invalid", choices=("reject", "flag"), default="reject")
+    parser.add_argument("--request-log-max-mb", type=int, default=200)
+    parser.add_argument("--head-seconds", type=float, default=ConnectionLimits.head_seconds)
+    parser.add_argument("--body-seconds", type=float, default=ConnectionLimits.body_seconds)
+    parser.add_argument("--max-connections", type=int, default=ConnectionLimits.max_connections)
+    args = parser.parse_args(argv)
+    key = os.environ.get("CREDITOPS_ENDPOINT_KEY") or None
+    settings = EndpointSettings(args.request_log, args.on_invalid, args.request_log_max_mb * 1_000_000)
+    limits = ConnectionLimits(
+        head_seconds=args.head_seconds, body_seconds=args.body_seconds, max_connections=args.max_connections
+    )
+    import creditops.tracking.registry  # noqa: F401  # imported once here, so forked workers start at once
+
+    sock = bind("127.0.0.1", args.port)
+    supervisor = args.state.parent / "run" / "supervisor.json"
+
+    def report(status: Supervision) -> None:
+        write_json(supervisor, status.__dict__)
+
+    serve(
+        lambda: _worker_app(args.state, key, settings),
+        sock,
+        1,
+        limits=limits,
+        supervise=True,
+        desired=_desired(args.state),
+        report=report,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
