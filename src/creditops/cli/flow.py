@@ -12,6 +12,14 @@ gate_app = group("gate", "The promotion gate and its evidence.")
 ci_app = group("ci", "The pipelines CI runs, run the same way by a person.")
 
 
+PortOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1, max=65535, help="Port of the environment's local endpoint when it is created (default: its file's)"
+    ),
+]
+
+
 @gate_app.command("report")
 def gate_report(
     version: Annotated[str, typer.Argument(help="Model version")],
@@ -51,11 +59,12 @@ def approve(
 def promote(
     env: EnvOption,
     version: Annotated[str, typer.Option(help="Model version to promote")],
+    port: PortOption = None,
 ) -> None:
     """Run the gate, roll the version out blue/green on the environment's endpoint, move `champion`."""
     from creditops.flow.release import promote as run
 
-    run(context_for(env), version, say=console.print)
+    run(context_for(env), version, say=console.print, port=port)
 
 
 @app.command()
@@ -90,14 +99,14 @@ def ci_pr_validation(
 
 
 @ci_app.command("release")
-def ci_release(env: EnvOption = "prod") -> None:
+def ci_release(env: EnvOption = "prod", port: PortOption = None) -> None:
     """Retrain with this code on the environment's data, gate, and promote once approved.
 
     Exit 3 means: awaiting approval (the message names the command that approves).
     """
     from creditops.flow.release import release
 
-    release(context_for(env), say=console.print)
+    release(context_for(env), say=console.print, port=port)
 
 
 @ci_app.command("stage")

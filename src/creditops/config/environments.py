@@ -31,7 +31,9 @@ class EndpointSettings(_Section):
         pattern=r"^[a-zA-Z][-a-zA-Z0-9]{1,30}[a-zA-Z0-9]$",
         description="Endpoint name: 3 to 32 letters, digits and '-', starting with a letter (Azure ML's rule)",
     )
-    port: int = Field(ge=1, le=65535, description="Endpoint port on 127.0.0.1")
+    port: int | None = Field(
+        None, ge=1, le=65535, description="Endpoint port on 127.0.0.1; null: a free port, recorded in the endpoint"
+    )
     auth: Literal["key", "none"] = "key"
     workers: int = Field(1, ge=1, le=64)
     request_log_max_mb: int = Field(

@@ -38,10 +38,15 @@ def connected_to_itself(sock: socket.socket) -> bool:
 
 def start(arguments: list[str], log: Path, env: dict[str, str] | None = None) -> int:
     """Start `python -m creditops …` detached (own session), output appended to `log`; its pid."""
+    return start_command([sys.executable, "-m", *arguments], log, env)
+
+
+def start_command(command: list[str], log: Path, env: dict[str, str] | None = None) -> int:
+    """Start `command` detached (own session), output appended to `log`; its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as output:
         process = subprocess.Popen(  # nosec B603
-            [sys.executable, "-m", *arguments],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -52,8 +57,8 @@ def start(arguments: list[str], log: Path, env: dict[str, str] | None = None) ->
     return process.pid
 
 
-def alive(pid: int) -> bool:
-    """Whether `pid` is a running creditops process (not a zombie, not a reused pid)."""
+def alive(pid: int, marker: bytes = b"creditops") -> bool:
+    """Whether `pid` is a running process with `marker` in its command line (not a zombie, not a reused pid)."""
     if pid in _children:
         return _children[pid].poll() is None
     if pid <= 0:
@@ -63,21 +68,21 @@ def alive(pid: int) -> bool:
             if stat.read().rsplit(")", 1)[-1].split()[0] == "Z":
                 return False
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            return b"creditops" in cmdline.read()
+            return marker in cmdline.read()
     except OSError:
         return False
 
 
-def stop(pid: int, timeout: float = 10.0) -> None:
+def stop(pid: int, timeout: float = 10.0, marker: bytes = b"creditops") -> None:
     """Stop the process group of `pid`: SIGTERM, then SIGKILL after `timeout` seconds."""
-    if not alive(pid):
+    if not alive(pid, marker):
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while alive(pid) and time.monotonic() < deadline:
+    while alive(pid, marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if alive(pid):
+    if alive(pid, marker):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
         _wait_for_end(pid)
@@ -103,17 +108,17 @@ def _ended(pid: int) -> str:
     return f"exited with code {child.returncode}"
 
 
-def wait_until(url: str, pid: int, log: Path, timeout: float = 90.0) -> None:
+def wait_until(url: str, pid: int, log: Path, timeout: float = 90.0, marker: bytes = b"creditops") -> None:
     """Wait until GET `url` answers 200; fail with the end of the log if the process dies or hangs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not alive(pid):
+        if not alive(pid, marker):
             raise CreditopsError(f"the server {_ended(pid)} before it was ready: {_last_line(log)}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=1.0).status_code == 200:
                 return
         time.sleep(0.1)
-    stop(pid)
+    stop(pid, marker=marker)
     raise CreditopsError(f"the server was not ready after {timeout:g} s; see {log}")
 
 

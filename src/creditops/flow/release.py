@@ -15,7 +15,7 @@ from creditops.data.io import read_table, write_table
 from creditops.data.schema import LABEL
 from creditops.data.split import split
 from creditops.data.synth import synthesize
-from creditops.endpoints import blue_green, manager, state
+from creditops.endpoints import blue_green, manager, processes, state
 from creditops.endpoints.decisions import MirrorLimits
 from creditops.errors import CreditopsError
 from creditops.files import sha256_file
@@ -67,7 +67,7 @@ def approve(context: Context, version: str, by: str, reason: str) -> VersionInfo
     return registry.describe(info.name, info.version)
 
 
-def promote(context: Context, version: str, *, say: Say = print) -> EvidenceRecord:
+def promote(context: Context, version: str, *, say: Say = print, port: int | None = None) -> EvidenceRecord:
     """Gate → blue/green rollout on the environment's endpoint → `champion` moves. Returns the evidence."""
     env, registry = context.env.name, Registry(context.store_uri)
     started = evidence.now()
@@ -83,7 +83,7 @@ def promote(context: Context, version: str, *, say: Say = print) -> EvidenceReco
     result = _gate(context, candidate, champion)
     _stop_unless_clear(context, candidate, result, started, say)
 
-    _ensure_endpoint(context)
+    _ensure_endpoint(context, port)
     endpoint = context.env.endpoint
     settings = context.env.rollout
     try:
@@ -111,6 +111,8 @@ def promote(context: Context, version: str, *, say: Say = print) -> EvidenceReco
         _record(context, candidate, result, "blocked", f"rollout failed: {failure}", started)
         raise
     result = result.with_smoke("pass")
+    url = state.load(context.endpoints_dir, endpoint.name).url
+    say(f"deployed to the local endpoint {endpoint.name} at {url} (this machine)")
     if champion is not None:
         registry.set_alias(context.model_name, names.PREVIOUS_CHAMPION, champion.version)
     registry.set_alias(context.model_name, names.CHAMPION, candidate.version)
@@ -119,7 +121,7 @@ def promote(context: Context, version: str, *, say: Say = print) -> EvidenceReco
     return _record(context, candidate, result, "promoted", reason, started, rolled.as_dict())
 
 
-def release(context: Context, *, say: Say = print) -> EvidenceRecord | None:
+def release(context: Context, *, say: Say = print, port: int | None = None) -> EvidenceRecord | None:
     """Retrain with this code on the environment's data, gate against its champion, promote when
     approved. Returns the evidence, or None when nothing changed."""
     env = context.env.name
@@ -150,10 +152,10 @@ def release(context: Context, *, say: Say = print) -> EvidenceRecord | None:
         return None
     current = registry.champion(context.model_name)
     if current is not None and names.CHAMPION in current.aliases and current.version == version:
-        _keep_serving(context, current, say)
+        _keep_serving(context, current, say, port)
         say(f"nothing to do: version {version} is already the champion in {env}")
         return None
-    return promote(context, version, say=say)
+    return promote(context, version, say=say, port=port)
 
 
 def _registered_already(context: Context, data: Path) -> VersionInfo | None:
@@ -263,22 +265,30 @@ def _record(
     return record
 
 
-def _keep_serving(context: Context, champion: VersionInfo, say: Say) -> None:
+def _keep_serving(context: Context, champion: VersionInfo, say: Say, port: int | None = None) -> None:
     """After a restart or a deleted endpoint, bring the endpoint back serving the champion."""
     endpoint = context.env.endpoint
     root = context.endpoints_dir
     if state.exists(root, endpoint.name) and state.load(root, endpoint.name).live() is not None:
         manager.start(context, endpoint.name)
         return
-    _ensure_endpoint(context)
+    _ensure_endpoint(context, port)
     say(f"endpoint {endpoint.name} served no champion: deploying version {champion.version}")
     request = SAMPLE_REQUEST.read_bytes()
     blue_green.rollout(context, endpoint.name, champion.uri, request, (100,), workers=endpoint.workers, say=say)
 
 
-def _ensure_endpoint(context: Context) -> None:
+def _ensure_endpoint(context: Context, port: int | None = None) -> None:
+    """The environment's local endpoint, running: started again if it exists, else created on `port`,
+    else on the environment's port, else on a free one (recorded in the endpoint state)."""
     endpoint = context.env.endpoint
     if state.exists(context.endpoints_dir, endpoint.name):
         manager.start(context, endpoint.name)
-    else:
-        manager.create(context, endpoint.name, endpoint.port, endpoint.auth, endpoint.workers)
+        return
+    chosen = port or endpoint.port
+    if chosen is not None and processes.port_in_use(chosen):
+        raise CreditopsError(
+            f"port {chosen} for endpoint {endpoint.name} is in use: pass --port with a free one, or set"
+            f" endpoint.port to null in config/environments/{context.env.name}.yaml for a free port"
+        )
+    manager.create(context, endpoint.name, chosen, endpoint.auth, endpoint.workers)

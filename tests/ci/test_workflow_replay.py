@@ -1,0 +1,181 @@
+"""The release workflows replayed as separate runners: each job in a fresh clone, sharing only the store.
+
+GitHub Actions' release.yml (against a real MLflow server on PostgreSQL) and the Azure Pipelines
+cicd.yml stages (against one shared store URI) run their `run:`/`script:` steps as written, with the
+CI's secrets and variables mapped to the test's store. A change that breaks the hand-off between jobs
+(what the candidate job leaves for the deploy job to find) fails here.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from creditops.context import from_process
+from creditops.endpoints import manager, state
+from creditops.endpoints.smoke import post
+from creditops.serving.protocol import SAMPLE_REQUEST
+from creditops.tracking import names, server
+from creditops.tracking.registry import Registry
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+VENV = Path(sys.executable).parents[1]
+APPROVER = "replay-reviewer"
+GITHUB = r"\$\{\{(.*?)\}\}"
+"""A GitHub Actions expression: `${{ secrets.NAME }}`."""
+MACRO = r"\$\(([\w.]+)\)"
+"""An Azure Pipelines macro: `$(name)`; `$(command …)` (bash's own substitution) does not match."""
+
+
+def _clone(folder: Path) -> Path:
+    """A fresh checkout of the commit under test, as a new runner has, with the test's virtualenv."""
+    subprocess.run(["git", "clone", "-q", str(REPO), str(folder)], check=True)
+    (folder / ".venv").symlink_to(VENV)
+    return folder
+
+
+def _environ(runner: Path, variables: Mapping[str, str]) -> dict[str, str]:
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith(("CREDITOPS_", "MLFLOW_"))}
+    return {**inherited, "CREDITOPS_HOME": str(runner / ".creditops"), **variables}
+
+
+def _run(script: str, runner: Path, variables: Mapping[str, str], shell: list[str]) -> None:
+    done = subprocess.run([*shell, script], cwd=runner, env=_environ(runner, variables), capture_output=True, text=True)
+    assert done.returncode == 0, f"{script}\n--- exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+def _expand(text: str, pattern: str, values: Mapping[str, str]) -> str:
+    """Replace every expression; one the test does not know fails the test (map it here on purpose)."""
+
+    def value(match: re.Match[str]) -> str:
+        expression = match.group(1).strip()
+        assert expression in values, f"the replay does not know {match.group(0)!r}: map it in the test"
+        return values[expression]
+
+    return re.sub(pattern, value, text)
+
+
+def _is_install(script: str) -> bool:
+    return script.strip() == "make install"
+
+
+def _prod_endpoint_answers(runner: Path) -> None:
+    os.environ["CREDITOPS_HOME"] = str(runner / ".creditops")
+    context = from_process("prod")
+    endpoint = state.load(context.endpoints_dir, context.env.endpoint.name)
+    answer = post(
+        endpoint.url, SAMPLE_REQUEST.read_bytes(), api_key=state.read_key(context.endpoints_dir, endpoint.name)
+    )
+    assert answer.status_code == 200
+    assert answer.json()["model_version"] == "1"
+
+
+def _champion_and_approver(store_uri: str) -> None:
+    registry = Registry(store_uri)
+    champion = registry.champion("credit_default_model")
+    assert champion is not None
+    assert champion.version == "1"
+    assert champion.tags.get(names.APPROVAL_BY) == APPROVER
+    records = [text for _name, text in registry.run_artifact_texts(champion.run_id or "", "evidence")]
+    assert any('"decision": "promoted"' in text and APPROVER in text for text in records)
+
+
+@pytest.fixture
+def runners(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+    home = os.environ.get("CREDITOPS_HOME")
+    for runner in tmp_path.iterdir():
+        if (runner / ".creditops").is_dir():
+            os.environ["CREDITOPS_HOME"] = str(runner / ".creditops")
+            for env in ("dev", "staging", "prod"):
+                context = from_process(env)
+                for name in state.names(context.endpoints_dir):
+                    manager.delete(context, name)
+    if home is None:
+        os.environ.pop("CREDITOPS_HOME", None)
+    else:
+        os.environ["CREDITOPS_HOME"] = home
+
+
+@pytest.mark.skipif(not server.available(), reason="PostgreSQL is not installed (apt-get install postgresql)")
+def test_github_release_workflow_hands_off_from_candidate_to_deploy_through_the_team_store(runners: Path) -> None:
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "release.yml").read_text())
+    jobs: dict[str, Any] = workflow["jobs"]
+    assert [jobs["candidate"]["needs"], jobs["deploy"]["needs"]] == ["validate", "candidate"]
+    assert jobs["deploy"]["environment"] == "prod"  # the reviewers' approval gates the deploy job
+    validate = [step["run"] for step in jobs["validate"]["steps"] if "run" in step]
+    assert validate[-1].startswith(".venv/bin/creditops ci pr-validation")  # run by `make test` itself
+    store = server.start(runners / "team-store")
+    try:
+        expressions = {
+            "secrets.PROD_MLFLOW_TRACKING_URI": store.tracking_uri,
+            "github.actor": APPROVER,
+            "github.run_id": "4242",
+        }
+        for job in ("candidate", "deploy"):
+            runner = _clone(runners / job)
+            for step in jobs[job]["steps"]:
+                if "run" not in step or _is_install(step["run"]):
+                    continue  # checkout and setup-python: the clone and the virtualenv
+                pattern = r"\$\{\{(.*?)\}\}"
+                variables = {
+                    key: _expand(str(value), pattern, expressions) for key, value in step.get("env", {}).items()
+                }
+                _run(_expand(step["run"], pattern, expressions), runner, variables, ["bash", "-e", "-c"])
+        _champion_and_approver(store.tracking_uri)
+        _prod_endpoint_answers(runners / "deploy")
+    finally:
+        server.stop(runners / "team-store")
+        shutil.rmtree(store.postgres_data or runners / "team-store", ignore_errors=True)
+
+
+def _azure_steps(template: Path, parameters: Mapping[str, str]) -> Iterator[dict[str, Any]]:
+    """The steps of a job template in order, install templates expanded, compile-time parameters filled."""
+    text = _expand(template.read_text(), r"\$\{\{\s*parameters\.(\w+)\s*\}\}", parameters)
+    document = yaml.safe_load(text)
+    (job,) = document["jobs"]
+    steps = job["steps"] if "steps" in job else job["strategy"]["runOnce"]["deploy"]["steps"]
+    for step in steps:
+        if "template" in step:
+            yield from _azure_steps(template.parent / step["template"], {**parameters, **step.get("parameters", {})})
+        else:
+            yield step
+
+
+def test_azure_pipelines_stages_hand_off_from_candidate_to_deploy(runners: Path) -> None:
+    pipelines = REPO / "operations" / "azure_pipelines"
+    cicd = yaml.safe_load((pipelines / "cicd.yml").read_text())
+    stages = {stage["stage"]: stage for stage in cicd["stages"]}
+    assert [stages["candidate"]["dependsOn"], stages["deploy"]["dependsOn"]] == ["validate", "candidate"]
+    variables = {
+        item["name"]: item["value"]
+        for item in yaml.safe_load((pipelines / "templates" / "variables-prod.yml").read_text())["variables"]
+    }
+    shared = f"sqlite:///{runners / 'shared-store' / 'mlflow.db'}"
+    (runners / "shared-store").mkdir()
+    macros = {"mlflowTrackingUri": shared, "Build.RequestedFor": APPROVER}
+    parameters = {
+        "environment": variables["creditopsEnvironment"],
+        "azureDevOpsEnvironment": variables["azureDevOpsEnvironment"],
+        "pythonVersion": "3.11",
+    }
+    for stage in ("candidate", "deploy"):
+        (job,) = stages[stage]["jobs"]
+        runner = _clone(runners / stage)
+        for step in _azure_steps(pipelines / job["template"], parameters):
+            if "script" not in step or _is_install(step["script"]):
+                continue  # UsePythonVersion and checkout: the clone and the virtualenv
+            env = {key: _expand(str(value), r"\$\((.*?)\)", macros) for key, value in step.get("env", {}).items()}
+            _run(
+                _expand(step["script"], r"\$\(([\w.]+)\)", macros), runner, env, ["bash", "--noprofile", "--norc", "-c"]
+            )
+    _champion_and_approver(shared)
+    _prod_endpoint_answers(runners / "deploy")
