@@ -141,11 +141,15 @@ def _azure_steps(template: Path, parameters: Mapping[str, str]) -> Iterator[dict
     """The steps of a job template in order, install templates expanded, compile-time parameters filled."""
     text = _expand(template.read_text(), r"\$\{\{\s*parameters\.(\w+)\s*\}\}", parameters)
     document = yaml.safe_load(text)
-    (job,) = document["jobs"]
-    steps = job["steps"] if "steps" in job else job["strategy"]["runOnce"]["deploy"]["steps"]
+    if "steps" in document:  # a steps template
+        steps = document["steps"]
+    else:  # a job template: a job, or a deployment job's runOnce strategy
+        (job,) = document["jobs"]
+        steps = job["steps"] if "steps" in job else job["strategy"]["runOnce"]["deploy"]["steps"]
     for step in steps:
         if "template" in step:
-            yield from _azure_steps(template.parent / step["template"], {**parameters, **step.get("parameters", {})})
+            given = {key: str(value) for key, value in step.get("parameters", {}).items()}
+            yield from _azure_steps(template.parent / step["template"], {**parameters, **given})
         else:
             yield step
 
