@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from creditops.context import from_process
-from creditops.endpoints import manager
+from creditops.endpoints import manager, processes, state
 from creditops.errors import CreditopsError
 from creditops.flow import release
 from creditops.flow.rollback import rollback
@@ -119,3 +119,21 @@ def test_unknown_environment_and_version_are_clear(project: Path) -> None:
         release.approve(from_process("prod"), "7", "ana", "why")
     with pytest.raises(CreditopsError, match="no previous champion"):
         rollback(from_process("staging"), by="ana", reason="why")
+
+
+def test_a_busy_port_names_the_endpoint_holding_it_and_port_chooses_another(project: Path) -> None:
+    dev = from_process("dev")
+    held = manager.create(dev, "holder-ep", processes.free_port(), auth="none")
+    settings = yaml.safe_load((project / "config" / "environments" / "prod.yaml").read_text())
+    settings["endpoint"]["port"] = held.port
+    (project / "config" / "environments" / "prod.yaml").write_text(yaml.safe_dump(settings))
+    with pytest.raises(
+        CreditopsError,
+        match=rf"port {held.port} for endpoint creditops-prod is in use by endpoint"
+        rf" holder-ep \(workspace .*dev\): pass --port with a free one, or set endpoint.port to null",
+    ):
+        release._ensure_endpoint(from_process("prod"))
+    chosen = processes.free_port()
+    release._ensure_endpoint(from_process("prod"), chosen)
+    assert state.load(from_process("prod").endpoints_dir, "creditops-prod").port == chosen
+    manager.delete(dev, "holder-ep")

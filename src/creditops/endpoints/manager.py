@@ -87,6 +87,18 @@ def _create(context: Context, name: str, port: int | None, auth: str, workers: i
     return endpoint
 
 
+def port_holder(context: Context, port: int) -> str | None:
+    """Which running endpoint of this workspace or a sibling environment's holds `port`, if one does."""
+    for path in sorted(context.workspace.parent.glob(f"*/endpoints/*/{state.STATE_FILE}")):
+        try:
+            endpoint = state.read_state(path)
+        except (CreditopsError, OSError, ValueError):
+            continue
+        if endpoint.port == port and processes.alive(endpoint.pid):
+            return f"endpoint {endpoint.name} (workspace {path.parents[2]})"
+    return None
+
+
 def start(context: Context, name: str) -> Endpoint:
     """Bring an endpoint back after a restart: same address, deployments and weights."""
     with busy(context, name, "start"):

@@ -287,8 +287,10 @@ def _ensure_endpoint(context: Context, port: int | None = None) -> None:
         return
     chosen = port or endpoint.port
     if chosen is not None and processes.port_in_use(chosen):
+        holder = manager.port_holder(context, chosen)
+        held = f" by {holder}" if holder else ""
         raise CreditopsError(
-            f"port {chosen} for endpoint {endpoint.name} is in use: pass --port with a free one, or set"
+            f"port {chosen} for endpoint {endpoint.name} is in use{held}: pass --port with a free one, or set"
             f" endpoint.port to null in config/environments/{context.env.name}.yaml for a free port"
         )
     manager.create(context, endpoint.name, chosen, endpoint.auth, endpoint.workers)
