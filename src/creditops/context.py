@@ -22,6 +22,7 @@ HOME_ENV: Final = "CREDITOPS_HOME"
 TRACKING_ENV: Final = "MLFLOW_TRACKING_URI"
 COMMIT_ENV: Final = "CREDITOPS_GIT_COMMIT"
 PICKLE_OPT_IN_ENV: Final = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
+USER_ENV: Final = "MLFLOW_TRACKING_USERNAME"
 DEFAULT_WORKSPACE: Final = ".creditops"
 
 
@@ -37,12 +38,19 @@ class Context:
     allow_pickle: bool = False
     notes: tuple[str, ...] = ()
     """What a person should know about how this context was chosen (e.g. a store variable overridden)."""
+    store_user: str | None = None
+    """The account the store authenticates (MLflow's MLFLOW_TRACKING_USERNAME), when it is a server."""
 
     @classmethod
     def local(cls, workspace: Path, store_uri: str | None = None) -> "Context":
         """A plain workspace: its embedded SQLite store unless `store_uri` names another."""
         root = workspace.resolve()
         return cls(root, store_uri or embedded_store(root))
+
+    @property
+    def authenticated_user(self) -> str | None:
+        """Who the store knows this process as: its account on a tracking server, else no one."""
+        return self.store_user if self.store_uri.startswith(("http://", "https://")) else None
 
     @property
     def model_name(self) -> str:
@@ -96,11 +104,12 @@ def from_process(env: str | None = None, environ: Mapping[str, str] | None = Non
     """
     variables = os.environ if environ is None else environ
     commit = variables.get(COMMIT_ENV) or None
+    user = variables.get(USER_ENV) or None
     allow_pickle = variables.get(PICKLE_OPT_IN_ENV, "").strip().lower() == "true"
     if env is None:
         workspace = Path(variables.get(WORKSPACE_ENV) or DEFAULT_WORKSPACE).resolve()
         store = variables.get(TRACKING_ENV) or embedded_store(workspace)
-        return Context(workspace, store, commit_override=commit, allow_pickle=allow_pickle)
+        return Context(workspace, store, commit_override=commit, allow_pickle=allow_pickle, store_user=user)
     environment = load_environment(env)
     workspace = (Path(variables.get(HOME_ENV) or DEFAULT_WORKSPACE) / "envs" / environment.name).resolve()
     config_path = Path(environment.modelling_config) if environment.modelling_config else None
@@ -113,7 +122,8 @@ def from_process(env: str | None = None, environ: Mapping[str, str] | None = Non
             f"{TRACKING_ENV} ({redacted(ignored)}) is set, but the {env} environment file names its own store:"
             f" using {redacted(store)} (name the variable in tracking_uri, e.g. ${{{TRACKING_ENV}}}, to use it)",
         )
-    return Context(workspace, store, environment, load_modelling_config(config_path), commit, allow_pickle, notes)
+    modelling = load_modelling_config(config_path)
+    return Context(workspace, store, environment, modelling, commit, allow_pickle, notes, user)
 
 
 _VARIABLE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")

@@ -75,7 +75,7 @@ def run_pipeline(
     `promote` moves the `champion` alias to a newly registered version (environments that need no
     approval, such as dev). Without `tracking` the run logs nothing, registers nothing and creates no store.
     """
-    registry = Registry(context.store_uri)
+    registry = Registry(context.store_uri, context.authenticated_user)
     tracker = Tracker(enabled=tracking, uri=context.store_uri)
     result = PipelineResult()
     timer = partial(_timed, result.seconds, on_stage or _ignore)

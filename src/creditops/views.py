@@ -150,6 +150,7 @@ def evidence_table(record: Mapping[str, Any]) -> Table:
         "by",
         "restored_version",
         "approver",
+        "approver_via",
         "approval_reason",
         "git_commit",
         "data_sha256",

@@ -22,7 +22,7 @@ from creditops.context import from_process
 from creditops.endpoints import manager, state
 from creditops.endpoints.smoke import post
 from creditops.serving.protocol import SAMPLE_REQUEST
-from creditops.tracking import names, server
+from creditops.tracking import names, server, team_users
 from creditops.tracking.registry import Registry
 
 pytestmark = pytest.mark.e2e
@@ -78,12 +78,15 @@ def _prod_endpoint_answers(runner: Path) -> None:
     assert answer.json()["model_version"] == "1"
 
 
-def _champion_and_approver(store_uri: str) -> None:
+def _champion_and_approver(store_uri: str, via: str = "local name", reviewer: str | None = None) -> None:
     registry = Registry(store_uri)
     champion = registry.champion("credit_default_model")
     assert champion is not None
     assert champion.version == "1"
     assert champion.tags.get(names.APPROVAL_BY) == APPROVER
+    assert champion.tags.get(names.APPROVAL_VIA) == via
+    if reviewer is not None:
+        assert reviewer in champion.tags.get(names.APPROVAL_REASON, "")
     records = [text for _name, text in registry.run_artifact_texts(champion.run_id or "", "evidence")]
     assert any('"decision": "promoted"' in text and APPROVER in text for text in records)
 
@@ -115,9 +118,16 @@ def test_github_release_workflow_hands_off_from_candidate_to_deploy_through_the_
     assert validate[-1].startswith(".venv/bin/creditops ci pr-validation")  # run by `make test` itself
     store = server.start(runners / "team-store")
     try:
+        admin = server.admin_credentials(runners / "team-store")
+        team_users.add(store.tracking_uri, admin, "ci-trainer", "trainer-password-1", "trainer")
+        team_users.add(store.tracking_uri, admin, APPROVER, "approver-password-1", "approver")
         expressions = {
             "secrets.PROD_MLFLOW_TRACKING_URI": store.tracking_uri,
-            "github.actor": APPROVER,
+            "secrets.PROD_MLFLOW_TRAINER_USERNAME": "ci-trainer",
+            "secrets.PROD_MLFLOW_TRAINER_PASSWORD": "trainer-password-1",
+            "secrets.PROD_MLFLOW_APPROVER_USERNAME": APPROVER,
+            "secrets.PROD_MLFLOW_APPROVER_PASSWORD": "approver-password-1",
+            "github.actor": "octocat",
             "github.run_id": "4242",
         }
         for job in ("candidate", "deploy"):
@@ -130,7 +140,8 @@ def test_github_release_workflow_hands_off_from_candidate_to_deploy_through_the_
                     key: _expand(str(value), pattern, expressions) for key, value in step.get("env", {}).items()
                 }
                 _run(_expand(step["run"], pattern, expressions), runner, variables, ["bash", "-e", "-c"])
-        _champion_and_approver(store.tracking_uri)
+        with team_users.signed_in(store.tracking_uri, admin):
+            _champion_and_approver(store.tracking_uri, via="authenticated store", reviewer="octocat")
         _prod_endpoint_answers(runners / "deploy")
     finally:
         server.stop(runners / "team-store")

@@ -11,7 +11,7 @@ import pytest
 
 from creditops.context import from_process
 from creditops.endpoints import manager, processes, state
-from creditops.tracking import server
+from creditops.tracking import server, team_users
 
 pytestmark = [
     pytest.mark.e2e,
@@ -21,10 +21,15 @@ pytestmark = [
 ]
 
 
+ACCOUNTS = {"runner-a": ("ci-trainer", "trainer-password-1"), "runner-b": ("ana", "approver-password-1")}
+
+
 def _creditops(project: Path, home: Path, store: str, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """One runner's command: its own workspace, the shared store only through the CI secret's variable."""
+    """One runner's command: its own workspace and account, the store only through the CI secret's variable."""
     environ = {key: value for key, value in os.environ.items() if not key.startswith(("CREDITOPS_", "MLFLOW_"))}
+    user, password = ACCOUNTS[home.name]
     environ |= {"CREDITOPS_HOME": str(home), "PROD_MLFLOW_TRACKING_URI": store}
+    environ |= {"MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": password}
     return subprocess.run(
         [sys.executable, "-m", "creditops", *arguments], cwd=project, env=environ, capture_output=True, text=True
     )
@@ -35,6 +40,9 @@ def test_candidate_on_one_runner_approval_and_deploy_on_another_and_rollback_sti
     store = server.start(store_workspace)
     runner_a, runner_b = project / "runner-a", project / "runner-b"
     try:
+        admin = server.admin_credentials(store_workspace)
+        team_users.add(store.tracking_uri, admin, "ci-trainer", ACCOUNTS["runner-a"][1], "trainer")
+        team_users.add(store.tracking_uri, admin, "ana", ACCOUNTS["runner-b"][1], "approver")
         assert server.status(store_workspace)[1]
         # Runner A: the candidate job retrains on prod data and stops for approval (exit 3)
         candidate = _creditops(project, runner_a, store.tracking_uri, "ci", "release", "--env", "prod")

@@ -34,7 +34,29 @@ def main(argv: list[str] | None = None) -> int:
     except CreditopsError as error:
         _print_error(error)
         return error.exit_code
+    except Exception as error:
+        refusal = _store_refusal(error)
+        if refusal is None:
+            raise
+        _print_error(refusal)
+        return refusal.exit_code
     return outcome if isinstance(outcome, int) else 0
+
+
+def _store_refusal(error: Exception) -> CreditopsError | None:
+    """A 401/403 from an authenticated team store, as one line naming the role that may do it."""
+    code = getattr(error, "error_code", None)
+    if code == "UNAUTHENTICATED":
+        return CreditopsError(
+            "the team store wants an account: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+            " (in CI, from secrets)"
+        )
+    if code == "PERMISSION_DENIED":
+        return CreditopsError(
+            "the team store refused: this account may not do that (registering needs the trainer role,"
+            " approving and promoting the approver role; an admin runs 'creditops server users set-role NAME ROLE')"
+        )
+    return None
 
 
 def _print_error(error: CreditopsError) -> None:

@@ -45,14 +45,18 @@ def gate_pending(env: EnvOption = "prod") -> None:
 def approve(
     env: EnvOption,
     version: Annotated[str, typer.Option(help="Model version to approve")],
-    by: Annotated[str, typer.Option(help="Who approves")],
     reason: Annotated[str, typer.Option(help="Why")],
+    by: Annotated[
+        str | None,
+        typer.Option(help="Who approves (a local store); an authenticated store records its signed-in account"),
+    ] = None,
 ) -> None:
     """Record a person's approval of a version for an environment."""
     from creditops.flow.release import approve as record
 
     info = record(context_for(env), version, by, reason)
-    console.print(f"approved {info.name} version {info.version} for {env} by {by} at {info.tags[names.APPROVAL_AT]}")
+    who, via, at = (info.tags[name] for name in (names.APPROVAL_BY, names.APPROVAL_VIA, names.APPROVAL_AT))
+    console.print(f"approved {info.name} version {info.version} for {env} by {who} ({via}) at {at}", highlight=False)
 
 
 @app.command()

@@ -88,6 +88,9 @@ class EnvironmentConfig(_Section):
     data: DataSettings
     endpoint: EndpointSettings
     approval_required: bool
+    four_eyes: bool = Field(
+        False, description="An approval by the identity that registered the version is refused (on in prod)"
+    )
     rollout: RolloutSettings = RolloutSettings()
     gate: GateSettings = GateSettings()
     monitoring: MonitoringSettings = MonitoringSettings()

@@ -51,20 +51,57 @@ def ensure_data(context: Context, say: Say = print) -> Path:
     return path
 
 
-def approve(context: Context, version: str, by: str, reason: str) -> VersionInfo:
-    """Record who approved which version, when and why (registry tags; promote adds it to evidence)."""
-    if not by.strip() or not reason.strip():
-        raise CreditopsError("approval needs --by NAME and --reason TEXT")
+def approve(context: Context, version: str, by: str | None, reason: str) -> VersionInfo:
+    """Record who approved which version, when and why (registry tags; promote adds it to evidence).
+
+    Against an authenticated store the approver is the signed-in account, which must hold the approver
+    role; elsewhere it is `by` (or this system's user). With `four_eyes`, whoever registered the
+    version may not approve it."""
+    if not reason.strip():
+        raise CreditopsError("approval needs --reason TEXT")
+    approver, via = _approver(context, by)
     registry = Registry(context.store_uri)
     info = registry.resolve(f"{context.model_name}/{version}")
+    when = evidence.now()
+    if via == AUTHENTICATED:
+        from creditops.tracking.team_users import prove_approver
+
+        prove_approver(context.store_uri, approver, when)
+    registrant = info.tags.get(names.REGISTERED_BY)
+    if context.env.four_eyes and registrant == approver:
+        raise CreditopsError(
+            f"four eyes in {context.env.name}: {approver} registered version {version} and may not approve it;"
+            " another approver must"
+        )
     approval = {
-        names.APPROVAL_BY: by,
+        names.APPROVAL_BY: approver,
+        names.APPROVAL_VIA: via,
         names.APPROVAL_REASON: reason,
-        names.APPROVAL_AT: evidence.now(),
+        names.APPROVAL_AT: when,
         names.APPROVAL_ENV: context.env.name,
     }
     registry.set_tags(info.name, info.version, approval)
     return registry.describe(info.name, info.version)
+
+
+AUTHENTICATED = "authenticated store"
+
+
+def _approver(context: Context, by: str | None) -> tuple[str, str]:
+    """Who approves, and how that is known."""
+    signed_in = context.authenticated_user
+    if signed_in is not None:
+        if by and by != signed_in:
+            raise CreditopsError(
+                f"--by {by} is not the store's signed-in account {signed_in}: against an authenticated store the"
+                " approval is recorded as the account that makes it; leave --by out"
+            )
+        return signed_in, AUTHENTICATED
+    if by is not None and not by.strip():
+        raise CreditopsError("--by must name who approves")
+    import getpass
+
+    return (by or getpass.getuser()), "local name"
 
 
 def promote(context: Context, version: str, *, say: Say = print, port: int | None = None) -> EvidenceRecord:
@@ -82,7 +119,10 @@ def promote(context: Context, version: str, *, say: Say = print, port: int | Non
         raise CreditopsError(withdrawn)
     result = _gate(context, candidate, champion)
     _stop_unless_clear(context, candidate, result, started, say)
+    if context.env.approval_required and context.authenticated_user is not None:
+        from creditops.tracking.team_users import prove_approver  # nothing moves unless this account may
 
+        prove_approver(context.store_uri, context.authenticated_user, started)
     _ensure_endpoint(context, port)
     endpoint = context.env.endpoint
     settings = context.env.rollout

@@ -30,6 +30,7 @@ class EvidenceRecord(TypedDict):
     config_hash: str | None
     environment_lock_hash: str
     approver: str | None
+    approver_via: str | None
     approval_reason: str | None
     approved_at: str | None
     mode: str
@@ -70,6 +71,7 @@ def build(
         config_hash=tags.get(names.CONFIG_HASH),
         environment_lock_hash=lock_hash,
         approver=tags.get(names.APPROVAL_BY),
+        approver_via=tags.get(names.APPROVAL_VIA),
         approval_reason=tags.get(names.APPROVAL_REASON),
         approved_at=tags.get(names.APPROVAL_AT),
         mode=gate["mode"],

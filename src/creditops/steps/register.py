@@ -76,6 +76,7 @@ def register(
             **lineage_tags(manifest),
             names.THRESHOLD: str(config.eval.threshold),
             names.COMPARISON: verdict.reason,
+            names.REGISTERED_BY: registry.registrant,
             **{names.metric_tag(key): f"{verdict.metrics[key]:.6f}" for key in SCALAR_METRICS},
         }
         with Tracker(enabled=True, uri=registry.uri).run("register") as run_id:
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 f" writes; run 'python -m creditops.steps.train --model_dir {model_dir} …' first"
             )
         model = load_model(model_dir / config.model.model_file)
-        registry = Registry(step.context.store_uri)
+        registry = Registry(step.context.store_uri, step.context.authenticated_user)
         result = register(registry, model, manifest, verdict, config, step.args.registry_dir)
         print(result.reason)
         return 0

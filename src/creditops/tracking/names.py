@@ -26,6 +26,9 @@ LINEAGE: Final = (GIT_COMMIT, DATA_FILE, DATA_SHA256, CONFIG_HASH, ALGORITHM, FI
 """What a registered version says about where it came from, in the order people read it."""
 
 APPROVAL_BY: Final = "approval.by"
+APPROVAL_VIA: Final = "approval.via"
+"""How the approver's identity was established: "authenticated store" or "local name"."""
+REGISTERED_BY: Final = "registered.by"
 APPROVAL_REASON: Final = "approval.reason"
 APPROVAL_AT: Final = "approval.at"
 APPROVAL_ENV: Final = "approval.env"

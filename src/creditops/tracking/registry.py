@@ -88,8 +88,16 @@ def _flavor_call(model: TrainedModel, function: str, **where: str) -> Any:
 class Registry:
     """The model registry of one MLflow store: every call goes to `uri`, whatever else the process did."""
 
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, user: str | None = None) -> None:
         self.uri = uri
+        self.user = user
+        """Who registers here: the store's authenticated account, else this system's user (see `registrant`)."""
+
+    @property
+    def registrant(self) -> str:
+        import getpass
+
+        return self.user or getpass.getuser()
 
     def _client(self) -> mlflow.MlflowClient:
         connect(self.uri)

@@ -1,10 +1,11 @@
-"""A team store with one command: an MLflow tracking server on PostgreSQL with proxied artifacts.
+"""A team store with one command: an authenticated MLflow tracking server on PostgreSQL.
 
 `creditops server start` creates (once) a PostgreSQL cluster in the workspace, starts it on
-127.0.0.1, and starts `mlflow server` on it with an artifact store it proxies, so CI jobs on other
-runners share runs, versions, aliases and evidence through one URI. The database password lives in a
-0600 `pgpass` file that libpq reads (never on a command line). With `backend_uri`, an existing
-PostgreSQL is used instead and no cluster is made.
+127.0.0.1, and starts `mlflow server` on it with an artifact store it proxies and MLflow's
+authentication app, so CI jobs on other runners share runs, versions, aliases and evidence through one
+URI, each under its own account. The database password lives in a 0600 `pgpass` file that libpq reads,
+the admin password and the Flask secret key in 0600 files: none is on a command line or printed. With
+`backend_uri`, an existing PostgreSQL is used instead and no cluster is made.
 """
 
 import contextlib
@@ -26,6 +27,7 @@ from creditops.endpoints import processes
 from creditops.errors import CreditopsError
 from creditops.files import read_json, write_json, write_text
 
+ADMIN = "admin"
 DATABASE = "mlflow"
 ROLE = "mlflow"
 STATE_FILE = "server.json"
@@ -96,16 +98,56 @@ def start(
     mlflow = Path(sys.executable).with_name("mlflow")
     arguments = [str(mlflow), "server", "--backend-store-uri", backend_uri, "--artifacts-destination", str(artifacts)]
     arguments += ["--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
-    environ = {"PGPASSFILE": str(pgpass)} if pgpass.is_file() else {}
+    arguments += ["--app-name", "basic-auth"]
+    environ = {**_auth_environ(home), **({"PGPASSFILE": str(pgpass)} if pgpass.is_file() else {})}
     pid = processes.start_command(arguments, log, env=environ)
     store = TeamStore(f"http://127.0.0.1:{port}", port, pid, _redacted(backend_uri), str(artifacts), data, pg_port)
     write_json(home / STATE_FILE, asdict(store))
     try:
         processes.wait_until(f"{store.tracking_uri}/health", pid, log, timeout=180.0, marker=b"mlflow")
+        from creditops.tracking import team_users
+
+        team_users.prepare(store.tracking_uri, admin_credentials(workspace))
     except CreditopsError:
         stop(workspace)
         raise
     return store
+
+
+def admin_credentials(workspace: Path) -> tuple[str, str]:
+    """The store's admin user and password (made on first start, kept 0600 in the server folder)."""
+    secret = folder(workspace) / "auth" / "admin.secret"
+    if not secret.is_file():
+        raise CreditopsError("this workspace has no team store: start one with 'creditops server start'")
+    return ADMIN, secret.read_text(encoding="utf-8").strip()
+
+
+def _auth_environ(home: Path) -> dict[str, str]:
+    """MLflow's authentication app, configured by file and variables: no password in the file or on a command
+    line, no well-known default; the admin password and the Flask secret key are made on first start."""
+    auth = home / "auth"
+    auth.mkdir(mode=0o700, exist_ok=True)
+    secrets_made = {}
+    for name in ("admin.secret", "flask.secret"):
+        path = auth / name
+        if not path.is_file():
+            write_text(path, secrets.token_urlsafe(32), mode=0o600)
+        secrets_made[name] = path.read_text(encoding="utf-8").strip()
+    config = auth / "basic_auth.ini"
+    write_text(
+        config,
+        "[mlflow]\n"
+        "default_permission = READ\n"
+        f"database_uri = sqlite:///{auth / 'users.db'}\n"
+        f"admin_username = {ADMIN}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n",
+        mode=0o600,
+    )
+    return {
+        "MLFLOW_AUTH_CONFIG_PATH": str(config),
+        "MLFLOW_AUTH_ADMIN_PASSWORD": secrets_made["admin.secret"],
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets_made["flask.secret"],
+    }
 
 
 def stop(workspace: Path) -> TeamStore | None:
