@@ -25,6 +25,8 @@ from creditops.serving.protocol import SAMPLE_REQUEST
 from creditops.tracking import names, server, team_users
 from creditops.tracking.registry import Registry
 
+from ..small_environments import write_small_environments
+
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parents[1]
@@ -36,9 +38,11 @@ MACRO = r"\$\(([\w.]+)\)"
 
 
 def _clone(folder: Path) -> Path:
-    """A fresh checkout of the commit under test, as a new runner has, with the test's virtualenv."""
+    """A fresh checkout of the commit under test, as a new runner has, with the test's virtualenv. Its
+    environment files are made small (2,500 rows, a short gate): the steps and the hand-off are as written."""
     subprocess.run(["git", "clone", "-q", str(REPO), str(folder)], check=True)
     (folder / ".venv").symlink_to(VENV)
+    write_small_environments(folder)
     return folder
 
 

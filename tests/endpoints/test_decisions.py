@@ -141,6 +141,10 @@ def test_mirror_failures_name_the_first_limit_broken(changes: dict[str, float], 
     assert _mirror(**changes) == message
 
 
+def test_one_mirrored_row_is_enough_to_judge() -> None:
+    assert _mirror(rows=1, disagreements=0) is None
+
+
 def test_mirror_agreement_of_no_rows_is_zero() -> None:
     assert MirrorFigures(0, 0, 0, 0, 0.0, 0.0, 0.0).agreement == 0.0
     assert MirrorFigures(1, 0, 4, 1, 0.0, 0.0, 0.0).agreement == 0.75

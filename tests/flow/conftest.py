@@ -5,10 +5,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from creditops.context import from_process
-from creditops.endpoints import manager, processes, state
+from creditops.endpoints import manager, state
+
+from ..small_environments import write_small_environments
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -16,17 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A project folder with small environments on free ports; every endpoint deleted afterwards."""
-    (tmp_path / "config" / "environments").mkdir(parents=True)
+    write_small_environments(tmp_path)
     shutil.copy(REPO / "config" / "modelling.json", tmp_path / "config" / "modelling.json")
-    for name in ("dev", "staging", "prod"):
-        settings = yaml.safe_load((REPO / "config" / "environments" / f"{name}.yaml").read_text())
-        settings["data"]["rows"] = 2_500
-        settings["endpoint"]["port"] = processes.free_port()
-        settings["gate"]["min_roc_auc"] = 0.6
-        settings["gate"]["bootstrap_samples"] = 100
-        settings["gate"]["max_roc_auc_drop"] = 0.05  # small data: let a slightly different model through
-        settings["gate"]["slice_tolerance"] = 0.2
-        (tmp_path / "config" / "environments" / f"{name}.yaml").write_text(yaml.safe_dump(settings))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CREDITOPS_HOME", str(tmp_path / ".creditops"))
     monkeypatch.delenv("CREDITOPS_WORKSPACE", raising=False)

@@ -1,5 +1,8 @@
-"""Who may do what, against a real authenticated MLflow server on PostgreSQL: roles, identity, four eyes."""
+"""Two CI runners sharing only the team store, a real authenticated MLflow server on PostgreSQL: who may do
+what (roles, identity, four eyes), the hand-off from one runner's candidate to another's deploy, and a
+rollback that sticks."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -40,7 +43,7 @@ def _one_line_refusal(done: subprocess.CompletedProcess[str], text: str) -> None
     assert len(done.stderr.strip().splitlines()) <= 3  # one message, wrapped at most by the terminal width
 
 
-def test_viewer_trainer_and_approver_may_do_only_their_part(project: Path) -> None:
+def test_runners_share_the_store_each_account_does_only_its_part_and_rollback_sticks(project: Path) -> None:
     home = project / "team-store"
     store = server.start(home)
     uri = store.tracking_uri
@@ -83,9 +86,27 @@ def test_viewer_trainer_and_approver_may_do_only_their_part(project: Path) -> No
             assert champion.tags[names.REGISTERED_BY] == "tina"
             assert champion.tags[names.APPROVAL_BY] == "ana"
             assert champion.tags[names.APPROVAL_VIA] == "authenticated store"
+        assert "deployed to the local endpoint" in released.stdout
         report = _as(project, uri, "vic", "gate", "report", "1", "--env", "prod")
         assert "promoted" in report.stdout
         assert "authenticated store" in report.stdout
+
+        # New code: version 2 trained on tina's runner, approved and released on ana's, then rolled back there
+        settings = json.loads((project / "config" / "modelling.json").read_text())
+        settings["train"]["n_estimators"], settings["eval"]["tolerance"] = 150, 0.2
+        (project / "config" / "modelling.json").write_text(json.dumps(settings))
+        assert _as(project, uri, "tina", "ci", "release", "--env", "prod").returncode == 3
+        assert (
+            _as(project, uri, "ana", "approve", "--env", "prod", "--version", "2", "--reason", "more trees").returncode
+            == 0
+        )
+        assert _as(project, uri, "ana", "ci", "release", "--env", "prod").returncode == 0
+        rolled = _as(project, uri, "ana", "rollback", "--env", "prod", "--by", "bo", "--reason", "complaints")
+        assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+        # A release with nothing changed, on the other runner, does not bring version 2 back
+        again = _as(project, uri, "tina", "ci", "release", "--env", "prod")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "version 2 was rolled back in prod" in again.stdout
     finally:
         for user in PASSWORDS:
             os.environ["CREDITOPS_HOME"] = str(project / f"runner-{user}")
