@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import httpx
+import mlflow
 import pytest
+from mlflow.exceptions import MlflowException
 
 from creditops.context import from_process
 from creditops.endpoints import manager, state
@@ -62,9 +64,11 @@ def test_runners_share_the_store_each_account_does_only_its_part_and_rollback_st
         assert team_users.role_of(uri, admin, "ana") == "approver"
 
         _one_line_refusal(_as(project, uri, None, "ci", "release", "--env", "prod"), "wants an account")
-        _one_line_refusal(_as(project, uri, "vic", "ci", "release", "--env", "prod"), "the team store refused")
         candidate = _as(project, uri, "tina", "ci", "release", "--env", "prod")
         assert candidate.returncode == 3, candidate.stdout + candidate.stderr
+        with team_users.signed_in(uri, ("vic", PASSWORDS["vic"])), pytest.raises(MlflowException) as refused:
+            mlflow.MlflowClient(uri, uri).create_model_version("credit_default_model", "runs:/0/model")
+        assert refused.value.error_code == "PERMISSION_DENIED"  # a viewer cannot register a version
         approve = ("approve", "--env", "prod", "--version", "1", "--reason", "reviewed")
         _one_line_refusal(_as(project, uri, "vic", *approve), "needs the approver role")
         _one_line_refusal(_as(project, uri, "tina", *approve), "needs the approver role")

@@ -135,3 +135,49 @@ def test_a_probability_at_the_threshold_is_class_one_and_absent_classes_count_ze
     assert one_class["1"]["support"] == 0
     assert one_class["f1"] == 0.0  # no positive anywhere: F1 is undefined and counted 0, not 1
     assert one_class["log_loss"] < 1e-6  # certain and right
+
+
+def test_the_poisson_bootstrap_agrees_with_resampling_rows_within_monte_carlo_error() -> None:
+    from creditops.modelling.metrics import auc_by_row, bootstrap_auc
+
+    rng = np.random.default_rng(3)
+    labels = (rng.random(1_500) < 0.22).astype(int)
+    candidate = np.clip(0.3 * labels + rng.normal(0.3, 0.2, 1_500), 0, 1).round(2)  # ties, as real scores have
+    champion = np.clip(0.25 * labels + rng.normal(0.3, 0.2, 1_500), 0, 1).round(2)
+    ours = bootstrap_auc(labels, candidate, champion, samples=2_000, confidence=0.95, seed=5)
+    rows = np.random.default_rng(5).integers(0, 1_500, size=(2_000, 1_500))  # the classic bootstrap
+    classic = auc_by_row(labels[rows], candidate[rows]), auc_by_row(labels[rows], champion[rows])
+    for name, values in (("candidate", classic[0]), ("champion", classic[1]), ("difference", classic[0] - classic[1])):
+        low, high = np.percentile(values, [2.5, 97.5])
+        assert ours[name]["mean"] == pytest.approx(values.mean(), abs=0.002), name
+        assert ours[name]["low"] == pytest.approx(low, abs=0.006), name
+        assert ours[name]["high"] == pytest.approx(high, abs=0.006), name
+
+
+def test_the_poisson_table_has_poisson_one_frequencies() -> None:
+    from creditops.modelling.metrics import _POISSON_ONE
+
+    frequencies = np.bincount(_POISSON_ONE) / len(_POISSON_ONE)
+    expected = [np.exp(-1) / np.prod(range(1, k + 1)) for k in range(len(frequencies))]
+    assert frequencies == pytest.approx(expected, abs=2 / len(_POISSON_ONE))
+    assert _POISSON_ONE.dtype == np.uint8
+
+
+def test_the_card_bootstrap_agrees_with_resampling_rows() -> None:
+    from creditops.modelling.metrics import auc_by_row, bootstrap_card_metrics
+
+    rng = np.random.default_rng(4)
+    labels = (rng.random(1_000) < 0.3).astype(int)
+    probability = np.clip(0.3 * labels + rng.normal(0.35, 0.2, 1_000), 0, 1)
+    ours = bootstrap_card_metrics(labels, probability, 0.5, samples=2_000, seed=2)
+    rows = np.random.default_rng(2).integers(0, 1_000, size=(2_000, 1_000))
+    drawn, scores = labels[rows], probability[rows]
+    classic = {
+        "ROC AUC": auc_by_row(drawn, scores),
+        "Brier score": ((scores - drawn) ** 2).mean(axis=1),
+        "accuracy": ((scores >= 0.5) == drawn).mean(axis=1),
+    }
+    for name, values in classic.items():
+        assert np.mean(ours[name]) == pytest.approx(values.mean(), abs=0.002), name
+        for quantile in (2.5, 97.5):
+            assert np.percentile(ours[name], quantile) == pytest.approx(np.percentile(values, quantile), abs=0.006)

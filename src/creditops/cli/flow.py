@@ -68,7 +68,12 @@ def promote(
     """Run the gate, roll the version out blue/green on the environment's endpoint, move `champion`."""
     from creditops.flow.release import promote as run
 
-    run(context_for(env), version, say=console.print, port=port)
+    context = context_for(env)
+    if context.authenticated_user is not None:  # promoting is an approver's act: refused before anything runs
+        from creditops.tracking.team_users import prove_approver
+
+        prove_approver(context.store_uri, context.authenticated_user, "promote")
+    run(context, version, say=console.print, port=port)
 
 
 @app.command()

@@ -24,7 +24,7 @@ from creditops.data.schema import FEATURES, LABEL
 from creditops.data.slices import slice_masks
 from creditops.files import write_text
 from creditops.modelling.estimators import TrainedModel, feature_matrix
-from creditops.modelling.metrics import auc_by_row
+from creditops.modelling.metrics import bootstrap_card_metrics
 from creditops.modelling.plots import draw_confusion_matrix
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -120,15 +120,7 @@ def _data_summary(data: pd.DataFrame) -> str:
 
 
 def _metrics(labels: np.ndarray, probability: np.ndarray, inputs: CardInputs) -> str:
-    rng = np.random.default_rng(0)
-    rows = rng.integers(0, len(labels), size=(BOOTSTRAP_SAMPLES, len(labels)))
-    drawn, scores = labels[rows], probability[rows]
-    predicted = (scores >= inputs.threshold).astype(int)
-    samples = {
-        "ROC AUC": auc_by_row(drawn, scores),
-        "Brier score": ((scores - drawn) ** 2).mean(axis=1),
-        "accuracy": (predicted == drawn).mean(axis=1),
-    }
+    samples = bootstrap_card_metrics(labels, probability, inputs.threshold, samples=BOOTSTRAP_SAMPLES, seed=0)
     point = {
         "ROC AUC": roc_auc_score(labels, probability),
         "Brier score": brier_score_loss(labels, probability),

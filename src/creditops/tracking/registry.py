@@ -119,7 +119,15 @@ class Registry:
 
     def attach_artifact(self, run_id: str, path: Path, folder: str) -> None:
         """Add a file to a run's artifacts (e.g. the gate evidence of the version it produced)."""
-        self._client().log_artifact(run_id, str(path), folder)
+        try:
+            self._client().log_artifact(run_id, str(path), folder)
+        except (MlflowException, OSError) as error:
+            if "403" in str(error) or "Permission denied" in str(error):
+                raise CreditopsError(
+                    f"the team store refused: this account may not write to run {run_id}; recording a decision"
+                    " needs the trainer or approver role (an admin runs 'creditops server users set-role NAME ROLE')"
+                ) from error
+            raise
 
     def run_artifact_texts(self, run_id: str, folder: str) -> list[tuple[str, str]]:
         """(name, text) of each file in a run's artifact folder, by name; empty when there is none."""

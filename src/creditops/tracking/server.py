@@ -140,7 +140,10 @@ def _auth_environ(home: Path) -> dict[str, str]:
         "default_permission = READ\n"
         f"database_uri = sqlite:///{auth / 'users.db'}\n"
         f"admin_username = {ADMIN}\n"
-        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n",
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        # each request would otherwise pay a PBKDF2 check (a release makes hundreds); a changed or
+        # removed password is honoured by every server worker within this many seconds
+        "auth_cache_ttl_seconds = 60\n",
         mode=0o600,
     )
     return {
