@@ -25,8 +25,8 @@ from creditops.context import Context
 from creditops.data.io import write_table
 from creditops.data.schema import FEATURES
 from creditops.data.synth import synthesize
-from creditops.endpoints.processes import free_port
 from creditops.pipeline import run_pipeline
+from creditops.processes import free_port
 
 ROW = [20000, 2, 2, 1, 24, 2, 2, -1, -1, -2, -2, 3913, 3102, 689, 0, 0, 0, 0, 689, 0, 0, 0, 0]
 BARE_APP = textwrap.dedent(

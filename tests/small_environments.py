@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from creditops.endpoints import processes
+from creditops import processes
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from creditops import processes
 from creditops.context import from_process
-from creditops.endpoints import blue_green, manager, processes, state
+from creditops.endpoints import blue_green, manager, state
 from creditops.errors import CreditopsError
 
 from ..sample_requests import SAMPLE

@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from creditops import processes
 from creditops.context import from_process
-from creditops.endpoints import blue_green, manager, processes, state
+from creditops.endpoints import blue_green, manager, state
 from creditops.endpoints.decisions import MirrorLimits
 from creditops.endpoints.state import Endpoint
 from creditops.errors import CreditopsError

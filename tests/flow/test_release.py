@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from creditops import processes
 from creditops.context import from_process
-from creditops.endpoints import manager, processes, state
+from creditops.endpoints import manager, state
 from creditops.errors import CreditopsError
 from creditops.flow import release
 from creditops.flow.rollback import rollback

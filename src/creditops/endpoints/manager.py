@@ -21,10 +21,11 @@ import httpx
 import numpy as np
 import orjson
 
+from creditops import processes
 from creditops.context import Context
 from creditops.data.io import read_table
 from creditops.data.schema import FEATURES
-from creditops.endpoints import processes, state
+from creditops.endpoints import state
 from creditops.endpoints.decisions import checked_weights
 from creditops.endpoints.smoke import SmokeReport, post, smoke_test
 from creditops.endpoints.state import Deployment, Endpoint, RolloutPlan

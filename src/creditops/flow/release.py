@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from creditops import processes
 from creditops.config.environments import environment_lock_hash
 from creditops.context import Context
 from creditops.data.io import read_table, write_table
 from creditops.data.schema import LABEL
 from creditops.data.split import split
 from creditops.data.synth import synthesize
-from creditops.endpoints import blue_green, manager, processes, state
+from creditops.endpoints import blue_green, manager, state
 from creditops.endpoints.decisions import MirrorLimits
 from creditops.errors import CreditopsError
 from creditops.files import sha256_file

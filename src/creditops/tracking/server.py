@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from creditops.endpoints import processes
+from creditops import processes
 from creditops.errors import CreditopsError
 from creditops.files import read_json, write_json, write_text
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from creditops.endpoints import processes, state
+from creditops import processes
 from creditops.errors import CreditopsError
 
 IDLE_SERVER = ["http.server", "--bind", "127.0.0.1", "0"]
@@ -49,16 +49,3 @@ def test_a_connection_to_itself_is_not_a_listener() -> None:
         listener.bind(("127.0.0.1", port))
         listener.listen()
         assert processes.port_in_use(port)
-
-
-@pytest.mark.parametrize("name", ["-x", "ab", "x" * 33, "a" * 300, "blue_green", "ends-", "9lives", "../up", "é-ok"])
-def test_names_follow_azure_ml_rules_with_one_line(tmp_path: Path, name: str) -> None:
-    with pytest.raises(CreditopsError, match=r"^invalid endpoint name .*Azure ML's rule\)$") as raised:
-        state.folder(tmp_path, name)
-    assert "\n" not in str(raised.value)
-    assert len(str(raised.value)) < 200
-
-
-@pytest.mark.parametrize("name", ["abc", "creditops-prod", "a" * 32, "pr-1234"])
-def test_valid_names_are_folders_under_the_root(tmp_path: Path, name: str) -> None:
-    assert state.folder(tmp_path, name) == tmp_path / name

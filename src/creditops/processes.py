@@ -1,4 +1,4 @@
-"""Detached server processes: start with logs in the workspace, wait until ready, stop for good."""
+"""Detached server processes (endpoints, the team store): start with logs, wait until ready, stop for good."""
 
 import contextlib
 import os
