@@ -214,6 +214,8 @@ def test_a_killed_worker_is_replaced_and_costs_only_the_requests_in_flight(endpo
     _endpoint, report = manager.health(from_process(), endpoint)
     assert "1 restart(s)" in report[0].detail
     assert f"worker {victim} was killed by SIGKILL" in report[0].detail
+    _path, lines = manager.log_tail(from_process(), endpoint, 20)  # `creditops endpoint logs`
+    assert any(f"worker {victim} was killed by SIGKILL" in line for line in lines)
     assert _load(live.url, key, 1.0, 2)[1] == 0
 
 
@@ -335,3 +337,21 @@ def test_a_deployment_that_cannot_load_fails_alone_and_its_share_goes_to_the_oth
     assert "not an MLflow model directory" in health["green"].detail
     pinned = manager.invoke(from_process(), endpoint, SAMPLE, deployment="green")
     assert pinned.status_code in (200, 503)  # the other worker still holds green; the new one says why not
+
+
+def test_smoke_tests_and_rollout_checks_are_not_logged_as_live_traffic(endpoint: str) -> None:
+    from creditops.monitoring.request_log import read
+
+    _live(endpoint)
+    logged = state.requests(from_process().endpoints_dir, endpoint)
+    assert manager.smoke(from_process(), endpoint, SAMPLE).passed
+    loose = MirrorLimits(min_class_agreement=0.0, max_mean_abs_delta=1.0, max_abs_delta=1.0)
+    blue_green.rollout(
+        from_process(), endpoint, V2, SAMPLE, (50, 100), mirror_percent=50, mirror_limits=loose, say=lambda m: None
+    )
+    assert list(read(logged, since=0)) == []  # 1 smoke test, a mirror step and 2 steps of probes: none logged
+    assert manager.invoke(from_process(), endpoint, SAMPLE).status_code == 200
+    deadline = time.monotonic() + 5
+    while len(list(read(logged, since=0))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [row["model_version"] for row in read(logged, since=0)] == ["2", "2"]  # a real request is

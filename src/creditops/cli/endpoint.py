@@ -118,6 +118,23 @@ def endpoint_show(
     console.print(endpoint_detail(endpoint, report))
 
 
+@endpoint_app.command("logs")
+def endpoint_logs(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Endpoint name")],
+    tail: Annotated[int, typer.Option(min=1, max=100_000, help="Lines from the end")] = 50,
+    env: CommandEnv = None,
+) -> None:
+    """The end of the endpoint's log: its workers, restarts and every deployment's errors (like get-logs)."""
+    from creditops.endpoints import manager
+
+    path, lines = manager.log_tail(group_context(ctx, env), name, tail)
+    if not lines:
+        console.print(f"the log of endpoint {name} is empty ({path})", highlight=False, soft_wrap=True)
+        return
+    console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+
+
 @endpoint_app.command("get-credentials")
 def endpoint_credentials(
     ctx: typer.Context,

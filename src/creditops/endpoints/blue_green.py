@@ -202,7 +202,7 @@ def _measure_step(context: Context, name: str, body: bytes, step: int, idle: str
     sent = answered_by_new = failed = 0
     while sent < count or (answered_by_new < wanted and sent < MAX_ROUNDS * count):
         try:
-            answer = post(endpoint.url, body, api_key=key)
+            answer = post(endpoint.url, body, api_key=key, probe=True)
             answered_by_new += answer.headers.get(DEPLOYMENT_HEADER) == idle
             failed += answer.status_code >= 500
         except CreditopsError:
@@ -224,7 +224,7 @@ def _mirror_step(
         measured = None
         for _ in range(MAX_ROUNDS):
             for _ in range(count):
-                post(endpoint.url, body, api_key=key)
+                post(endpoint.url, body, api_key=key, probe=True)
             measured = figures.mirror_figures(before, figures.snapshot(endpoint.url, key), idle)
             if measured.requests >= max(1, count * percent // 100 - endpoint.workers):  # each worker rounds down
                 break

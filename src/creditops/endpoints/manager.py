@@ -88,6 +88,18 @@ def _create(context: Context, name: str, port: int | None, auth: str, workers: i
     return endpoint
 
 
+def log_tail(context: Context, name: str, lines: int = 50) -> tuple[Path, list[str]]:
+    """The last `lines` lines of the endpoint's log (its supervisor, workers and every deployment in them)."""
+    state.load(context.endpoints_dir, name)
+    path = state.logs(context.endpoints_dir, name) / "front-door.log"
+    if not path.is_file():
+        return path, []
+    with path.open("rb") as log:
+        log.seek(max(0, path.stat().st_size - 256 * lines - 4096))
+        text = log.read().decode("utf-8", errors="replace")
+    return path, text.splitlines()[-lines:]
+
+
 def port_holder(context: Context, port: int) -> str | None:
     """Which running endpoint of this workspace or a sibling environment's holds `port`, if one does."""
     for path in sorted(context.workspace.parent.glob(f"*/endpoints/*/{state.STATE_FILE}")):

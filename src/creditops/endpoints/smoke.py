@@ -10,7 +10,7 @@ import orjson
 
 from creditops.errors import CreditopsError
 from creditops.serving.errors import RequestError
-from creditops.serving.protocol import DEPLOYMENT_HEADER
+from creditops.serving.protocol import DEPLOYMENT_HEADER, PROBE_HEADER
 from creditops.serving.requests import parse_request
 
 
@@ -53,9 +53,13 @@ def scoring_url(url: str) -> str:
     return trimmed if trimmed.rsplit("/", 1)[-1] in {"score", "invocations"} else f"{trimmed}/score"
 
 
-def post(url: str, body: bytes, *, api_key: str | None = None, deployment: str | None = None) -> httpx.Response:
-    """POST a JSON scoring request; a connection failure is a one-line error."""
+def post(
+    url: str, body: bytes, *, api_key: str | None = None, deployment: str | None = None, probe: bool = False
+) -> httpx.Response:
+    """POST a JSON scoring request (a `probe` is not logged as live traffic); a connection failure is one line."""
     headers = {"content-type": "application/json"}
+    if probe:
+        headers[PROBE_HEADER] = "1"
     if api_key:
         headers["authorization"] = f"Bearer {api_key}"
     if deployment:
@@ -78,7 +82,7 @@ def smoke_test(
     """Send one request and check the answer."""
     rows = _row_count(body)
     started = time.perf_counter()
-    answer = post(url, body, api_key=api_key, deployment=deployment)
+    answer = post(url, body, api_key=api_key, deployment=deployment, probe=True)
     latency = 1000 * (time.perf_counter() - started)
     checks = [Check("HTTP 200", answer.status_code == 200, f"got {answer.status_code}: {answer.text[:200]}")]
     payload = _json(answer)

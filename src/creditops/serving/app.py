@@ -17,7 +17,7 @@ from creditops.serving.auth import authorized, expected_authorization
 from creditops.serving.errors import RequestError
 from creditops.serving.metrics import ServiceMetrics
 from creditops.serving.model import LoadedModel
-from creditops.serving.protocol import DEPLOYMENT_HEADER, OnInvalid
+from creditops.serving.protocol import DEPLOYMENT_HEADER, PROBE_HEADER, OnInvalid
 from creditops.serving.requests import FORMATS, ScoringRequest, parse_request
 from creditops.serving.row_predictor import RowPredictor
 
@@ -126,7 +126,7 @@ class ScoringApp:
             probability = self.predict(parsed.features)
             classes = (probability >= self.loaded.threshold).astype(np.int8)
             answer = self.routes[scope["path"]](parsed, probability, classes, self.identity)
-            if self.request_log is not None:
+            if self.request_log is not None and _PROBE not in headers:
                 self.request_log.record(parsed.features, probability, classes)
             return Answer(200, orjson.dumps(answer), parsed, probability, classes)
         except RequestError as error:
@@ -241,6 +241,7 @@ def _authorize(headers: dict[bytes, bytes], expected: bytes | None) -> None:
 
 
 _KEY_MESSAGE: Final = "missing or wrong API key: send 'Authorization: Bearer <key>'"
+_PROBE: Final = PROBE_HEADER.encode()
 
 
 def _flagged(parsed: ScoringRequest, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

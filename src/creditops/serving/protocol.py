@@ -7,6 +7,8 @@ from typing import Final, Literal
 SAMPLE_REQUEST: Final = Path(__file__).parent / "sample_request.json"
 """The smoke request creditops ships: the original's shape and first row, with a valid second row."""
 DEPLOYMENT_HEADER: Final = "azureml-model-deployment"
+PROBE_HEADER: Final = "x-creditops-probe"
+"""Sent by smoke tests and rollout checks: their requests are answered but not logged as live traffic."""
 """Names the deployment that must answer (a request) or that answered (a response), as on Azure ML."""
 OnInvalid = Literal["reject", "flag"]
 """reject: a row out of range or with an unknown code is a 422; flag: it is scored and carries warnings."""

@@ -109,6 +109,7 @@ def _supervise(
             quick = lived < QUICK_DEATH_SECONDS
             status.backoff_seconds = min(MAX_BACKOFF_SECONDS, max(0.1, status.backoff_seconds * 2)) if quick else 0.0
             next_fork = time.monotonic() + status.backoff_seconds
+            print(f"{status.last_exit}; starting another in {status.backoff_seconds:g} s", flush=True)
             changed = True
         wanted = max(1, desired())
         while len(started) < wanted and time.monotonic() >= next_fork:

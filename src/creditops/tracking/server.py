@@ -78,8 +78,9 @@ def start(
     running, healthy = status(workspace)
     if running is not None and healthy:
         return running
-    if importlib.util.find_spec("psycopg") is None:
-        raise CreditopsError("the PostgreSQL driver is missing: pip install 'creditops[server]' (psycopg)")
+    for module, what in (("psycopg", "the PostgreSQL driver"), ("flask_wtf", "MLflow's authentication app")):
+        if importlib.util.find_spec(module) is None:
+            raise CreditopsError(f"{what} is missing: pip install 'creditops[server]'")
     home = folder(workspace)
     home.mkdir(parents=True, exist_ok=True)
     pgpass = home / "pgpass"
