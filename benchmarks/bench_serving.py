@@ -211,6 +211,10 @@ def main() -> None:
             for rows in (1, 100):
                 for connections in (1, 8):
                     results[name, rows, connections] = wrk(url, request_body(rows), connections, args.seconds, scratch)
+            if name == "creditops serve":  # the same server, asked for 3 reason codes per row
+                for connections in (1, 8):
+                    explained = wrk(f"{url}?explain=3", request_body(1), connections, args.seconds, scratch)
+                    results["creditops serve ?explain=3", 1, connections] = explained
         finally:
             stop(process)
 
@@ -233,6 +237,10 @@ def main() -> None:
         )
         logged = results["creditops serve + request log", 1, connections]["rps"]
         print(f"request log (every request logged) / no log = {logged / ours:.2f}")
+    for connections in (1, 8):
+        explained = results["creditops serve ?explain=3", 1, connections]["rps"]
+        plain = results["creditops serve", 1, connections]["rps"]
+        print(f"1-row, {connections} connection(s): with 3 reason codes / without = {explained / plain:.2f}")
     for rows in (1, 100):
         for connections in (1, 8):
             endpoint = results["creditops endpoint", rows, connections]

@@ -125,3 +125,31 @@ def test_flag_mode_answers_the_original_request_with_warnings_on_its_second_row(
     assert any(warning.startswith("AGE: 6 is outside") for warning in second["warnings"])
     mlflow_shape = _post(flagging, "/invocations", original_request_bytes).json()["predictions"]
     assert "warnings" in mlflow_shape[1]
+
+
+def test_explain_adds_the_principal_reasons_of_each_row_and_nothing_without_it(client: TestClient) -> None:
+    from creditops.modelling.reasons import reason_table
+
+    request = json.loads(SAMPLE_REQUEST.read_text())
+    plain = _post(client, "/score", request).json()
+    explained = _post(client, "/score?explain=3", request).json()
+    assert all("reasons" not in row for row in plain["predictions"])
+    codes = {group.code for group in reason_table()[1] if group.permissible}
+    for row, same in zip(explained["predictions"], plain["predictions"], strict=True):
+        assert row["probability"] == same["probability"]
+        assert len(row["reasons"]) <= 3
+        assert all(reason["code"] in codes and reason["contribution"] > 0 for reason in row["reasons"])
+        contributions = [reason["contribution"] for reason in row["reasons"]]
+        assert contributions == sorted(contributions, reverse=True)
+    mlflow_shape = _post(client, "/invocations?explain=1", request).json()
+    assert all(len(row["reasons"]) <= 1 for row in mlflow_shape["predictions"])
+
+
+@pytest.mark.parametrize("query", ["explain=0", "explain=11", "explain=abc", "explain=-1", "explain="])
+def test_a_bad_explain_is_a_400_naming_the_range(client: TestClient, query: str) -> None:
+    answer = _post(client, f"/score?{query}", json.loads(SAMPLE_REQUEST.read_text()))
+    if query == "explain=":
+        assert answer.status_code == 200  # an empty value asks for nothing
+        return
+    assert answer.status_code == 400
+    assert "explain must be a whole number of reasons from 1 to 10" in answer.json()["error"]

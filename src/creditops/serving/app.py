@@ -126,6 +126,8 @@ class ScoringApp:
             probability = self.predict(parsed.features)
             classes = (probability >= self.loaded.threshold).astype(np.int8)
             answer = self.routes[scope["path"]](parsed, probability, classes, self.identity)
+            if scope.get("query_string"):
+                _explain(answer["predictions"], self.loaded, parsed, _reasons_wanted(scope["query_string"]))
             if self.request_log is not None and _PROBE not in headers:
                 self.request_log.record(parsed.features, probability, classes)
             return Answer(200, orjson.dumps(answer), parsed, probability, classes)
@@ -196,10 +198,18 @@ def _scoring_paths() -> dict[str, Any]:
         "415": {"description": "content type is not application/json"},
         "422": {"description": "invalid rows: the message names the column and row"},
     }
+    explain = {
+        "name": "explain",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_REASONS},
+        "description": "Add each row's K principal reasons (code, sentence, log-odds raised; exact TreeSHAP)",
+    }
     return {
         "/score": {
             "post": {
                 "summary": "Score rows: class and probability of default per row, with model and deployment",
+                "parameters": [explain],
                 "requestBody": body,
                 "responses": {"200": {"description": "one prediction per row"}, **errors},
             }
@@ -207,6 +217,7 @@ def _scoring_paths() -> dict[str, Any]:
         "/invocations": {
             "post": {
                 "summary": 'MLflow scoring protocol: answers {"predictions": [...]}',
+                "parameters": [explain],
                 "requestBody": body,
                 "responses": {"200": {"description": "one prediction per row"}, **errors},
             }
@@ -233,6 +244,36 @@ async def _read_body(headers: dict[bytes, bytes], receive: ASGIReceive, limit: i
         chunks.append(chunk)
         more = message.get("more_body", False)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+MAX_REASONS: Final = 10
+
+
+def _reasons_wanted(query: bytes) -> int:
+    """K of `?explain=K` (0 when the query does not ask); a bad value is a 400 naming the range."""
+    from urllib.parse import parse_qs
+
+    asked = parse_qs(query.decode("latin-1")).get("explain")
+    if not asked:
+        return 0
+    if not asked[-1].isdigit() or not 1 <= int(asked[-1]) <= MAX_REASONS:
+        raise RequestError(400, f"explain must be a whole number of reasons from 1 to {MAX_REASONS}, not {asked[-1]!r}")
+    return int(asked[-1])
+
+
+def _explain(rows: list[dict[str, Any]], loaded: LoadedModel, parsed: ScoringRequest, k: int) -> None:
+    """Add each row's `k` principal reasons (codes, sentences, log-odds raised), from exact TreeSHAP."""
+    if not k:
+        return
+    from creditops.errors import CreditopsError
+    from creditops.modelling.reasons import contributions, top_reasons
+
+    try:
+        reasons = top_reasons(contributions(loaded.model, parsed.features), parsed.features, k)
+    except CreditopsError as error:
+        raise RequestError(422, str(error)) from error
+    for row, found in zip(rows, reasons, strict=True):
+        row["reasons"] = [{"code": r.code, "text": r.text, "contribution": r.contribution} for r in found]
 
 
 def _authorize(headers: dict[bytes, bytes], expected: bytes | None) -> None:
