@@ -20,14 +20,14 @@ from creditops.tracking.registry import VersionInfo
 def _table(title: str, headers: tuple[str, ...]) -> Table:
     table = Table(title=title, title_justify="left")
     for header in headers:
-        table.add_column(header)
+        table.add_column(header, overflow="fold")  # a narrow terminal wraps a long cell; it never cuts it
     return table
 
 
 def _key_value_table(title: str) -> Table:
     table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column("key", style="bold")
-    table.add_column("value")
+    table.add_column("key", style="bold", overflow="fold")
+    table.add_column("value", overflow="fold")
     return table
 
 
