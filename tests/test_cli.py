@@ -64,6 +64,15 @@ def test_run_then_models_list_and_show(workspace: Path, data_file: Path, capsys)
     assert main(["models", "show", "credit_default_model/9"]) == 1
     assert "has no version 9" in capsys.readouterr().err
 
+    assert main(["models", "list", "--output", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [version["version"] for version in listed["credit_default_model"]] == ["1"]
+    assert set(listed["credit_default_model"][0]["aliases"]) == {"champion", "challenger"}
+    assert main(["models", "show", "credit_default_model@champion", "-o", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["version"] == "1"
+    assert shown["tags"]["data_sha256"]
+
 
 def test_run_with_bad_config_exits_2_in_one_line(tmp_path: Path, capsys) -> None:
     config = tmp_path / "config.json"
@@ -132,6 +141,10 @@ def test_version_flag_and_an_empty_endpoint_list(workspace: Path, capsys) -> Non
     assert capsys.readouterr().out.strip() == __version__
     assert main(["endpoint", "list"]) == 0
     assert "no endpoints in" in capsys.readouterr().out
+    assert main(["endpoint", "list", "--output", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["models", "list", "--output", "yaml"]) == 2
+    assert "'yaml' is not one of" in capsys.readouterr().err
 
 
 def test_run_no_logging_leaves_no_store(workspace: Path, data_file: Path, tmp_path: Path) -> None:

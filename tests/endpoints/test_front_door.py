@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from creditops import processes
+from creditops.cli import main
 from creditops.context import from_process
 from creditops.endpoints import blue_green, manager, state
 from creditops.endpoints.decisions import MirrorLimits
@@ -316,7 +317,9 @@ def test_a_mirror_step_that_finds_disagreement_aborts_the_rollout(endpoint: str,
     assert state.load(from_process().endpoints_dir, endpoint).traffic == {"green": 100}
 
 
-def test_a_deployment_that_cannot_load_fails_alone_and_its_share_goes_to_the_others(endpoint: str) -> None:
+def test_a_deployment_that_cannot_load_fails_alone_and_its_share_goes_to_the_others(
+    endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     live, key = _live(endpoint, workers=2)
     green = manager.deploy(from_process(), endpoint, "green", V2)
     manager.set_traffic(from_process(), endpoint, {"blue": 50, "green": 50})
@@ -337,6 +340,10 @@ def test_a_deployment_that_cannot_load_fails_alone_and_its_share_goes_to_the_oth
     assert "not an MLflow model directory" in health["green"].detail
     pinned = manager.invoke(from_process(), endpoint, SAMPLE, deployment="green")
     assert pinned.status_code in (200, 503)  # the other worker still holds green; the new one says why not
+    assert main(["endpoint", "show", endpoint, "--output", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["traffic"] == {"blue": 50, "green": 50}
+    assert {item["name"]: item["healthy"] for item in shown["health"]}["green"] is False
 
 
 def test_smoke_tests_and_rollout_checks_are_not_logged_as_live_traffic(endpoint: str) -> None:

@@ -2,7 +2,7 @@
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -24,6 +24,9 @@ CommandEnv = Annotated[
 ]
 """--env after the command (`creditops endpoint invoke NAME --env dev`), as before it on the group."""
 RequestFile = Annotated[Path, typer.Option("--request-file", help="JSON scoring request")]
+OutputOption = Annotated[
+    Literal["table", "json"], typer.Option("--output", "-o", help="table (for people) or json (stable keys)")
+]
 DEFAULT_REQUEST = SAMPLE_REQUEST
 
 console = Console()
@@ -45,6 +48,13 @@ def _options(
     ] = False,
 ) -> None:
     """Train, evaluate, register, serve and promote the credit-default model."""
+
+
+def emit_json(payload: Any) -> None:
+    """One JSON document on stdout, keys sorted, nothing else: what `--output json` promises scripts."""
+    import json
+
+    print(json.dumps(payload, sort_keys=True, indent=2, default=str))
 
 
 def context_for(env: str | None = None) -> Context:

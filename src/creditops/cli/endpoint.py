@@ -8,8 +8,10 @@ import typer
 from creditops.cli.app import (
     DEFAULT_REQUEST,
     CommandEnv,
+    OutputOption,
     RequestFile,
     console,
+    emit_json,
     group,
     group_context,
 )
@@ -109,12 +111,18 @@ def endpoint_show(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Endpoint name")],
     env: CommandEnv = None,
+    output: OutputOption = "table",
 ) -> None:
     """Show the endpoint, its deployments, traffic and health."""
+    from dataclasses import asdict
+
     from creditops.endpoints import manager
     from creditops.views import endpoint_detail
 
     endpoint, report = manager.health(group_context(ctx, env), name)
+    if output == "json":
+        emit_json({**asdict(endpoint), "url": endpoint.url, "health": [asdict(item) for item in report]})
+        return
     console.print(endpoint_detail(endpoint, report))
 
 
@@ -156,13 +164,19 @@ def endpoint_credentials(
 def endpoint_list(
     ctx: typer.Context,
     env: CommandEnv = None,
+    output: OutputOption = "table",
 ) -> None:
     """List the endpoints in this workspace."""
+    from dataclasses import asdict
+
     from creditops.endpoints import state
     from creditops.views import endpoints_table
 
     endpoints = group_context(ctx, env).endpoints_dir
     found = state.names(endpoints)
+    if output == "json":
+        emit_json([{**asdict(state.load(endpoints, name)), "url": state.load(endpoints, name).url} for name in found])
+        return
     if not found:
         console.print(f"no endpoints in {endpoints}: create one with 'creditops endpoint create NAME'", soft_wrap=True)
         return

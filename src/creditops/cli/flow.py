@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from creditops.cli.app import EnvOption, app, console, context_for, group
+from creditops.cli.app import EnvOption, OutputOption, app, console, context_for, emit_json, group
 from creditops.tracking import names
 
 gate_app = group("gate", "The promotion gate and its evidence.")
@@ -24,12 +24,16 @@ PortOption = Annotated[
 def gate_report(
     version: Annotated[str, typer.Argument(help="Model version")],
     env: EnvOption = "prod",
+    output: OutputOption = "table",
 ) -> None:
     """Print the newest evidence record of a version's gate decision."""
     from creditops.flow.release import gate_report as report
     from creditops.views import evidence_table
 
     record = report(context_for(env), version)
+    if output == "json":
+        emit_json(record)
+        return
     console.print(evidence_table(record))
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from creditops.cli.app import CommandEnv, app, console, context_for, group, group_context
+from creditops.cli.app import CommandEnv, OutputOption, app, console, context_for, emit_json, group, group_context
 from creditops.errors import CreditopsError
 
 models_app = group("models", "Registered model versions, aliases and lineage.", environment_option=True)
@@ -61,13 +61,19 @@ def models_list(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Registered model name; all when omitted")] = None,
     env: CommandEnv = None,
+    output: OutputOption = "table",
 ) -> None:
     """List registered versions with aliases, metrics and lineage."""
+    from dataclasses import asdict
+
     from creditops.tracking.registry import Registry
     from creditops.views import versions_table
 
     registry = Registry(group_context(ctx, env).store_uri)
     names = [name] if name else registry.names()
+    if output == "json":
+        emit_json({each: [asdict(version) for version in registry.versions(each)] for each in names})
+        return
     if not names:
         console.print(f"no registered models in {registry.uri}")
         return
@@ -80,9 +86,16 @@ def models_show(
     ctx: typer.Context,
     reference: Annotated[str, typer.Argument(help="NAME, NAME@ALIAS or NAME/VERSION")],
     env: CommandEnv = None,
+    output: OutputOption = "table",
 ) -> None:
     """Show one version: aliases, metrics and lineage tags."""
+    from dataclasses import asdict
+
     from creditops.tracking.registry import Registry
     from creditops.views import version_detail
 
-    console.print(version_detail(Registry(group_context(ctx, env).store_uri).resolve(reference)))
+    found = Registry(group_context(ctx, env).store_uri).resolve(reference)
+    if output == "json":
+        emit_json(asdict(found))
+        return
+    console.print(version_detail(found))
