@@ -181,3 +181,35 @@ def test_the_card_bootstrap_agrees_with_resampling_rows() -> None:
         assert np.mean(ours[name]) == pytest.approx(values.mean(), abs=0.002), name
         for quantile in (2.5, 97.5):
             assert np.percentile(ours[name], quantile) == pytest.approx(np.percentile(values, quantile), abs=0.006)
+
+
+def test_batches_change_nothing_but_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from creditops.modelling import metrics
+
+    rng = np.random.default_rng(8)
+    labels = (rng.random(300) < 0.3).astype(int)
+    candidate, champion = rng.random(300).round(2), rng.random(300)
+    whole = metrics.bootstrap_auc(labels, candidate, champion, samples=50, confidence=0.9, seed=4)
+    card = metrics.bootstrap_card_metrics(labels, candidate, 0.5, samples=50, seed=4)
+    monkeypatch.setattr(metrics, "BATCH_WEIGHTS", 300 * 7)  # batches of 7 resamples, the last one of 1
+    assert metrics.bootstrap_auc(labels, candidate, champion, samples=50, confidence=0.9, seed=4) == whole
+    batched = metrics.bootstrap_card_metrics(labels, candidate, 0.5, samples=50, seed=4)
+    for name, values in card.items():
+        assert np.allclose(batched[name], values, rtol=1e-12, atol=0), name  # a matrix product may round apart
+
+
+def test_each_card_resample_is_the_weighted_metric_under_its_poisson_weights() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from creditops.modelling.metrics import _POISSON_ONE, bootstrap_card_metrics
+
+    rng = np.random.default_rng(9)
+    labels = (rng.random(400) < 0.3).astype(int)
+    probability = rng.random(400).round(2)  # ties across classes count one half
+    probability[0] = 0.5  # exactly at the threshold: class 1
+    ours = bootstrap_card_metrics(labels, probability, 0.5, samples=30, seed=6)
+    weights = _POISSON_ONE[np.random.default_rng(6).integers(0, len(_POISSON_ONE), size=(30, 400))]
+    for sample, w in enumerate(weights):
+        assert ours["ROC AUC"][sample] == pytest.approx(roc_auc_score(labels, probability, sample_weight=w))
+        assert ours["Brier score"][sample] == pytest.approx(np.average((probability - labels) ** 2, weights=w))
+        assert ours["accuracy"][sample] == pytest.approx(np.average((probability >= 0.5) == labels, weights=w))

@@ -89,12 +89,14 @@ BATCH_WEIGHTS: Final = 4_000_000
 """Resample weights held at once (rows × resamples of a batch): memory stays near 100 MB at any size."""
 
 
-def _poisson_table(size: int = 65_536) -> np.ndarray:
+def _poisson_table(size: int = 65_536) -> np.ndarray:  # pragma: no mutate
     """Poisson(1) counts by quantile: a uniform index into it draws a count ~30× faster than rng.poisson, and
-    the quantisation (1/65,536 of probability) is far below the bootstrap's own Monte-Carlo error."""
-    probabilities = [math.exp(-1) / math.factorial(k) for k in range(20)]
-    cumulative = np.cumsum(probabilities)
-    return np.searchsorted(cumulative, (np.arange(size) + 0.5) / size).astype(np.uint8)
+    the quantisation (1/65,536 of probability) is far below the bootstrap's own Monte-Carlo error.
+
+    Built once at import, before a mutation test can switch a mutant on: its test checks the frequencies."""
+    probabilities = [math.exp(-1) / math.factorial(k) for k in range(20)]  # pragma: no mutate
+    cumulative = np.cumsum(probabilities)  # pragma: no mutate
+    return np.searchsorted(cumulative, (np.arange(size) + 0.5) / size).astype(np.uint8)  # pragma: no mutate
 
 
 _POISSON_ONE: Final = _poisson_table()

@@ -101,6 +101,7 @@ def start(
     arguments += ["--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
     arguments += ["--app-name", "basic-auth"]
     environ = {**_auth_environ(home), **({"PGPASSFILE": str(pgpass)} if pgpass.is_file() else {})}
+    environ["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # GenAI job runners (7 processes) creditops never uses
     pid = processes.start_command(arguments, log, env=environ)
     store = TeamStore(f"http://127.0.0.1:{port}", port, pid, _redacted(backend_uri), str(artifacts), data, pg_port)
     write_json(home / STATE_FILE, asdict(store))
