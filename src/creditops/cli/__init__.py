@@ -44,19 +44,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _store_refusal(error: Exception) -> CreditopsError | None:
-    """A 401/403 from an authenticated team store, as one line naming the role that may do it."""
-    code = getattr(error, "error_code", None)
-    if code == "UNAUTHENTICATED":
-        return CreditopsError(
-            "the team store wants an account: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
-            " (in CI, from secrets)"
-        )
-    if code == "PERMISSION_DENIED":
-        return CreditopsError(
-            "the team store refused: this account may not do that (registering needs the trainer role,"
-            " approving and promoting the approver role; an admin runs 'creditops server users set-role NAME ROLE')"
-        )
-    return None
+    """A 401/403 from an authenticated team store, as one line naming the role that may act."""
+    if getattr(error, "error_code", None) is None:
+        return None  # not an MLflow error: no need to load the store's modules
+    from creditops.tracking.team_users import refusal
+
+    return refusal(error)
 
 
 def _print_error(error: CreditopsError) -> None:

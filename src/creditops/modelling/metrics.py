@@ -119,8 +119,7 @@ def bootstrap_auc(
     Candidate and champion share each resample's weights, so their difference is paired."""
     rng = np.random.default_rng(seed)
     positive = np.asarray(labels).astype(bool)
-    first = _Ranked(candidate, positive)
-    first.take = None  # its weights are drawn in its own sorted order: a Poisson draw has no order to keep
+    first = _Ranked(candidate, positive, weighed_sorted=True)  # a Poisson draw has no row order to keep
     ranked = [first] + ([] if champion is None else [_Ranked(champion, positive, frame=first.sorted_order)])
     aucs = [np.empty(samples) for _ in ranked]
     batch = max(1, BATCH_WEIGHTS // max(1, len(positive)))
@@ -160,18 +159,22 @@ def bootstrap_card_metrics(
 class _Ranked:
     """One model's scores sorted once, in groups of equal scores, with the labels in the same order.
 
-    `weights` given to `weighted_auc` are per row in `frame` order: the order of another `_Ranked` (so the
-    first model's weights can be drawn already sorted, and only the others' are gathered), or of the rows."""
+    `weights` given to `weighted_auc` are per row: in this model's own sorted order (`weighed_sorted`, so
+    they need no gathering), in `frame` order (another `_Ranked`'s), or else in row order."""
 
-    def __init__(self, scores: np.ndarray, positive: np.ndarray, frame: np.ndarray | None = None) -> None:
+    def __init__(
+        self, scores: np.ndarray, positive: np.ndarray, frame: np.ndarray | None = None, *, weighed_sorted: bool = False
+    ) -> None:
         order = np.argsort(scores, kind="stable")
         ordered = np.asarray(scores)[order]
         self.starts = np.concatenate(([0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1))
         self.tied = len(self.starts) < len(ordered)
         self.positive = positive[order]
         self.sorted_order = order
-        if frame is None:
-            self.take: np.ndarray | None = order
+        if weighed_sorted:
+            self.take: np.ndarray | None = None
+        elif frame is None:
+            self.take = order
         else:
             position = np.empty(len(frame), dtype=np.int64)
             position[frame] = np.arange(len(frame))

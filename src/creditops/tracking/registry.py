@@ -122,11 +122,11 @@ class Registry:
         try:
             self._client().log_artifact(run_id, str(path), folder)
         except (MlflowException, OSError) as error:
-            if "403" in str(error) or "Permission denied" in str(error):
-                raise CreditopsError(
-                    f"the team store refused: this account may not write to run {run_id}; recording a decision"
-                    " needs the trainer or approver role (an admin runs 'creditops server users set-role NAME ROLE')"
-                ) from error
+            from creditops.tracking.team_users import refusal
+
+            refused = refusal(error, f"write to run {run_id}")
+            if refused is not None:
+                raise refused from error
             raise
 
     def run_artifact_texts(self, run_id: str, folder: str) -> list[tuple[str, str]]:

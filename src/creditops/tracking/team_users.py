@@ -124,22 +124,44 @@ def prove_approver(uri: str, user: str, when: str) -> None:
     """Fail with one line unless the signed-in `user` may approve (the store lets it edit the marker model)."""
     import mlflow
 
-    with _refusals("approve or promote", "approver", user):
+    with _refusals(f"approve or promote (signed in as {user})", "approver"):
         mlflow.MlflowClient(uri, uri).set_registered_model_tag(APPROVERS, "last_approval", f"{user} at {when}")
 
 
+_UNAUTHENTICATED: Final = ("error code 401", "You are not authenticated")
+_DENIED: Final = ("error code 403", "Response code 403", "Permission denied")
+"""How MLflow's REST and artifact clients word a refusal when they give it no error code of its own."""
+
+
+def refusal(error: BaseException, action: str = "do that", role: str | None = None) -> CreditopsError | None:
+    """A 401/403 from the team store as one line naming the variables to set or the role that may act;
+    None for any other error. The one translation the CLI edge, role checks and uploads all use."""
+    code = getattr(error, "error_code", None)
+    text = str(error)
+    if code == "UNAUTHENTICATED" or any(marker in text for marker in _UNAUTHENTICATED):
+        return CreditopsError(
+            "the team store wants an account: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+            " (in CI, from secrets)"
+        )
+    if code == "PERMISSION_DENIED" or any(marker in text for marker in _DENIED):
+        needed = (
+            f"the {role} role" if role else "the trainer role to register, the approver role to approve and promote"
+        )
+        return CreditopsError(
+            f"the team store refused: this account may not {action}; that needs {needed}"
+            f" (an admin runs 'creditops server users set-role NAME {role or 'ROLE'}')"
+        )
+    return None
+
+
 @contextlib.contextmanager
-def _refusals(action: str, role: str, user: str | None = None) -> Iterator[None]:
-    """A 401/403 from the store as one line naming what is missing and the role that has it."""
+def _refusals(action: str, role: str) -> Iterator[None]:
     from mlflow.exceptions import MlflowException
 
     try:
         yield
     except MlflowException as error:
-        if error.error_code in ("PERMISSION_DENIED", "UNAUTHENTICATED"):
-            who = f"user {user}" if user else "this account"
-            raise CreditopsError(
-                f"the team store refused: {who} may not {action}; that needs the {role} role"
-                f" (an admin runs 'creditops server users set-role NAME {role}')"
-            ) from error
+        refused = refusal(error, action, role)
+        if refused is not None:
+            raise refused from error
         raise CreditopsError(f"the team store refused: {error.message.splitlines()[0]}") from error
