@@ -230,6 +230,8 @@ def _hand_over(path: Path) -> None:
 def _pg(program: str, *arguments: str, check: bool = True, env: dict[str, str] | None = None) -> None:
     """Run a PostgreSQL program (as the `postgres` user when this is root); a one-line error on failure."""
     command = [_pg_binary(program), *arguments]
+    # The cluster's own programs run as its owner; createdb is a client over TCP with the pgpass file,
+    # which libpq accepts only from the user who owns it (this one)
     if os.geteuid() == 0 and program != "createdb":
         command = ["runuser", "-u", "postgres", "--", *command]
     done = subprocess.run(  # nosec B603
