@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
+from creditops.azure.workspace import WORKSPACE_VARIABLES
 from creditops.config.environments import EnvironmentConfig, load_environment
 from creditops.config.modelling import ModellingConfig, load_modelling_config
 from creditops.errors import ConfigError
@@ -40,6 +41,8 @@ class Context:
     """What a person should know about how this context was chosen (e.g. a store variable overridden)."""
     store_user: str | None = None
     """The account the store authenticates (MLflow's MLFLOW_TRACKING_USERNAME), when it is a server."""
+    azure_workspace: Mapping[str, str] = field(default_factory=dict)
+    """The Azure ML workspace variables (subscription, resource group, workspace) that are set."""
 
     @classmethod
     def local(cls, workspace: Path, store_uri: str | None = None) -> "Context":
@@ -123,7 +126,8 @@ def from_process(env: str | None = None, environ: Mapping[str, str] | None = Non
             f" using {redacted(store)} (name the variable in tracking_uri, e.g. ${{{TRACKING_ENV}}}, to use it)",
         )
     modelling = load_modelling_config(config_path)
-    return Context(workspace, store, environment, modelling, commit, allow_pickle, notes, user)
+    azure = {name: variables[name] for name in WORKSPACE_VARIABLES if variables.get(name)}
+    return Context(workspace, store, environment, modelling, commit, allow_pickle, notes, user, azure)
 
 
 _VARIABLE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")

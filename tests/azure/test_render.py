@@ -28,7 +28,7 @@ LOADERS = {
 def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     environment = load_environment(request.param, REPO / "config" / "environments")
     out = tmp_path_factory.mktemp(f"azureml-{request.param}")
-    render(environment, load_modelling_config(REPO / "config" / "modelling.json"), REPO, out)
+    render(environment, load_modelling_config(REPO / "config" / "modelling.json"), REPO, out, "t1")
     return request.param, out
 
 
@@ -65,11 +65,107 @@ def test_conda_file_comes_from_the_project_dependencies(rendered: tuple[str, Pat
     assert any(requirement.startswith("lightgbm") for requirement in pip)
 
 
-def test_submit_without_a_workspace_says_what_to_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_submit_without_a_workspace_says_what_to_set(
+    rendered: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from creditops.azure.submit import submit
     from creditops.errors import CreditopsError
 
+    _, out = rendered
     for name in ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(CreditopsError, match="set AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP"):
+    with pytest.raises(CreditopsError, match="set AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP, AZUREML_WORKSPACE_NAME"):
+        submit(out, {"AZURE_RESOURCE_GROUP": ""})
+
+
+def test_submit_needs_rendered_specs(tmp_path: Path) -> None:
+    from creditops.azure.submit import submit
+    from creditops.errors import CreditopsError
+
+    with pytest.raises(CreditopsError, match="run 'creditops azure render"):
         submit(tmp_path, {})
+
+
+class _Operations:
+    def __init__(self, workspace: "_Workspace") -> None:
+        self.workspace = workspace
+
+    def begin_create_or_update(self, entity: object) -> "_Operations":
+        self.workspace.created.append(type(entity).__name__)
+        return self
+
+    def result(self) -> None:
+        return None
+
+    def create_or_update(self, entity: object) -> object:
+        self.workspace.created.append(type(entity).__name__)
+        return type("Job", (), {"name": "job-1", "studio_url": "https://ml.azure.com/runs/job-1"})()
+
+    def stream(self, name: str) -> None:
+        self.workspace.streamed.append(name)
+
+    def get(self, name: str) -> object:
+        return type("Job", (), {"status": self.workspace.status})()
+
+
+class _Workspace:
+    """The four MLClient operations `submit` uses, recording what it created."""
+
+    def __init__(self, status: str) -> None:
+        self.status = status
+        self.created: list[str] = []
+        self.streamed: list[str] = []
+        self.compute = self.environments = self.data = self.jobs = _Operations(self)
+
+
+@pytest.mark.parametrize(("status", "fails"), [("Completed", False), ("Failed", True), ("Canceled", True)])
+def test_submit_waits_for_the_job_and_fails_when_it_fails(rendered: tuple[str, Path], status: str, fails: bool) -> None:
+    from creditops.azure.submit import submit
+    from creditops.errors import CreditopsError
+
+    _, out = rendered
+    workspace = _Workspace(status)
+    if fails:
+        with pytest.raises(CreditopsError, match=f"ended {status}: see https://ml.azure.com"):
+            submit(out, {}, ml=workspace, say=lambda _: None)
+    else:
+        assert submit(out, {}, ml=workspace, say=lambda _: None) == "https://ml.azure.com/runs/job-1"
+    assert workspace.created == ["AmlCompute", "Environment", "Data", "Data", "PipelineJob"]
+    assert len(workspace.streamed) == 1
+
+
+def test_submit_no_wait_returns_at_once(rendered: tuple[str, Path]) -> None:
+    from creditops.azure.submit import submit
+
+    _, out = rendered
+    workspace = _Workspace("Failed")
+    submit(out, {}, wait=False, ml=workspace, say=lambda _: None)
+    assert workspace.streamed == []
+
+
+def test_pipeline_reads_data_assets_by_name_and_names_the_build(rendered: tuple[str, Path]) -> None:
+    env, out = rendered
+    pipeline = yaml.safe_load((out / "pipeline.yml").read_text())
+    assert pipeline["inputs"]["data"] == {
+        "type": "uri_folder",
+        "path": f"azureml:creditops-{env}-input@latest",
+        "mode": "ro_mount",
+    }
+    assert all(
+        job["outputs"][name]["mode"] == "rw_mount" for job in pipeline["jobs"].values() for name in job["outputs"]
+    )
+    assert pipeline["experiment_name"] == f"creditops-{env}-training"
+    assert pipeline["display_name"].endswith("-t1")
+    assert all(job["code"].endswith("src") for job in pipeline["jobs"].values())
+    conda = yaml.safe_load((out / "conda.yml").read_text())
+    assert any(item.startswith("azureml-mlflow") for item in conda["dependencies"][-1]["pip"])
+
+
+def test_compute_and_instances_come_from_the_environment_file(tmp_path: Path) -> None:
+    environment = load_environment("prod", REPO / "config" / "environments")
+    bigger = environment.model_copy(
+        update={"azureml": environment.azureml.model_copy(update={"compute_size": "Standard_E8s_v3", "max_nodes": 8})}
+    )
+    render(bigger, load_modelling_config(REPO / "config" / "modelling.json"), REPO, tmp_path, "t1")
+    compute = ml.load_compute(tmp_path / "compute.yml")
+    assert (compute.size, compute.max_instances) == ("Standard_E8s_v3", 8)

@@ -161,10 +161,28 @@ def _azure_steps(template: Path, parameters: Mapping[str, str]) -> Iterator[dict
     else:  # a job template: a job, or a deployment job's runOnce strategy
         (job,) = document["jobs"]
         steps = job["steps"] if "steps" in job else job["strategy"]["runOnce"]["deploy"]["steps"]
-    for step in steps:
+    for step in _chosen(steps, parameters):
         if "template" in step:
             given = {key: str(value) for key, value in step.get("parameters", {}).items()}
             yield from _azure_steps(template.parent / step["template"], {**parameters, **given})
+        else:
+            yield step
+
+
+_IF_SET = re.compile(r"\$\{\{\s*if ne\(parameters\.(\w+), ''\)\s*\}\}")
+
+
+def _chosen(steps: list[dict[str, Any]], parameters: Mapping[str, str]) -> Iterator[dict[str, Any]]:
+    """The steps with compile-time `${{ if ne(parameters.X, '') }}` / `${{ else }}` branches resolved."""
+    taken = False
+    for step in steps:
+        (key, *_) = step
+        condition = _IF_SET.fullmatch(key)
+        if condition is not None:
+            taken = bool(parameters.get(condition[1]))
+            yield from step[key] if taken else []
+        elif re.fullmatch(r"\$\{\{\s*else\s*\}\}", key):
+            yield from [] if taken else step[key]
         else:
             yield step
 
@@ -184,6 +202,7 @@ def test_azure_pipelines_stages_hand_off_from_candidate_to_deploy(runners: Path)
     parameters = {
         "environment": variables["creditopsEnvironment"],
         "azureDevOpsEnvironment": variables["azureDevOpsEnvironment"],
+        "azureServiceConnection": variables["azureServiceConnection"],
         "pythonVersion": "3.11",
     }
     for stage in ("candidate", "deploy"):

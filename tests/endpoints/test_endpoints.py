@@ -10,6 +10,7 @@ import pytest
 from creditops import processes
 from creditops.context import from_process
 from creditops.endpoints import blue_green, manager, state
+from creditops.endpoints.targets.local import LocalTarget
 from creditops.errors import CreditopsError
 
 from ..sample_requests import SAMPLE
@@ -131,10 +132,14 @@ def test_serve_with_on_invalid_flag_answers_the_original_smoke_request(
 
 def test_rollout_shifts_traffic_retires_the_old_and_rollback_returns(endpoint: str) -> None:
     messages: list[str] = []
-    blue_green.rollout(from_process(), endpoint, V1, SAMPLE, (100,), say=messages.append)
+    blue_green.rollout(LocalTarget(from_process(), endpoint), V1, SAMPLE, (100,), say=messages.append)
     assert state.load(from_process().endpoints_dir, endpoint).traffic == {"blue": 100}
     blue_green.rollout(
-        from_process(), endpoint, "models:/credit_default_model@champion", SAMPLE, (10, 50, 100), say=messages.append
+        LocalTarget(from_process(), endpoint),
+        "models:/credit_default_model@champion",
+        SAMPLE,
+        (10, 50, 100),
+        say=messages.append,
     )
     assert not any("rolled back" in message for message in messages)
     after = state.load(from_process().endpoints_dir, endpoint)
@@ -142,7 +147,7 @@ def test_rollout_shifts_traffic_retires_the_old_and_rollback_returns(endpoint: s
     assert set(after.deployments) == {"green"}
     assert after.deployments["green"].model_uri == V2  # the alias is pinned to its version
     assert any("green at 10%" in message for message in messages)
-    blue_green.rollback(from_process(), endpoint, SAMPLE, say=messages.append)
+    blue_green.rollback(LocalTarget(from_process(), endpoint), SAMPLE, say=messages.append)
     back = state.load(from_process().endpoints_dir, endpoint)
     assert back.live().model_uri == V1
     assert manager.invoke(from_process(), endpoint, SAMPLE).json()["model_version"] == "1"
@@ -153,12 +158,12 @@ def test_rollout_of_a_broken_model_rolls_back_with_traffic_unchanged(endpoint: s
     manager.deploy(from_process(), endpoint, "green", V2)
     manager.set_traffic(from_process(), endpoint, {"blue": 80, "green": 20})
     with pytest.raises(CreditopsError, match="green still carries 20% of the traffic"):
-        blue_green.rollout(from_process(), endpoint, broken_model, SAMPLE, say=lambda message: None)
+        blue_green.rollout(LocalTarget(from_process(), endpoint), broken_model, SAMPLE, say=lambda message: None)
     manager.set_traffic(from_process(), endpoint, {"blue": 100})
     manager.remove_deployment(from_process(), endpoint, "green")
     before = state.load(from_process().endpoints_dir, endpoint)
     with pytest.raises(CreditopsError, match=r"rolled back: smoke test of green failed: probabilities in"):
-        blue_green.rollout(from_process(), endpoint, broken_model, SAMPLE, say=lambda message: None)
+        blue_green.rollout(LocalTarget(from_process(), endpoint), broken_model, SAMPLE, say=lambda message: None)
     after = state.load(from_process().endpoints_dir, endpoint)
     assert after.traffic == before.traffic
     assert set(after.deployments) == {"blue"}
@@ -174,6 +179,6 @@ def test_bad_requests_to_the_manager_are_clear(endpoint: str) -> None:
     with pytest.raises(CreditopsError, match="has no version 99"):
         manager.deploy(from_process(), endpoint, "blue", "models:/credit_default_model/99")
     with pytest.raises(CreditopsError, match="steps must rise to 100"):
-        blue_green.rollout(from_process(), endpoint, V1, SAMPLE, (50, 20))
+        blue_green.rollout(LocalTarget(from_process(), endpoint), V1, SAMPLE, (50, 20))
     with pytest.raises(CreditopsError, match="no endpoint named 'nowhere'"):
         manager.invoke(from_process(), "nowhere", SAMPLE)

@@ -20,6 +20,7 @@ from creditops.context import from_process
 from creditops.endpoints import blue_green, manager, state
 from creditops.endpoints.decisions import MirrorLimits
 from creditops.endpoints.state import Endpoint
+from creditops.endpoints.targets.local import LocalTarget
 from creditops.errors import CreditopsError
 
 from ..sample_requests import SAMPLE
@@ -291,7 +292,7 @@ def test_a_second_rollout_at_the_same_time_is_refused(endpoint: str) -> None:
     rolling = _rollout_process(endpoint, "--requests-per-step", "5000")
     _wait_for_step(endpoint, ("deploying", "smoke test", "10%"), rolling)
     with pytest.raises(CreditopsError, match=rf"endpoint {endpoint} is busy: rollout of {V2} \(pid {rolling.pid}"):
-        blue_green.rollout(from_process(), endpoint, V1, SAMPLE)
+        blue_green.rollout(LocalTarget(from_process(), endpoint), V1, SAMPLE)
     with pytest.raises(CreditopsError, match="is busy"):
         manager.set_traffic(from_process(), endpoint, {"blue": 100})
     rolling.terminate()
@@ -302,13 +303,15 @@ def test_a_second_rollout_at_the_same_time_is_refused(endpoint: str) -> None:
 def test_a_mirror_step_that_finds_disagreement_aborts_the_rollout(endpoint: str, inverted_model: str) -> None:
     _live(endpoint)
     with pytest.raises(CreditopsError, match=r"rollout of .* rolled back: mirror: (class agreement|mean \|Δ)"):
-        blue_green.rollout(from_process(), endpoint, inverted_model, SAMPLE, mirror_percent=50, say=lambda m: None)
+        blue_green.rollout(
+            LocalTarget(from_process(), endpoint), inverted_model, SAMPLE, mirror_percent=50, say=lambda m: None
+        )
     after = state.load(from_process().endpoints_dir, endpoint)
     assert (after.traffic, set(after.deployments), after.mirror) == ({"blue": 100}, {"blue"}, {})
     messages: list[str] = []
     loose = MirrorLimits(min_class_agreement=0.0, max_mean_abs_delta=1.0, max_abs_delta=1.0)
     report = blue_green.rollout(
-        from_process(), endpoint, V2, SAMPLE, mirror_percent=20, mirror_limits=loose, say=messages.append
+        LocalTarget(from_process(), endpoint), V2, SAMPLE, mirror_percent=20, mirror_limits=loose, say=messages.append
     )
     assert report.mirror is not None
     assert report.mirror.requests >= 10
@@ -354,7 +357,13 @@ def test_smoke_tests_and_rollout_checks_are_not_logged_as_live_traffic(endpoint:
     assert manager.smoke(from_process(), endpoint, SAMPLE).passed
     loose = MirrorLimits(min_class_agreement=0.0, max_mean_abs_delta=1.0, max_abs_delta=1.0)
     blue_green.rollout(
-        from_process(), endpoint, V2, SAMPLE, (50, 100), mirror_percent=50, mirror_limits=loose, say=lambda m: None
+        LocalTarget(from_process(), endpoint),
+        V2,
+        SAMPLE,
+        (50, 100),
+        mirror_percent=50,
+        mirror_limits=loose,
+        say=lambda m: None,
     )
     assert list(read(logged, since=0)) == []  # 1 smoke test, a mirror step and 2 steps of probes: none logged
     assert manager.invoke(from_process(), endpoint, SAMPLE).status_code == 200

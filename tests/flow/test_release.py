@@ -9,6 +9,7 @@ import yaml
 from creditops import processes
 from creditops.context import from_process
 from creditops.endpoints import manager, state
+from creditops.endpoints.targets.local import LocalTarget
 from creditops.errors import CreditopsError
 from creditops.flow import release
 from creditops.flow.rollback import rollback
@@ -133,8 +134,8 @@ def test_a_busy_port_names_the_endpoint_holding_it_and_port_chooses_another(proj
         match=rf"port {held.port} for endpoint creditops-prod is in use by endpoint"
         rf" holder-ep \(workspace .*dev\): pass --port with a free one, or set endpoint.port to null",
     ):
-        release._ensure_endpoint(from_process("prod"))
+        LocalTarget(from_process("prod"), "creditops-prod").ensure()
     chosen = processes.free_port()
-    release._ensure_endpoint(from_process("prod"), chosen)
+    LocalTarget(from_process("prod"), "creditops-prod").ensure(chosen)
     assert state.load(from_process("prod").endpoints_dir, "creditops-prod").port == chosen
     manager.delete(dev, "holder-ep")

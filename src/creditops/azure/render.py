@@ -1,7 +1,10 @@
 """Azure ML CLI v2 specs from an environment's config: run the same steps at scale.
 
-The pipeline job's command steps call `python -m creditops.steps.*` with the original flags, so Azure
-ML runs exactly the code that runs locally. Every file carries its `$schema`.
+The pipeline job's command steps call `python -m creditops.steps.*` with the original flags from the
+project's `src/` folder (the job's code), in an environment built from the project's own dependency
+list plus azureml-mlflow, so Azure ML runs exactly the code that runs locally. The online and batch
+deployments score with the same package. Every file carries its `$schema`; the endpoint target builds
+its entities from the same functions.
 """
 
 import json
@@ -18,34 +21,47 @@ from creditops.files import write_text
 
 SCHEMAS: Final = "https://azuremlschemas.azureedge.net/latest"
 BASE_IMAGE: Final = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
-COMPUTE_SIZE: Final = "Standard_DS3_v2"
 CONFIG_NAME: Final = "modelling.json"
+AZUREML_MLFLOW: Final = "azureml-mlflow>=1.57"
+"""MLflow's `azureml://` tracking and registry URIs: what a step needs to log into the workspace."""
+INFERENCE_SERVER: Final = "azureml-inference-server-http>=1.3"
+"""Azure ML's scoring server, which calls the deployment's init() and run()."""
+ONLINE_SCRIPT: Final = "creditops/serving/azureml_score.py"
+BATCH_SCRIPT: Final = "creditops/scoring/azureml_batch.py"
 
 
-def render(environment: EnvironmentConfig, modelling: ModellingConfig, project: Path, out: Path) -> list[Path]:
-    """Write every spec into `out`; returns the files written."""
+def render(
+    environment: EnvironmentConfig, modelling: ModellingConfig, project: Path, out: Path, label: str = "local"
+) -> list[Path]:
+    """Write every spec into `out`; returns the files written. `label` (a build or commit) names the run."""
     out = out.resolve()
     prefix = f"creditops-{environment.name}"
     data_file = Path(environment.data.path)
     rendered_config = modelling.model_copy(
         update={"data": modelling.data.model_copy(update={"data_file": data_file.name})}
     )
-    code = os.path.relpath(project.resolve(), out)
+    code = os.path.relpath((project / "src").resolve(), out)
+    model = f"azureml:{rendered_config.registry.model_name}@latest"
     files: dict[str, Any] = {
-        "compute.yml": _compute(prefix),
-        "environment.yml": _environment(prefix),
+        "compute.yml": _compute(prefix, environment),
+        "environment.yml": environment_spec(prefix, "conda.yml"),
         "data-input.yml": _data(f"{prefix}-input", "uri_folder", _relative(data_file.parent, project, out)),
         "data-config.yml": _data(f"{prefix}-config", "uri_file", CONFIG_NAME),
-        "pipeline.yml": _pipeline(prefix, code, data_file, project, out),
-        "online-endpoint.yml": _online_endpoint(environment),
-        "online-deployment.yml": _online_deployment(environment, rendered_config),
+        "pipeline.yml": _pipeline(prefix, code, label, environment),
+        "online-endpoint.yml": online_endpoint_spec(environment),
+        "online-deployment.yml": online_deployment_spec(environment, "blue", model, code, ("latest", 0.5)),
         "batch-endpoint.yml": _batch_endpoint(prefix),
-        "batch-deployment.yml": _batch_deployment(prefix, rendered_config),
+        "batch-deployment.yml": batch_deployment_spec(environment, model, code),
     }
     written = [write_text(out / name, yaml.safe_dump(spec, sort_keys=False)) for name, spec in files.items()]
-    written.append(write_text(out / "conda.yml", yaml.safe_dump(_conda(project), sort_keys=False)))
+    written.append(write_text(out / "conda.yml", yaml.safe_dump(conda_spec(project), sort_keys=False)))
     written.append(write_text(out / CONFIG_NAME, json.dumps(rendered_config.model_dump(mode="json"), indent=2)))
     return written
+
+
+def requirements(conda: dict[str, Any]) -> list[str]:
+    """The pip requirements of a conda spec (what a test builds a virtual environment from)."""
+    return [item for entry in conda["dependencies"] if isinstance(entry, dict) for item in entry.get("pip", [])]
 
 
 def _schema(name: str) -> str:
@@ -57,38 +73,48 @@ def _relative(path: Path, project: Path, out: Path) -> str:
     return os.path.relpath(absolute.resolve(), out)
 
 
-def _compute(prefix: str) -> dict[str, Any]:
+def _compute(prefix: str, environment: EnvironmentConfig) -> dict[str, Any]:
+    settings = environment.azureml
     return {
         "$schema": _schema("amlCompute"),
         "name": f"{prefix}-cpu",
         "type": "amlcompute",
-        "size": COMPUTE_SIZE,
-        "min_instances": 0,
-        "max_instances": 2,
-        "idle_time_before_scale_down": 600,
+        "size": settings.compute_size,
+        "min_instances": settings.min_nodes,
+        "max_instances": settings.max_nodes,
+        "idle_time_before_scale_down": settings.idle_seconds,
     }
 
 
-def _environment(prefix: str) -> dict[str, Any]:
+def environment_spec(prefix: str, conda_file: str) -> dict[str, Any]:
     return {
         "$schema": _schema("environment"),
         "name": f"{prefix}-env",
         "image": BASE_IMAGE,
-        "conda_file": "conda.yml",
-        "description": "creditops and its dependencies, from the project's own dependency list",
+        "conda_file": conda_file,
+        "description": "creditops' dependencies (from pyproject.toml), azureml-mlflow and the inference server",
     }
 
 
-def _conda(project: Path) -> dict[str, Any]:
-    """The conda file from pyproject.toml's dependencies: the same list `pip install` uses."""
-    metadata = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+def conda_spec(project: Path | None = None) -> dict[str, Any]:
+    """The conda file from the project's dependency list (pyproject.toml in a checkout, else the installed
+    package's metadata): the same list `pip install` uses, plus what Azure ML needs to run it."""
+    if project is not None and (project / "pyproject.toml").is_file():
+        metadata = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+        python, dependencies = metadata["requires-python"], list(metadata["dependencies"])
+    else:
+        from importlib.metadata import metadata as installed
+
+        found = installed("creditops")
+        python = found["Requires-Python"]
+        dependencies = [req for req in found.get_all("Requires-Dist") or [] if "extra ==" not in req]
     return {
         "name": "creditops",
         "channels": ["conda-forge"],
         "dependencies": [
-            f"python={metadata['requires-python'].removeprefix('>=')}",
+            f"python={python.removeprefix('>=')}",
             "pip",
-            {"pip": metadata["dependencies"]},
+            {"pip": [*dependencies, AZUREML_MLFLOW, INFERENCE_SERVER]},
         ],
     }
 
@@ -97,8 +123,8 @@ def _data(name: str, kind: str, path: str) -> dict[str, Any]:
     return {"$schema": _schema("data"), "name": name, "type": kind, "path": path}
 
 
-def _pipeline(prefix: str, code: str, data_file: Path, project: Path, out: Path) -> dict[str, Any]:
-    environment = f"azureml:{prefix}-env@latest"
+def _pipeline(prefix: str, code: str, label: str, environment: EnvironmentConfig) -> dict[str, Any]:
+    runtime = f"azureml:{prefix}-env@latest"
     compute = f"azureml:{prefix}-cpu"
 
     def step(name: str, arguments: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +132,7 @@ def _pipeline(prefix: str, code: str, data_file: Path, project: Path, out: Path)
             "type": "command",
             "code": code,
             "command": f"python -m creditops.steps.{name} {arguments}",
-            "environment": environment,
+            "environment": runtime,
             "compute": compute,
             "inputs": inputs,
             "outputs": outputs,
@@ -115,16 +141,17 @@ def _pipeline(prefix: str, code: str, data_file: Path, project: Path, out: Path)
     config = "--config_file ${{inputs.config}}"
 
     def folder() -> dict[str, Any]:
-        return {"type": "uri_folder"}
+        return {"type": "uri_folder", "mode": "rw_mount"}
 
     return {
         "$schema": _schema("pipelineJob"),
         "type": "pipeline",
-        "display_name": f"{prefix}-training",
-        "experiment_name": "creditops",
+        "display_name": f"{prefix}-training-{label}",
+        "experiment_name": f"{prefix}-training",
+        "tags": {"creditops.environment": environment.name, "creditops.build": label},
         "inputs": {
-            "data": {"type": "uri_folder", "path": _relative(data_file.parent, project, out)},
-            "config": {"type": "uri_file", "path": CONFIG_NAME},
+            "data": {"type": "uri_folder", "path": f"azureml:{prefix}-input@latest", "mode": "ro_mount"},
+            "config": {"type": "uri_file", "path": f"azureml:{prefix}-config@latest", "mode": "ro_mount"},
         },
         "jobs": {
             "data_prep": step(
@@ -165,7 +192,7 @@ def _pipeline(prefix: str, code: str, data_file: Path, project: Path, out: Path)
     }
 
 
-def _online_endpoint(environment: EnvironmentConfig) -> dict[str, Any]:
+def online_endpoint_spec(environment: EnvironmentConfig) -> dict[str, Any]:
     return {
         "$schema": _schema("managedOnlineEndpoint"),
         "name": environment.endpoint.name,
@@ -178,14 +205,29 @@ def _probe(initial_delay: int) -> dict[str, Any]:
     return {"initial_delay": initial_delay, "period": 10, "timeout": 5, "success_threshold": 1, "failure_threshold": 30}
 
 
-def _online_deployment(environment: EnvironmentConfig, modelling: ModellingConfig) -> dict[str, Any]:
+def online_deployment_spec(
+    environment: EnvironmentConfig, name: str, model: str, code: str, served: tuple[str, float]
+) -> dict[str, Any]:
+    """Deployment `name` of `model` (an `azureml:` reference), scoring with creditops' own script from
+    `code`; `served` is the registry version and threshold the answers report."""
+    settings = environment.azureml
+    version, threshold = served
     return {
         "$schema": _schema("managedOnlineDeployment"),
-        "name": "blue",
+        "name": name,
         "endpoint_name": environment.endpoint.name,
-        "model": f"azureml:{modelling.registry.model_name}@latest",
-        "instance_type": COMPUTE_SIZE,
-        "instance_count": max(1, environment.endpoint.workers),
+        "model": model,
+        "code_configuration": {"code": code, "scoring_script": ONLINE_SCRIPT},
+        "environment": f"azureml:creditops-{environment.name}-env@latest",
+        "environment_variables": {
+            "CREDITOPS_DEPLOYMENT": name,
+            "CREDITOPS_MODEL_NAME": model.removeprefix("azureml:").split("@")[0].split(":")[0],
+            "CREDITOPS_MODEL_VERSION": version,
+            "CREDITOPS_THRESHOLD": str(threshold),
+        },
+        "instance_type": settings.instance_type,
+        "instance_count": settings.instance_count,
+        "app_insights_enabled": settings.app_insights,
         "liveness_probe": _probe(30),
         "readiness_probe": _probe(10),
         "request_settings": {"request_timeout_ms": 5000, "max_concurrent_requests_per_instance": 8},
@@ -196,16 +238,22 @@ def _batch_endpoint(prefix: str) -> dict[str, Any]:
     return {"$schema": _schema("batchEndpoint"), "name": f"{prefix}-batch", "description": "creditops batch scoring"}
 
 
-def _batch_deployment(prefix: str, modelling: ModellingConfig) -> dict[str, Any]:
+def batch_deployment_spec(
+    environment: EnvironmentConfig, model: str, code: str, threshold: float = 0.5
+) -> dict[str, Any]:
+    prefix, settings = f"creditops-{environment.name}", environment.azureml
     return {
         "$schema": _schema("batchDeployment"),
         "name": "default",
         "endpoint_name": f"{prefix}-batch",
-        "model": f"azureml:{modelling.registry.model_name}@latest",
+        "model": model,
+        "code_configuration": {"code": code, "scoring_script": BATCH_SCRIPT},
+        "environment": f"azureml:{prefix}-env@latest",
+        "environment_variables": {"CREDITOPS_THRESHOLD": str(threshold)},
         "compute": f"azureml:{prefix}-cpu",
-        "resources": {"instance_count": 1},
-        "max_concurrency_per_instance": 2,
-        "mini_batch_size": 10,
+        "resources": {"instance_count": settings.batch_instance_count},
+        "max_concurrency_per_instance": settings.batch_max_concurrency,
+        "mini_batch_size": settings.mini_batch_size,
         "output_action": "append_row",
         "output_file_name": "predictions.csv",
         "retry_settings": {"max_retries": 3, "timeout": 300},

@@ -15,21 +15,55 @@ azure_app = group("azure", "Azure ML as the scale-out target.")
 def azure_render(
     env: EnvOption,
     out: Annotated[Path, typer.Option(help="Folder for the Azure ML specs")] = Path("azureml"),
+    label: Annotated[
+        str | None, typer.Option(help="Build or commit that names the pipeline run (default: the git commit)")
+    ] = None,
 ) -> None:
     """Write Azure ML CLI v2 specs (compute, environment, data, pipeline, endpoints) for an environment."""
     from creditops.azure.render import render
+    from creditops.tracking.lineage import git_commit
 
     context = context_for(env)
-    for path in render(context.env, context.modelling, Path.cwd(), out):
+    named = label or git_commit(Path.cwd(), context.commit_override)
+    for path in render(context.env, context.modelling, Path.cwd(), out, named):
         console.print(f"wrote {path}")
 
 
 @azure_app.command("submit")
 def azure_submit(
     specs: Annotated[Path, typer.Option(help="Folder written by 'creditops azure render'")] = Path("azureml"),
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Stream the job until it ends")] = True,
 ) -> None:
-    """Submit the rendered training pipeline to the Azure ML workspace named by the environment."""
-    from creditops.azure.submit import WORKSPACE_VARIABLES, submit
+    """Submit the rendered training pipeline to the Azure ML workspace (AZURE_SUBSCRIPTION_ID,
+    AZURE_RESOURCE_GROUP, AZUREML_WORKSPACE_NAME); exits non-zero when the job fails."""
+    from creditops.azure.submit import submit
+    from creditops.azure.workspace import WORKSPACE_VARIABLES
 
     variables = {name: os.environ.get(name, "") for name in WORKSPACE_VARIABLES}
-    console.print(f"submitted: {submit(specs, variables)}")
+    submit(specs, variables, wait=wait, say=console.print)
+
+
+@azure_app.command("batch-deploy")
+def azure_batch_deploy(
+    env: EnvOption,
+    model: Annotated[str, typer.Option(help="models:/NAME/VERSION or models:/NAME@ALIAS of the environment's store")],
+) -> None:
+    """Create the environment's batch endpoint and its deployment of a registered model on Azure ML."""
+    from creditops.azure.batch import deploy_batch
+    from creditops.azure.workspace import client
+
+    context = context_for(env)
+    deploy_batch(client(context.azure_workspace), context, model, say=console.print)
+
+
+@azure_app.command("batch-smoke")
+def azure_batch_smoke(
+    env: EnvOption,
+    data: Annotated[Path, typer.Option(help="Folder of data files to score (CSV or Parquet)")],
+) -> None:
+    """Batch smoke test: score the folder on the batch endpoint, wait, fail on a failed job."""
+    from creditops.azure.batch import batch_smoke
+    from creditops.azure.workspace import client
+
+    context = context_for(env)
+    batch_smoke(client(context.azure_workspace), context, data, say=console.print)

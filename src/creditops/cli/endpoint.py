@@ -1,7 +1,7 @@
 """`creditops serve`, `creditops smoke-test` and `creditops endpoint`: serving and local online endpoints."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,13 +15,26 @@ from creditops.cli.app import (
     group,
     group_context,
 )
+from creditops.context import Context
 from creditops.errors import CreditopsError
+
+if TYPE_CHECKING:
+    from creditops.endpoints.targets.azureml import AzureMLTarget
 
 endpoint_app = group(
     "endpoint",
     "Local online endpoints with blue/green deployments (like az ml online-endpoint).",
     environment_option=True,
 )
+
+
+def _on_azure(context: Context, name: str) -> "AzureMLTarget | None":
+    """The endpoint's Azure ML target when the environment deploys there (`endpoint.target: azureml`)."""
+    if context.environment is None or context.environment.endpoint.target != "azureml":
+        return None
+    from creditops.endpoints.targets.azureml import AzureMLTarget
+
+    return AzureMLTarget.connect(context, name)
 
 
 @endpoint_app.command("create")
@@ -36,7 +49,13 @@ def endpoint_create(
     """Create an endpoint: one address that routes to its deployments."""
     from creditops.endpoints import manager
 
-    endpoint = manager.create(group_context(ctx, env), name, port, auth, workers)
+    context = group_context(ctx, env)
+    azure = _on_azure(context, name)
+    if azure is not None:
+        azure.ensure()
+        console.print(f"{azure.describe()} (auth: key)", highlight=False, soft_wrap=True)
+        return
+    endpoint = manager.create(context, name, port, auth, workers)
     console.print(f"endpoint {name} listening on {endpoint.url} (auth: {auth})")
 
 
@@ -54,7 +73,13 @@ def endpoint_deploy(
     """Start (or replace) a deployment; a new one gets 0% traffic."""
     from creditops.endpoints import manager
 
-    started = manager.deploy(group_context(ctx, env), name, deployment, model, workers)
+    context = group_context(ctx, env)
+    azure = _on_azure(context, name)
+    if azure is not None:
+        azure.ensure()
+        started = azure.deploy(deployment, model)
+    else:
+        started = manager.deploy(context, name, deployment, model, workers)
     console.print(
         f"deployment {deployment} serves model version {started.model_version} on endpoint {name};"
         f" give it traffic with 'creditops endpoint traffic {name} {deployment}=100'"
@@ -77,8 +102,14 @@ def endpoint_traffic(
         if not deployment or not percent.strip().isdigit():
             raise CreditopsError(f"traffic {pair!r} is not DEP=PCT (e.g. blue=90)")
         parsed[deployment] = int(percent)
-    endpoint = manager.set_traffic(group_context(ctx, env), name, parsed)
-    console.print(", ".join(f"{dep}={pct}%" for dep, pct in endpoint.traffic.items()))
+    context = group_context(ctx, env)
+    azure = _on_azure(context, name)
+    if azure is not None:
+        azure.set_traffic(parsed)
+        traffic = azure.traffic()
+    else:
+        traffic = manager.set_traffic(context, name, parsed).traffic
+    console.print(", ".join(f"{dep}={pct}%" for dep, pct in traffic.items()))
 
 
 @endpoint_app.command("invoke")
@@ -96,11 +127,18 @@ def endpoint_invoke(
     from creditops.endpoints import manager
     from creditops.endpoints.smoke import read_request
 
+    context = group_context(ctx, env)
+    azure = _on_azure(context, name)
     if data is not None:
-        scored, mean = manager.send_rows(group_context(ctx, env), name, data, deployment)
+        if azure is not None:
+            raise CreditopsError(
+                "--data sends a file to a local endpoint; on Azure ML use 'creditops azure batch-smoke'"
+            )
+        scored, mean = manager.send_rows(context, name, data, deployment)
         console.print(f"{name} scored {scored:,} rows from {data}: mean probability of default {mean:.3f}")
         return
-    answer = manager.invoke(group_context(ctx, env), name, read_request(request_file), deployment)
+    body = read_request(request_file)
+    answer = azure.invoke(body, deployment) if azure is not None else manager.invoke(context, name, body, deployment)
     console.print_json(answer.text)
     if answer.status_code != 200:
         raise typer.Exit(1)
@@ -119,7 +157,16 @@ def endpoint_show(
     from creditops.endpoints import manager
     from creditops.views import endpoint_detail
 
-    endpoint, report = manager.health(group_context(ctx, env), name)
+    context = group_context(ctx, env)
+    azure = _on_azure(context, name)
+    if azure is not None:
+        view = azure.show()
+        if output == "json":
+            emit_json(view)
+            return
+        console.print_json(data=view)
+        return
+    endpoint, report = manager.health(context, name)
     if output == "json":
         emit_json({**asdict(endpoint), "url": endpoint.url, "health": [asdict(item) for item in report]})
         return
@@ -131,12 +178,24 @@ def endpoint_logs(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Endpoint name")],
     tail: Annotated[int, typer.Option(min=1, max=100_000, help="Lines from the end")] = 50,
+    deployment: Annotated[
+        str | None, typer.Option(help="The deployment whose log to show (Azure ML keeps one per deployment)")
+    ] = None,
     env: CommandEnv = None,
 ) -> None:
     """The end of the endpoint's log: its workers, restarts and every deployment's errors (like get-logs)."""
     from creditops.endpoints import manager
 
-    path, lines = manager.log_tail(group_context(ctx, env), name, tail)
+    context = group_context(ctx, env)
+    azure = _on_azure(context, name)
+    if azure is not None:
+        live = azure.live()
+        chosen = deployment or (live.name if live else None)
+        if chosen is None:
+            raise CreditopsError(f"endpoint {name} has no live deployment: name one with --deployment")
+        console.print("\n".join(azure.logs(chosen, tail)), markup=False, highlight=False, soft_wrap=True)
+        return
+    path, lines = manager.log_tail(context, name, tail)
     if not lines:
         console.print(f"the log of endpoint {name} is empty ({path})", highlight=False, soft_wrap=True)
         return
@@ -207,6 +266,11 @@ def endpoint_delete(
     from creditops.endpoints import manager
 
     context = group_context(ctx, env)
+    azure = _on_azure(context, name)
+    if azure is not None:
+        azure.delete()
+        console.print(f"Azure ML endpoint {name} deleted", highlight=False)
+        return
     manager.delete(context, name, keep_logs=keep_logs)
     kept = f"; logs kept in {context.endpoints_dir / name}" if keep_logs else ""
     console.print(f"endpoint {name} deleted{kept}", highlight=False)
@@ -238,14 +302,14 @@ def endpoint_rollout(
     """Blue/green rollout: smoke test, mirror traffic, stepwise traffic shift, automatic rollback."""
     from creditops.endpoints import blue_green
     from creditops.endpoints.smoke import read_request
+    from creditops.endpoints.targets import target_for
 
     try:
         percentages = tuple(int(step) for step in steps.split(","))
     except ValueError as error:
         raise CreditopsError(f"--steps must be percentages like 10,50,100, not {steps!r}") from error
     report = blue_green.rollout(
-        group_context(ctx, env),
-        name,
+        target_for(group_context(ctx, env), name, workers),
         model,
         read_request(request_file),
         percentages,
@@ -253,7 +317,6 @@ def endpoint_rollout(
         requests_per_step=requests_per_step,
         max_error_rate=max_error_rate,
         max_p99_ms=max_p99_ms,
-        workers=workers,
         say=console.print,
     )
     deployed = report.deployment
@@ -269,7 +332,10 @@ def endpoint_recover(
     """Undo a rollout whose process was killed: traffic as before it, its new deployment removed."""
     from creditops.endpoints import manager
 
-    console.print(manager.recover(group_context(ctx, env), name), highlight=False, soft_wrap=True)
+    context = group_context(ctx, env)
+    azure = _on_azure(context, name)
+    done = azure.recover() if azure is not None else manager.recover(context, name)
+    console.print(done, highlight=False, soft_wrap=True)
 
 
 @endpoint_app.command("rollback")
@@ -282,6 +348,8 @@ def endpoint_rollback(
     """Return to the previous deployment's model (smoke-tested, blue/green)."""
     from creditops.endpoints import blue_green
     from creditops.endpoints.smoke import read_request
+    from creditops.endpoints.targets import target_for
 
-    deployed = blue_green.rollback(group_context(ctx, env), name, read_request(request_file), say=console.print)
+    target = target_for(group_context(ctx, env), name)
+    deployed = blue_green.rollback(target, read_request(request_file), say=console.print)
     console.print(f"rolled back: {deployed.name} serves model version {deployed.model_version}")

@@ -31,6 +31,9 @@ class EndpointSettings(_Section):
         pattern=r"^[a-zA-Z][-a-zA-Z0-9]{1,30}[a-zA-Z0-9]$",
         description="Endpoint name: 3 to 32 letters, digits and '-', starting with a letter (Azure ML's rule)",
     )
+    target: Literal["local", "azureml"] = Field(
+        "local", description="local: the front door on this machine; azureml: a managed online endpoint"
+    )
     port: int | None = Field(
         None, ge=1, le=65535, description="Endpoint port on 127.0.0.1; null: a free port, recorded in the endpoint"
     )
@@ -55,6 +58,21 @@ class RolloutSettings(_Section):
     min_class_agreement: float = Field(0.9, ge=0, le=1, description="Mirror: share of rows with the live class")
     max_mean_abs_delta: float = Field(0.1, ge=0, le=1, description="Mirror: mean |Δ probability| against live")
     max_abs_delta: float = Field(0.5, ge=0, le=1, description="Mirror: largest |Δ probability| on any row")
+
+
+class AzureMLSettings(_Section):
+    """What Azure ML runs on: the training cluster, the online deployments' instances, batch scoring."""
+
+    compute_size: str = Field("Standard_DS3_v2", description="VM size of the training cluster")
+    min_nodes: int = Field(0, ge=0, le=1000)
+    max_nodes: int = Field(2, ge=1, le=1000)
+    idle_seconds: int = Field(600, ge=0, description="Idle time before the cluster scales down")
+    instance_type: str = Field("Standard_DS3_v2", description="VM size of each online deployment")
+    instance_count: int = Field(1, ge=1, le=1000, description="Instances of each online deployment")
+    app_insights: bool = Field(True, description="Send the online deployments' logs to Application Insights")
+    batch_instance_count: int = Field(1, ge=1, le=1000)
+    mini_batch_size: int = Field(10, ge=1, le=100_000, description="Files per mini-batch of batch scoring")
+    batch_max_concurrency: int = Field(2, ge=1, le=100, description="Mini-batches at once on each instance")
 
 
 class GateSettings(_Section):
@@ -92,6 +110,7 @@ class EnvironmentConfig(_Section):
         False, description="An approval by the identity that registered the version is refused (on in prod)"
     )
     rollout: RolloutSettings = RolloutSettings()
+    azureml: AzureMLSettings = AzureMLSettings()
     gate: GateSettings = GateSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
 

@@ -1,9 +1,9 @@
-"""Blue/green rollout and rollback on a local endpoint: smoke test, mirror traffic, traffic step by step.
+"""Blue/green rollout and rollback on any target: smoke test, mirror traffic, traffic step by step.
 
-A rollout holds the endpoint's lock and writes its plan to the endpoint state before it changes
-anything. Any failed check, Ctrl-C or SIGTERM restores the traffic exactly and removes the new
-deployment; after a SIGKILL, the next endpoint command (or `endpoint recover`) does the same.
-Each step is judged on the new deployment's own figures, read from the endpoint's metrics.
+A rollout holds the endpoint for its change and records its plan before it changes anything. Any
+failed check, Ctrl-C or SIGTERM restores the traffic exactly and removes the new deployment; after a
+SIGKILL, the next endpoint command (or `endpoint recover`) does the same. Each step is judged on the
+new deployment's own figures, as the target measures them.
 """
 
 import contextlib
@@ -14,18 +14,13 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from creditops.context import Context
-from creditops.endpoints import figures, manager, state
-from creditops.endpoints.decisions import MirrorFigures, MirrorLimits, StepFigures, mirror_failure, step_failure
-from creditops.endpoints.smoke import post
-from creditops.endpoints.state import Deployment, HistoryEntry, RolloutPlan
+from creditops.endpoints.decisions import MirrorFigures, MirrorLimits, mirror_failure, step_failure
+from creditops.endpoints.state import Deployment, RolloutPlan
+from creditops.endpoints.targets import Target
 from creditops.errors import CreditopsError
 from creditops.say import Say
-from creditops.serving.protocol import DEPLOYMENT_HEADER
 
 BLUE_GREEN = ("blue", "green")
-MAX_ROUNDS = 10
-"""A step sends up to this many times its requests until the new deployment has answered its share."""
 
 
 class Interrupted(BaseException):
@@ -49,8 +44,7 @@ class RolloutReport:
 
 
 def rollout(
-    context: Context,
-    name: str,
+    target: Target,
     model_uri: str,
     request_body: bytes,
     steps: tuple[int, ...] = (10, 50, 100),
@@ -60,7 +54,6 @@ def rollout(
     requests_per_step: int = 50,
     max_error_rate: float = 0.01,
     max_p99_ms: float = 250.0,
-    workers: int | None = None,
     say: Say = print,
     remember: bool = True,
 ) -> RolloutReport:
@@ -70,23 +63,21 @@ def rollout(
         raise CreditopsError(f"steps must rise to 100, e.g. 10,50,100; got {','.join(map(str, steps))}")
     if not 0 <= mirror_percent <= 100:
         raise CreditopsError(f"mirror traffic must be 0..100 percent, not {mirror_percent}")
-    with manager.busy(context, name, f"rollout of {model_uri}", say), _signals_interrupt():
-        endpoint = state.load(context.endpoints_dir, name)
-        live = endpoint.live()
+    with target.changing(f"rollout of {model_uri}", say), _signals_interrupt():
+        live = target.live()
         idle = next(colour for colour in BLUE_GREEN if live is None or colour != live.name)
-        if endpoint.traffic.get(idle, 0) > 0:
+        traffic = target.traffic()
+        if traffic.get(idle, 0) > 0:
             raise CreditopsError(
-                f"{idle} still carries {endpoint.traffic[idle]}% of the traffic: send it all to one deployment"
-                f" first, e.g. 'creditops endpoint traffic {name} {live.name if live else idle}=100'"
+                f"{idle} still carries {traffic[idle]}% of the traffic: send it all to one deployment"
+                f" first, e.g. 'creditops endpoint traffic {target.name} {live.name if live else idle}=100'"
             )
         started = datetime.now(tz=UTC).isoformat(timespec="seconds")
-        plan = RolloutPlan(os.getpid(), idle, model_uri, dict(endpoint.traffic), None, started)
-        endpoint.rollout = plan
-        state.save(context.endpoints_dir, endpoint)
+        plan = RolloutPlan(os.getpid(), idle, model_uri, traffic, None, started)
+        target.record_plan(plan)
         try:
             report = _run(
-                context,
-                name,
+                target,
                 model_uri,
                 request_body,
                 steps,
@@ -94,7 +85,6 @@ def rollout(
                 live,
                 plan,
                 say,
-                workers=workers,
                 mirror_percent=mirror_percent,
                 mirror_limits=mirror_limits or MirrorLimits(),
                 requests_per_step=requests_per_step,
@@ -102,33 +92,33 @@ def rollout(
                 max_p99_ms=max_p99_ms,
             )
         except BaseException as failure:
-            manager.restore(context, name, plan)
-            weights = ", ".join(f"{dep}={pct}%" for dep, pct in plan.before.items()) or "no traffic"
+            target.restore(plan)
             if isinstance(failure, Interrupted | KeyboardInterrupt):
-                raise CreditopsError(f"rollout of {model_uri} interrupted: traffic restored to {weights}") from None
+                raise CreditopsError(
+                    f"rollout of {model_uri} interrupted: traffic restored to {plan.weights_before()}"
+                ) from None
             if isinstance(failure, CreditopsError):
                 raise CreditopsError(f"rollout of {model_uri} rolled back: {failure}") from failure
             raise
-        _retire(context, name, live, say, remember)
+        if live is not None:
+            target.retire(live, remember)
+            say(f"retired {live.name}")
+        target.record_plan(None)
         return report
 
 
-def rollback(context: Context, name: str, request_body: bytes, say: Say = print) -> Deployment:
+def rollback(target: Target, request_body: bytes, say: Say = print) -> Deployment:
     """Return to the model served before the last rollout (blue/green, smoke-tested)."""
-    endpoint = state.load(context.endpoints_dir, name)
-    if not endpoint.history:
-        raise CreditopsError(f"endpoint {name} has no previous deployment to return to")
-    previous = endpoint.history[-1]
-    report = rollout(context, name, previous["model_uri"], request_body, (100,), say=say, remember=False)
-    endpoint = state.load(context.endpoints_dir, name)
-    endpoint.history.pop()
-    state.save(context.endpoints_dir, endpoint)
+    history = target.history()
+    if not history:
+        raise CreditopsError(f"endpoint {target.name} has no previous deployment to return to")
+    report = rollout(target, history[-1]["model_uri"], request_body, (100,), say=say, remember=False)
+    target.forget_last()
     return report.deployment
 
 
 def _run(
-    context: Context,
-    name: str,
+    target: Target,
     model_uri: str,
     body: bytes,
     steps: tuple[int, ...],
@@ -137,7 +127,6 @@ def _run(
     plan: RolloutPlan,
     say: Say,
     *,
-    workers: int | None,
     mirror_percent: int,
     mirror_limits: MirrorLimits,
     requests_per_step: int,
@@ -145,9 +134,9 @@ def _run(
     max_p99_ms: float,
 ) -> RolloutReport:
     say(f"deploying {model_uri} as {idle}" + (f" (live: {live.name}, {live.model_uri})" if live else ""))
-    new = manager.deploy_unlocked(context, name, idle, model_uri, workers)
-    _progress(context, name, plan, "smoke test")
-    report = manager.smoke(context, name, body, deployment=idle)
+    new = target.deploy(idle, model_uri)
+    _progress(target, plan, "smoke test")
+    report = target.smoke(body, idle)
     if not report.passed:
         raise CreditopsError(f"smoke test of {idle} failed: {report.failures()}")
     say(f"smoke test of {idle} passed ({report.latency_ms:.1f} ms)")
@@ -155,17 +144,20 @@ def _run(
     if live is None:
         steps = (100,)  # nothing serves yet: no traffic to share, the smoke test guards the first deployment
     elif mirror_percent > 0:
-        _progress(context, name, plan, f"mirror {mirror_percent}%")
-        mirrored = _mirror_step(context, name, body, idle, mirror_percent, requests_per_step, mirror_limits)
+        _progress(target, plan, f"mirror {mirror_percent}%")
+        mirrored = target.measure_mirror(body, idle, mirror_percent, requests_per_step)
+        failure = mirror_failure(mirrored, mirror_limits)
+        if failure is not None:
+            raise CreditopsError(failure)
         say(
             f"{idle} mirrored {mirrored.requests} requests ({mirrored.rows} rows): class agreement"
             f" {mirrored.agreement:.1%}, mean |Δp| {mirrored.mean_abs_delta:.3f}, p99 ≤ {mirrored.p99_ms:g} ms"
         )
     for step in steps:
-        _progress(context, name, plan, f"{step}%")
+        _progress(target, plan, f"{step}%")
         weights = {idle: step} if step == 100 or live is None else {idle: step, live.name: 100 - step}
-        manager.set_traffic_unlocked(context, name, weights)
-        measured = _measure_step(context, name, body, step, idle, requests_per_step)
+        target.set_traffic(weights)
+        measured = target.measure_step(body, step, idle, requests_per_step)
         failure = step_failure(step, measured, idle, max_error_rate=max_error_rate, max_p99_ms=max_p99_ms)
         if failure is not None:
             raise CreditopsError(failure)
@@ -173,68 +165,9 @@ def _run(
     return RolloutReport(new, mirrored)
 
 
-def _retire(context: Context, name: str, live: Deployment | None, say: Say, remember: bool) -> None:
-    if live is not None:
-        manager.remove_unlocked(context, name, live.name)
-    endpoint = state.load(context.endpoints_dir, name)
-    if live is not None and remember:
-        endpoint.history.append(HistoryEntry(model_uri=live.model_uri, model_version=live.model_version))
-    endpoint.rollout = None
-    state.save(context.endpoints_dir, endpoint)
-    if live is not None:
-        say(f"retired {live.name}")
-
-
-def _progress(context: Context, name: str, plan: RolloutPlan, step: str) -> None:
-    endpoint = state.load(context.endpoints_dir, name)
+def _progress(target: Target, plan: RolloutPlan, step: str) -> None:
     plan.step = step
-    endpoint.rollout = plan
-    state.save(context.endpoints_dir, endpoint)
-
-
-def _measure_step(context: Context, name: str, body: bytes, step: int, idle: str, count: int) -> StepFigures:
-    """Send requests through the endpoint until the new deployment has answered its share of `count`;
-    its own figures (from the metrics) and what the client saw."""
-    endpoint = state.load(context.endpoints_dir, name)
-    key = state.read_key(context.endpoints_dir, name)
-    wanted = max(1, count * step // 100)
-    before = figures.snapshot(endpoint.url, key)
-    sent = answered_by_new = failed = 0
-    while sent < count or (answered_by_new < wanted and sent < MAX_ROUNDS * count):
-        try:
-            answer = post(endpoint.url, body, api_key=key, probe=True)
-            answered_by_new += answer.headers.get(DEPLOYMENT_HEADER) == idle
-            failed += answer.status_code >= 500
-        except CreditopsError:
-            failed += 1
-        sent += 1
-    own = figures.deployment_figures(before, figures.snapshot(endpoint.url, key), idle)
-    return StepFigures(own.requests, own.errors + failed, own.p99_ms, answered_by_new, sent)
-
-
-def _mirror_step(
-    context: Context, name: str, body: bytes, idle: str, percent: int, count: int, limits: MirrorLimits
-) -> MirrorFigures:
-    """Mirror `percent` % of live requests to `idle`, send `count` live requests, judge the comparison."""
-    endpoint = state.load(context.endpoints_dir, name)
-    key = state.read_key(context.endpoints_dir, name)
-    before = figures.snapshot(endpoint.url, key)
-    manager.set_mirror_unlocked(context, name, {idle: percent})
-    try:
-        measured = None
-        for _ in range(MAX_ROUNDS):
-            for _ in range(count):
-                post(endpoint.url, body, api_key=key, probe=True)
-            measured = figures.mirror_figures(before, figures.snapshot(endpoint.url, key), idle)
-            if measured.requests >= max(1, count * percent // 100 - endpoint.workers):  # each worker rounds down
-                break
-    finally:
-        manager.set_mirror_unlocked(context, name, {})
-    assert measured is not None  # nosec B101
-    failure = mirror_failure(measured, limits)
-    if failure is not None:
-        raise CreditopsError(failure)
-    return measured
+    target.record_plan(plan)
 
 
 @contextlib.contextmanager

@@ -214,10 +214,9 @@ def recover_unlocked(context: Context, name: str) -> str | None:
     if plan is None:
         return None
     restore(context, name, plan)
-    weights = ", ".join(f"{dep}={pct}%" for dep, pct in plan.before.items()) or "no traffic"
     return (
         f"an unfinished rollout of {plan.model_uri} (pid {plan.pid}, at '{plan.step}', started {plan.started_at})"
-        f" was undone: traffic restored to {weights}"
+        f" was undone: traffic restored to {plan.weights_before()}"
     )
 
 

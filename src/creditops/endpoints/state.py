@@ -50,6 +50,10 @@ class RolloutPlan:
     started_at: str
     step: str = "deploying"
 
+    def weights_before(self) -> str:
+        """The traffic restoring this plan gives back, as one phrase."""
+        return ", ".join(f"{dep}={pct}%" for dep, pct in self.before.items()) or "no traffic"
+
 
 @dataclass
 class Endpoint:

@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from creditops import processes
 from creditops.config.environments import environment_lock_hash
 from creditops.context import Context
 from creditops.data.io import read_table, write_table
 from creditops.data.schema import LABEL
 from creditops.data.split import split
 from creditops.data.synth import synthesize
-from creditops.endpoints import blue_green, manager, state
+from creditops.endpoints import blue_green
 from creditops.endpoints.decisions import MirrorLimits
+from creditops.endpoints.targets import target_for
 from creditops.errors import CreditopsError
 from creditops.files import sha256_file
 from creditops.flow.rollback import withdrawal
@@ -124,13 +124,13 @@ def promote(context: Context, version: str, *, say: Say = print, port: int | Non
         from creditops.tracking.team_users import prove_approver  # nothing moves unless this account may
 
         prove_approver(context.store_uri, context.authenticated_user, started)
-    _ensure_endpoint(context, port)
     endpoint = context.env.endpoint
+    target = target_for(context, endpoint.name, endpoint.workers)
+    target.ensure(port)
     settings = context.env.rollout
     try:
         rolled = blue_green.rollout(
-            context,
-            endpoint.name,
+            target,
             candidate.uri,
             SAMPLE_REQUEST.read_bytes(),
             settings.steps,
@@ -144,7 +144,6 @@ def promote(context: Context, version: str, *, say: Say = print, port: int | Non
             requests_per_step=settings.requests_per_step,
             max_error_rate=settings.max_error_rate,
             max_p99_ms=settings.max_p99_ms,
-            workers=endpoint.workers,
             say=say,
         )
     except CreditopsError as failure:
@@ -152,8 +151,7 @@ def promote(context: Context, version: str, *, say: Say = print, port: int | Non
         _record(context, candidate, result, "blocked", f"rollout failed: {failure}", started)
         raise
     result = result.with_smoke("pass")
-    url = state.load(context.endpoints_dir, endpoint.name).url
-    say(f"deployed to the local endpoint {endpoint.name} at {url} (this machine)")
+    say(f"deployed to {target.describe()}")
     if champion is not None:
         registry.set_alias(context.model_name, names.PREVIOUS_CHAMPION, champion.version)
     registry.set_alias(context.model_name, names.CHAMPION, candidate.version)
@@ -309,29 +307,9 @@ def _record(
 def _keep_serving(context: Context, champion: VersionInfo, say: Say, port: int | None = None) -> None:
     """After a restart or a deleted endpoint, bring the endpoint back serving the champion."""
     endpoint = context.env.endpoint
-    root = context.endpoints_dir
-    if state.exists(root, endpoint.name) and state.load(root, endpoint.name).live() is not None:
-        manager.start(context, endpoint.name)
+    target = target_for(context, endpoint.name, endpoint.workers)
+    target.ensure(port)
+    if target.live() is not None:
         return
-    _ensure_endpoint(context, port)
     say(f"endpoint {endpoint.name} served no champion: deploying version {champion.version}")
-    request = SAMPLE_REQUEST.read_bytes()
-    blue_green.rollout(context, endpoint.name, champion.uri, request, (100,), workers=endpoint.workers, say=say)
-
-
-def _ensure_endpoint(context: Context, port: int | None = None) -> None:
-    """The environment's local endpoint, running: started again if it exists, else created on `port`,
-    else on the environment's port, else on a free one (recorded in the endpoint state)."""
-    endpoint = context.env.endpoint
-    if state.exists(context.endpoints_dir, endpoint.name):
-        manager.start(context, endpoint.name)
-        return
-    chosen = port or endpoint.port
-    if chosen is not None and processes.port_in_use(chosen):
-        holder = manager.port_holder(context, chosen)
-        held = f" by {holder}" if holder else ""
-        raise CreditopsError(
-            f"port {chosen} for endpoint {endpoint.name} is in use{held}: pass --port with a free one, or set"
-            f" endpoint.port to null in config/environments/{context.env.name}.yaml for a free port"
-        )
-    manager.create(context, endpoint.name, chosen, endpoint.auth, endpoint.workers)
+    blue_green.rollout(target, champion.uri, SAMPLE_REQUEST.read_bytes(), (100,), say=say)

@@ -2,7 +2,8 @@
 back is withdrawn from the environment until someone approves it again (recorded in the evidence and tags)."""
 
 from creditops.context import Context
-from creditops.endpoints import blue_green, manager, state
+from creditops.endpoints import blue_green
+from creditops.endpoints.targets import target_for
 from creditops.errors import CreditopsError
 from creditops.gate import evidence
 from creditops.say import Say
@@ -36,11 +37,14 @@ def rollback(context: Context, *, by: str, reason: str, say: Say = print) -> Ver
     current = next((info for info in versions if names.CHAMPION in info.aliases), None)
     if previous is None:
         raise CreditopsError(f"no previous champion in {env} to roll back to")
-    endpoint = context.env.endpoint.name
-    if not state.exists(context.endpoints_dir, endpoint):
-        raise CreditopsError(f"endpoint {endpoint} of {env} does not exist: nothing serves a champion to roll back")
-    manager.start(context, endpoint)
-    blue_green.rollout(context, endpoint, previous.uri, SAMPLE_REQUEST.read_bytes(), (100,), say=say, remember=False)
+    endpoint = context.env.endpoint
+    target = target_for(context, endpoint.name, endpoint.workers)
+    if not target.exists():
+        raise CreditopsError(
+            f"endpoint {endpoint.name} of {env} does not exist: nothing serves a champion to roll back"
+        )
+    target.ensure()
+    blue_green.rollout(target, previous.uri, SAMPLE_REQUEST.read_bytes(), (100,), say=say, remember=False)
     registry.set_alias(context.model_name, names.CHAMPION, previous.version)
     if current is not None:
         registry.set_alias(context.model_name, names.PREVIOUS_CHAMPION, current.version)

@@ -68,7 +68,7 @@ def score_file(
     # Reading and checking the next chunk and writing the last one run in threads beside the prediction:
     # pyarrow, numpy and LightGBM release the GIL, so the file work overlaps the trees instead of adding.
     with atomic_path(output) as temporary, _Writer(temporary) as writer, ThreadPoolExecutor(2) as pool:
-        reading: Future[_Chunk | None] = pool.submit(next, chunks, None)
+        reading: Future[CheckedChunk | None] = pool.submit(next, chunks, None)
         writing: Future[None] | None = None
         while (chunk := reading.result()) is not None:
             reading = pool.submit(next, chunks, None)
@@ -104,7 +104,7 @@ def score_file(
 
 
 @dataclass(frozen=True)
-class _Chunk:
+class CheckedChunk:
     """The valid rows of one chunk, ready to score, and the rows refused with their reasons."""
 
     ids: np.ndarray
@@ -116,17 +116,22 @@ class _Chunk:
         return 0 if self.rejected is None else len(self.rejected)
 
 
-def _checked(chunks: Iterator[tuple[np.ndarray, np.ndarray]]) -> Iterator[_Chunk]:
+def checked_chunks(source: Path, chunk_rows: int = 100_000) -> Iterator[CheckedChunk]:
+    """The rows of `source` chunk by chunk, split into valid and refused (Azure ML's batch script uses it)."""
+    return _checked(_chunks(source, chunk_rows))
+
+
+def _checked(chunks: Iterator[tuple[np.ndarray, np.ndarray]]) -> Iterator[CheckedChunk]:
     """Each chunk split into its valid rows and its refused rows (with the service's per-row checks)."""
     for ids, features in chunks:
         problems = row_problems(features)
         if not problems:
-            yield _Chunk(ids, features, None)
+            yield CheckedChunk(ids, features, None)
             continue
         valid = np.ones(len(ids), dtype=bool)
         valid[list(problems)] = False
         reasons = ["; ".join(problems[row]) for row in sorted(problems)]
-        yield _Chunk(ids[valid], features[valid], pd.DataFrame({ID_COLUMN: ids[~valid], "reasons": reasons}))
+        yield CheckedChunk(ids[valid], features[valid], pd.DataFrame({ID_COLUMN: ids[~valid], "reasons": reasons}))
 
 
 def _chunks(source: Path, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
