@@ -41,11 +41,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A project whose prod endpoint is on Azure ML, and a prod registry holding versions 1 and 2."""
     root = tmp_path_factory.mktemp("azure-project")
     write_small_environments(root)
-    prod = root / "config" / "environments" / "prod.yaml"
-    settings = yaml.safe_load(prod.read_text())
-    settings["endpoint"]["target"] = "azureml"
-    settings["rollout"]["requests_per_step"] = 20
-    prod.write_text(yaml.safe_dump(settings))
+    for env in ("staging", "prod"):
+        path = root / "config" / "environments" / f"{env}.yaml"
+        settings = yaml.safe_load(path.read_text())
+        settings["endpoint"]["target"] = "azureml"
+        settings["rollout"]["requests_per_step"] = 20
+        path.write_text(yaml.safe_dump(settings))
     shutil.copy(REPO / "config" / "modelling.json", root / "config" / "modelling.json")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
@@ -223,3 +224,33 @@ def test_batch_endpoint_scores_a_folder_and_a_failed_job_fails(ws: StandInML, tm
         batch_smoke(ws, context, bad, say=lambda _: None)
     with pytest.raises(CreditopsError, match="not a folder of data files"):
         batch_smoke(ws, context, tmp_path / "nothing", say=lambda _: None)
+
+
+def test_ci_release_lands_on_azure_ml_and_records_it(ws: StandInML, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ci", "release", "--env", "staging"]) == 0
+    said = capsys.readouterr().out
+    assert "deployed to the Azure ML endpoint creditops-staging at http://127.0.0.1:" in " ".join(said.split())
+    endpoint = ws.endpoints["creditops-staging"]
+    assert endpoint.traffic == {"blue": 100}
+    assert ws.running[("creditops-staging", "blue")].module is not None
+    assert main(["ci", "release", "--env", "staging"]) == 0  # nothing new: the champion keeps serving
+    assert "already the champion" in capsys.readouterr().out
+    assert ws.endpoints["creditops-staging"].traffic == {"blue": 100}
+
+
+def test_pr_validation_smoke_tests_on_an_ephemeral_azure_ml_endpoint_and_deletes_it(
+    ws: StandInML, tmp_path: Path
+) -> None:
+    from creditops.flow import pr_validation
+
+    pr_validation._integration(tmp_path)
+    said = pr_validation.azure_smoke(tmp_path, WORKSPACE, ml=ws)
+    assert said.startswith("ephemeral Azure ML endpoint pr-")
+    assert ws.endpoints == {}
+    assert any(call.startswith("endpoint delete pr-") for call in ws.calls)
+    ws.failing.add("blue")
+    with pytest.raises(CreditopsError, match="smoke test of blue failed"):
+        pr_validation.azure_smoke(tmp_path, WORKSPACE, ml=ws)
+    assert ws.endpoints == {}
+    with pytest.raises(CreditopsError, match="set AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP"):
+        pr_validation.azure_smoke(tmp_path, {}, ml=ws)

@@ -99,13 +99,30 @@ def rollback(
 def ci_pr_validation(
     reports: Annotated[Path, typer.Option(help="Folder for JUnit and coverage XML")] = Path("reports"),
     skip: Annotated[str, typer.Option(help="Comma-separated stages to skip")] = "",
+    smoke_on: Annotated[
+        str,
+        typer.Option(
+            help="local, or azureml: the ephemeral endpoint in the workspace of AZURE_SUBSCRIPTION_ID,"
+            " AZURE_RESOURCE_GROUP and AZUREML_WORKSPACE_NAME"
+        ),
+    ] = "local",
 ) -> None:
     """Lint, security scan, unit tests, integration test and a smoke test on an ephemeral endpoint."""
+    import os
+
+    from creditops.azure.workspace import WORKSPACE_VARIABLES, require_workspace
+    from creditops.errors import CreditopsError
     from creditops.flow.pr_validation import run_pr_validation
     from creditops.views import stages_table
 
+    if smoke_on not in ("local", "azureml"):
+        raise CreditopsError(f"--smoke-on must be local or azureml, not {smoke_on!r}")
+    workspace = None
+    if smoke_on == "azureml":
+        workspace = {name: os.environ.get(name, "") for name in WORKSPACE_VARIABLES}
+        require_workspace(workspace, "--smoke-on azureml")
     skipped = tuple(stage.strip() for stage in skip.split(",") if stage.strip())
-    results = run_pr_validation(Path.cwd(), reports, skip=skipped, say=console.print)
+    results = run_pr_validation(Path.cwd(), reports, skip=skipped, say=console.print, azure_workspace=workspace)
     console.print(stages_table(results))
     if not all(result.passed for result in results):
         raise typer.Exit(1)

@@ -2,7 +2,8 @@
 
 lint and type check → security → unit tests → end-to-end tests (the commands of `flow/stages.py`, which
 `make test` runs too) → integration (the pipeline on dev data in a throwaway store) → smoke test on an
-ephemeral endpoint (created, deployed, invoked, and always deleted). Reports go to `reports/`; the
+ephemeral endpoint (created, deployed, invoked, and always deleted): a local one, or with the Azure ML
+workspace variables given, a managed online endpoint in that workspace. Reports go to `reports/`; the
 throwaway folder is removed, also when a stage fails.
 """
 
@@ -11,18 +12,22 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+from creditops.config.environments import load_environment
+from creditops.context import Context
 from creditops.errors import CreditopsError
 from creditops.files import sweep_dead
 from creditops.flow.stages import COMMANDS, run_command, run_stage
-from creditops.say import Say
+from creditops.say import Say, silent
+from creditops.serving.protocol import SAMPLE_REQUEST
 
 STAGES: Final = (*COMMANDS, "integration", "smoke")
+CHAMPION_URI: Final = "models:/credit_default_model@champion"
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,15 @@ class StageResult:
 
 
 def run_pr_validation(
-    project: Path, reports: Path, *, skip: tuple[str, ...] = (), say: Say = print
+    project: Path,
+    reports: Path,
+    *,
+    skip: tuple[str, ...] = (),
+    say: Say = print,
+    azure_workspace: Mapping[str, str] | None = None,
 ) -> list[StageResult]:
-    """Run every stage not in `skip`; a failed stage does not stop the later ones."""
+    """Run every stage not in `skip`; a failed stage does not stop the later ones. With
+    `azure_workspace`, the smoke test's ephemeral endpoint is on Azure ML."""
     unknown = sorted(set(skip) - set(STAGES))
     if unknown:
         raise CreditopsError(f"unknown stage(s) {', '.join(unknown)}: the stages are {', '.join(STAGES)}")
@@ -48,7 +59,7 @@ def run_pr_validation(
     stages: dict[str, Callable[[], str]] = {
         **{stage: partial(_checks, stage, project, reports) for stage in COMMANDS},
         "integration": lambda: _integration(scratch),
-        "smoke": lambda: _smoke(scratch),
+        "smoke": lambda: _smoke(scratch) if azure_workspace is None else azure_smoke(scratch, azure_workspace),
     }
     results = []
     try:
@@ -85,7 +96,7 @@ def _smoke(scratch: Path) -> str:
     _creditops(["endpoint", "create", name], env)
     try:
         _creditops(
-            ["endpoint", "deploy", name, "--deployment", "blue", "--model", "models:/credit_default_model@champion"],
+            ["endpoint", "deploy", name, "--deployment", "blue", "--model", CHAMPION_URI],
             env,
         )
         _creditops(["endpoint", "traffic", name, "blue=100"], env)
@@ -93,6 +104,34 @@ def _smoke(scratch: Path) -> str:
         return f"ephemeral endpoint {name} answered the sample request"
     finally:
         _creditops(["endpoint", "delete", name], env)
+
+
+def azure_smoke(scratch: Path, variables: Mapping[str, str], ml: Any = None) -> str:
+    """The smoke test on an ephemeral Azure ML endpoint: the throwaway store's champion deployed,
+    smoke-tested through its deployment name and invoked; the endpoint is always deleted."""
+    from creditops.azure.workspace import client, require_workspace
+    from creditops.endpoints import blue_green
+    from creditops.endpoints.targets.azureml import AzureMLTarget
+
+    require_workspace(variables, "the Azure ML smoke test")
+    dev = load_environment("dev")
+    environment = dev.model_copy(update={"endpoint": dev.endpoint.model_copy(update={"target": "azureml"})})
+    local = Context.local(scratch / "workspace")
+    context = replace(local, environment=environment, azure_workspace=dict(variables))
+    name = f"pr-{os.getpid()}"
+    target = AzureMLTarget(context, name, ml if ml is not None else client(variables))
+    try:
+        target.ensure()
+        blue_green.rollout(target, CHAMPION_URI, SAMPLE_REQUEST.read_bytes(), (100,), say=silent)
+        answer = target.invoke(SAMPLE_REQUEST.read_bytes())
+        if answer.status_code != 200:
+            raise CreditopsError(
+                f"ephemeral Azure ML endpoint {name} answered {answer.status_code}: {answer.text[:200]}"
+            )
+        return f"ephemeral Azure ML endpoint {name} answered the sample request"
+    finally:
+        if target.exists():
+            target.delete()
 
 
 def _throwaway_env(scratch: Path) -> dict[str, str]:

@@ -87,7 +87,7 @@ class AzureMLTarget:
             spec = environment_spec(f"creditops-{environment.name}", str(conda))
             self.ml.environments.create_or_update(load_environment(spec_stream(spec)))
         if not self.exists():
-            endpoint = load_online_endpoint(spec_stream(online_endpoint_spec(environment)))
+            endpoint = load_online_endpoint(spec_stream({**online_endpoint_spec(environment), "name": self.name}))
             self.ml.online_endpoints.begin_create_or_update(endpoint).result()
 
     def describe(self) -> str:
@@ -170,6 +170,7 @@ class AzureMLTarget:
         with tempfile.TemporaryDirectory() as scratch:
             code = package_copy(Path(scratch))
             spec = online_deployment_spec(environment, deployment, reference, str(code), (version, threshold))
+            spec["endpoint_name"] = self.name
             entity = load_online_deployment(spec_stream(spec))
             entity.tags = {"creditops.model_uri": model_uri, names.FINGERPRINT: self._fingerprint(model_uri)}
             try:
