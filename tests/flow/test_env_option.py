@@ -26,3 +26,13 @@ def test_the_command_level_env_wins_and_is_checked(project: Path, capsys) -> Non
     assert "unknown environment 'qa'" in capsys.readouterr().err
     assert main(["endpoint", "invoke", "nosuch", "--env", "dev"]) == 1
     assert "no endpoint named 'nosuch'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("env", ["dev", "staging"])
+def test_approving_where_no_approval_is_needed_says_so(project: Path, env: str, capsys) -> None:
+    assert main(["approve", "--env", env, "--version", "1", "--by", "ana", "--reason", "looks good"]) == 1
+    error = capsys.readouterr().err
+    assert f"{env} needs no approval" in error
+    assert f"'creditops ci release --env {env}' promotes without one" in error
+    assert main(["approve", "--env", "prod", "--version", "99", "--by", "ana", "--reason", "looks good"]) == 1
+    assert "has no version 99: it has no versions yet" in capsys.readouterr().err

@@ -35,9 +35,26 @@ def test_unknown_references_are_named(context: Context) -> None:
     store = Registry(context.store_uri)
     with pytest.raises(CreditopsError, match="no registered model named 'nope'"):
         store.resolve("nope")
-    with pytest.raises(CreditopsError, match="no version with alias 'champion'"):
+    with pytest.raises(CreditopsError, match="no version with alias 'champion': it has no aliases yet"):
         store.resolve("models:/nope@champion")
+    with pytest.raises(CreditopsError, match=r"no version 99: it has no versions yet$"):
+        store.resolve("models:/nope/99")
     assert store.champion("nope") is None
+
+
+def test_a_missing_version_lists_the_versions_and_aliases_that_exist(context: Context, small_model) -> None:
+    from creditops.tracking.runs import Tracker
+
+    store = Registry(context.store_uri)
+    with Tracker(enabled=True, uri=context.store_uri).run("listing"):
+        logged = registry.log_model(small_model)
+    for _ in range(12):
+        store.register(logged, "listed", {})
+    store.set_alias("listed", "champion", "3")
+    with pytest.raises(CreditopsError, match=r"has no version 99: its versions end with 3, 4, .*, 11, 12$"):
+        store.resolve("models:/listed/99")
+    with pytest.raises(CreditopsError, match=r"has no version with alias 'nope': its aliases are champion$"):
+        store.resolve("listed@nope")
 
 
 @pytest.mark.parametrize("target", ["../../../../etc/passwd", "/etc/passwd", "missing.txt", ""])

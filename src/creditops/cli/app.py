@@ -23,7 +23,10 @@ CommandEnv = Annotated[
     str | None, typer.Option("--env", help="Work in the store and workspace of dev, staging or prod")
 ]
 """--env after the command (`creditops endpoint invoke NAME --env dev`), as before it on the group."""
-RequestFile = Annotated[Path, typer.Option("--request-file", help="JSON scoring request")]
+RequestFile = Annotated[
+    Path,
+    typer.Option("--request-file", help="JSON scoring request", show_default="the shipped sample request"),
+]
 OutputOption = Annotated[
     Literal["table", "json"], typer.Option("--output", "-o", help="table (for people) or json (stable keys)")
 ]
@@ -31,6 +34,21 @@ DEFAULT_REQUEST = SAMPLE_REQUEST
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def _flags_show_no_type() -> None:
+    """Typer 0.2x prints a flag's type as `<bool>` in --help; a flag takes no value, so show none."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
 
 
 def _show_version(asked: bool) -> None:

@@ -60,6 +60,12 @@ def approve(context: Context, version: str, by: str | None, reason: str) -> Vers
     version may not approve it."""
     if not reason.strip():
         raise CreditopsError("approval needs --reason TEXT")
+    if not context.env.approval_required:
+        env = context.env.name
+        raise CreditopsError(
+            f"{env} needs no approval (approval_required: false in config/environments/{env}.yaml):"
+            f" 'creditops ci release --env {env}' promotes without one"
+        )
     approver, via = _approver(context, by)
     registry = Registry(context.store_uri)
     info = registry.resolve(f"{context.model_name}/{version}")
@@ -274,9 +280,11 @@ def _stop_unless_clear(context: Context, candidate: VersionInfo, result: "GateRe
     approval = next(check for check in result.checks if check.name == "approval")
     if approval.verdict == "pending":
         approve_command = f"creditops approve --env {env} --version {candidate.version} --by <your name> --reason <why>"
-        promote_command = f"creditops promote --env {env} --version {candidate.version}"
+        promote_command = f"creditops ci release --env {env}"
         _record(context, candidate, result, names.AWAITING_APPROVAL, "the environment requires an approval", started)
-        raise AwaitingApprovalError(f"awaiting approval: run '{approve_command}', then '{promote_command}'")
+        raise AwaitingApprovalError(
+            f"awaiting approval: run '{approve_command}', then '{promote_command}' (it continues with this version)"
+        )
 
 
 def _record(

@@ -176,12 +176,16 @@ class Registry:
         text = reference.removeprefix("models:/")
         if "@" in text:
             name, alias = text.split("@", 1)
-            match = [info for info in self.versions(name) if alias in info.aliases]
-            missing = f"model {name!r} has no version with alias {alias!r}"
+            versions = self.versions(name)
+            match = [info for info in versions if alias in info.aliases]
+            aliases = sorted({alias for info in versions for alias in info.aliases})
+            missing = f"model {name!r} has no version with alias {alias!r}" + _listing("its aliases", aliases)
         elif "/" in text:
             name, number = text.split("/", 1)
-            match = [info for info in self.versions(name) if info.version == number]
-            missing = f"model {name!r} has no version {number}"
+            versions = self.versions(name)
+            match = [info for info in versions if info.version == number]
+            existing = sorted((info.version for info in versions), key=lambda v: int(v) if v.isdigit() else 0)
+            missing = f"model {name!r} has no version {number}" + _listing("its versions", existing)
         else:
             name = text
             match = self.versions(name)[:1]
@@ -307,6 +311,14 @@ def _info(item: Any, aliases: tuple[str, ...] | None = None) -> VersionInfo:
         run_id=item.run_id,
         created_ms=int(item.creation_timestamp or 0),
     )
+
+
+def _listing(what: str, items: list[str]) -> str:
+    """': its versions are 1, 2, 3' (the last 10), or ': it has none yet'."""
+    if not items:
+        return f": it has no {what.removeprefix('its ')} yet"
+    shown = items[-10:]
+    return f": {what} are {', '.join(shown)}" if len(items) <= 10 else f": {what} end with {', '.join(shown)}"
 
 
 def _quoted(name: str) -> str:
