@@ -188,3 +188,38 @@ def drift_table(report: DriftReport) -> Table:
         f"{report.rate_shift:+.1%}",
     )
     return table
+
+
+def status_tables(statuses: list[Any]) -> list[Table]:
+    """`creditops status`: one small table per environment."""
+    tables = []
+    for item in statuses:
+        table = _key_value_table(item.environment)
+        table.add_row("store", item.store)
+        for label, version in (
+            ("champion", item.champion),
+            ("challenger", item.challenger),
+            ("awaiting approval", item.awaiting_approval),
+        ):
+            table.add_row(label, f"version {version}" if version else "—")
+        table.add_row("endpoint", _served(item.endpoint))
+        drift = item.drift
+        if drift is None:
+            table.add_row("last drift check", "never run")
+        else:
+            verdict = "DRIFT" if drift["drifted"] else "no drift"
+            rates = f"predicted default rate {drift['reference_default_rate']:.1%} → {drift['live_default_rate']:.1%}"
+            table.add_row("last drift check", f"{verdict} at {drift['at']} ({drift['rows']:,} rows; {rates})")
+        for problem in item.problems:
+            table.add_row("note", problem)
+        tables.append(table)
+    return tables
+
+
+def _served(endpoint: Any) -> str:
+    if endpoint is None:
+        return "none"
+    if endpoint.target == "azureml":
+        return f"{endpoint.name} on Azure ML ({endpoint.detail})"
+    split = ", ".join(f"{dep} (v{endpoint.deployments.get(dep, '?')}) {pct}%" for dep, pct in endpoint.traffic.items())
+    return f"{endpoint.name} at {endpoint.url}: {split or 'no traffic'}; {endpoint.detail}"

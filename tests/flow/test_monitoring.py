@@ -1,5 +1,6 @@
 """Drift monitoring end to end: a dev endpoint logs real traffic; drifted traffic is caught."""
 
+import json
 import time
 from pathlib import Path
 
@@ -53,3 +54,16 @@ def test_drift_appears_after_drifted_traffic(project: Path, capsys: pytest.Captu
     code = main(["monitor", "drift", "--env", "dev", "--since", f"{int(time.time() - started) + 1}s"])
     assert code == 4
     assert "drift page:" in capsys.readouterr().out
+
+    assert main(["status", "--output", "json"]) == 0
+    dev, staging, _ = json.loads(capsys.readouterr().out)
+    assert (dev["environment"], dev["champion"], dev["awaiting_approval"]) == ("dev", "1", None)
+    assert dev["endpoint"]["healthy"] is True
+    assert dev["endpoint"]["traffic"] == {"blue": 100}
+    assert dev["endpoint"]["deployments"] == {"blue": "1"}
+    assert dev["drift"]["drifted"] is True
+    assert "PAY_0" in dev["drift"]["drifted_features"]
+    assert staging["problems"] == ["no store yet: nothing was run in this environment"]
+    assert not (project / ".creditops" / "envs" / "staging" / "mlflow.db").exists()
+    assert main(["status", "--env", "dev"]) == 0
+    assert "DRIFT at" in capsys.readouterr().out

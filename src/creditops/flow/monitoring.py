@@ -10,6 +10,7 @@ import numpy as np
 from creditops.context import Context
 from creditops.endpoints import state
 from creditops.errors import CreditopsError
+from creditops.files import read_json, write_json
 from creditops.flow.release import environment_split
 from creditops.modelling.estimators import feature_matrix
 from creditops.monitoring import page, request_log
@@ -52,4 +53,21 @@ def check_drift(context: Context, since_seconds: float) -> DriftCheck:
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     path = context.monitoring_dir / f"drift-{env}-{stamp}.html"
     page.render(report, reference, live, f"Drift on {endpoint} ({env}, model version {version})", path)
+    summary = {
+        "at": stamp,
+        "drifted": report.drifted,
+        "rows": report.rows,
+        "drifted_features": list(report.drifted_features),
+        "reference_default_rate": report.reference_rate,
+        "live_default_rate": report.live_rate,
+        "model_version": version,
+        "page": str(path),
+    }
+    write_json(path.with_suffix(".json"), summary)
     return DriftCheck(report, path, version)
+
+
+def last_drift(context: Context) -> dict[str, object] | None:
+    """The summary of the newest drift check of the environment, if one ran."""
+    found = sorted(context.monitoring_dir.glob(f"drift-{context.env.name}-*.json"))
+    return read_json(found[-1]) if found else None
