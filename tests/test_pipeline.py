@@ -1,5 +1,6 @@
 """The whole pipeline in one process, with a real MLflow store under tmp_path."""
 
+import re
 from pathlib import Path
 
 import mlflow
@@ -31,7 +32,9 @@ def test_first_run_registers_and_promotes_then_rerun_registers_nothing(
     assert first.evaluation.comparison.champion is None
     assert "no previous model" in first.evaluation.comparison.reason
 
-    logged = mlflow.MlflowClient(context.store_uri).get_run(first.run_id).data
+    run = mlflow.MlflowClient(context.store_uri).get_run(first.run_id)
+    assert re.fullmatch(r"run \d{4}-\d\d-\d\d lightgbm \w{1,7}(-dirty)?", run.info.run_name)
+    logged = run.data
     assert logged.metrics["test.roc_auc"] == pytest.approx(first.evaluation.metrics["roc_auc"])
     assert logged.params["train.n_estimators"] == "30"
     assert logged.tags["data_sha256"] == first.data_manifest["data_sha256"]

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,13 @@ class PipelineResult:
         }
 
 
+def run_name(algorithm: str, commit: str) -> str:
+    """What a run did, for the runs list: 'run 2026-11-30 lightgbm 4a110d5'."""
+    return (
+        f"run {datetime.now(tz=UTC):%Y-%m-%d} {algorithm} {commit[:7]}{'-dirty' if commit.endswith('-dirty') else ''}"
+    )
+
+
 def run_pipeline(
     data_path: Path,
     config: ModellingConfig,
@@ -84,12 +92,16 @@ def run_pipeline(
     with timer("prep"):
         prepared = prepare(frame, digest, str(data_path), config)
         result.data_manifest = prepared.manifest.model_dump(mode="json")
+    commit = git_commit(override=context.commit_override)
     with timer("train"):
-        trained = train(prepared.train, prepared.manifest, config, git_commit(override=context.commit_override))
+        trained = train(prepared.train, prepared.manifest, config, commit)
     with timer("evaluate"):
         evaluation = evaluate(trained.model, prepared.test, find_champion(registry, config.registry.model_name), config)
         result.evaluation = evaluation
-    with scratch_dir("run-", context.pipeline_dir) as scratch, tracker.run("pipeline") as run_id:
+    with (
+        scratch_dir("run-", context.pipeline_dir) as scratch,
+        tracker.run(run_name(trained.model.algorithm, commit)) as run_id,
+    ):
         result.run_id = run_id
         config_log = RunLog(params=flatten(config.model_dump(mode="json")))
         for log in (config_log, prepared.log, trained.log, evaluation.log):

@@ -5,12 +5,12 @@ import sys
 
 import typer
 
-from creditops.cli import azure, data, endpoint, flow, report, run, score, serve, settings, status, team_store
+from creditops.cli import azure, data, endpoint, flow, report, run, score, serve, settings, status, team_store, ui
 from creditops.cli.app import app, errors
 from creditops.context import quiet_mlflow
 from creditops.errors import CreditopsError
 
-COMMAND_GROUPS = (azure, data, endpoint, flow, report, run, score, serve, settings, status, team_store)
+COMMAND_GROUPS = (azure, data, endpoint, flow, report, run, score, serve, settings, status, team_store, ui)
 """Imported for the commands they add to `app`."""
 
 
