@@ -11,14 +11,16 @@ import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 
 import creditops
 from creditops.serving.auth import authorized, expected_authorization
 from creditops.serving.errors import RequestError
 from creditops.serving.metrics import ServiceMetrics
 from creditops.serving.model import LoadedModel
+from creditops.serving.openapi import MAX_REASONS, scoring_paths
 from creditops.serving.protocol import DEPLOYMENT_HEADER, PROBE_HEADER, OnInvalid
-from creditops.serving.requests import FORMATS, ScoringRequest, parse_request
+from creditops.serving.requests import ScoringRequest, parse_request
 from creditops.serving.row_predictor import RowPredictor
 
 JSON: Final = "application/json"
@@ -148,7 +150,7 @@ class Answer:
 
 def _service_app(service: ScoringApp) -> FastAPI:
     """FastAPI for the light routes and the OpenAPI docs of all of them."""
-    app = FastAPI(
+    app = FastAPIOffline(  # Swagger UI and ReDoc served from the package: the docs work with no network
         title="creditops scoring service",
         version=creditops.__version__,
         description="Probability of default for credit-card clients (UCI schema).",
@@ -178,51 +180,12 @@ def _service_app(service: ScoringApp) -> FastAPI:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            schema["paths"].update(_scoring_paths())
+            schema["paths"].update(scoring_paths())
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
     return app
-
-
-def _scoring_paths() -> dict[str, Any]:
-    body = {
-        "required": True,
-        "content": {JSON: {"schema": {"type": "object", "description": f"One of: {', '.join(FORMATS)}"}}},
-    }
-    errors = {
-        "400": {"description": "malformed JSON"},
-        "401": {"description": "missing or wrong API key"},
-        "413": {"description": "body or batch too large"},
-        "415": {"description": "content type is not application/json"},
-        "422": {"description": "invalid rows: the message names the column and row"},
-    }
-    explain = {
-        "name": "explain",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_REASONS},
-        "description": "Add each row's K principal reasons (code, sentence, log-odds raised; exact TreeSHAP)",
-    }
-    return {
-        "/score": {
-            "post": {
-                "summary": "Score rows: class and probability of default per row, with model and deployment",
-                "parameters": [explain],
-                "requestBody": body,
-                "responses": {"200": {"description": "one prediction per row"}, **errors},
-            }
-        },
-        "/invocations": {
-            "post": {
-                "summary": 'MLflow scoring protocol: answers {"predictions": [...]}',
-                "parameters": [explain],
-                "requestBody": body,
-                "responses": {"200": {"description": "one prediction per row"}, **errors},
-            }
-        },
-    }
 
 
 async def _read_body(headers: dict[bytes, bytes], receive: ASGIReceive, limit: int) -> bytes:
@@ -244,9 +207,6 @@ async def _read_body(headers: dict[bytes, bytes], receive: ASGIReceive, limit: i
         chunks.append(chunk)
         more = message.get("more_body", False)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-MAX_REASONS: Final = 10
 
 
 def _reasons_wanted(query: bytes) -> int:
