@@ -5,6 +5,7 @@ passed down: nothing below this module reads MLFLOW_TRACKING_URI or CREDITOPS_WO
 get the same context back through `child_environ()`.
 """
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -76,7 +77,11 @@ class Context:
 
     @property
     def reports_dir(self) -> Path:
-        return self.workspace / "reports"
+        """Model cards of this context's store: the workspace's own store's in `reports/`, another
+        store's (a server, $MLFLOW_TRACKING_URI) in a folder named after that store, so none collide."""
+        if self.store_uri == embedded_store(self.workspace):
+            return self.workspace / "reports"
+        return self.workspace / "reports" / f"store-{hashlib.sha256(self.store_uri.encode()).hexdigest()[:10]}"
 
     @property
     def monitoring_dir(self) -> Path:

@@ -142,11 +142,12 @@ def _report(
         trained.model,
         prepared.test,
         config.registry.model_name,
-        registration.version,
+        registration.version if registration.registered else None,
         config.eval.threshold,
         lineage,
         None if champion is None else champion.model,
         None if champion is None else champion.version,
+        run_id,
     )
 
 

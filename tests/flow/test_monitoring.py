@@ -67,3 +67,9 @@ def test_drift_appears_after_drifted_traffic(project: Path, capsys: pytest.Captu
     assert not (project / ".creditops" / "envs" / "staging" / "mlflow.db").exists()
     assert main(["status", "--env", "dev"]) == 0
     assert "DRIFT at" in capsys.readouterr().out
+
+    card = project / ".creditops" / "envs" / "dev" / "reports" / "credit_default_model-v1.html"
+    assert "<p>promoted in dev" in card.read_text()  # written again when the gate decided
+    card.unlink()
+    assert main(["report", "models:/credit_default_model/1", "--env", "dev"]) == 0
+    assert "<p>promoted in dev" in card.read_text()

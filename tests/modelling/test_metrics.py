@@ -199,7 +199,7 @@ def test_batches_change_nothing_but_memory(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_each_card_resample_is_the_weighted_metric_under_its_poisson_weights() -> None:
-    from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import average_precision_score, f1_score, log_loss, roc_auc_score
 
     from creditops.modelling.metrics import _POISSON_ONE, bootstrap_card_metrics
 
@@ -213,3 +213,32 @@ def test_each_card_resample_is_the_weighted_metric_under_its_poisson_weights() -
         assert ours["ROC AUC"][sample] == pytest.approx(roc_auc_score(labels, probability, sample_weight=w))
         assert ours["Brier score"][sample] == pytest.approx(np.average((probability - labels) ** 2, weights=w))
         assert ours["accuracy"][sample] == pytest.approx(np.average((probability >= 0.5) == labels, weights=w))
+        assert ours["PR AUC"][sample] == pytest.approx(average_precision_score(labels, probability, sample_weight=w))
+        assert ours["log loss"][sample] == pytest.approx(log_loss(labels, probability, sample_weight=w))
+        assert ours["F1"][sample] == pytest.approx(f1_score(labels, probability >= 0.5, sample_weight=w))
+
+
+def test_card_metrics_at_their_edges() -> None:
+    from sklearn.metrics import average_precision_score, log_loss
+
+    from creditops.modelling.metrics import LOG_LOSS_EPSILON, bootstrap_card_metrics
+
+    labels = np.array([1, 0, 1, 0, 1])
+    certain = np.array([1.0, 0.0, 0.0, 1.0, 1.0])  # two confident mistakes: the clipped logarithm decides
+    ours = bootstrap_card_metrics(labels, certain, 0.5, samples=40, seed=1)
+    expected = -2 * np.log(LOG_LOSS_EPSILON) / 5
+    weighted = [v for v in ours["log loss"] if np.isfinite(v)]
+    assert min(weighted) >= 0
+    assert max(weighted) <= 2 * -np.log(LOG_LOSS_EPSILON) + 1e-9
+    assert np.median(ours["log loss"]) == pytest.approx(expected, rel=0.6)
+    assert log_loss(labels, np.clip(certain, LOG_LOSS_EPSILON, 1 - LOG_LOSS_EPSILON)) == pytest.approx(expected)
+    nobody = bootstrap_card_metrics(np.zeros(6, dtype=int), np.linspace(0, 0.4, 6), 0.5, samples=5, seed=2)
+    assert (nobody["F1"] == 0).all()  # nothing predicted, nothing present: 0, not NaN
+    assert np.isnan(nobody["PR AUC"]).all()  # no positive: no precision-recall curve
+    ranked = np.array([0.9, 0.8, 0.8, 0.3, 0.1])
+    exact = bootstrap_card_metrics(np.array([1, 1, 0, 0, 1]), ranked, 0.5, samples=3, seed=3)
+    from creditops.modelling.metrics import _POISSON_ONE
+
+    for sample, w in enumerate(_POISSON_ONE[np.random.default_rng(3).integers(0, len(_POISSON_ONE), size=(3, 5))]):
+        truth = average_precision_score([1, 1, 0, 0, 1], ranked, sample_weight=w) if w @ [1, 1, 0, 0, 1] else np.nan
+        assert exact["PR AUC"][sample] == pytest.approx(truth, nan_ok=True)

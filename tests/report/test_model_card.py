@@ -43,6 +43,15 @@ def test_card_has_every_section_and_is_self_contained(card: Path) -> None:
     assert "SEX=female" in page
     assert "MARRIAGE=married" in page
     assert "abc123" in page
+    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
+    assert not re.search(r"\bnan\b", text, flags=re.IGNORECASE)
+    assert "<td>F1</td>" in page
+    assert "<td>PR AUC</td>" in page
+    alts = re.findall(r"<img alt='([^']*)'", page)
+    assert len(alts) == 5
+    assert all(alt and alt != "plot" for alt in alts)
+    assert any(alt.startswith("ROC curve") and "area 0." in alt for alt in alts)
+    assert "A negative value (red)" in page
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
@@ -82,3 +91,9 @@ def test_run_writes_a_card_and_the_report_command_writes_another(
     assert "<h2>Slices</h2>" in out.read_text()
     assert main(["report", "models:/credit_default_model/5"]) == 1
     assert "no version 5" in capsys.readouterr().err
+    first = result.report.read_text()
+    again = run_pipeline(data_file, ModellingConfig.model_validate({"train": {"n_estimators": 20}}), context)
+    assert not again.registration.registered
+    assert again.report.name == f"credit_default_model-run-{again.run_id[:12]}.html"
+    assert "credit_default_model candidate (not registered)" in again.report.read_text()
+    assert result.report.read_text() == first  # the version's card is not overwritten by a run that registered nothing

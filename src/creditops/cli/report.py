@@ -18,11 +18,14 @@ def report(
     data: Annotated[
         Path | None, typer.Option(help="Data to judge it on; default the test split of its training data")
     ] = None,
+    env: Annotated[
+        str | None, typer.Option("--env", help="The store of dev, staging or prod (default: the local workspace)")
+    ] = None,
 ) -> None:
-    """Write the model card: one self-contained HTML file."""
+    """Write the model card: one self-contained HTML file (with the version's latest gate decision)."""
     from creditops.report.build import card_for_version
 
-    console.print(f"wrote {card_for_version(context_for(), model, data, out)}")
+    console.print(f"wrote {card_for_version(context_for(env), model, data, out)}")
 
 
 @monitor_app.command("drift")

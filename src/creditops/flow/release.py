@@ -309,7 +309,21 @@ def _record(
         rollout=rollout,
     )
     evidence.record(registry, context.evidence_dir, fresh, record)
+    _refresh_card(context, fresh)
     return record
+
+
+def _refresh_card(context: Context, version: VersionInfo) -> None:
+    """Write the version's model card again, now carrying this decision, and attach it to its run. A
+    card that cannot be written (its data gone, no right to attach) does not undo the decision."""
+    from creditops.report.build import card_for_version
+
+    try:
+        path = card_for_version(context, f"{version.name}/{version.version}", None, None)
+        if version.run_id:
+            Registry(context.store_uri, context.authenticated_user).attach_artifact(version.run_id, path, "report")
+    except CreditopsError:
+        return
 
 
 def _keep_serving(context: Context, champion: VersionInfo, say: Say, port: int | None = None) -> None:

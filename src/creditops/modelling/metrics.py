@@ -138,22 +138,43 @@ def bootstrap_auc(
 def bootstrap_card_metrics(
     labels: np.ndarray, probability: np.ndarray, threshold: float, *, samples: int, seed: int
 ) -> dict[str, np.ndarray]:
-    """ROC AUC, Brier score and accuracy of each of `samples` Poisson resamples, in bounded memory."""
+    """Every metric the model card shows, on each of `samples` Poisson resamples, in bounded memory:
+    each is the weighted metric under the resample's weights (as scikit-learn's `sample_weight`)."""
     rng = np.random.default_rng(seed)
     positive = np.asarray(labels).astype(bool)
     ranked = _Ranked(probability, positive)
-    squared = ((probability - positive) ** 2).astype(np.float64)
-    right = ((probability >= threshold) == positive).astype(np.float64)
-    values = {name: np.empty(samples) for name in ("ROC AUC", "Brier score", "accuracy")}
+    clipped = np.clip(probability, LOG_LOSS_EPSILON, 1 - LOG_LOSS_EPSILON)
+    per_row = {
+        "Brier score": ((probability - positive) ** 2).astype(np.float64),
+        "accuracy": ((probability >= threshold) == positive).astype(np.float64),
+        "log loss": -np.where(positive, np.log(clipped), np.log1p(-clipped)),
+    }
+    predicted = probability >= threshold
+    counts = np.stack([predicted & positive, predicted & ~positive, ~predicted & positive], axis=1).astype(np.float64)
+    names = ("ROC AUC", "PR AUC", *per_row, "F1")
+    values = {name: np.empty(samples) for name in names}
     batch = max(1, BATCH_WEIGHTS // max(1, len(positive)))
     for start in range(0, samples, batch):
         weights = _POISSON_ONE[rng.integers(0, len(_POISSON_ONE), size=(min(batch, samples - start), len(positive)))]
         done = slice(start, start + len(weights))
         total = weights.sum(axis=1, dtype=np.float64)
         values["ROC AUC"][done] = ranked.weighted_auc(weights)
-        values["Brier score"][done] = (weights @ squared) / total
-        values["accuracy"][done] = (weights @ right) / total
+        values["PR AUC"][done] = ranked.weighted_average_precision(weights)
+        for name, losses in per_row.items():
+            values[name][done] = (weights @ losses) / total
+        true_pos, false_pos, false_neg = (weights @ counts).T
+        values["F1"][done] = _f1(true_pos, false_pos, false_neg)
     return values
+
+
+LOG_LOSS_EPSILON = float(np.finfo(np.float64).eps)
+"""Probabilities are clipped to [ε, 1 − ε] before the logarithm, as scikit-learn's log_loss does."""
+
+
+def _f1(true_pos: np.ndarray, false_pos: np.ndarray, false_neg: np.ndarray) -> np.ndarray:
+    """2TP / (2TP + FP + FN); 0 where nothing is predicted or present (scikit-learn's zero_division=0)."""
+    denominator = 2 * true_pos + false_pos + false_neg
+    return np.asarray(np.divide(2 * true_pos, denominator, out=np.zeros_like(denominator), where=denominator > 0))
 
 
 class _Ranked:
@@ -196,6 +217,22 @@ class _Ranked:
         # A resample with one class has no AUC: NaN, dropped by _interval; only the warning is silenced here.
         with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate
             return np.asarray(np.einsum("ij,ij->i", positives, below) / pairs)
+
+    def weighted_average_precision(self, weights: np.ndarray) -> np.ndarray:
+        """The average precision under each row of `weights`: the precision at each score, from the
+        highest down, weighted by the positives that score adds (scikit-learn's step-wise PR AUC)."""
+        taken = weights if self.take is None else weights[:, self.take]
+        positives = (taken * self.positive).astype(np.float64)
+        rows = taken.astype(np.float64)
+        if self.tied:
+            positives = np.add.reduceat(positives, self.starts, axis=1)
+            rows = np.add.reduceat(rows, self.starts, axis=1)
+        found = np.cumsum(positives[:, ::-1], axis=1)[:, ::-1]
+        predicted = np.cumsum(rows[:, ::-1], axis=1)[:, ::-1]
+        precision = np.divide(found, predicted, out=np.zeros_like(found), where=predicted > 0)
+        # A resample with no positive has no precision-recall curve: NaN, dropped by _interval.
+        with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate
+            return np.asarray(np.einsum("ij,ij->i", positives, precision) / found[:, 0])
 
 
 def _interval(values: np.ndarray, tail: float) -> dict[str, float]:

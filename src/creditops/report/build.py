@@ -17,8 +17,11 @@ from creditops.tracking import names
 from creditops.tracking.registry import Registry, VersionInfo
 
 
-def report_path(folder: Path, name: str, version: str | None) -> Path:
-    return folder / f"{name}-{'v' + version if version else 'candidate'}.html"
+def report_path(folder: Path, name: str, version: str | None, run_id: str | None = None) -> Path:
+    """A registered version's card by its version; an unregistered run's by its run id (so a run that
+    registers nothing never overwrites a version's card)."""
+    label = f"v{version}" if version else f"run-{run_id[:12]}" if run_id else "candidate"
+    return folder / f"{name}-{label}.html"
 
 
 def card_for_version(context: Context, reference: str, data: Path | None, out: Path | None) -> Path:
@@ -64,8 +67,9 @@ def card_for_candidate(
     lineage: dict[str, str],
     champion: TrainedModel | None,
     champion_version: str | None,
+    run_id: str | None = None,
 ) -> Path:
-    """The card the pipeline writes for the model it just trained."""
+    """The card the pipeline writes for the model it just trained (registered as `version`, or not)."""
     title = f"{name} version {version}" if version else f"{name} candidate (not registered)"
     inputs = CardInputs(
         title=title,
@@ -76,7 +80,7 @@ def card_for_candidate(
         champion=champion,
         champion_label=f"champion v{champion_version}" if champion is not None else "",
     )
-    return render(inputs, report_path(folder, name, version))
+    return render(inputs, report_path(folder, name, version, run_id))
 
 
 def _evidence(registry: Registry, version: VersionInfo) -> EvidenceRecord | None:

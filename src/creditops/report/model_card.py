@@ -14,6 +14,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
     average_precision_score,
     brier_score_loss,
+    f1_score,
     log_loss,
     precision_recall_curve,
     roc_auc_score,
@@ -24,7 +25,7 @@ from creditops.data.schema import FEATURES, LABEL
 from creditops.data.slices import slice_masks
 from creditops.files import write_text
 from creditops.modelling.estimators import TrainedModel, feature_matrix
-from creditops.modelling.metrics import bootstrap_card_metrics
+from creditops.modelling.metrics import LOG_LOSS_EPSILON, bootstrap_card_metrics
 from creditops.modelling.plots import draw_confusion_matrix
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -84,16 +85,19 @@ def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
 
 def _formatters(frame: pd.DataFrame, formats: dict[str, str]) -> dict[str, Any]:
     return {
-        column: (lambda value, spec=spec: format(value, spec)) for column, spec in formats.items() if column in frame
+        column: (lambda value, spec=spec: "—" if pd.isna(value) else format(value, spec))
+        for column, spec in formats.items()
+        if column in frame
     }
 
 
-def _image(figure: Any) -> str:
+def _image(figure: Any, alt: str) -> str:
+    """The figure as an inline PNG, with `alt` saying what it shows for those who cannot see it."""
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png")
     encoded = base64.b64encode(buffer.getvalue()).decode()
-    return f"<figure><img alt='plot' src='data:image/png;base64,{encoded}'></figure>"
+    return f"<figure><img alt='{html.escape(alt, quote=True)}' src='data:image/png;base64,{encoded}'></figure>"
 
 
 def _figure() -> tuple[Any, Any]:
@@ -121,23 +125,28 @@ def _data_summary(data: pd.DataFrame) -> str:
 
 def _metrics(labels: np.ndarray, probability: np.ndarray, inputs: CardInputs) -> str:
     samples = bootstrap_card_metrics(labels, probability, inputs.threshold, samples=BOOTSTRAP_SAMPLES, seed=0)
+    predicted = probability >= inputs.threshold
     point = {
         "ROC AUC": roc_auc_score(labels, probability),
-        "Brier score": brier_score_loss(labels, probability),
-        "accuracy": float(((probability >= inputs.threshold) == labels).mean()),
         "PR AUC": average_precision_score(labels, probability),
-        "log loss": log_loss(labels, np.clip(probability, 1e-15, 1 - 1e-15), labels=[0, 1]),
+        "Brier score": brier_score_loss(labels, probability),
+        "log loss": log_loss(labels, np.clip(probability, LOG_LOSS_EPSILON, 1 - LOG_LOSS_EPSILON), labels=[0, 1]),
+        "accuracy": float((predicted == labels).mean()),
+        "F1": f1_score(labels, predicted, zero_division=0),
     }
-    table = pd.DataFrame(
-        {
-            "metric": list(point),
-            "value": list(point.values()),
-            "95% CI low": [np.percentile(samples[m], 2.5) if m in samples else np.nan for m in point],
-            "95% CI high": [np.percentile(samples[m], 97.5) if m in samples else np.nan for m in point],
-        }
+    rows = []
+    for name, value in point.items():
+        finite = samples[name][np.isfinite(samples[name])]
+        low, high = np.percentile(finite, [2.5, 97.5]) if len(finite) else (None, None)
+        rows.append(
+            (name, f"{value:.4f}", "—" if low is None else f"{low:.4f}", "—" if high is None else f"{high:.4f}")
+        )
+    table = pd.DataFrame(rows, columns=["metric", "value", "95% CI low", "95% CI high"])
+    note = (
+        f"<p>Bootstrap percentile intervals, {BOOTSTRAP_SAMPLES} Poisson resamples of every row; threshold"
+        f" {inputs.threshold:g} for accuracy and F1. Lower is better for the Brier score and log loss.</p>"
     )
-    note = f"<p>Bootstrap percentile intervals, {BOOTSTRAP_SAMPLES} resamples; threshold {inputs.threshold:g}.</p>"
-    return "<h2>Metrics</h2>" + note + _table(table, {c: ".4f" for c in table.columns if c != "metric"})
+    return "<h2>Metrics</h2>" + note + _table(table)
 
 
 def _curves(labels: np.ndarray, probability: np.ndarray, threshold: float) -> str:
@@ -147,24 +156,28 @@ def _curves(labels: np.ndarray, probability: np.ndarray, threshold: float) -> st
     axes.plot(fpr, tpr)
     axes.plot([0, 1], [0, 1], "--", color="grey")
     axes.set(title="ROC curve", xlabel="false positive rate", ylabel="true positive rate")
-    images.append(_image(figure))
+    auc = roc_auc_score(labels, probability)
+    images.append(_image(figure, f"ROC curve: true against false positive rate, area {auc:.3f} (0.5 is chance)"))
     figure, axes = _figure()
     precision, recall, _ = precision_recall_curve(labels, probability)
     axes.plot(recall, precision)
     axes.axhline(labels.mean(), linestyle="--", color="grey")
     axes.set(title="Precision-recall curve", xlabel="recall", ylabel="precision")
-    images.append(_image(figure))
+    base = labels.mean()
+    images.append(_image(figure, f"Precision against recall; the dashed line is the default rate {base:.1%}"))
     figure, axes = _figure()
     observed, predicted = calibration_curve(labels, probability, n_bins=10, strategy="quantile")
     axes.plot(predicted, observed, marker="o")
     axes.plot([0, 1], [0, 1], "--", color="grey")
     axes.set(title="Calibration", xlabel="predicted probability", ylabel="observed default rate")
-    images.append(_image(figure))
+    gap = float(np.max(np.abs(observed - predicted)))
+    images.append(_image(figure, f"Calibration in 10 quantile bins: largest gap to the diagonal {gap:.3f}"))
     figure, axes = _figure()
     classes = (probability >= threshold).astype(int)
     matrix = np.array([[np.sum((labels == a) & (classes == b)) for b in (0, 1)] for a in (0, 1)])
     draw_confusion_matrix(axes, matrix, threshold)
-    images.append(_image(figure))
+    (tn, fp), (fn, tp) = matrix.tolist()
+    images.append(_image(figure, f"Confusion matrix at {threshold:g}: {tn} TN, {fp} FP, {fn} FN, {tp} TP"))
     return "<h2>Curves</h2>" + "".join(images)
 
 
@@ -225,11 +238,22 @@ def _importance(model: TrainedModel, features: np.ndarray, labels: np.ndarray) -
         losses.append(base - roc_auc_score(labels, model.predict_proba(shuffled)))
     order = np.argsort(losses)
     figure, axes = _figure()
-    figure.set_size_inches(5.5, 6)
-    axes.barh([FEATURES[i] for i in order], [losses[i] for i in order])
-    axes.set(title="Permutation importance", xlabel="ROC AUC lost when shuffled")
-    axes.tick_params(labelsize=7)
-    return "<h2>Feature importance</h2>" + _image(figure)
+    figure.set_size_inches(9, 7.5)
+    figure.set_dpi(100)
+    shown = [losses[i] for i in order]
+    colours = ["#c53030" if loss < 0 else "#2b6cb0" for loss in shown]
+    axes.barh([FEATURES[i] for i in order], shown, color=colours)
+    axes.axvline(0, color="black", linewidth=0.8)
+    axes.set(title="Permutation importance", xlabel="ROC AUC lost when the feature is shuffled")
+    axes.tick_params(labelsize=11)
+    top = ", ".join(FEATURES[i] for i in order[::-1][:3])
+    note = (
+        f"<p>The ROC AUC the model loses when one feature's values are shuffled across {len(labels):,} rows"
+        " (seeded): the longer the bar, the more the model relies on the feature. A negative value (red)"
+        " means shuffling made no difference beyond noise: the model uses that feature little or not at"
+        " all on these rows.</p>"
+    )
+    return "<h2>Feature importance</h2>" + note + _image(figure, f"Permutation importance; the largest: {top}")
 
 
 def _champion(inputs: CardInputs, features: np.ndarray, labels: np.ndarray, probability: np.ndarray) -> str:
