@@ -9,9 +9,12 @@ from creditops.data.schema import FEATURES
 from creditops.modelling.estimators import feature_matrix
 from creditops.monitoring.drift import (
     EPSILON,
+    DriftReport,
+    FeatureDrift,
     compare,
     distribution_test,
     feature_drifted,
+    feature_level,
     population_stability_index,
     rate_shift_drifted,
     too_few_rows,
@@ -34,6 +37,38 @@ def test_a_feature_drifts_only_when_its_shift_is_large_and_significant(
     psi: float, p_value: float, drifted: bool
 ) -> None:
     assert feature_drifted(psi, p_value, SETTINGS) is drifted
+
+
+@pytest.mark.parametrize(
+    ("psi", "p_value", "level"),
+    [
+        (0.26, 0.009, "drift"),
+        (0.26, 0.011, "watch"),  # large, not yet significant
+        (0.1001, 0.5, "watch"),  # past 40 % of the threshold
+        (0.1, 0.0001, "stable"),  # exactly 40 % of the threshold is not past it
+        (0.0, 0.0, "stable"),
+    ],
+)
+def test_a_feature_is_watched_between_stable_and_drift(psi: float, p_value: float, level: str) -> None:
+    assert feature_level(psi, p_value, SETTINGS) == level
+    assert (
+        FeatureDrift("PAY_0", psi, "chi-square", p_value, feature_drifted(psi, p_value, SETTINGS)).level(SETTINGS)
+        == level
+    )
+
+
+def test_the_summary_counts_levels_and_the_rate_shift_in_points() -> None:
+    features = (
+        FeatureDrift("PAY_0", 0.3, "chi-square", 0.001, True),
+        FeatureDrift("PAY_2", 0.2, "chi-square", 0.001, False),
+        FeatureDrift("AGE", 0.01, "Kolmogorov-Smirnov", 0.9, False),
+    )
+    report = DriftReport(800, 3000, features, 0.219, 0.327, SETTINGS)
+    assert report.summary() == (
+        "1 of 3 features drifted, 1 to watch; predicted default rate 21.9% → 32.7% (+10.8 percentage points)"
+    )
+    calm = DriftReport(800, 3000, features[2:], 0.2, 0.19, SETTINGS)
+    assert calm.summary() == "0 of 1 features drifted; predicted default rate 20.0% → 19.0% (-1.0 percentage points)"
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,9 @@ class FeatureDrift:
     p_value: float
     drifted: bool
 
+    def level(self, thresholds: "DriftThresholds") -> str:
+        return feature_level(self.psi, self.p_value, thresholds)
+
 
 @dataclass(frozen=True)
 class DriftReport:
@@ -48,12 +51,34 @@ class DriftReport:
     def drifted(self) -> bool:
         return bool(self.drifted_features) or rate_shift_drifted(self.rate_shift, self.thresholds)
 
+    def summary(self) -> str:
+        """'6 of 23 features drifted, 2 to watch; predicted default rate 21.9% → 32.7% (+10.8 points)'."""
+        levels = [item.level(self.thresholds) for item in self.features]
+        watched = f", {levels.count('watch')} to watch" if "watch" in levels else ""
+        return (
+            f"{levels.count('drift')} of {len(levels)} features drifted{watched}; predicted default rate"
+            f" {self.reference_rate:.1%} → {self.live_rate:.1%} ({100 * self.rate_shift:+.1f} percentage points)"
+        )
+
 
 def feature_drifted(psi: float, p_value: float, thresholds: DriftThresholds) -> bool:
     """A feature drifts when its shift is both large (PSI over the threshold) and significant (the
     distribution test's p-value under its threshold): PSI alone flags noise on small samples, the test
     alone flags tiny shifts on large ones."""
     return psi > thresholds.psi and p_value < thresholds.p_value
+
+
+WATCH_SHARE: Final = 0.4
+"""A feature is watched when its PSI passes this share of the drift threshold (0.1 of 0.25: the usual
+"some shift" band) while it does not drift."""
+
+
+def feature_level(psi: float, p_value: float, thresholds: DriftThresholds) -> str:
+    """drift (large and significant), watch (a PSI past 40 % of the threshold, or large but not yet
+    significant), or stable."""
+    if feature_drifted(psi, p_value, thresholds):
+        return "drift"
+    return "watch" if psi > WATCH_SHARE * thresholds.psi else "stable"
 
 
 def rate_shift_drifted(rate_shift: float, thresholds: DriftThresholds) -> bool:
