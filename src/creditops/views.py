@@ -174,19 +174,11 @@ def stages_table(results: list[Any]) -> Table:
 
 def drift_table(report: DriftReport) -> Table:
     verdict = "[red]drift[/red]" if report.drifted else "[green]no drift[/green]"
-    table = _table(
-        f"{report.rows:,} live rows vs {report.reference_rows:,} reference rows: {verdict}",
-        ("feature", "PSI", "test", "p-value", "drift"),
-    )
-    for item in report.features:
-        table.add_row(item.feature, f"{item.psi:.3f}", item.test, f"{item.p_value:.2g}", "yes" if item.drifted else "")
-    table.add_row(
-        "predicted default rate",
-        f"{report.reference_rate:.1%} → {report.live_rate:.1%}",
-        "",
-        "",
-        f"{report.rate_shift:+.1%}",
-    )
+    table = _table(f"{verdict}: {report.summary()}", ("feature", "PSI", "test", "p-value", "level"))
+    colours = {"drift": "[red]drift[/red]", "watch": "[yellow]watch[/yellow]", "stable": "stable"}
+    for item in sorted(report.features, key=lambda item: -item.psi):
+        p_value = "< 0.001" if item.p_value < 0.001 else f"{item.p_value:.3f}"
+        table.add_row(item.feature, f"{item.psi:.3f}", item.test, p_value, colours[item.level(report.thresholds)])
     return table
 
 

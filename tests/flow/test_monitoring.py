@@ -54,6 +54,14 @@ def test_drift_appears_after_drifted_traffic(project: Path, capsys: pytest.Captu
     code = main(["monitor", "drift", "--env", "dev", "--since", f"{int(time.time() - started) + 1}s"])
     assert code == 4
     assert "drift page:" in capsys.readouterr().out
+    code = main(["monitor", "drift", "--since", f"{int(time.time() - started) + 1}s", "--output", "json"])  # dev
+    assert code == 4
+    checked = json.loads(capsys.readouterr().out)
+    assert checked["drifted"] is True
+    assert {item["feature"] for item in checked["features"]} >= {"PAY_0", "AGE"}
+    assert main(["gate", "pending", "--output", "json"]) == 1  # nothing awaits approval in dev
+    assert main(["env", "show", "dev", "--output", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["endpoint"]["name"] == "creditops-dev"
 
     assert main(["status", "--output", "json"]) == 0
     dev, staging, _ = json.loads(capsys.readouterr().out)

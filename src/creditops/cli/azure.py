@@ -13,11 +13,11 @@ azure_app = group("azure", "Azure ML as the scale-out target.")
 
 @azure_app.command("render")
 def azure_render(
-    env: EnvOption,
     out: Annotated[Path, typer.Option(help="Folder for the Azure ML specs")] = Path("azureml"),
     label: Annotated[
         str | None, typer.Option(help="Build or commit that names the pipeline run (default: the git commit)")
     ] = None,
+    env: EnvOption = "dev",
 ) -> None:
     """Write Azure ML CLI v2 specs (compute, environment, data, pipeline, endpoints) for an environment."""
     from creditops.azure.render import render
@@ -45,8 +45,8 @@ def azure_submit(
 
 @azure_app.command("batch-deploy")
 def azure_batch_deploy(
-    env: EnvOption,
     model: Annotated[str, typer.Option(help="models:/NAME/VERSION or models:/NAME@ALIAS of the environment's store")],
+    env: EnvOption = "dev",
 ) -> None:
     """Create the environment's batch endpoint and its deployment of a registered model on Azure ML."""
     from creditops.azure.batch import deploy_batch
@@ -58,8 +58,8 @@ def azure_batch_deploy(
 
 @azure_app.command("batch-smoke")
 def azure_batch_smoke(
-    env: EnvOption,
     data: Annotated[Path, typer.Option(help="Folder of data files to score (CSV or Parquet)")],
+    env: EnvOption = "dev",
 ) -> None:
     """Batch smoke test: score the folder on the batch endpoint, wait, fail on a failed job."""
     from creditops.azure.batch import batch_smoke

@@ -23,7 +23,7 @@ PortOption = Annotated[
 @gate_app.command("report")
 def gate_report(
     version: Annotated[str, typer.Argument(help="Model version")],
-    env: EnvOption = "prod",
+    env: EnvOption = "dev",
     output: OutputOption = "table",
 ) -> None:
     """Print the newest evidence record of a version's gate decision."""
@@ -38,22 +38,26 @@ def gate_report(
 
 
 @gate_app.command("pending")
-def gate_pending(env: EnvOption = "prod") -> None:
+def gate_pending(env: EnvOption = "dev", output: OutputOption = "table") -> None:
     """Print the version awaiting approval in an environment (exit 1 when none)."""
     from creditops.flow.release import pending_candidate
 
-    console.print(pending_candidate(context_for(env)), highlight=False)
+    pending = pending_candidate(context_for(env))
+    if output == "json":
+        emit_json({"environment": env, "version": pending})
+        return
+    console.print(pending, highlight=False)
 
 
 @app.command()
 def approve(
-    env: EnvOption,
     version: Annotated[str, typer.Option(help="Model version to approve")],
     reason: Annotated[str, typer.Option(help="Why")],
     by: Annotated[
         str | None,
         typer.Option(help="Who approves (a local store); an authenticated store records its signed-in account"),
     ] = None,
+    env: EnvOption = "dev",
 ) -> None:
     """Record a person's approval of a version for an environment."""
     from creditops.flow.release import approve as record
@@ -65,9 +69,9 @@ def approve(
 
 @app.command()
 def promote(
-    env: EnvOption,
     version: Annotated[str, typer.Option(help="Model version to promote")],
     port: PortOption = None,
+    env: EnvOption = "dev",
 ) -> None:
     """Run the gate, roll the version out blue/green on the environment's endpoint, move `champion`."""
     from creditops.flow.release import promote as run
@@ -82,9 +86,9 @@ def promote(
 
 @app.command()
 def rollback(
-    env: EnvOption,
     by: Annotated[str | None, typer.Option(help="Who rolls back (recorded); default: this system user")] = None,
     reason: Annotated[str, typer.Option(help="Why (recorded with the decision)")] = "no reason given",
+    env: EnvOption = "dev",
 ) -> None:
     """Restore the previous champion and its traffic, smoke-tested; the version rolled back stays withdrawn
     from the environment until it is approved again."""
@@ -129,7 +133,7 @@ def ci_pr_validation(
 
 
 @ci_app.command("release")
-def ci_release(env: EnvOption = "prod", port: PortOption = None) -> None:
+def ci_release(env: EnvOption = "dev", port: PortOption = None) -> None:
     """Retrain with this code on the environment's data, gate, and promote once approved.
 
     Exit 3 means: awaiting approval (the message names the command that approves).

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from creditops.cli.app import EnvOption, app, console, context_for, group
+from creditops.cli.app import EnvOption, OutputOption, app, console, context_for, emit_json, group
 from creditops.errors import CreditopsError
 
 monitor_app = group("monitor", "Watch live traffic for drift.")
@@ -30,17 +30,24 @@ def report(
 
 @monitor_app.command("drift")
 def monitor_drift(
-    env: EnvOption,
     since: Annotated[str, typer.Option(help="How far back to look: 30m, 6h, 2d")] = "24h",
+    output: OutputOption = "table",
+    env: EnvOption = "dev",
 ) -> None:
     """Compare recent traffic with the training reference; exit 4 when drift exceeds the thresholds."""
-    from creditops.flow.monitoring import DRIFT_EXIT, check_drift
+    from dataclasses import asdict
+
+    from creditops.flow.monitoring import DRIFT_EXIT, check_drift, last_drift
     from creditops.views import drift_table
 
     seconds = _seconds(since)  # the option is checked before the environment is opened
-    result = check_drift(context_for(env), seconds)
-    console.print(drift_table(result.report))
-    console.print(f"drift page: {result.page}")
+    context = context_for(env)
+    result = check_drift(context, seconds)
+    if output == "json":
+        emit_json({**(last_drift(context) or {}), "features": [asdict(item) for item in result.report.features]})
+    else:
+        console.print(drift_table(result.report))
+        console.print(f"drift page: {result.page}")
     if result.report.drifted:
         raise typer.Exit(DRIFT_EXIT)
 

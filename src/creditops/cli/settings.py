@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from creditops import __version__
-from creditops.cli.app import app, console, context_for, group
+from creditops.cli.app import OutputOption, app, console, context_for, emit_json, group
 
 config_app = group("config", "The modelling config.")
 env_app = group("env", "The dev, staging and prod environments.")
@@ -38,7 +38,7 @@ def config_show(
 
 
 @env_app.command("show")
-def env_show(name: Annotated[str, typer.Argument(help="dev, staging or prod")]) -> None:
+def env_show(name: Annotated[str, typer.Argument(help="dev, staging or prod")], output: OutputOption = "table") -> None:
     """Print an environment's resolved settings."""
     from creditops.context import redacted
 
@@ -51,6 +51,9 @@ def env_show(name: Annotated[str, typer.Argument(help="dev, staging or prod")]) 
         "store": "embedded SQLite in the workspace" if declared is None else "named by the environment file",
         "workspace": str(context.workspace),
     }
+    if output == "json":
+        emit_json(resolved)
+        return
     console.print_json(json.dumps(resolved))
 
 
