@@ -16,3 +16,9 @@ def test_help_shows_no_bool_type_on_flags_and_no_install_path(
     assert "--help" in shown
     assert "<bool>" not in shown
     assert str(SAMPLE_REQUEST.parent) not in shown
+
+
+def test_shell_completion_is_offered(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHELL", "/bin/bash")
+    assert main(["--show-completion", "bash"]) == 0
+    assert "_creditops_completion" in capsys.readouterr().out

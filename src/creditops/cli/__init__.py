@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
         outcome = app(args=argv, prog_name="creditops", standalone_mode=False)
     except typer.Exit as done:
         return done.exit_code
+    except SystemExit as done:  # the shell-completion options end the process themselves
+        return done.code if isinstance(done.code, int) else 0
     except typer.Abort:
         errors.print("aborted")
         return 130

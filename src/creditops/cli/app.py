@@ -15,7 +15,7 @@ app = typer.Typer(
     name="creditops",
     help="Train, evaluate, register, serve and promote the credit-default model.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 EnvOption = Annotated[str, typer.Option("--env", help="dev, staging or prod")]

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import numpy as np
 import orjson
+import pandas as pd
 
 from creditops import processes
 from creditops.context import Context
@@ -251,7 +252,8 @@ def send_rows(
     missing = [name for name in FEATURES if name not in frame]
     if missing:
         raise CreditopsError(f"{data} lacks the feature column(s) {', '.join(missing)}")
-    values = np.ascontiguousarray(frame[list(FEATURES)].to_numpy())
+    values = np.ascontiguousarray(frame[list(FEATURES)].apply(pd.to_numeric, errors="coerce").to_numpy(float))
+    _refuse_bad_cells(data, values)
     probabilities: list[float] = []
     for start in range(0, len(values), batch):
         body = {"dataframe_split": {"columns": list(FEATURES), "data": values[start : start + batch]}}
@@ -260,6 +262,25 @@ def send_rows(
             raise CreditopsError(f"rows {start}..{start + batch - 1} of {data}: {answer.text[:300]}")
         probabilities.extend(row["probability"] for row in answer.json()["predictions"])
     return len(probabilities), float(sum(probabilities) / max(1, len(probabilities)))
+
+
+def _refuse_bad_cells(data: Path, values: np.ndarray) -> None:
+    """Every bad column of the file named at once (its first bad data row each), before anything is sent."""
+    from creditops.serving.validation import row_problems
+
+    finite = np.isfinite(values)
+    found = [(int(row), FEATURES[int(column)], "empty or not a number") for row, column in np.argwhere(~finite)]
+    for row, reasons in row_problems(np.where(finite, values, 0.0)).items():
+        for reason in reasons:
+            name, _, why = reason.partition(": ")
+            if finite[row, FEATURES.index(name)]:
+                found.append((row, name, why))
+    first: dict[str, str] = {}
+    for row, name, why in sorted(found):
+        first.setdefault(name, f"row {row + 1}: {why}")
+    if first:
+        listed = "; ".join(f"{name} {first[name]}" for name in FEATURES if name in first)
+        raise CreditopsError(f"{data} has bad values in {len(first)} column(s), the first of each: {listed}")
 
 
 def smoke(
