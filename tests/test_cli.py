@@ -44,12 +44,17 @@ def test_run_then_models_list_and_show(workspace: Path, data_file: Path, capsys)
     config = workspace.parent / "config.json"
     config.write_text(json.dumps({"train": {"n_estimators": 20}}))
     assert main(["run", "--config", str(config), "--data", str(data_file)]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "registered credit_default_model version 1" in out
     assert "roc_auc" in out
+    assert "✓ register" in out
+    assert "Successfully registered model" not in err  # MLflow's own lines stay out of the display
+    assert "Creating initial MLflow database tables" not in err
 
-    assert main(["run", "--config", str(config), "--data", str(data_file)]) == 0
-    assert "nothing new registered" in capsys.readouterr().out
+    assert main(["run", "--config", str(config), "--data", str(data_file), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing new registered" in out
+    assert "✓" not in out
 
     assert main(["models", "list"]) == 0
     listing = capsys.readouterr().out

@@ -1,9 +1,15 @@
 """`creditops run` and `creditops models`: the training pipeline and the registered versions."""
 
+import io
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from creditops.cli.app import CommandEnv, OutputOption, app, console, context_for, emit_json, group, group_context
 from creditops.errors import CreditopsError
@@ -26,6 +32,8 @@ def run(
     summary_json: Annotated[
         Path | None, typer.Option(help="Also write the run summary (stages, metrics, version) as JSON")
     ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display: the summary only (CI)")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show MLflow's own messages too")] = False,
 ) -> None:
     """Run the training pipeline: check data, prep, train, evaluate vs champion, register."""
     from creditops.config.modelling import load_modelling_config
@@ -41,19 +49,48 @@ def run(
             f"data file not found: {source}; create it with "
             f"'creditops data synth --rows 30000 --seed 2005 --output {source}' or pass --data"
         )
-    with console.status("starting") as status:
+    with _progress(quiet) as progress, _mlflow_messages(shown=verbose):
+        task = progress.add_task("starting", total=None)
 
         def show(stage: str, seconds: float | None) -> None:
+            if quiet:
+                return
             if seconds is None:
-                position = STAGES.index(stage) + 1
-                status.update(f"[{position}/{len(STAGES)}] {stage}")
+                progress.reset(task, description=f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage}")
             else:
-                console.print(f"[green]✓[/green] {stage} [dim]{seconds:.2f}s[/dim]")
+                progress.console.print(f"[green]✓[/green] {stage} [dim]{seconds:.2f}s[/dim]")
 
         result = run_pipeline(source, settings, context, tracking=not no_logging, on_stage=show)
     console.print(pipeline_summary(result))
     if summary_json is not None:
         write_json(summary_json, result.as_dict())
+
+
+def _progress(quiet: bool) -> Progress:
+    """The running stage with its elapsed time, on one line that goes away when the run ends."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    return Progress(*columns, console=console, transient=True, disable=quiet)
+
+
+MLFLOW_CHATTER: Final = re.compile(
+    r"^(Successfully registered model|Created version|Registered model .* already exists|"
+    r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d INFO )"
+)
+"""MLflow's own progress lines (store migrations, registrations): noise beside creditops' display."""
+
+
+@contextmanager
+def _mlflow_messages(*, shown: bool) -> Iterator[None]:
+    """MLflow writes its progress lines to stderr while the display runs; hold them back and, after the
+    run, show what is not chatter (a warning, an error), or everything with --verbose."""
+    held = io.StringIO()
+    try:
+        with redirect_stderr(held):
+            yield
+    finally:
+        kept = [line for line in held.getvalue().splitlines() if shown or not MLFLOW_CHATTER.match(line)]
+        if kept:
+            print("\n".join(kept), file=sys.stderr)
 
 
 @models_app.command("list")
