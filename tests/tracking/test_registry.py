@@ -66,3 +66,44 @@ def test_a_model_folder_cannot_point_outside_itself(tmp_path: Path, small_model,
     mlmodel.write_text(text.replace(data, data.split(":")[0] + f": '{target}'"))
     with pytest.raises(CreditopsError, match=r"outside its folder|not a file in the model folder|names no model"):
         registry.load_model_dir(folder)
+
+
+def test_a_registry_without_aliases_keeps_them_as_tags(
+    context: Context, small_model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Azure ML's MLflow registry refuses aliases: they are kept as registered-model tags and read back."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from creditops.tracking.runs import Tracker
+
+    def refuse(self, name: str, alias: str, version: str) -> None:
+        raise MlflowException("Model aliases are not supported in Azure Machine Learning")
+
+    monkeypatch.setattr(mlflow.MlflowClient, "set_registered_model_alias", refuse)
+    store = Registry(context.store_uri)
+    with Tracker(enabled=True, uri=context.store_uri).run("aliases"):
+        logged = registry.log_model(small_model)
+    for _ in range(2):
+        store.register(logged, "tagged", {})
+    store.set_alias("tagged", "champion", "1")
+    store.set_alias("tagged", "champion", "2")
+    store.set_alias("tagged", "challenger", "2")
+    assert store.resolve("models:/tagged@champion").version == "2"
+    assert store.champion("tagged").version == "2"
+    assert set(store.describe("tagged", "2").aliases) == {"champion", "challenger"}
+    assert store.describe("tagged", "1").aliases == ()
+    model = mlflow.MlflowClient(context.store_uri).get_registered_model("tagged")
+    assert model.tags["creditops.alias.champion"] == "2"
+
+
+def test_other_alias_errors_are_not_hidden(context: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    def broken(self, name: str, alias: str, version: str) -> None:
+        raise MlflowException("Registered model version 9 does not exist")
+
+    monkeypatch.setattr(mlflow.MlflowClient, "set_registered_model_alias", broken)
+    with pytest.raises(MlflowException, match="does not exist"):
+        Registry(context.store_uri).set_alias("nope", "champion", "9")

@@ -5,6 +5,9 @@ from typing import Final
 CHAMPION: Final = "champion"
 CHALLENGER: Final = "challenger"
 PREVIOUS_CHAMPION: Final = "previous-champion"
+ALIAS_TAG_PREFIX: Final = "creditops.alias."
+"""Where a registry without aliases (Azure ML's MLflow registry) keeps them: a registered-model tag
+`creditops.alias.champion` holding the version."""
 
 GIT_COMMIT: Final = "git_commit"
 DATA_SHA256: Final = "data_sha256"

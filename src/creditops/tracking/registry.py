@@ -24,7 +24,7 @@ from creditops.errors import CreditopsError
 from creditops.files import atomic_path, exclusive_lock, scratch_dir
 from creditops.modelling.estimators import TrainedModel
 from creditops.modelling.serialization import SKOPS_TRUSTED_TYPES, load_skops
-from creditops.tracking.names import CHAMPION, FINGERPRINT
+from creditops.tracking.names import ALIAS_TAG_PREFIX, CHAMPION, FINGERPRINT
 from creditops.tracking.store import connect, lock_path, sqlite_path, store_exists
 
 ARTIFACT_NAME: Final = "model"
@@ -110,7 +110,14 @@ class Registry:
         return self.describe(name, str(version.version))
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
-        self._client().set_registered_model_alias(name, alias, version)
+        """Point `alias` at `version`; in a registry without aliases, as a registered-model tag."""
+        client = self._client()
+        try:
+            client.set_registered_model_alias(name, alias, version)
+        except MlflowException as error:
+            if not _unsupported(error):
+                raise
+            client.set_registered_model_tag(name, f"{ALIAS_TAG_PREFIX}{alias}", version)
 
     def set_tags(self, name: str, version: str, tags: dict[str, str]) -> None:
         client = self._client()
@@ -143,7 +150,8 @@ class Registry:
             return [(path.name, path.read_text(encoding="utf-8")) for path in files]
 
     def describe(self, name: str, version: str) -> VersionInfo:
-        return _info(self._client().get_model_version(name, version))
+        client = self._client()
+        return _info(client.get_model_version(name, version), _aliases(client, name).get(str(version), ()))
 
     def versions(self, name: str) -> list[VersionInfo]:
         """All versions of `name`, newest first; empty when the store or the model does not exist."""
@@ -296,10 +304,26 @@ def _aliases(client: mlflow.MlflowClient, name: str) -> dict[str, tuple[str, ...
         model = client.get_registered_model(name)
     except MlflowException:
         return {}
+    pointed = {
+        **{
+            key.removeprefix(ALIAS_TAG_PREFIX): value
+            for key, value in (model.tags or {}).items()
+            if key.startswith(ALIAS_TAG_PREFIX)
+        },
+        **(model.aliases or {}),
+    }
     by_version: dict[str, list[str]] = {}
-    for alias, version in model.aliases.items():
+    for alias, version in pointed.items():
         by_version.setdefault(str(version), []).append(alias)
     return {version: tuple(sorted(names)) for version, names in by_version.items()}
+
+
+def _unsupported(error: MlflowException) -> bool:
+    """The registry has no aliases (Azure ML's answers 'not supported'; others lack the endpoint)."""
+    text = str(error).lower()
+    return error.error_code in {"ENDPOINT_NOT_FOUND", "NOT_IMPLEMENTED", "FEATURE_DISABLED"} or any(
+        phrase in text for phrase in ("not supported", "not implemented", "unsupported")
+    )
 
 
 def _info(item: Any, aliases: tuple[str, ...] | None = None) -> VersionInfo:
