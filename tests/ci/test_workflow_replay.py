@@ -43,6 +43,9 @@ def _clone(folder: Path) -> Path:
     subprocess.run(["git", "clone", "-q", str(REPO), str(folder)], check=True)
     (folder / ".venv").symlink_to(VENV)
     write_small_environments(folder)
+    # committed, as a release branch would hold them: prod refuses a release from uncommitted changes
+    identity = ["-c", "user.name=ci", "-c", "user.email=ci@example.invalid"]
+    subprocess.run(["git", *identity, "commit", "-qam", "small environments"], cwd=folder, check=True)
     return folder
 
 

@@ -139,3 +139,34 @@ def test_a_busy_port_names_the_endpoint_holding_it_and_port_chooses_another(proj
     LocalTarget(from_process("prod"), "creditops-prod").ensure(chosen)
     assert state.load(from_process("prod").endpoints_dir, "creditops-prod").port == chosen
     manager.delete(dev, "holder-ep")
+
+
+def test_prod_refuses_uncommitted_code_unless_allowed_and_records_it(project: Path, capsys) -> None:
+    import subprocess
+
+    from creditops.cli import main
+
+    identity = ["-c", "user.name=ana", "-c", "user.email=ana@example.invalid"]
+    (project / "notes.txt").write_text("release notes\n")
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run(["git", "add", "notes.txt", "config"], cwd=project, check=True)
+    subprocess.run(["git", *identity, "commit", "-qm", "release"], cwd=project, check=True)
+    (project / "notes.txt").write_text("an edit not yet committed\n")
+
+    assert main(["ci", "release", "--env", "prod"]) == 1
+    error = capsys.readouterr().err
+    assert "the working tree has uncommitted changes: prod takes committed code only" in error
+    assert "--allow-dirty" in error
+    assert Registry(from_process("prod").store_uri).versions("credit_default_model") == []  # nothing trained
+
+    assert main(["ci", "release", "--env", "prod", "--allow-dirty"]) == 3  # trained, gated, awaiting approval
+    assert "this release is marked dirty" in capsys.readouterr().out
+    version = Registry(from_process("prod").store_uri).describe("credit_default_model", "1")
+    assert version.tags["git_commit"].endswith("-dirty")
+    assert version.tags[names.DIRTY_ALLOWED] == "true"
+    assert main(["gate", "report", "1", "--env", "prod", "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["dirty_allowed"] is True
+
+    assert main(["approve", "--env", "prod", "--version", "1", "--by", "ana", "--reason", "hotfix"]) == 0
+    assert main(["promote", "--env", "prod", "--version", "1"]) == 1  # the version itself is dirty
+    assert "version 1 was trained from uncommitted changes" in capsys.readouterr().err

@@ -18,6 +18,12 @@ PortOption = Annotated[
         min=1, max=65535, help="Port of the environment's local endpoint when it is created (default: its file's)"
     ),
 ]
+AllowDirty = Annotated[
+    bool,
+    typer.Option(
+        "--allow-dirty", help="Let a version trained from uncommitted changes through (recorded in the evidence)"
+    ),
+]
 
 
 @gate_app.command("report")
@@ -71,6 +77,7 @@ def approve(
 def promote(
     version: Annotated[str, typer.Option(help="Model version to promote")],
     port: PortOption = None,
+    allow_dirty: AllowDirty = False,
     env: EnvOption = "dev",
 ) -> None:
     """Run the gate, roll the version out blue/green on the environment's endpoint, move `champion`."""
@@ -81,7 +88,7 @@ def promote(
         from creditops.tracking.team_users import prove_approver
 
         prove_approver(context.store_uri, context.authenticated_user, "promote")
-    run(context, version, say=console.print, port=port)
+    run(context, version, say=console.print, port=port, allow_dirty=allow_dirty)
 
 
 @app.command()
@@ -133,14 +140,14 @@ def ci_pr_validation(
 
 
 @ci_app.command("release")
-def ci_release(env: EnvOption = "dev", port: PortOption = None) -> None:
+def ci_release(env: EnvOption = "dev", port: PortOption = None, allow_dirty: AllowDirty = False) -> None:
     """Retrain with this code on the environment's data, gate, and promote once approved.
 
     Exit 3 means: awaiting approval (the message names the command that approves).
     """
     from creditops.flow.release import release
 
-    release(context_for(env), say=console.print, port=port)
+    release(context_for(env), say=console.print, port=port, allow_dirty=allow_dirty)
 
 
 @ci_app.command("stage")

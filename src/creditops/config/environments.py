@@ -109,6 +109,9 @@ class EnvironmentConfig(_Section):
     four_eyes: bool = Field(
         False, description="An approval by the identity that registered the version is refused (on in prod)"
     )
+    refuse_dirty: bool = Field(
+        False, description="Refuse a version trained from uncommitted changes unless --allow-dirty (on in prod)"
+    )
     rollout: RolloutSettings = RolloutSettings()
     azureml: AzureMLSettings = AzureMLSettings()
     gate: GateSettings = GateSettings()

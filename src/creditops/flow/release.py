@@ -111,7 +111,9 @@ def _approver(context: Context, by: str | None) -> tuple[str, str]:
     return (by or getpass.getuser()), "local name"
 
 
-def promote(context: Context, version: str, *, say: Say = print, port: int | None = None) -> EvidenceRecord:
+def promote(
+    context: Context, version: str, *, say: Say = print, port: int | None = None, allow_dirty: bool = False
+) -> EvidenceRecord:
     """Gate → blue/green rollout on the environment's endpoint → `champion` moves. Returns the evidence."""
     env, registry = context.env.name, Registry(context.store_uri)
     started = evidence.now()
@@ -124,6 +126,12 @@ def promote(context: Context, version: str, *, say: Say = print, port: int | Non
     withdrawn = withdrawal(candidate, env)
     if withdrawn is not None:
         raise CreditopsError(withdrawn)
+    commit = candidate.tags.get(names.GIT_COMMIT, "")
+    if commit.endswith("-dirty"):
+        say(f"version {version} was trained from uncommitted changes (commit {commit})")
+        _refuse_dirty(context, f"version {version} was trained from uncommitted changes ({commit})", allow_dirty)
+        registry.set_tags(candidate.name, candidate.version, {names.DIRTY_ALLOWED: "true"})
+        candidate = registry.describe(candidate.name, candidate.version)
     result = _gate(context, candidate, champion)
     _stop_unless_clear(context, candidate, result, started, say)
     if context.env.approval_required and context.authenticated_user is not None:
@@ -166,10 +174,16 @@ def promote(context: Context, version: str, *, say: Say = print, port: int | Non
     return _record(context, candidate, result, "promoted", reason, started, rolled.as_dict())
 
 
-def release(context: Context, *, say: Say = print, port: int | None = None) -> EvidenceRecord | None:
+def release(
+    context: Context, *, say: Say = print, port: int | None = None, allow_dirty: bool = False
+) -> EvidenceRecord | None:
     """Retrain with this code on the environment's data, gate against its champion, promote when
     approved. Returns the evidence, or None when nothing changed."""
     env = context.env.name
+    tree = git_commit(Path.cwd(), context.commit_override)
+    if tree.endswith("-dirty"):
+        say(f"the working tree has uncommitted changes: this release is marked dirty (commit {tree})")
+        _refuse_dirty(context, "the working tree has uncommitted changes", allow_dirty)
     data = ensure_data(context, say)
     known = _registered_already(context, data)
     if known is not None:
@@ -200,7 +214,17 @@ def release(context: Context, *, say: Say = print, port: int | None = None) -> E
         _keep_serving(context, current, say, port)
         say(f"nothing to do: version {version} is already the champion in {env}")
         return None
-    return promote(context, version, say=say, port=port)
+    return promote(context, version, say=say, port=port, allow_dirty=allow_dirty)
+
+
+def _refuse_dirty(context: Context, what: str, allow_dirty: bool) -> None:
+    """In an environment that refuses dirty releases (prod), uncommitted code needs --allow-dirty."""
+    if context.env.refuse_dirty and not allow_dirty:
+        env = context.env.name
+        raise CreditopsError(
+            f"{what}: {env} takes committed code only; commit and release again, or pass --allow-dirty"
+            " (recorded in the evidence)"
+        )
 
 
 def _registered_already(context: Context, data: Path) -> VersionInfo | None:

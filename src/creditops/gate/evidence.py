@@ -38,6 +38,8 @@ class EvidenceRecord(TypedDict):
     candidate: dict[str, Any]
     champion: dict[str, Any] | None
     rollout: dict[str, Any] | None
+    dirty_allowed: bool
+    """The version was trained from uncommitted changes and a person let it through (--allow-dirty)."""
     started_at: str
     decided_at: str
 
@@ -74,6 +76,7 @@ def build(
         approver_via=tags.get(names.APPROVAL_VIA),
         approval_reason=tags.get(names.APPROVAL_REASON),
         approved_at=tags.get(names.APPROVAL_AT),
+        dirty_allowed=tags.get(names.DIRTY_ALLOWED) == "true",
         mode=gate["mode"],
         checks=gate["checks"],
         candidate=gate["candidate"],

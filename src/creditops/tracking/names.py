@@ -36,6 +36,8 @@ APPROVAL_REASON: Final = "approval.reason"
 APPROVAL_AT: Final = "approval.at"
 APPROVAL_ENV: Final = "approval.env"
 
+DIRTY_ALLOWED: Final = "release.allow_dirty"
+"""Set on a version trained from uncommitted changes that a person let through with --allow-dirty."""
 GATE_DECISION: Final = "gate.decision"
 GATE_MODE: Final = "gate.mode"
 GATE_ENVIRONMENT: Final = "gate.environment"
