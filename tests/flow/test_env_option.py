@@ -25,7 +25,9 @@ def test_the_command_level_env_wins_and_is_checked(project: Path, capsys) -> Non
     assert main(["endpoint", "--env", "dev", "show", "nosuch", "--env", "qa"]) == 2
     assert "unknown environment 'qa'" in capsys.readouterr().err
     assert main(["endpoint", "invoke", "nosuch", "--env", "dev"]) == 1
-    assert "no endpoint named 'nosuch'" in capsys.readouterr().err
+    assert "no endpoint named 'nosuch': create it with 'creditops endpoint --env dev create nosuch'" in " ".join(
+        capsys.readouterr().err.split()
+    )
 
 
 @pytest.mark.parametrize("env", ["dev", "staging"])

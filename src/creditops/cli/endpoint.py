@@ -237,7 +237,8 @@ def endpoint_list(
         emit_json([{**asdict(state.load(endpoints, name)), "url": state.load(endpoints, name).url} for name in found])
         return
     if not found:
-        console.print(f"no endpoints in {endpoints}: create one with 'creditops endpoint create NAME'", soft_wrap=True)
+        hint = f"{state.endpoint_command(endpoints)} create NAME"
+        console.print(f"no endpoints in {endpoints}: create one with '{hint}'", soft_wrap=True)
         return
     console.print(endpoints_table([state.load(endpoints, name) for name in found]))
 

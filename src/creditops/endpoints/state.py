@@ -100,6 +100,12 @@ def valid_name(kind: str, name: str) -> str:
     return name
 
 
+def endpoint_command(root: Path) -> str:
+    """`creditops endpoint`, with the --env whose workspace holds `root` (…/envs/ENV/endpoints)."""
+    workspace = root.parent
+    return f"creditops endpoint --env {workspace.name}" if workspace.parent.name == "envs" else "creditops endpoint"
+
+
 def folder(root: Path, name: str) -> Path:
     """The folder of endpoint `name` under `root` (a context's endpoints folder)."""
     return root / valid_name("endpoint", name)
@@ -112,7 +118,7 @@ def exists(root: Path, name: str) -> bool:
 def load(root: Path, name: str) -> Endpoint:
     path = folder(root, name) / STATE_FILE
     if not path.is_file():
-        raise CreditopsError(f"no endpoint named {name!r}: create it with 'creditops endpoint create {name}'")
+        raise CreditopsError(f"no endpoint named {name!r}: create it with '{endpoint_command(root)} create {name}'")
     return read_state(path)
 
 
