@@ -169,3 +169,16 @@ def test_compute_and_instances_come_from_the_environment_file(tmp_path: Path) ->
     render(bigger, load_modelling_config(REPO / "config" / "modelling.json"), REPO, tmp_path, "t1")
     compute = ml.load_compute(tmp_path / "compute.yml")
     assert (compute.size, compute.max_instances) == ("Standard_E8s_v3", 8)
+    served = environment.azureml.model_copy(
+        update={
+            "instance_type": "Standard_F4s_v2",
+            "instance_count": 3,
+            "liveness_initial_delay": 90,
+            "app_insights": False,
+        }
+    )
+    render(environment.model_copy(update={"azureml": served}), load_modelling_config(None), REPO, tmp_path, "t1")
+    deployment = ml.load_online_deployment(tmp_path / "online-deployment.yml")
+    assert (deployment.instance_type, deployment.instance_count) == ("Standard_F4s_v2", 3)
+    assert deployment.liveness_probe.initial_delay == 90
+    assert deployment.app_insights_enabled is False

@@ -201,8 +201,15 @@ def online_endpoint_spec(environment: EnvironmentConfig) -> dict[str, Any]:
     }
 
 
-def _probe(initial_delay: int) -> dict[str, Any]:
-    return {"initial_delay": initial_delay, "period": 10, "timeout": 5, "success_threshold": 1, "failure_threshold": 30}
+def _probe(initial_delay: int, environment: EnvironmentConfig) -> dict[str, Any]:
+    settings = environment.azureml
+    return {
+        "initial_delay": initial_delay,
+        "period": settings.probe_period,
+        "timeout": settings.probe_timeout,
+        "success_threshold": 1,
+        "failure_threshold": settings.probe_failure_threshold,
+    }
 
 
 def online_deployment_spec(
@@ -228,8 +235,8 @@ def online_deployment_spec(
         "instance_type": settings.instance_type,
         "instance_count": settings.instance_count,
         "app_insights_enabled": settings.app_insights,
-        "liveness_probe": _probe(30),
-        "readiness_probe": _probe(10),
+        "liveness_probe": _probe(settings.liveness_initial_delay, environment),
+        "readiness_probe": _probe(settings.readiness_initial_delay, environment),
         "request_settings": {"request_timeout_ms": 5000, "max_concurrent_requests_per_instance": 8},
     }
 
