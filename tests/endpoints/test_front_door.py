@@ -218,6 +218,10 @@ def test_a_killed_worker_is_replaced_and_costs_only_the_requests_in_flight(endpo
     assert f"worker {victim} was killed by SIGKILL" in report[0].detail
     _path, lines = manager.log_tail(from_process(), endpoint, 20)  # `creditops endpoint logs`
     assert any(f"worker {victim} was killed by SIGKILL" in line for line in lines)
+    _path, own = manager.log_tail(from_process(), endpoint, 20, deployment="blue")
+    assert all("blue" in line for line in own)
+    with pytest.raises(CreditopsError, match=r"no deployment named green on endpoint .* deployments: blue"):
+        manager.log_tail(from_process(), endpoint, 20, deployment="green")
     assert _load(live.url, key, 1.0, 2)[1] == 0
 
 

@@ -179,7 +179,7 @@ def endpoint_logs(
     name: Annotated[str, typer.Argument(help="Endpoint name")],
     tail: Annotated[int, typer.Option(min=1, max=100_000, help="Lines from the end")] = 50,
     deployment: Annotated[
-        str | None, typer.Option(help="The deployment whose log to show (Azure ML keeps one per deployment)")
+        str | None, typer.Option(help="Only the lines of this deployment (on Azure ML: its own log)")
     ] = None,
     env: CommandEnv = None,
 ) -> None:
@@ -195,7 +195,7 @@ def endpoint_logs(
             raise CreditopsError(f"endpoint {name} has no live deployment: name one with --deployment")
         console.print("\n".join(azure.logs(chosen, tail)), markup=False, highlight=False, soft_wrap=True)
         return
-    path, lines = manager.log_tail(context, name, tail)
+    path, lines = manager.log_tail(context, name, tail, deployment)
     if not lines:
         console.print(f"the log of endpoint {name} is empty ({path})", highlight=False, soft_wrap=True)
         return

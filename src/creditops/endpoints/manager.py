@@ -89,16 +89,22 @@ def _create(context: Context, name: str, port: int | None, auth: str, workers: i
     return endpoint
 
 
-def log_tail(context: Context, name: str, lines: int = 50) -> tuple[Path, list[str]]:
-    """The last `lines` lines of the endpoint's log (its supervisor, workers and every deployment in them)."""
-    state.load(context.endpoints_dir, name)
+def log_tail(context: Context, name: str, lines: int = 50, deployment: str | None = None) -> tuple[Path, list[str]]:
+    """The last `lines` lines of the endpoint's log (its supervisor, workers and every deployment in them),
+    or of those that name `deployment`."""
+    endpoint = state.load(context.endpoints_dir, name)
+    if deployment is not None and deployment not in endpoint.deployments:
+        known = ", ".join(endpoint.deployments) or "none"
+        raise CreditopsError(f"no deployment named {deployment} on endpoint {name} (its deployments: {known})")
     path = state.logs(context.endpoints_dir, name) / "front-door.log"
     if not path.is_file():
         return path, []
+    window = 256 * lines * (20 if deployment else 1) + 4096
     with path.open("rb") as log:
-        log.seek(max(0, path.stat().st_size - 256 * lines - 4096))
+        log.seek(max(0, path.stat().st_size - window))
         text = log.read().decode("utf-8", errors="replace")
-    return path, text.splitlines()[-lines:]
+    found = [line for line in text.splitlines() if deployment is None or deployment in line]
+    return path, found[-lines:]
 
 
 def port_holder(context: Context, port: int) -> str | None:

@@ -172,9 +172,9 @@ LOG_LOSS_EPSILON = float(np.finfo(np.float64).eps)
 
 
 def _f1(true_pos: np.ndarray, false_pos: np.ndarray, false_neg: np.ndarray) -> np.ndarray:
-    """2TP / (2TP + FP + FN); 0 where nothing is predicted or present (scikit-learn's zero_division=0)."""
-    denominator = 2 * true_pos + false_pos + false_neg
-    return np.asarray(np.divide(2 * true_pos, denominator, out=np.zeros_like(denominator), where=denominator > 0))
+    """2TP / (2TP + FP + FN); 0 where nothing is predicted or present (scikit-learn's zero_division=0).
+    The counts are sums of whole-number weights: a denominator is 0 (and then so is TP) or at least 1."""
+    return np.asarray(2 * true_pos / np.maximum(2 * true_pos + false_pos + false_neg, 1.0))
 
 
 class _Ranked:
@@ -229,7 +229,7 @@ class _Ranked:
             rows = np.add.reduceat(rows, self.starts, axis=1)
         found = np.cumsum(positives[:, ::-1], axis=1)[:, ::-1]
         predicted = np.cumsum(rows[:, ::-1], axis=1)[:, ::-1]
-        precision = np.divide(found, predicted, out=np.zeros_like(found), where=predicted > 0)
+        precision = found / np.maximum(predicted, 1.0)  # whole-number weights: no rows above means none found
         # A resample with no positive has no precision-recall curve: NaN, dropped by _interval.
         with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate
             return np.asarray(np.einsum("ij,ij->i", positives, precision) / found[:, 0])
