@@ -153,6 +153,7 @@ def evidence_table(record: Mapping[str, Any]) -> Table:
         "approver_via",
         "approval_reason",
         "git_commit",
+        "dirty_allowed",
         "data_sha256",
         "config_hash",
         "environment_lock_hash",
