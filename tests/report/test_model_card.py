@@ -97,3 +97,28 @@ def test_run_writes_a_card_and_the_report_command_writes_another(
     assert again.report.name == f"credit_default_model-run-{again.run_id[:12]}.html"
     assert "credit_default_model candidate (not registered)" in again.report.read_text()
     assert result.report.read_text() == first  # the version's card is not overwritten by a run that registered nothing
+
+
+def test_a_large_card_says_what_it_sampled_and_keeps_every_row_for_the_metric_values(
+    small_model: TrainedModel, small_frame: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from creditops.data.schema import LABEL
+    from creditops.modelling.estimators import feature_matrix
+    from creditops.report import model_card
+
+    rows = len(small_frame)
+    whole = render(CardInputs(title="whole", model=small_model, data=small_frame), tmp_path / "whole.html")
+    assert "Sampled." not in whole.read_text()
+    monkeypatch.setattr(model_card, "SAMPLE_ROWS", rows // 4)
+    page = render(CardInputs(title="sampled", model=small_model, data=small_frame), tmp_path / "s.html").read_text()
+    assert f"The metric values use all {rows:,} rows" in page
+    assert f"a seeded sample of {rows // 4:,} rows" in page
+    auc = roc_auc_score(small_frame[LABEL], small_model.predict_proba(feature_matrix(small_frame)))
+    assert f"<td>ROC AUC</td>\n      <td>{auc:.4f}</td>" in page  # the value on every row
+    slice_rows = re.search(r"<td>SEX=male</td>\s*<td>(\d+)</td>", page)
+    female = re.search(r"<td>SEX=female</td>\s*<td>(\d+)</td>", page)
+    assert slice_rows is not None
+    assert female is not None
+    assert int(slice_rows[1]) + int(female[1]) == rows // 4  # slices on the sample

@@ -31,6 +31,9 @@ from creditops.modelling.plots import draw_confusion_matrix
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 BOOTSTRAP_SAMPLES = 200
 IMPORTANCE_ROWS = 2_000
+SAMPLE_ROWS = 50_000
+"""Above this many rows, the card's intervals, curves, tables, slices and champion comparison use a
+seeded sample of this size (the card says so); the metric values always use every row."""
 
 
 @dataclass(frozen=True)
@@ -52,14 +55,18 @@ def render(inputs: CardInputs, path: Path) -> Path:
     features = feature_matrix(inputs.data)
     labels = inputs.data[LABEL].to_numpy()
     probability = inputs.model.predict_proba(features)
+    rows = _sample_rows(len(labels))
+    data = inputs.data if rows is None else inputs.data.iloc[rows]
+    shown = (features, labels, probability) if rows is None else (features[rows], labels[rows], probability[rows])
     sections = [
         _data_summary(inputs.data),
-        _metrics(labels, probability, inputs),
-        _curves(labels, probability, inputs.threshold),
-        _threshold_table(labels, probability),
-        _slices(inputs.data, labels, probability),
-        _importance(inputs.model, features, labels),
-        _champion(inputs, features, labels, probability),
+        _sampled(len(labels)),
+        _metrics(labels, probability, inputs, shown[1], shown[2]),
+        _curves(shown[1], shown[2], inputs.threshold),
+        _threshold_table(shown[1], shown[2]),
+        _slices(data, shown[1], shown[2]),
+        _importance(inputs.model, shown[0], shown[1]),
+        _champion(inputs, *shown),
         _lineage(inputs.lineage),
         _evidence(inputs.evidence),
     ]
@@ -69,6 +76,23 @@ def render(inputs: CardInputs, path: Path) -> Path:
         f"</head><body><h1>{title}</h1>{''.join(sections)}</body></html>"
     )
     return write_text(path, page)
+
+
+def _sample_rows(rows: int) -> np.ndarray | None:
+    """A seeded sample of SAMPLE_ROWS row positions (sorted), or None when every row is used."""
+    if rows <= SAMPLE_ROWS:
+        return None
+    return np.sort(np.random.default_rng(0).choice(rows, SAMPLE_ROWS, replace=False))
+
+
+def _sampled(rows: int) -> str:
+    if rows <= SAMPLE_ROWS:
+        return ""
+    return (
+        f"<p><strong>Sampled.</strong> The metric values use all {rows:,} rows; the intervals, curves, tables,"
+        f" slices, importance and champion comparison use a seeded sample of {SAMPLE_ROWS:,} rows, so the"
+        " intervals are those of the sample (wider than the whole's).</p>"
+    )
 
 
 _STYLE = (
@@ -123,8 +147,17 @@ def _data_summary(data: pd.DataFrame) -> str:
     )
 
 
-def _metrics(labels: np.ndarray, probability: np.ndarray, inputs: CardInputs) -> str:
-    samples = bootstrap_card_metrics(labels, probability, inputs.threshold, samples=BOOTSTRAP_SAMPLES, seed=0)
+def _metrics(
+    labels: np.ndarray,
+    probability: np.ndarray,
+    inputs: CardInputs,
+    sample_labels: np.ndarray,
+    sample_probability: np.ndarray,
+) -> str:
+    """The metric values on every row; their bootstrap intervals on the (possibly sampled) rows shown."""
+    samples = bootstrap_card_metrics(
+        sample_labels, sample_probability, inputs.threshold, samples=BOOTSTRAP_SAMPLES, seed=0
+    )
     predicted = probability >= inputs.threshold
     point = {
         "ROC AUC": roc_auc_score(labels, probability),
@@ -143,7 +176,7 @@ def _metrics(labels: np.ndarray, probability: np.ndarray, inputs: CardInputs) ->
         )
     table = pd.DataFrame(rows, columns=["metric", "value", "95% CI low", "95% CI high"])
     note = (
-        f"<p>Bootstrap percentile intervals, {BOOTSTRAP_SAMPLES} Poisson resamples of every row; threshold"
+        f"<p>Bootstrap percentile intervals, {BOOTSTRAP_SAMPLES} Poisson resamples of the rows; threshold"
         f" {inputs.threshold:g} for accuracy and F1. Lower is better for the Brier score and log loss.</p>"
     )
     return "<h2>Metrics</h2>" + note + _table(table)
