@@ -148,6 +148,7 @@ def _report(
         None if champion is None else champion.model,
         None if champion is None else champion.version,
         run_id,
+        evaluation.probability,
     )
 
 

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from creditops.config.modelling import ModellingConfig
@@ -68,6 +69,7 @@ def card_for_candidate(
     champion: TrainedModel | None,
     champion_version: str | None,
     run_id: str | None = None,
+    probability: np.ndarray | None = None,
 ) -> Path:
     """The card the pipeline writes for the model it just trained (registered as `version`, or not)."""
     title = f"{name} version {version}" if version else f"{name} candidate (not registered)"
@@ -79,6 +81,7 @@ def card_for_candidate(
         lineage=lineage,
         champion=champion,
         champion_label=f"champion v{champion_version}" if champion is not None else "",
+        probability=probability,
     )
     return render(inputs, report_path(folder, name, version, run_id))
 

@@ -48,13 +48,17 @@ class CardInputs:
     champion: TrainedModel | None = None
     champion_label: str = ""
     evidence: Mapping[str, Any] | None = None
+    probability: np.ndarray | None = None
+    """The model's probabilities on `data` when the caller has them already (the pipeline's evaluation)."""
 
 
 def render(inputs: CardInputs, path: Path) -> Path:
     """Write the card to `path` (atomically)."""
     features = feature_matrix(inputs.data)
     labels = inputs.data[LABEL].to_numpy()
-    probability = inputs.model.predict_proba(features)
+    probability = inputs.model.predict_proba(features) if inputs.probability is None else inputs.probability
+    if len(probability) != len(labels):
+        raise ValueError(f"{len(probability)} probabilities for {len(labels)} rows")
     rows = _sample_rows(len(labels))
     data = inputs.data if rows is None else inputs.data.iloc[rows]
     shown = (features, labels, probability) if rows is None else (features[rows], labels[rows], probability[rows])
