@@ -42,14 +42,20 @@ def test_unknown_references_are_named(context: Context) -> None:
     assert store.champion("nope") is None
 
 
-def test_a_missing_version_lists_the_versions_and_aliases_that_exist(context: Context, small_model) -> None:
+def _registered(context: Context, model, name: str, versions: int) -> Registry:
+    """A store where `name` has `versions` versions of one logged model."""
     from creditops.tracking.runs import Tracker
 
     store = Registry(context.store_uri)
-    with Tracker(enabled=True, uri=context.store_uri).run("listing"):
-        logged = registry.log_model(small_model)
-    for _ in range(12):
-        store.register(logged, "listed", {})
+    with Tracker(enabled=True, uri=context.store_uri).run("registered"):
+        logged = registry.log_model(model)
+    for _ in range(versions):
+        store.register(logged, name, {})
+    return store
+
+
+def test_a_missing_version_lists_the_versions_and_aliases_that_exist(context: Context, small_model) -> None:
+    store = _registered(context, small_model, "listed", 12)
     store.set_alias("listed", "champion", "3")
     with pytest.raises(CreditopsError, match=r"has no version 99: its versions end with 3, 4, .*, 11, 12$"):
         store.resolve("models:/listed/99")
@@ -75,17 +81,11 @@ def test_a_registry_without_aliases_keeps_them_as_tags(
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from creditops.tracking.runs import Tracker
-
     def refuse(self, name: str, alias: str, version: str) -> None:
         raise MlflowException("Model aliases are not supported in Azure Machine Learning")
 
     monkeypatch.setattr(mlflow.MlflowClient, "set_registered_model_alias", refuse)
-    store = Registry(context.store_uri)
-    with Tracker(enabled=True, uri=context.store_uri).run("aliases"):
-        logged = registry.log_model(small_model)
-    for _ in range(2):
-        store.register(logged, "tagged", {})
+    store = _registered(context, small_model, "tagged", 2)
     store.set_alias("tagged", "champion", "1")
     store.set_alias("tagged", "champion", "2")
     store.set_alias("tagged", "challenger", "2")

@@ -26,15 +26,15 @@ def deploy_batch(ml: Any, context: Context, model_uri: str, say: Say = print) ->
 
     name = endpoint_name(context)
     ml.batch_endpoints.begin_create_or_update(BatchEndpoint(name=name, description="creditops batch scoring")).result()
-    _, version, threshold, reference = workspace_model(ml, context.store_uri, model_uri)
+    model = workspace_model(ml, context.store_uri, model_uri)
     with tempfile.TemporaryDirectory() as scratch:
         code = package_copy(Path(scratch))
-        spec = batch_deployment_spec(context.env, reference, str(code), threshold)
+        spec = batch_deployment_spec(context.env, model.reference, str(code), model.threshold)
         ml.batch_deployments.begin_create_or_update(load_batch_deployment(spec_stream(spec))).result()
     default = BatchEndpoint(name=name, description="creditops batch scoring", defaults={"deployment_name": DEPLOYMENT})
     ml.batch_endpoints.begin_create_or_update(default).result()
-    say(f"batch endpoint {name}: deployment {DEPLOYMENT} serves {reference}")
-    return version
+    say(f"batch endpoint {name}: deployment {DEPLOYMENT} serves {model.reference}")
+    return model.version
 
 
 def batch_smoke(ml: Any, context: Context, data: Path, say: Say = print) -> str:

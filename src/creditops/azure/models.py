@@ -4,6 +4,7 @@ code folder the scoring scripts run from, specs turned into SDK entities."""
 import io
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,21 @@ from creditops.errors import CreditopsError
 from creditops.tracking import names
 
 
-def workspace_model(ml: Any, store_uri: str, model_uri: str) -> tuple[str, str, float, str]:
-    """The registry version behind `model_uri` as a workspace model (name, version, threshold,
-    `azureml:` reference): the one the workspace's own MLflow registry holds, or the version's MLflow
-    model folder registered there with its lineage tags."""
+@dataclass(frozen=True)
+class WorkspaceModel:
+    """A registry version as Azure ML knows it."""
+
+    name: str
+    version: str
+    threshold: float
+    reference: str
+    """`azureml:NAME:VERSION`, what a deployment names."""
+    fingerprint: str
+
+
+def workspace_model(ml: Any, store_uri: str, model_uri: str) -> WorkspaceModel:
+    """The registry version behind `model_uri` as a workspace model: the one the workspace's own MLflow
+    registry holds, or the version's MLflow model folder registered there with its lineage tags."""
     from azure.ai.ml.entities import Model
     from azure.core.exceptions import ResourceNotFoundError
 
@@ -30,29 +42,35 @@ def workspace_model(ml: Any, store_uri: str, model_uri: str) -> tuple[str, str, 
             f"{model_uri} is a model folder: Azure ML deploys registered versions (models:/NAME/VERSION)"
         )
     info = found.version
-    threshold = float(info.tags.get(names.THRESHOLD, 0.5))
-    reference = f"azureml:{info.name}:{info.version}"
+    fingerprint = info.tags.get(names.FINGERPRINT, "")
+    found_model = WorkspaceModel(
+        info.name,
+        info.version,
+        float(info.tags.get(names.THRESHOLD, 0.5)),
+        f"azureml:{info.name}:{info.version}",
+        fingerprint,
+    )
     if store_uri.startswith("azureml://"):
-        return info.name, info.version, threshold, reference
+        return found_model
     try:
         existing = ml.models.get(info.name, info.version)
     except ResourceNotFoundError:
         existing = None
     if existing is not None:
-        if (existing.tags or {}).get(names.FINGERPRINT) != info.tags.get(names.FINGERPRINT):
+        if (existing.tags or {}).get(names.FINGERPRINT) != fingerprint:
             raise CreditopsError(
                 f"the workspace's model {info.name}:{info.version} is not this registry's version {info.version}"
                 " (another fingerprint): point the environment's tracking_uri at the workspace's MLflow"
                 " store, or use another model name"
             )
-        return info.name, info.version, threshold, reference
+        return found_model
     with tempfile.TemporaryDirectory() as scratch:
         folder = save_model_dir(registry.load(found.uri), Path(scratch) / info.name)
         lineage = {key: info.tags[key] for key in (*names.LINEAGE, names.THRESHOLD) if key in info.tags}
         ml.models.create_or_update(
             Model(name=info.name, version=info.version, path=str(folder), type="custom_model", tags=lineage)
         )
-    return info.name, info.version, threshold, reference
+    return found_model
 
 
 def package_copy(scratch: Path) -> Path:

@@ -192,10 +192,11 @@ def _pipeline(prefix: str, code: str, label: str, environment: EnvironmentConfig
     }
 
 
-def online_endpoint_spec(environment: EnvironmentConfig) -> dict[str, Any]:
+def online_endpoint_spec(environment: EnvironmentConfig, name: str | None = None) -> dict[str, Any]:
+    """Endpoint `name` (by default the environment's)."""
     return {
         "$schema": _schema("managedOnlineEndpoint"),
-        "name": environment.endpoint.name,
+        "name": name or environment.endpoint.name,
         "auth_mode": "key" if environment.endpoint.auth == "key" else "aml_token",
         "description": f"creditops scoring endpoint ({environment.name})",
     }
@@ -213,16 +214,22 @@ def _probe(initial_delay: int, environment: EnvironmentConfig) -> dict[str, Any]
 
 
 def online_deployment_spec(
-    environment: EnvironmentConfig, name: str, model: str, code: str, served: tuple[str, float]
+    environment: EnvironmentConfig,
+    name: str,
+    model: str,
+    code: str,
+    served: tuple[str, float],
+    endpoint: str | None = None,
 ) -> dict[str, Any]:
-    """Deployment `name` of `model` (an `azureml:` reference), scoring with creditops' own script from
-    `code`; `served` is the registry version and threshold the answers report."""
+    """Deployment `name` of `model` (an `azureml:` reference) on `endpoint` (by default the
+    environment's), scoring with creditops' own script from `code`; `served` is the registry version and
+    threshold the answers report."""
     settings = environment.azureml
     version, threshold = served
     return {
         "$schema": _schema("managedOnlineDeployment"),
         "name": name,
-        "endpoint_name": environment.endpoint.name,
+        "endpoint_name": endpoint or environment.endpoint.name,
         "model": model,
         "code_configuration": {"code": code, "scoring_script": ONLINE_SCRIPT},
         "environment": f"azureml:creditops-{environment.name}-env@latest",

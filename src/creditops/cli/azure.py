@@ -2,11 +2,12 @@
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from creditops.cli.app import EnvOption, console, context_for, group
+from creditops.context import Context
 
 azure_app = group("azure", "Azure ML as the scale-out target.")
 
@@ -43,6 +44,14 @@ def azure_submit(
     submit(specs, variables, wait=wait, say=console.print)
 
 
+def _workspace(env: str) -> tuple[Context, Any]:
+    """The environment's context and an MLClient on the workspace its variables name."""
+    from creditops.azure.workspace import client
+
+    context = context_for(env)
+    return context, client(context.azure_workspace)
+
+
 @azure_app.command("batch-deploy")
 def azure_batch_deploy(
     model: Annotated[str, typer.Option(help="models:/NAME/VERSION or models:/NAME@ALIAS of the environment's store")],
@@ -50,10 +59,9 @@ def azure_batch_deploy(
 ) -> None:
     """Create the environment's batch endpoint and its deployment of a registered model on Azure ML."""
     from creditops.azure.batch import deploy_batch
-    from creditops.azure.workspace import client
 
-    context = context_for(env)
-    deploy_batch(client(context.azure_workspace), context, model, say=console.print)
+    context, ml = _workspace(env)
+    deploy_batch(ml, context, model, say=console.print)
 
 
 @azure_app.command("batch-smoke")
@@ -63,7 +71,6 @@ def azure_batch_smoke(
 ) -> None:
     """Batch smoke test: score the folder on the batch endpoint, wait, fail on a failed job."""
     from creditops.azure.batch import batch_smoke
-    from creditops.azure.workspace import client
 
-    context = context_for(env)
-    batch_smoke(client(context.azure_workspace), context, data, say=console.print)
+    context, ml = _workspace(env)
+    batch_smoke(ml, context, data, say=console.print)

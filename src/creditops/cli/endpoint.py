@@ -28,13 +28,15 @@ endpoint_app = group(
 )
 
 
-def _on_azure(context: Context, name: str) -> "AzureMLTarget | None":
-    """The endpoint's Azure ML target when the environment deploys there (`endpoint.target: azureml`)."""
-    if context.environment is None or context.environment.endpoint.target != "azureml":
-        return None
+def _where(ctx: typer.Context, env: str | None, name: str) -> "tuple[Context, AzureMLTarget | None]":
+    """The command's context, and the endpoint's Azure ML target when the environment deploys there
+    (`endpoint.target: azureml`); None for a local endpoint."""
+    from creditops.endpoints.targets import target_for
     from creditops.endpoints.targets.azureml import AzureMLTarget
 
-    return AzureMLTarget.connect(context, name)
+    context = group_context(ctx, env)
+    target = target_for(context, name)
+    return context, target if isinstance(target, AzureMLTarget) else None
 
 
 @endpoint_app.command("create")
@@ -49,8 +51,7 @@ def endpoint_create(
     """Create an endpoint: one address that routes to its deployments."""
     from creditops.endpoints import manager
 
-    context = group_context(ctx, env)
-    azure = _on_azure(context, name)
+    context, azure = _where(ctx, env, name)
     if azure is not None:
         azure.ensure()
         console.print(f"{azure.describe()} (auth: key)", highlight=False, soft_wrap=True)
@@ -73,8 +74,7 @@ def endpoint_deploy(
     """Start (or replace) a deployment; a new one gets 0% traffic."""
     from creditops.endpoints import manager
 
-    context = group_context(ctx, env)
-    azure = _on_azure(context, name)
+    context, azure = _where(ctx, env, name)
     if azure is not None:
         azure.ensure()
         started = azure.deploy(deployment, model)
@@ -102,8 +102,7 @@ def endpoint_traffic(
         if not deployment or not percent.strip().isdigit():
             raise CreditopsError(f"traffic {pair!r} is not DEP=PCT (e.g. blue=90)")
         parsed[deployment] = int(percent)
-    context = group_context(ctx, env)
-    azure = _on_azure(context, name)
+    context, azure = _where(ctx, env, name)
     if azure is not None:
         azure.set_traffic(parsed)
         traffic = azure.traffic()
@@ -127,8 +126,7 @@ def endpoint_invoke(
     from creditops.endpoints import manager
     from creditops.endpoints.smoke import read_request
 
-    context = group_context(ctx, env)
-    azure = _on_azure(context, name)
+    context, azure = _where(ctx, env, name)
     if data is not None:
         if azure is not None:
             raise CreditopsError(
@@ -157,8 +155,7 @@ def endpoint_show(
     from creditops.endpoints import manager
     from creditops.views import endpoint_detail
 
-    context = group_context(ctx, env)
-    azure = _on_azure(context, name)
+    context, azure = _where(ctx, env, name)
     if azure is not None:
         view = azure.show()
         if output == "json":
@@ -186,8 +183,7 @@ def endpoint_logs(
     """The end of the endpoint's log: its workers, restarts and every deployment's errors (like get-logs)."""
     from creditops.endpoints import manager
 
-    context = group_context(ctx, env)
-    azure = _on_azure(context, name)
+    context, azure = _where(ctx, env, name)
     if azure is not None:
         live = azure.live()
         chosen = deployment or (live.name if live else None)
@@ -266,8 +262,7 @@ def endpoint_delete(
     """Stop every process of the endpoint and free its port; its logs go too unless --keep-logs."""
     from creditops.endpoints import manager
 
-    context = group_context(ctx, env)
-    azure = _on_azure(context, name)
+    context, azure = _where(ctx, env, name)
     if azure is not None:
         azure.delete()
         console.print(f"Azure ML endpoint {name} deleted", highlight=False)
@@ -333,8 +328,7 @@ def endpoint_recover(
     """Undo a rollout whose process was killed: traffic as before it, its new deployment removed."""
     from creditops.endpoints import manager
 
-    context = group_context(ctx, env)
-    azure = _on_azure(context, name)
+    context, azure = _where(ctx, env, name)
     done = azure.recover() if azure is not None else manager.recover(context, name)
     console.print(done, highlight=False, soft_wrap=True)
 

@@ -70,6 +70,45 @@ def post(
         raise CreditopsError(f"cannot reach {scoring_url(url)}: {error}") from error
 
 
+MAX_ROUNDS = 10
+"""A traffic step sends up to this many times its requests until the new deployment has answered its share."""
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """What a traffic step's probes through an endpoint saw: how many were sent, how many never got an
+    answer, the 5xx answers by the new deployment and by the others, and the new one's latencies."""
+
+    sent: int
+    unreachable: int
+    errors_by_new: int
+    errors_by_others: int
+    latencies_by_new_ms: tuple[float, ...]
+
+
+def probe_share(url: str, body: bytes, *, api_key: str | None, deployment: str, step: int, count: int) -> ProbeRun:
+    """Send `count` probes through the endpoint, and more (up to MAX_ROUNDS times as many) until
+    `deployment` has answered its `step` % share of them."""
+    wanted = max(1, count * step // 100)
+    latencies: list[float] = []
+    sent = unreachable = errors_by_new = errors_by_others = 0
+    while sent < count or (len(latencies) < wanted and sent < MAX_ROUNDS * count):
+        started = time.perf_counter()
+        try:
+            answer = post(url, body, api_key=api_key, probe=True)
+        except CreditopsError:
+            unreachable += 1
+        else:
+            failed = answer.status_code >= 500
+            if answer.headers.get(DEPLOYMENT_HEADER) == deployment:
+                latencies.append(1000 * (time.perf_counter() - started))
+                errors_by_new += failed
+            else:
+                errors_by_others += failed
+        sent += 1
+    return ProbeRun(sent, unreachable, errors_by_new, errors_by_others, tuple(latencies))
+
+
 def smoke_test(
     url: str,
     body: bytes,

@@ -25,11 +25,10 @@ from creditops.azure.render import conda_spec, environment_spec, online_deployme
 from creditops.azure.workspace import client as workspace_client
 from creditops.context import Context
 from creditops.endpoints.decisions import MirrorFigures, StepFigures, checked_weights, p99
-from creditops.endpoints.smoke import SmokeReport, post, smoke_test
+from creditops.endpoints.smoke import SmokeReport, post, probe_share, smoke_test
 from creditops.endpoints.state import Deployment, HistoryEntry, RolloutPlan
 from creditops.errors import CreditopsError
 from creditops.say import Say
-from creditops.serving.protocol import DEPLOYMENT_HEADER
 from creditops.tracking import names
 
 PLAN_TAG: Final = "creditops.rollout"
@@ -38,7 +37,6 @@ HISTORY_KEPT: Final = 3
 """Tag values are short strings: the newest models an endpoint served before, enough to roll back."""
 MAX_MIRROR: Final = 50
 """Azure ML mirrors at most 50 % of live traffic to one deployment."""
-MAX_ROUNDS: Final = 10
 
 
 @dataclass
@@ -87,7 +85,7 @@ class AzureMLTarget:
             spec = environment_spec(f"creditops-{environment.name}", str(conda))
             self.ml.environments.create_or_update(load_environment(spec_stream(spec)))
         if not self.exists():
-            endpoint = load_online_endpoint(spec_stream({**online_endpoint_spec(environment), "name": self.name}))
+            endpoint = load_online_endpoint(spec_stream(online_endpoint_spec(environment, self.name)))
             self.ml.online_endpoints.begin_create_or_update(endpoint).result()
 
     def describe(self) -> str:
@@ -165,25 +163,19 @@ class AzureMLTarget:
     def deploy(self, deployment: str, model_uri: str) -> Deployment:
         from azure.ai.ml import load_online_deployment
 
-        model_name, version, threshold, reference = workspace_model(self.ml, self.context.store_uri, model_uri)
+        model = workspace_model(self.ml, self.context.store_uri, model_uri)
         environment = self.context.env
         with tempfile.TemporaryDirectory() as scratch:
             code = package_copy(Path(scratch))
-            spec = online_deployment_spec(environment, deployment, reference, str(code), (version, threshold))
-            spec["endpoint_name"] = self.name
+            served = (model.version, model.threshold)
+            spec = online_deployment_spec(environment, deployment, model.reference, str(code), served, self.name)
             entity = load_online_deployment(spec_stream(spec))
-            entity.tags = {"creditops.model_uri": model_uri, names.FINGERPRINT: self._fingerprint(model_uri)}
+            entity.tags = {"creditops.model_uri": model_uri, names.FINGERPRINT: model.fingerprint}
             try:
                 self.ml.online_deployments.begin_create_or_update(entity).result()
             except Exception as error:  # the SDK raises several kinds; the first line says which
                 raise CreditopsError(f"deployment {deployment} of {model_uri} failed: {_first_line(error)}") from error
-        return Deployment(deployment, model_uri, version, model_name, threshold, reference)
-
-    def _fingerprint(self, model_uri: str) -> str:
-        from creditops.tracking.registry import Registry, locate
-
-        found = locate(Registry(self.context.store_uri), model_uri)
-        return "" if found.version is None else found.version.tags.get(names.FINGERPRINT, "")
+        return Deployment(deployment, model_uri, model.version, model.name, model.threshold, model.reference)
 
     def _address(self) -> tuple[str, str | None]:
         endpoint = self._endpoint()
@@ -209,21 +201,10 @@ class AzureMLTarget:
         """Requests through the endpoint until `deployment` has answered its share of `count`; its figures
         as the client saw them (errors and latency of the requests it answered)."""
         url, key = self._address()
-        wanted = max(1, count * step // 100)
-        latencies: list[float] = []
-        sent = failed = 0
-        while sent < count or (len(latencies) < wanted and sent < MAX_ROUNDS * count):
-            started = time.perf_counter()
-            try:
-                answer = post(url, body, api_key=key, probe=True)
-            except CreditopsError:
-                failed += 1
-            else:
-                if answer.headers.get(DEPLOYMENT_HEADER) == deployment:
-                    latencies.append(1000 * (time.perf_counter() - started))
-                    failed += answer.status_code >= 500
-            sent += 1
-        return StepFigures(len(latencies), failed, p99(latencies) if latencies else 0.0, len(latencies), sent)
+        run = probe_share(url, body, api_key=key, deployment=deployment, step=step, count=count)
+        latencies = run.latencies_by_new_ms
+        failed = run.unreachable + run.errors_by_new
+        return StepFigures(len(latencies), failed, p99(latencies) if latencies else 0.0, len(latencies), run.sent)
 
     def measure_mirror(self, body: bytes, deployment: str, percent: int, count: int) -> MirrorFigures:
         """Mirror `percent` % of live requests while `count` go through the endpoint. Azure ML discards

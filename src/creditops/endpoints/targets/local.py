@@ -7,14 +7,10 @@ from creditops import processes
 from creditops.context import Context
 from creditops.endpoints import figures, manager, state
 from creditops.endpoints.decisions import MirrorFigures, StepFigures
-from creditops.endpoints.smoke import SmokeReport, post
+from creditops.endpoints.smoke import MAX_ROUNDS, SmokeReport, post, probe_share
 from creditops.endpoints.state import Deployment, HistoryEntry, RolloutPlan
 from creditops.errors import CreditopsError
 from creditops.say import Say
-from creditops.serving.protocol import DEPLOYMENT_HEADER
-
-MAX_ROUNDS = 10
-"""A step sends up to this many times its requests until the new deployment has answered its share."""
 
 
 @dataclass
@@ -79,19 +75,11 @@ class LocalTarget:
         figures (from the endpoint's metrics) and what the client saw."""
         endpoint = self._endpoint()
         key = state.read_key(self.context.endpoints_dir, self.name)
-        wanted = max(1, count * step // 100)
         before = figures.snapshot(endpoint.url, key)
-        sent = answered_by_new = failed = 0
-        while sent < count or (answered_by_new < wanted and sent < MAX_ROUNDS * count):
-            try:
-                answer = post(endpoint.url, body, api_key=key, probe=True)
-                answered_by_new += answer.headers.get(DEPLOYMENT_HEADER) == deployment
-                failed += answer.status_code >= 500
-            except CreditopsError:
-                failed += 1
-            sent += 1
+        run = probe_share(endpoint.url, body, api_key=key, deployment=deployment, step=step, count=count)
         own = figures.deployment_figures(before, figures.snapshot(endpoint.url, key), deployment)
-        return StepFigures(own.requests, own.errors + failed, own.p99_ms, answered_by_new, sent)
+        failed = run.unreachable + run.errors_by_new + run.errors_by_others
+        return StepFigures(own.requests, own.errors + failed, own.p99_ms, len(run.latencies_by_new_ms), run.sent)
 
     def measure_mirror(self, body: bytes, deployment: str, percent: int, count: int) -> MirrorFigures:
         """The front door compares each mirrored answer with the live one; read its figures."""
