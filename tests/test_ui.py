@@ -54,3 +54,15 @@ def test_ui_without_a_store_says_how_to_make_one(workspace: Path, capsys: pytest
     assert main(["ui"]) == 1
     assert "does not exist yet" in capsys.readouterr().err
     assert not (workspace / "mlflow.db").exists()
+
+
+def test_ui_on_a_busy_port_says_so(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    mlflow.MlflowClient(from_process().store_uri).search_experiments()
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        assert main(["ui", "--port", str(port)]) == 1
+    assert f"port {port} is in use: choose another --port" in capsys.readouterr().err

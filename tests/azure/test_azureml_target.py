@@ -254,3 +254,33 @@ def test_pr_validation_smoke_tests_on_an_ephemeral_azure_ml_endpoint_and_deletes
     assert ws.endpoints == {}
     with pytest.raises(CreditopsError, match="set AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP"):
         pr_validation.azure_smoke(tmp_path, {}, ml=ws)
+
+
+def test_what_azure_ml_cannot_deploy_is_refused_with_the_way_out(ws: StandInML, project: Path, capsys) -> None:
+    from creditops.azure.models import workspace_model
+
+    store = from_process("prod").store_uri
+    with pytest.raises(CreditopsError, match="is a model folder: Azure ML deploys registered versions"):
+        workspace_model(ws, store, str(project))
+    workspace_model(ws, store, f"models:/{MODEL}/1")
+    (ws.model_files[(MODEL, "1")] / ".tags.json").write_text('{"creditops.fingerprint": "another"}')
+    with pytest.raises(CreditopsError, match=r"workspace's model credit_default_model:1 is not this registry's"):
+        workspace_model(ws, store, f"models:/{MODEL}/1")
+    _target(ws)
+    assert main(["endpoint", "--env", "prod", "invoke", "creditops-prod", "--data", "rows.csv"]) == 1
+    assert (
+        "--data sends a file to a local endpoint; on Azure ML use 'creditops azure batch-smoke'"
+        in capsys.readouterr().err
+    )
+
+
+def test_the_scoring_script_names_what_its_container_lacks(tmp_path: Path) -> None:
+    from creditops.serving.azureml_score import AzureScorer
+
+    with pytest.raises(FileNotFoundError, match="no MLflow model"):
+        AzureScorer(tmp_path, {})
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "MLmodel").write_text("flavors: {}\n")
+    with pytest.raises(KeyError, match="CREDITOPS_DEPLOYMENT, CREDITOPS_MODEL_NAME, CREDITOPS_MODEL_VERSION"):
+        AzureScorer(tmp_path, {})

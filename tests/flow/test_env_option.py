@@ -38,3 +38,17 @@ def test_approving_where_no_approval_is_needed_says_so(project: Path, env: str, 
     assert f"'creditops ci release --env {env}' promotes without one" in error
     assert main(["approve", "--env", "prod", "--version", "99", "--by", "ana", "--reason", "looks good"]) == 1
     assert "has no version 99: it has no versions yet" in capsys.readouterr().err
+
+
+def test_pr_validation_smoke_target_is_checked_before_anything_runs(
+    project: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["ci", "pr-validation", "--smoke-on", "cloud"]) == 1
+    assert "--smoke-on must be local or azureml, not 'cloud'" in capsys.readouterr().err
+    for name in ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["ci", "pr-validation", "--smoke-on", "azureml"]) == 1
+    error = " ".join(capsys.readouterr().err.split())
+    assert "--smoke-on azureml needs an Azure ML workspace: set AZURE_SUBSCRIPTION_ID" in error
+    assert "az login" in error
+    assert not (project / "reports").exists()  # refused before any stage ran
