@@ -157,3 +157,31 @@ def test_run_no_logging_leaves_no_store(workspace: Path, data_file: Path, tmp_pa
     assert main(["run", "--data", str(data_file), "--no-logging", "--summary-json", str(summary)]) == 0
     assert "--no-logging trains and evaluates only" in json.loads(summary.read_text())["registration"]["reason"]
     assert not (workspace / "mlflow.db").exists()
+
+
+def test_data_synth_writes_rows_to_score_and_their_outcomes_apart(tmp_path: Path, capsys) -> None:
+    rows, outcomes = tmp_path / "traffic.csv", tmp_path / "outcomes.parquet"
+    arguments = ["data", "synth", "--rows", "40", "--output", str(rows), "--outcomes", str(outcomes)]
+    assert main([*arguments, "--first-id", "501", "--observed-on", "2026-06-30", "--drift", "concept"]) == 0
+    assert "their outcomes, observed on 2026-06-30" in capsys.readouterr().out
+    scored, observed = read_table(rows), read_table(outcomes)
+    assert "default payment next month" not in scored
+    assert scored["ID"].tolist() == observed["ID"].tolist() == list(range(501, 541))
+    assert set(observed["observation_date"]) == {"2026-06-30"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message", "code"),
+    [
+        (["--observed-on", "2026-13-01"], "'2026-13-01' is not a date like 2026-11-30", 2),
+        (["--outcomes", "OUT"], "write the outcomes to another file than --output", 2),
+        (["--outcomes", "o.txt"], "unsupported format '.txt'", 1),
+    ],
+    ids=["bad-date", "same-file", "bad-suffix"],
+)
+def test_data_synth_refuses_bad_outcome_options_before_writing(tmp_path: Path, capsys, extra, message, code) -> None:
+    output = tmp_path / "traffic.csv"
+    extra = [str(output) if item == "OUT" else str(tmp_path / item) if item == "o.txt" else item for item in extra]
+    assert main(["data", "synth", "--rows", "10", "--output", str(output), *extra]) == code
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

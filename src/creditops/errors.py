@@ -7,6 +7,10 @@ class CreditopsError(Exception):
     exit_code = 1
 
 
+class TooLittleEvidenceError(CreditopsError):
+    """A monitoring check has too few rows or outcomes to judge: not a finding either way."""
+
+
 class ConfigError(CreditopsError):
     """A configuration file or option is missing or invalid."""
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
@@ -15,6 +15,10 @@ from creditops.monitoring.drift import DriftReport
 from creditops.pipeline import PipelineResult
 from creditops.tracking import names
 from creditops.tracking.registry import VersionInfo
+
+if TYPE_CHECKING:
+    from creditops.flow.monitoring import Findings
+    from creditops.monitoring.performance import Joined, PerformanceReport
 
 
 def _table(title: str, headers: tuple[str, ...]) -> Table:
@@ -183,6 +187,34 @@ def drift_table(report: DriftReport) -> Table:
     return table
 
 
+def performance_table(report: "PerformanceReport", joined: "Joined") -> Table:
+    verdict = "[red]below the minimum[/red]" if report.degraded else "[green]holding[/green]"
+    table = _table(f"{verdict}: {report.summary()}", ("figure", "on outcomes", "95% interval", "at test time"))
+    for figure in report.figures:
+        at_test = "—" if figure.at_test is None else f"{figure.at_test:.4f}"
+        table.add_row(figure.name, f"{figure.value:.4f}", f"{figure.low:.4f} – {figure.high:.4f}", at_test)
+    others = sum(joined.other_versions.values())
+    table.caption = (
+        f"{joined.outcomes:,} outcomes; {report.rows:,} joined to version {joined.model_version};"
+        f" {joined.unmatched:,} without a logged prediction" + (f"; {others:,} of other versions" if others else "")
+    )
+    return table
+
+
+def findings_table(findings: "Findings") -> Table:
+    """`ci monitor`: each check's verdict, page, or why it did not judge."""
+    table = _key_value_table("monitoring")
+    if findings.drift is not None:
+        verdict = "DRIFT" if findings.drift.report.drifted else "no drift"
+        table.add_row("drift", f"{verdict}: {findings.drift.report.summary()} ({findings.drift.page})")
+    if findings.performance is not None:
+        verdict = "BELOW MINIMUM" if findings.performance.report.degraded else "holding"
+        table.add_row("outcomes", f"{verdict}: {findings.performance.report.summary()} ({findings.performance.page})")
+    for note in findings.not_judged:
+        table.add_row("not judged", note)
+    return table
+
+
 def status_tables(statuses: list[Any]) -> list[Table]:
     """`creditops status`: one small table per environment."""
     tables = []
@@ -203,6 +235,16 @@ def status_tables(statuses: list[Any]) -> list[Table]:
             verdict = "DRIFT" if drift["drifted"] else "no drift"
             rates = f"predicted default rate {drift['reference_default_rate']:.1%} → {drift['live_default_rate']:.1%}"
             table.add_row("last drift check", f"{verdict} at {drift['at']} ({drift['rows']:,} rows; {rates})")
+        outcomes = item.outcomes
+        if outcomes is None:
+            table.add_row("last outcomes check", "never run")
+        else:
+            verdict = "BELOW MINIMUM" if outcomes["degraded"] else "holding"
+            table.add_row(
+                "last outcomes check",
+                f"{verdict} at {outcomes['at']}: ROC AUC {outcomes['roc_auc']:.3f} on {outcomes['rows']:,} outcomes"
+                f" (minimum {outcomes['min_auc']:g})",
+            )
         for problem in item.problems:
             table.add_row("note", problem)
         tables.append(table)

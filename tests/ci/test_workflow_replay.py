@@ -220,3 +220,74 @@ def test_azure_pipelines_stages_hand_off_from_candidate_to_deploy(runners: Path)
             )
     _champion_and_approver(shared)
     _prod_endpoint_answers(runners / "deploy")
+
+
+def _cli(runner: Path, variables: Mapping[str, str], *arguments: str, expect: int = 0) -> str:
+    done = subprocess.run(
+        [str(runner / ".venv" / "bin" / "creditops"), *arguments],
+        cwd=runner,
+        env=_environ(runner, variables),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == expect, f"{arguments}\n--- exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr}"
+    return done.stdout
+
+
+def test_github_monitor_workflow_retrains_when_outcomes_show_the_model_got_worse(runners: Path) -> None:
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "monitor.yml").read_text())
+    triggers = workflow.get("on", workflow.get(True))
+    assert set(triggers) == {"schedule", "workflow_dispatch"}
+    assert triggers["schedule"][0]["cron"]
+    jobs: dict[str, Any] = workflow["jobs"]
+    assert jobs["deploy"]["needs"] == "monitor"
+    assert jobs["deploy"]["environment"] == "prod"
+    host = _clone(runners / "prod-host")  # self-hosted: the endpoint, its request log and both jobs live here
+    subprocess.run(["git", "update-ref", "refs/remotes/origin/releases/1.0", "HEAD"], cwd=host, check=True)
+    store = f"sqlite:///{runners / 'shared-store' / 'mlflow.db'}"
+    (runners / "shared-store").mkdir()
+    trainer = {"PROD_MLFLOW_TRACKING_URI": store, "LOGNAME": "ci-trainer"}
+    reviewer = {"PROD_MLFLOW_TRACKING_URI": store, "LOGNAME": APPROVER}
+    # production as it stands: version 1 approved and serving, then a month of traffic and its outcomes
+    _cli(host, trainer, "ci", "release", "--env", "prod", expect=3)
+    _cli(host, reviewer, "approve", "--env", "prod", "--version", "1", "--reason", "first release")
+    _cli(host, reviewer, "ci", "release", "--env", "prod")
+    traffic = ["--rows", "600", "--seed", "9", "--first-id", "300001", "--drift", "concept"]
+    _cli(host, trainer, "data", "synth", *traffic, "--output", "month.csv", "--outcomes", "outcomes.csv")
+    _cli(host, trainer, "endpoint", "--env", "prod", "invoke", "creditops-prod", "--data", "month.csv")
+    data = yaml.safe_load((host / "config" / "environments" / "prod.yaml").read_text())["data"]["path"]
+    _cli(host, trainer, "data", "synth", "--rows", "2500", "--seed", "404", "--drift", "concept", "--output", data)
+
+    outputs = runners / "github-output"
+    expressions = {
+        "secrets.PROD_MLFLOW_TRACKING_URI": store,
+        "secrets.PROD_MLFLOW_TRAINER_USERNAME": "",
+        "secrets.PROD_MLFLOW_TRAINER_PASSWORD": "",
+        "secrets.PROD_MLFLOW_APPROVER_USERNAME": "",
+        "secrets.PROD_MLFLOW_APPROVER_PASSWORD": "",
+        "inputs.outcomes": str(host / "outcomes.csv"),
+        "steps.monitor.outputs.awaiting": "",
+        "github.actor": "octocat",
+        "github.run_id": "4343",
+    }
+    for job, identity in (("monitor", "ci-trainer"), ("deploy", APPROVER)):
+        for step in jobs[job]["steps"]:
+            if "run" not in step or _is_install(step["run"]):
+                continue
+            variables = {key: _expand(str(value), GITHUB, expressions) for key, value in step.get("env", {}).items()}
+            variables = {**variables, "LOGNAME": identity, "GITHUB_OUTPUT": str(outputs)}
+            _run(_expand(step["run"], GITHUB, expressions), host, variables, ["bash", "-e", "-c"])
+        if job == "monitor":
+            assert outputs.read_text().splitlines() == ["awaiting=true"]  # so the deploy job runs
+    registry = Registry(store)
+    champion = registry.champion("credit_default_model")
+    assert champion is not None
+    assert champion.version == "2"
+    assert champion.tags.get(names.APPROVAL_BY) == APPROVER
+    assert "approved the retraining monitoring called for" in champion.tags.get(names.APPROVAL_REASON, "")
+    attached = [name for name, _ in registry.run_artifact_texts(champion.run_id or "", "monitoring")]
+    assert any(name.startswith("outcomes-prod-") for name in attached), attached
+    os.environ["CREDITOPS_HOME"] = str(host / ".creditops")
+    endpoint = state.load(from_process("prod").endpoints_dir, "creditops-prod")
+    key = state.read_key(from_process("prod").endpoints_dir, "creditops-prod")
+    assert post(endpoint.url, SAMPLE_REQUEST.read_bytes(), api_key=key).json()["model_version"] == "2"

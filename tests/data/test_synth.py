@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from creditops.data.checks import check_data
-from creditops.data.schema import BILL_AMOUNTS, COLUMNS, LABEL, PAY_AMOUNTS
-from creditops.data.synth import synthesize
+from creditops.data.schema import BILL_AMOUNTS, COLUMNS, FEATURES, ID_COLUMN, LABEL, OBSERVED_ON, PAY_AMOUNTS
+from creditops.data.synth import split_outcomes, synthesize
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +71,27 @@ def test_delinquency_drift_raises_late_payments_and_defaults() -> None:
 def test_limits_drift_lowers_credit_limits() -> None:
     base, drifted = synthesize(5_000, 5), synthesize(5_000, 5, "limits")
     assert drifted["LIMIT_BAL"].median() < 0.7 * base["LIMIT_BAL"].median()
+
+
+def test_concept_drift_keeps_the_customers_and_changes_who_defaults() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    base, drifted = synthesize(20_000, 5), synthesize(20_000, 5, "concept")
+    pd.testing.assert_frame_equal(base[list(FEATURES)], drifted[list(FEATURES)])  # nothing for drift to see
+    assert 0.18 < drifted[LABEL].mean() < 0.28
+    late = base["PAY_0"].clip(-2, 4)
+    assert roc_auc_score(base[LABEL], late) > roc_auc_score(drifted[LABEL], late) + 0.1  # lateness predicts less
+    assert roc_auc_score(drifted[LABEL], -base["LIMIT_BAL"]) > roc_auc_score(base[LABEL], -base["LIMIT_BAL"]) + 0.1
+
+
+def test_outcomes_are_split_from_the_rows_to_score_and_ids_can_start_anywhere() -> None:
+    frame = synthesize(50, 3, first_id=1_001)
+    assert frame[ID_COLUMN].tolist() == list(range(1_001, 1_051))
+    scored, outcomes = split_outcomes(frame, "2026-11-30")
+    assert list(scored.columns) == [ID_COLUMN, *FEATURES]
+    assert list(outcomes.columns) == [ID_COLUMN, LABEL, OBSERVED_ON]
+    assert outcomes[LABEL].tolist() == frame[LABEL].tolist()
+    assert (outcomes[OBSERVED_ON] == "2026-11-30").all()
 
 
 def test_rejects_zero_rows() -> None:

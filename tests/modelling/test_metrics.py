@@ -216,6 +216,8 @@ def test_each_card_resample_is_the_weighted_metric_under_its_poisson_weights() -
         assert ours["PR AUC"][sample] == pytest.approx(average_precision_score(labels, probability, sample_weight=w))
         assert ours["log loss"][sample] == pytest.approx(log_loss(labels, probability, sample_weight=w))
         assert ours["F1"][sample] == pytest.approx(f1_score(labels, probability >= 0.5, sample_weight=w))
+        assert ours["default rate"][sample] == pytest.approx(np.average(labels, weights=w))
+        assert ours["mean predicted"][sample] == pytest.approx(np.average(probability, weights=w))
 
 
 def test_card_metrics_at_their_edges() -> None:

@@ -10,14 +10,21 @@ from creditops.modelling.estimators import TrainedModel, feature_matrix
 from creditops.modelling.reasons import contributions, mean_absolute_by_group, reason_table, top_reasons
 
 
+@pytest.mark.parametrize("fixture", ["small_model", "small_sklearn_model"])
 def test_contributions_and_the_base_value_sum_to_the_raw_score(
-    small_model: TrainedModel, small_frame: pd.DataFrame
+    fixture: str, small_frame: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
-    rows = feature_matrix(small_frame.sample(50, random_state=3))
-    parts = contributions(small_model, rows)
-    assert parts.shape == (50, len(FEATURES) + 1)
-    raw = small_model.estimator.predict(rows, raw_score=True)
+    model: TrainedModel = request.getfixturevalue(fixture)
+    rows = feature_matrix(small_frame.sample(80, random_state=3))
+    parts = contributions(model, rows)
+    assert parts.shape == (80, len(FEATURES) + 1)
+    if model.algorithm == "lightgbm":
+        raw = model.estimator.predict(rows, raw_score=True)
+    else:  # path attributions (Saabas) of the scikit-learn GBM
+        raw = model.estimator.decision_function(rows)
     np.testing.assert_allclose(parts.sum(axis=1), raw, atol=1e-6)
+    assert np.ptp(parts[:, -1]) == 0  # one base value for every row
+    assert np.abs(parts[:, FEATURES.index("PAY_0")]).mean() > 0
 
 
 def test_the_reasons_are_the_groups_that_raised_the_risk_most(
@@ -60,8 +67,15 @@ def test_the_table_is_versioned_and_covers_every_feature_once() -> None:
     assert sorted(listed) == sorted(FEATURES)
 
 
-def test_other_models_and_no_reasons_are_clear_errors(small_sklearn_model: TrainedModel, small_frame) -> None:
-    with pytest.raises(CreditopsError, match="reason codes need a LightGBM model"):
-        contributions(small_sklearn_model, feature_matrix(small_frame.head(2)))
+def test_the_scikit_learn_gbm_gives_reasons_too(small_sklearn_model: TrainedModel, small_frame: pd.DataFrame) -> None:
+    late = feature_matrix(small_frame.head(1).assign(PAY_0=3, PAY_2=2, PAY_3=2))
+    (given,) = top_reasons(contributions(small_sklearn_model, late), late, 1)
+    assert given[0].code == "R01"
+
+
+def test_other_models_and_no_reasons_are_clear_errors(small_model: TrainedModel, small_frame) -> None:
+    other = TrainedModel("xgboost", small_model.estimator)
+    with pytest.raises(CreditopsError, match="need a LightGBM or scikit-learn GBM model; this one is xgboost"):
+        contributions(other, feature_matrix(small_frame.head(2)))
     with pytest.raises(CreditopsError, match="at least one reason"):
         top_reasons(np.zeros((1, 24)), np.zeros((1, 23)), 0)

@@ -17,6 +17,15 @@ def test_rows_are_logged_with_answers_and_read_back(tmp_path: Path) -> None:
     assert rows[1]["features"] == list(features[1])
     assert {row["deployment"] for row in rows} == {"blue"}
     assert rows[0]["model_version"] == "3"
+    assert [row["id"] for row in rows] == [None, None]
+
+
+def test_the_rows_ids_are_logged_when_the_request_carried_them(tmp_path: Path) -> None:
+    log = RequestLog(tmp_path, "blue", "3")
+    log.record(np.zeros((2, 23)), np.array([0.1, 0.9]), np.array([0, 1]), [17, 18])
+    log.record(np.zeros((1, 23)), np.array([0.4]), np.array([0]), ["A-9"])
+    log.close()
+    assert [(row["id"], row["probability"]) for row in read(tmp_path, 0)] == [(17, 0.1), (18, 0.9), ("A-9", 0.4)]
 
 
 def test_sampling_logs_about_the_requested_share(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def test_card_has_every_section_and_is_self_contained(card: Path) -> None:
     page = card.read_text()
     for section in SECTIONS:
         assert f"<h2>{section}</h2>" in page
-    assert page.count("data:image/png;base64,") == 5
+    assert page.count("data:image/png;base64,") == 6
     assert not re.search(r"(src|href)=['\"]https?://", page)
     assert "champion v6" in page
     assert "SEX=female" in page
@@ -48,10 +48,23 @@ def test_card_has_every_section_and_is_self_contained(card: Path) -> None:
     assert "<td>F1</td>" in page
     assert "<td>PR AUC</td>" in page
     alts = re.findall(r"<img alt='([^']*)'", page)
-    assert len(alts) == 5
+    assert len(alts) == 6
     assert all(alt and alt != "plot" for alt in alts)
     assert any(alt.startswith("ROC curve") and "area 0." in alt for alt in alts)
     assert "A negative value (red)" in page
+
+
+def test_card_gives_the_global_view_of_the_reason_codes(card: Path, small_model: TrainedModel, small_frame) -> None:
+    from creditops.modelling.estimators import feature_matrix
+    from creditops.modelling.reasons import contributions, mean_absolute_by_group
+
+    page = card.read_text()
+    assert "<h2>Contributions (global view of the reason codes)</h2>" in page
+    assert "exact TreeSHAP" in page
+    expected = mean_absolute_by_group(contributions(small_model, feature_matrix(small_frame)))
+    for code, value in expected.items():
+        assert re.search(rf"<td>{code}</td>.*?<td>{value:.3f}</td>", page, flags=re.DOTALL)
+    assert "<td>never</td>" in page  # the protected group is shown, and marked as never a reason
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")

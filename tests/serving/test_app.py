@@ -143,6 +143,8 @@ def test_explain_adds_the_principal_reasons_of_each_row_and_nothing_without_it(c
         assert contributions == sorted(contributions, reverse=True)
     mlflow_shape = _post(client, "/invocations?explain=1", request).json()
     assert all(len(row["reasons"]) <= 1 for row in mlflow_shape["predictions"])
+    in_body = _post(client, "/score", {**request, "explain": 3}).json()
+    assert in_body["predictions"] == explained["predictions"]
 
 
 @pytest.mark.parametrize("query", ["explain=0", "explain=11", "explain=abc", "explain=-1", "explain="])

@@ -248,3 +248,52 @@ def test_flag_mode_still_refuses_structural_errors(body: bytes, message: str) ->
         parse_request(body, max_rows=5, on_invalid="flag")
     assert raised.value.status == 422
     assert message in raised.value.message
+
+
+def test_an_id_column_anywhere_is_taken_as_the_rows_ids_and_index() -> None:
+    columns = ["ID", *reversed(FEATURES)]
+    data = [[71, *reversed(VALID_ROW)], [72, *reversed(SECOND)]]
+    parsed = _parse({"dataframe_split": {"columns": columns, "data": data}})
+    np.testing.assert_array_equal(parsed.features, EXPECTED)
+    assert parsed.ids == [71, 72]
+    assert parsed.index == [71, 72]
+    records_ = [{"ID": 9, **row} for row in records([VALID_ROW])]
+    assert _parse({"dataframe_records": records_}).ids == [9]
+
+
+def test_ids_come_from_an_index_and_are_none_without_one() -> None:
+    payload = {"input_data": {"columns": list(range(23)), "index": ["a", "b"], "data": [VALID_ROW, SECOND]}}
+    assert _parse(payload).ids == ["a", "b"]
+    assert _parse({"instances": [VALID_ROW]}).ids is None
+    assert _parse({"instances": [VALID_ROW]}).index == [0]
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (
+            {"input_data": {"columns": ["ID", *FEATURES], "index": [1], "data": [[1, *VALID_ROW]]}},
+            "the rows' IDs came twice: send either an index or an ID column",
+        ),
+        ({"dataframe_split": {"columns": ["ID", *FEATURES], "data": [[1.5, *VALID_ROW]]}}, "column ID row 0: 1.5"),
+        ({"dataframe_split": {"columns": ["ID", *FEATURES], "data": [[2**60, *VALID_ROW]]}}, "up to 2**53"),
+        ({"dataframe_split": {"columns": ["ID", *FEATURES], "data": [["x7", *VALID_ROW]]}}, "column 'ID' row 0"),
+        ({"dataframe_split": {"columns": ["ID", "ID", *FEATURES], "data": [[1, 1, *VALID_ROW]]}}, "duplicated column"),
+    ],
+    ids=["twice", "fraction", "too-large", "text", "duplicated"],
+)
+def test_bad_ids_are_422_naming_what_to_send(payload: dict, message: str) -> None:
+    _fails(payload, 422, message)
+
+
+def test_the_body_may_ask_for_reasons() -> None:
+    assert _parse({"instances": [VALID_ROW], "explain": 3}).explain == 3
+    assert _parse({"instances": [VALID_ROW]}).explain == 0
+
+
+@pytest.mark.parametrize("asked", [0, 11, -1, "3", True, 2.5, None])
+def test_a_bad_explain_in_the_body_is_a_422_naming_the_range(asked: object) -> None:
+    if asked is None:
+        assert _parse({"instances": [VALID_ROW], "explain": None}).explain == 0  # null asks for nothing
+        return
+    _fails({"instances": [VALID_ROW], "explain": asked}, 422, "explain must be a whole number of reasons from 1 to 10")

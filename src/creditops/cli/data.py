@@ -15,18 +15,53 @@ def data_synth(
     output: Annotated[Path, typer.Option(help="Output file: .csv, .parquet or .xlsx")],
     rows: Annotated[int, typer.Option(min=1, help="Number of customers")] = 30_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 2005,
-    drift: Annotated[str, typer.Option(help="none, delinquency (more late payers) or limits (lower limits)")] = "none",
+    drift: Annotated[
+        str,
+        typer.Option(
+            help="none, delinquency (more late payers), limits (lower limits) or concept (the same customers,"
+            " defaulting for reasons the columns do not show: only outcomes reveal it)"
+        ),
+    ] = "none",
+    outcomes: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the rows' outcomes here (ID, default payment next month, observation_date) and"
+            " leave the label out of --output: traffic to score now, outcomes to join later"
+        ),
+    ] = None,
+    first_id: Annotated[int, typer.Option(min=1, help="ID of the first customer (keep batches' IDs apart)")] = 1,
+    observed_on: Annotated[
+        str | None, typer.Option(help="Observation date of the outcomes, YYYY-MM-DD (default: today)")
+    ] = None,
 ) -> None:
     """Write a synthetic data set with the UCI credit-default schema."""
-    from creditops.data.io import write_table
-    from creditops.data.synth import DRIFT_KINDS, synthesize
+    import datetime
+
+    from creditops.data.io import writable_suffix, write_table
+    from creditops.data.synth import DRIFT_KINDS, split_outcomes, synthesize
 
     if drift not in DRIFT_KINDS:
         raise typer.BadParameter(f"unknown drift {drift!r}: use {', '.join(DRIFT_KINDS)}", param_hint="--drift")
-    frame = synthesize(rows, seed, drift)  # type: ignore[arg-type]
-    write_table(frame, output)
+    try:
+        observed = datetime.date.fromisoformat(observed_on) if observed_on else datetime.date.today()
+    except ValueError:
+        raise typer.BadParameter(f"{observed_on!r} is not a date like 2026-11-30", param_hint="--observed-on") from None
+    if outcomes is not None and outcomes.resolve() == output.resolve():
+        raise typer.BadParameter("write the outcomes to another file than --output", param_hint="--outcomes")
+    for path in (output, outcomes):  # both refused before either is written
+        if path is not None:
+            writable_suffix(path)
+    frame = synthesize(rows, seed, drift, first_id)  # type: ignore[arg-type]
     rate = 100 * frame["default payment next month"].mean()
+    if outcomes is None:
+        write_table(frame, output)
+    else:
+        scored, observed_outcomes = split_outcomes(frame, observed.isoformat())
+        write_table(observed_outcomes, outcomes)
+        write_table(scored, output)
     console.print(f"wrote {output}: {rows:,} rows, default rate {rate:.2f}%, seed {seed}, drift {drift}")
+    if outcomes is not None:
+        console.print(f"wrote {outcomes}: their outcomes, observed on {observed.isoformat()}")
 
 
 @data_app.command("check")

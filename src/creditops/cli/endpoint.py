@@ -17,6 +17,7 @@ from creditops.cli.app import (
 )
 from creditops.context import Context
 from creditops.errors import CreditopsError
+from creditops.serving.protocol import MAX_REASONS
 
 if TYPE_CHECKING:
     from creditops.endpoints.targets.azureml import AzureMLTarget
@@ -120,6 +121,9 @@ def endpoint_invoke(
     data: Annotated[
         Path | None, typer.Option(help="Send every row of this data file instead (batches of 500 rows)")
     ] = None,
+    explain: Annotated[
+        int, typer.Option(min=0, max=MAX_REASONS, help="Ask for each row's K principal reason codes (0: none)")
+    ] = 0,
     env: CommandEnv = None,
 ) -> None:
     """Send a scoring request (or a whole data file) to the endpoint and print the answer."""
@@ -127,6 +131,8 @@ def endpoint_invoke(
     from creditops.endpoints.smoke import read_request
 
     context, azure = _where(ctx, env, name)
+    if data is not None and explain:
+        raise CreditopsError("--explain goes with a request file, not --data: use 'creditops score --explain K'")
     if data is not None:
         if azure is not None:
             raise CreditopsError(
@@ -136,6 +142,13 @@ def endpoint_invoke(
         console.print(f"{name} scored {scored:,} rows from {data}: mean probability of default {mean:.3f}")
         return
     body = read_request(request_file)
+    if explain:
+        import orjson
+
+        request = orjson.loads(body)
+        if not isinstance(request, dict):
+            raise CreditopsError(f"{request_file} holds no JSON object to add 'explain' to")
+        body = orjson.dumps({**request, "explain": explain})
     answer = azure.invoke(body, deployment) if azure is not None else manager.invoke(context, name, body, deployment)
     console.print_json(answer.text)
     if answer.status_code != 200:

@@ -150,6 +150,45 @@ def ci_release(env: EnvOption = "dev", port: PortOption = None, allow_dirty: All
     release(context_for(env), say=console.print, port=port, allow_dirty=allow_dirty)
 
 
+@ci_app.command("monitor")
+def ci_monitor(
+    env: EnvOption = "dev",
+    outcomes: Annotated[
+        Path | None, typer.Option(help="Observed outcomes to judge (default: the environment's monitoring.outcomes)")
+    ] = None,
+    port: PortOption = None,
+    allow_dirty: AllowDirty = False,
+) -> None:
+    """What the scheduled monitoring job does: check drift and outcomes; when either calls for it, run the
+    release (retrain with this code on the environment's data, gate, approval), with the pages attached.
+
+    Exit 0: nothing calls for retraining, or the release went through; 3: the retrained version awaits
+    approval; 4: retraining was called for but made nothing to promote (the message says why).
+    """
+    from creditops.flow.monitoring import DRIFT_EXIT, monitor
+    from creditops.flow.release import release
+    from creditops.views import findings_table
+
+    context = context_for(env)
+    findings = monitor(context, outcomes)
+    console.print(findings_table(findings))
+    reasons = findings.reasons_to_retrain
+    if not reasons:
+        console.print("nothing calls for retraining", highlight=False)
+        return
+    console.print(f"retraining in {env}: {'; '.join(reasons)}", highlight=False, soft_wrap=True)
+    record = release(context, say=console.print, port=port, allow_dirty=allow_dirty, attachments=findings.pages)
+    if record is None:
+        data = context.env.data.path
+        console.print(
+            f"monitoring called for retraining in {env}, but the release made nothing to promote: retraining"
+            f" needs fresh data in {data} (the outcomes observed since) or a code change",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(DRIFT_EXIT)
+
+
 @ci_app.command("stage")
 def ci_stage(
     stages: Annotated[list[str], typer.Argument(help="Stages to run in order: lint, security, unit, e2e")],

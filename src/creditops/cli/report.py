@@ -1,4 +1,4 @@
-"""`creditops report` and `creditops monitor`: the model card and drift monitoring."""
+"""`creditops report` and `creditops monitor`: the model card, drift and performance on outcomes."""
 
 from pathlib import Path
 from typing import Annotated
@@ -6,9 +6,8 @@ from typing import Annotated
 import typer
 
 from creditops.cli.app import EnvOption, OutputOption, app, console, context_for, emit_json, group
-from creditops.errors import CreditopsError
 
-monitor_app = group("monitor", "Watch live traffic for drift.")
+monitor_app = group("monitor", "Watch live traffic for drift, and the model's performance on observed outcomes.")
 
 
 @app.command()
@@ -37,10 +36,10 @@ def monitor_drift(
     """Compare recent traffic with the training reference; exit 4 when drift exceeds the thresholds."""
     from dataclasses import asdict
 
-    from creditops.flow.monitoring import DRIFT_EXIT, check_drift, last_drift
+    from creditops.flow.monitoring import DRIFT_EXIT, check_drift, duration_seconds, last_drift
     from creditops.views import drift_table
 
-    seconds = _seconds(since)  # the option is checked before the environment is opened
+    seconds = duration_seconds(since)  # the option is checked before the environment is opened
     context = context_for(env)
     result = check_drift(context, seconds)
     if output == "json":
@@ -52,9 +51,29 @@ def monitor_drift(
         raise typer.Exit(DRIFT_EXIT)
 
 
-def _seconds(duration: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    number, unit = duration[:-1], duration[-1:]
-    if unit not in units or not number.replace(".", "", 1).isdigit():
-        raise CreditopsError(f"--since {duration!r} is not a duration like 30m, 6h or 2d")
-    return float(number) * units[unit]
+@monitor_app.command("performance")
+def monitor_performance(
+    outcomes: Annotated[
+        Path, typer.Option(help="Observed outcomes: ID, default payment next month and observation_date columns")
+    ],
+    since: Annotated[str, typer.Option(help="How far back the predictions they are joined to go: 90d, 365d")] = "365d",
+    output: OutputOption = "table",
+    env: EnvOption = "dev",
+) -> None:
+    """Join outcomes to the logged predictions by ID and judge the production model on them: ROC AUC,
+    calibration and default rate against its test-time figures; exit 4 when the AUC is below the minimum."""
+    from dataclasses import asdict
+
+    from creditops.flow.monitoring import DRIFT_EXIT, check_performance, duration_seconds, last_performance
+    from creditops.views import performance_table
+
+    seconds = duration_seconds(since)
+    context = context_for(env)
+    result = check_performance(context, outcomes, seconds)
+    if output == "json":
+        emit_json({**(last_performance(context) or {}), "figures": [asdict(item) for item in result.report.figures]})
+    else:
+        console.print(performance_table(result.report, result.joined))
+        console.print(f"outcomes page: {result.page}", highlight=False, soft_wrap=True)
+    if result.report.degraded:
+        raise typer.Exit(DRIFT_EXIT)

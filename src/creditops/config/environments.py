@@ -102,6 +102,23 @@ class MonitoringSettings(_Section):
     p_value: float = Field(0.01, gt=0, lt=1, description="...and its distribution test's p-value below this")
     default_rate_shift: float = Field(0.05, gt=0, lt=1, description="Largest shift of the predicted default rate")
     min_rows: int = Field(200, ge=10, description="Fewest logged rows to judge")
+    min_auc: float = Field(
+        0.7, gt=0.5, lt=1, description="Production ROC AUC on observed outcomes below which the model is retrained"
+    )
+    min_outcomes: int = Field(200, ge=10, description="Fewest outcomes joined to logged predictions to judge")
+    outcomes: str | None = Field(
+        None,
+        description="Outcomes table (ID, default payment next month, observation_date) that `ci monitor` joins;"
+        " null: outcomes are judged only when given with --outcomes",
+    )
+    drift_window: str = Field(
+        "24h", pattern=r"^\d+(\.\d+)?[smhd]$", description="Traffic `ci monitor` checks for drift: 30m, 6h, 2d"
+    )
+    outcomes_window: str = Field(
+        "365d",
+        pattern=r"^\d+(\.\d+)?[smhd]$",
+        description="Logged predictions `ci monitor` joins outcomes to (outcomes arrive months after the scoring)",
+    )
 
 
 class EnvironmentConfig(_Section):

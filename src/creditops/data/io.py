@@ -36,12 +36,18 @@ def read_table(path: Path) -> pd.DataFrame:
     return _whole_numbers_as_integers(frame)
 
 
+def writable_suffix(path: Path) -> str:
+    """The format `path` names, refused with the formats there are when write_table cannot write it."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in WRITABLE:
+        raise DataError(f"cannot write {path}: unsupported format '{suffix}'; use {_listing(WRITABLE)}")
+    return suffix
+
+
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
     """Write a data table atomically in the format its suffix names (.csv, .parquet or .xlsx)."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in WRITABLE:
-        raise DataError(f"cannot write {path}: unsupported format '{suffix}'; use {_listing(WRITABLE)}")
+    suffix = writable_suffix(path)
     with atomic_path(path) as temporary:
         if suffix == ".csv":
             frame.to_csv(temporary, index=False)

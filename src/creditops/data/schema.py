@@ -4,6 +4,8 @@ from typing import Final
 
 ID_COLUMN: Final = "ID"
 LABEL: Final = "default payment next month"
+OBSERVED_ON: Final = "observation_date"
+"""The outcomes table: ID, LABEL and the date the outcome was observed (YYYY-MM-DD)."""
 
 PAY_STATUS: Final = ("PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6")
 BILL_AMOUNTS: Final = tuple(f"BILL_AMT{month}" for month in range(1, 7))

@@ -12,10 +12,13 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
-from creditops.data.schema import BILL_AMOUNTS, COLUMNS, ID_COLUMN, LABEL, PAY_AMOUNTS, PAY_STATUS
+from creditops.data.schema import BILL_AMOUNTS, COLUMNS, ID_COLUMN, LABEL, OBSERVED_ON, PAY_AMOUNTS, PAY_STATUS
 
-DriftKind = Literal["none", "delinquency", "limits"]
-DRIFT_KINDS: Final[tuple[str, ...]] = ("none", "delinquency", "limits")
+DriftKind = Literal["none", "delinquency", "limits", "concept"]
+DRIFT_KINDS: Final[tuple[str, ...]] = ("none", "delinquency", "limits", "concept")
+"""delinquency: more late payers; limits: lower limits; concept: the same customers, but whether they
+default depends less on what the columns show and more on what they do not (no input drift to see:
+only outcomes reveal it)."""
 
 _DEFAULT_INTERCEPT: Final = -1.50
 """Log-odds offset that gives the full UCI data set's 22.12 % default rate on undrifted data."""
@@ -57,10 +60,13 @@ _OLDER_STATUS_SHARES: Final = (0.15, 0.205, 0.525, 0.0, 0.105, 0.006, 0.003)
 """Shares of the codes -2, -1, 0, 1, 2, 3, 4 (the rest is 5 and deeper) in the latest and older months."""
 _PAY0_LOG_ODDS: Final = {-2: -0.35, -1: -0.2, 0: -0.7, 1: 0.45, 2: 1.2, 3: 1.3, 4: 1.4}
 _MONTHLY_INTEREST: Final = 0.018
+_CONCEPT_SHIFT: Final = -0.9
+"""Concept drift's re-centring: the default rate stays near the undrifted 22 %."""
 
 
-def synthesize(rows: int, seed: int, drift: DriftKind = "none") -> pd.DataFrame:
-    """A data frame of `rows` synthetic customers in the UCI column order, deterministic for `seed`."""
+def synthesize(rows: int, seed: int, drift: DriftKind = "none", first_id: int = 1) -> pd.DataFrame:
+    """A data frame of `rows` synthetic customers in the UCI column order, deterministic for `seed`,
+    numbered from `first_id`."""
     if rows < 1:
         raise ValueError("rows must be at least 1")
     rng = np.random.default_rng(seed)
@@ -73,10 +79,10 @@ def synthesize(rows: int, seed: int, drift: DriftKind = "none") -> pd.DataFrame:
     status = _draw_status(rng, risk, drift)
     utilisation = _draw_utilisation(rng, risk, status)
     bills, payments = _draw_bills_and_payments(rng, limit, status, utilisation)
-    label = _draw_default(rng, risk, status, bills, payments, limit, sex, age)
+    label = _draw_default(rng, risk, status, bills, payments, limit, sex, age, drift)
 
     columns: dict[str, np.ndarray] = {
-        ID_COLUMN: np.arange(1, rows + 1),
+        ID_COLUMN: np.arange(first_id, first_id + rows),
         "LIMIT_BAL": limit,
         "SEX": sex,
         "EDUCATION": education,
@@ -92,6 +98,14 @@ def synthesize(rows: int, seed: int, drift: DriftKind = "none") -> pd.DataFrame:
     columns[LABEL] = label
     frame = pd.DataFrame(columns, columns=list(COLUMNS))
     return frame.astype("int64")
+
+
+def split_outcomes(frame: pd.DataFrame, observed_on: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows to score (ID and features, no label) and their outcomes as observed later (ID, label, date):
+    the generator drew each label from the customer's true risk, so these are the outcomes that follow."""
+    scored = frame.drop(columns=[LABEL])
+    outcomes = frame[[ID_COLUMN, LABEL]].assign(**{OBSERVED_ON: observed_on})
+    return scored, outcomes
 
 
 def _draw_codes(rng: np.random.Generator, shares: dict[int, float], rows: int) -> np.ndarray:
@@ -218,6 +232,7 @@ def _draw_default(
     limit: np.ndarray,
     sex: np.ndarray,
     age: np.ndarray,
+    drift: DriftKind = "none",
 ) -> np.ndarray:
     latest = np.clip(status[:, 0], -2, 4)
     lookup = np.vectorize(_PAY0_LOG_ODDS.__getitem__)
@@ -231,6 +246,8 @@ def _draw_default(
     log_odds -= 0.18 * np.log(limit / 140_000)
     log_odds += 0.12 * (sex == 1) + 0.006 * (age - 35)
     log_odds += 0.45 * risk
+    if drift == "concept":  # late payment hardly matters any more; a low limit and youth do
+        log_odds = 0.05 * log_odds - 1.8 * np.log(limit / 140_000) - 0.09 * (age - 35) + _CONCEPT_SHIFT
     probability = 1 / (1 + np.exp(-(log_odds + _DEFAULT_INTERCEPT)))
     return np.asarray(rng.random(risk.size) < probability, dtype=np.int64)
 

@@ -25,7 +25,7 @@ import pandas as pd
 from creditops import processes
 from creditops.context import Context
 from creditops.data.io import read_table
-from creditops.data.schema import FEATURES
+from creditops.data.schema import FEATURES, ID_COLUMN
 from creditops.endpoints import state
 from creditops.endpoints.decisions import checked_weights
 from creditops.endpoints.smoke import SmokeReport, post, smoke_test
@@ -253,16 +253,23 @@ def invoke(context: Context, name: str, body: bytes, deployment: str | None = No
 def send_rows(
     context: Context, name: str, data: Path, deployment: str | None = None, batch: int = 500
 ) -> tuple[int, float]:
-    """Score every row of a data file through the endpoint; the row count and mean probability."""
+    """Score every row of a data file through the endpoint; the row count and mean probability.
+
+    A file with an ID column sends it as each batch's index, so the request log keeps the IDs that
+    outcomes are joined on later (`creditops monitor performance`)."""
     frame = read_table(data)
     missing = [name for name in FEATURES if name not in frame]
     if missing:
         raise CreditopsError(f"{data} lacks the feature column(s) {', '.join(missing)}")
     values = np.ascontiguousarray(frame[list(FEATURES)].apply(pd.to_numeric, errors="coerce").to_numpy(float))
     _refuse_bad_cells(data, values)
+    ids = frame[ID_COLUMN].tolist() if ID_COLUMN in frame else None
     probabilities: list[float] = []
     for start in range(0, len(values), batch):
-        body = {"dataframe_split": {"columns": list(FEATURES), "data": values[start : start + batch]}}
+        split: dict[str, Any] = {"columns": list(FEATURES), "data": values[start : start + batch]}
+        if ids is not None:
+            split["index"] = ids[start : start + batch]
+        body = {"dataframe_split": split}
         answer = invoke(context, name, orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), deployment)
         if answer.status_code != 200:
             raise CreditopsError(f"rows {start}..{start + batch - 1} of {data}: {answer.text[:300]}")

@@ -1,23 +1,36 @@
-"""Drift of an environment's live traffic against the training reference of the deployed model."""
+"""Monitoring an environment: drift of its live traffic against the training reference of the deployed
+model, and the production model's performance on the outcomes observed since it scored."""
 
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 
 from creditops.context import Context
 from creditops.endpoints import state
-from creditops.errors import CreditopsError
+from creditops.errors import CreditopsError, TooLittleEvidenceError
 from creditops.files import read_json, write_json
 from creditops.flow.release import environment_split
 from creditops.modelling.estimators import feature_matrix
-from creditops.monitoring import page, request_log
+from creditops.monitoring import outcomes_page, page, performance, request_log
 from creditops.monitoring.drift import DriftReport, compare, too_few_rows
+from creditops.tracking import names
 from creditops.tracking.registry import Registry
 
 DRIFT_EXIT = 4
+"""Exit status of a monitoring check whose finding calls for retraining (drift, or AUC below the minimum)."""
+_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(duration: str, option: str = "--since") -> float:
+    """Seconds in a duration like 30m, 6h or 2d."""
+    number, unit = duration[:-1], duration[-1:]
+    if unit not in _UNITS or not number.replace(".", "", 1).isdigit():
+        raise CreditopsError(f"{option} {duration!r} is not a duration like 30m, 6h or 2d")
+    return float(number) * _UNITS[unit]
 
 
 @dataclass(frozen=True)
@@ -34,7 +47,7 @@ def check_drift(context: Context, since_seconds: float) -> DriftCheck:
     endpoint = context.env.endpoint.name
     rows = list(request_log.read(state.requests(context.endpoints_dir, endpoint), time.time() - since_seconds))
     if too_few_rows(len(rows), settings):
-        raise CreditopsError(
+        raise TooLittleEvidenceError(
             f"only {len(rows)} logged rows on {endpoint} in the last {since_seconds:g} s; need {settings.min_rows}:"
             " send traffic or widen --since"
         )
@@ -50,7 +63,7 @@ def check_drift(context: Context, since_seconds: float) -> DriftCheck:
         live_probability,
         settings,
     )
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    stamp = _stamp()
     path = context.monitoring_dir / f"drift-{env}-{stamp}.html"
     page.render(report, reference, live, f"Drift on {endpoint} ({env}, model version {version})", path)
     summary = {
@@ -69,5 +82,121 @@ def check_drift(context: Context, since_seconds: float) -> DriftCheck:
 
 def last_drift(context: Context) -> dict[str, object] | None:
     """The summary of the newest drift check of the environment, if one ran."""
-    found = sorted(context.monitoring_dir.glob(f"drift-{context.env.name}-*.json"))
+    return _last(context, "drift")
+
+
+@dataclass(frozen=True)
+class PerformanceCheck:
+    report: performance.PerformanceReport
+    joined: performance.Joined
+    page: Path
+
+
+def check_performance(context: Context, outcomes: Path, since_seconds: float) -> PerformanceCheck:
+    """Join the outcomes to the predictions logged in the last `since_seconds` and judge the model on them."""
+    from creditops.data.io import read_table
+
+    table = performance.read_outcomes(read_table(outcomes), str(outcomes))
+    endpoint = context.env.endpoint.name
+    logged = request_log.read(state.requests(context.endpoints_dir, endpoint), time.time() - since_seconds)
+    joined = performance.join(table, logged)
+    info = Registry(context.store_uri).describe(context.model_name, joined.model_version)
+    at_test = {}
+    for metric in ("roc_auc", "brier_score", "default_rate"):
+        if names.metric_tag(metric) in info.tags:
+            at_test[metric] = float(info.tags[names.metric_tag(metric)])
+    settings = context.env.monitoring
+    threshold = float(info.tags.get(names.THRESHOLD, "0.5"))
+    report = performance.judge(
+        joined.labels,
+        joined.probability,
+        at_test,
+        min_auc=settings.min_auc,
+        min_rows=settings.min_outcomes,
+        threshold=threshold,
+    )
+    env = context.env.name
+    stamp = _stamp()
+    path = context.monitoring_dir / f"outcomes-{env}-{stamp}.html"
+    title = f"Outcomes on {endpoint} ({env}, model version {joined.model_version})"
+    outcomes_page.render(report, joined, title, path)
+    summary = {
+        "at": stamp,
+        "degraded": report.degraded,
+        "rows": report.rows,
+        "roc_auc": report.auc.value,
+        "roc_auc_low": report.auc.low,
+        "roc_auc_high": report.auc.high,
+        "roc_auc_at_test": report.auc.at_test,
+        "min_auc": report.min_auc,
+        "unmatched_outcomes": joined.unmatched,
+        "model_version": joined.model_version,
+        "outcomes": str(outcomes),
+        "page": str(path),
+    }
+    write_json(path.with_suffix(".json"), summary)
+    return PerformanceCheck(report, joined, path)
+
+
+def last_performance(context: Context) -> dict[str, object] | None:
+    """The summary of the newest outcomes check of the environment, if one ran."""
+    return _last(context, "outcomes")
+
+
+def _last(context: Context, kind: str) -> dict[str, object] | None:
+    found = sorted(context.monitoring_dir.glob(f"{kind}-{context.env.name}-*.json"))
     return read_json(found[-1]) if found else None
+
+
+def _stamp() -> str:
+    """UTC time to the microsecond: two checks in one second keep both pages, and names sort by time."""
+    now = time.time()
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{now % 1:.6f}"[1:]
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the scheduled monitoring found: each check's result, or why it could not judge."""
+
+    drift: DriftCheck | None
+    performance: PerformanceCheck | None
+    not_judged: tuple[str, ...]
+
+    @property
+    def reasons_to_retrain(self) -> list[str]:
+        reasons = []
+        if self.drift is not None and self.drift.report.drifted:
+            reasons.append(f"drift: {self.drift.report.summary()}")
+        if self.performance is not None and self.performance.report.degraded:
+            reasons.append(f"outcomes: {self.performance.report.summary()}")
+        return reasons
+
+    @property
+    def pages(self) -> list[Path]:
+        """The pages and their JSON summaries, to attach to the retraining run."""
+        found = [check.page for check in (self.drift, self.performance) if check is not None]
+        return [path for page in found for path in (page, page.with_suffix(".json"))]
+
+
+def monitor(context: Context, outcomes: Path | None) -> Findings:
+    """Drift over the environment's drift window, and performance on its outcomes (the file given, else
+    its `monitoring.outcomes`): what `ci monitor` and the scheduled workflows judge."""
+    settings = context.env.monitoring
+    not_judged = []
+    drift = None
+    try:
+        drift = check_drift(context, duration_seconds(settings.drift_window, "monitoring.drift_window"))
+    except TooLittleEvidenceError as error:
+        not_judged.append(f"drift not judged: {error}")
+    source = outcomes if outcomes is not None else (Path(settings.outcomes) if settings.outcomes else None)
+    checked = None
+    if source is None:
+        not_judged.append("outcomes not judged: set monitoring.outcomes in the environment file or pass --outcomes")
+    else:
+        try:
+            checked = check_performance(
+                context, source, duration_seconds(settings.outcomes_window, "monitoring.outcomes_window")
+            )
+        except TooLittleEvidenceError as error:
+            not_judged.append(f"outcomes not judged: {error}")
+    return Findings(drift, checked, tuple(not_judged))

@@ -4,6 +4,7 @@ Every function works in the context of one environment (its own MLflow store, da
 built by the caller with `creditops.context.from_process(ENV)`.
 """
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -175,10 +176,16 @@ def promote(
 
 
 def release(
-    context: Context, *, say: Say = print, port: int | None = None, allow_dirty: bool = False
+    context: Context,
+    *,
+    say: Say = print,
+    port: int | None = None,
+    allow_dirty: bool = False,
+    attachments: Sequence[Path] = (),
 ) -> EvidenceRecord | None:
     """Retrain with this code on the environment's data, gate against its champion, promote when
-    approved. Returns the evidence, or None when nothing changed."""
+    approved. Returns the evidence, or None when nothing changed. `attachments` (e.g. the monitoring
+    pages that called for this release) go to the candidate's run, under `monitoring/`."""
     env = context.env.name
     tree = git_commit(Path.cwd(), context.commit_override)
     if tree.endswith("-dirty"):
@@ -205,7 +212,12 @@ def release(
         say(f"continuing with version {waiting}, which awaits approval in {env}")
         version = waiting
     registry = Registry(context.store_uri)
-    withdrawn = withdrawal(registry.describe(context.model_name, version), env)
+    candidate = registry.describe(context.model_name, version)
+    for path in attachments:
+        registry.attach_artifact(candidate.run_id or "", path, "monitoring")
+    if attachments:
+        say(f"attached {len(attachments)} monitoring file(s) to the run of version {version}")
+    withdrawn = withdrawal(candidate, env)
     if withdrawn is not None:
         say(f"nothing to do: {withdrawn}")
         return None

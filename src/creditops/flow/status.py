@@ -34,6 +34,8 @@ class EnvironmentStatus:
     awaiting_approval: str | None = None
     endpoint: EndpointStatus | None = None
     drift: dict[str, Any] | None = None
+    outcomes: dict[str, Any] | None = None
+    """The newest outcomes check (`monitor performance`), if one ran."""
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -42,7 +44,7 @@ class EnvironmentStatus:
 
 def environment_status(context: Context) -> EnvironmentStatus:
     """What the environment of `context` holds now; a part that cannot be read is named in `problems`."""
-    from creditops.flow.monitoring import last_drift
+    from creditops.flow.monitoring import last_drift, last_performance
 
     problems: list[str] = []
     models: dict[str, str | None] = {"champion": None, "challenger": None, "awaiting": None}
@@ -61,6 +63,7 @@ def environment_status(context: Context) -> EnvironmentStatus:
         awaiting_approval=models["awaiting"],
         endpoint=_endpoint(context),
         drift=last_drift(context),
+        outcomes=last_performance(context),
         problems=problems,
     )
 

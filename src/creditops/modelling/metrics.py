@@ -148,6 +148,8 @@ def bootstrap_card_metrics(
         "Brier score": ((probability - positive) ** 2).astype(np.float64),
         "accuracy": ((probability >= threshold) == positive).astype(np.float64),
         "log loss": -np.where(positive, np.log(clipped), np.log1p(-clipped)),
+        "default rate": positive.astype(np.float64),
+        "mean predicted": np.asarray(probability, dtype=np.float64),
     }
     predicted = probability >= threshold
     counts = np.stack([predicted & positive, predicted & ~positive, ~predicted & positive], axis=1).astype(np.float64)

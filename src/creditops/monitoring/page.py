@@ -20,7 +20,7 @@ from creditops.monitoring.drift import DriftReport
 REFERENCE: Final = ("#718096", "reference (training)")
 LIVE: Final = ("#c53030", "live")
 LEVEL_ORDER: Final = {"drift": 0, "watch": 1, "stable": 2}
-_STYLE: Final = (
+STYLE: Final = (
     "body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse}"
     "td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child"
     "{text-align:left}tr.drift{background:#fde2e2}tr.watch{background:#fef6d8}"
@@ -47,7 +47,7 @@ def render(report: DriftReport, reference: np.ndarray, live: np.ndarray, title: 
     verdict = "drift" if report.drifted else "no drift"
     page = (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}: {verdict}</h1>"
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}: {verdict}</h1>"
         f"<p class='summary'>{html.escape(report.summary())}.</p>"
         f"<p>{report.rows:,} live rows against {report.reference_rows:,} reference rows. A feature drifts when its"
         f" PSI is over {thresholds.psi:g} and its test's p-value under {thresholds.p_value:g}; it is watched when"
@@ -84,11 +84,15 @@ def _figure(name: str, level: str, psi: float, reference: np.ndarray, live: np.n
     axes.set_ylabel(kind, fontsize=8)
     axes.tick_params(labelsize=7)
     axes.legend(fontsize=7, frameon=False)
+    return embedded(figure, f"{name}: {kind}, reference against live; {level}, PSI {psi:.3f}")
+
+
+def embedded(figure: Any, alt: str) -> str:
+    """A matplotlib figure as an inline PNG with `alt` as its text and caption: the page opens offline."""
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     encoded = base64.b64encode(buffer.getvalue()).decode()
-    alt = f"{name}: {kind}, reference against live; {level}, PSI {psi:.3f}"
     return (
         f"<figure><img alt='{html.escape(alt, quote=True)}' src='data:image/png;base64,{encoded}'>"
         f"<figcaption>{html.escape(alt)}</figcaption></figure>"

@@ -1,10 +1,11 @@
 """The request log: sampled scoring requests and answers, as JSON lines in bounded, rotating files.
 
-One line per request (its rows as arrays), written with one unbuffered append, so a line is on disk
-when the answer leaves. Each worker process writes its own file (no interleaving), rotated when it
-reaches a tenth of the folder's cap. The folder as a whole (every deployment, every process, past ones
-included) is held under `total_bytes`: when a process starts and at each rotation, the oldest files go
-first; a live process's own open file is never removed. Headers, and so the API key, are never logged.
+One line per request (its rows as arrays, and their IDs when the request carried them), written with one
+unbuffered append, so a line is on disk when the answer leaves. Each worker process writes its own file
+(no interleaving), rotated when it reaches a tenth of the folder's cap. The folder as a whole (every
+deployment, every process, past ones included) is held under `total_bytes`: when a process starts and at
+each rotation, the oldest files go first; a live process's own open file is never removed. Headers, and
+so the API key, are never logged.
 
 Measured in benchmarks/bench_serving.py: logging's RotatingFileHandler costs ~20 % of the 1-row
 throughput (a LogRecord, locks, a seek and a flush per line) and a QueueListener thread ~40 % (it
@@ -49,13 +50,16 @@ class RequestLog:
         self.size = self.path.stat().st_size
         atexit.register(self.close)
 
-    def record(self, features: np.ndarray, probability: np.ndarray, classes: np.ndarray) -> None:
+    def record(
+        self, features: np.ndarray, probability: np.ndarray, classes: np.ndarray, ids: list[Any] | None = None
+    ) -> None:
+        """Log one request's rows and answers, with the rows' IDs when the request carried them."""
         if self.sample_rate < 1.0 and random.random() >= self.sample_rate:  # nosec B311
             return
-        body = orjson.dumps(
-            {"t": time.time(), "features": features, "probability": probability, "class": classes},
-            option=orjson.OPT_SERIALIZE_NUMPY,
-        )
+        entry = {"t": time.time(), "features": features, "probability": probability, "class": classes}
+        if ids is not None:
+            entry["id"] = ids
+        body = orjson.dumps(entry, option=orjson.OPT_SERIALIZE_NUMPY)
         line = self.prefix + body[1:] + b"\n"
         if self.size + len(line) > self.max_bytes:
             self._rotate()
@@ -116,10 +120,12 @@ def read(directory: Path, since: float) -> Iterator[dict[str, Any]]:
                     continue
                 if entry["t"] < since:
                     continue
-                for row, probability, label in zip(
-                    entry["features"], entry["probability"], entry["class"], strict=True
+                ids = entry.get("id") or [None] * len(entry["features"])
+                for row, probability, label, row_id in zip(
+                    entry["features"], entry["probability"], entry["class"], ids, strict=True
                 ):
                     yield {
+                        "id": row_id,
                         "t": entry["t"],
                         "deployment": entry["deployment"],
                         "model_version": entry["model_version"],

@@ -70,6 +70,7 @@ def render(inputs: CardInputs, path: Path) -> Path:
         _threshold_table(shown[1], shown[2]),
         _slices(data, shown[1], shown[2]),
         _importance(inputs.model, shown[0], shown[1]),
+        _contribution_view(inputs.model, shown[0]),
         _champion(inputs, *shown),
         _lineage(inputs.lineage),
         _evidence(inputs.evidence),
@@ -291,6 +292,50 @@ def _importance(model: TrainedModel, features: np.ndarray, labels: np.ndarray) -
         " all on these rows.</p>"
     )
     return "<h2>Feature importance</h2>" + note + _image(figure, f"Permutation importance; the largest: {top}")
+
+
+def _contribution_view(model: TrainedModel, features: np.ndarray) -> str:
+    """The global view of the reason codes: mean |contribution| to the log-odds per feature and per reason
+    group, from the same contributions as each row's reasons, on at most IMPORTANCE_ROWS seeded rows."""
+    from creditops.modelling.reasons import contributions, mean_absolute_by_group, reason_table
+
+    if len(features) > IMPORTANCE_ROWS:
+        features = features[np.random.default_rng(0).choice(len(features), IMPORTANCE_ROWS, replace=False)]
+    parts = contributions(model, features)
+    by_feature = np.abs(parts[:, :-1]).mean(axis=0)
+    order = np.argsort(by_feature)
+    figure, axes = _figure()
+    figure.set_size_inches(9, 7.5)
+    figure.set_dpi(100)
+    axes.barh([FEATURES[i] for i in order], by_feature[order], color="#2b6cb0")
+    axes.set(title="Mean |contribution| per feature", xlabel="mean |contribution| to the log-odds of default")
+    axes.tick_params(labelsize=11)
+    version, groups = reason_table()
+    by_group = mean_absolute_by_group(parts)
+    table = pd.DataFrame(
+        {
+            "reason code": [group.code for group in groups],
+            "features": [", ".join(group.features) for group in groups],
+            "mean |contribution|": [by_group[group.code] for group in groups],
+            "given as a reason": ["yes" if group.permissible else "never" for group in groups],
+        }
+    ).sort_values("mean |contribution|", ascending=False)
+    method = "exact TreeSHAP" if model.algorithm == "lightgbm" else "path attributions (Saabas)"
+    top = ", ".join(FEATURES[i] for i in order[::-1][:3])
+    note = (
+        f"<p>How much each feature moves the model's log-odds on average, over {len(features):,} rows"
+        f" (seeded), from the same {method} contributions that give each row its reason codes (table"
+        f" version {html.escape(version)}). Unlike permutation importance, this measures what the model"
+        " does, not what the AUC needs; a reason group's value is the mean of its features' summed"
+        " contribution, so features that push in opposite directions within a row offset each other.</p>"
+    )
+    image = _image(figure, f"Mean absolute contribution per feature; the largest: {top}")
+    return (
+        "<h2>Contributions (global view of the reason codes)</h2>"
+        + note
+        + image
+        + _table(table, {"mean |contribution|": ".3f"})
+    )
 
 
 def _champion(inputs: CardInputs, features: np.ndarray, labels: np.ndarray, probability: np.ndarray) -> str:

@@ -18,8 +18,8 @@ from creditops.serving.auth import authorized, expected_authorization
 from creditops.serving.errors import RequestError
 from creditops.serving.metrics import ServiceMetrics
 from creditops.serving.model import LoadedModel
-from creditops.serving.openapi import MAX_REASONS, scoring_paths
-from creditops.serving.protocol import DEPLOYMENT_HEADER, PROBE_HEADER, OnInvalid
+from creditops.serving.openapi import scoring_paths
+from creditops.serving.protocol import DEPLOYMENT_HEADER, MAX_REASONS, PROBE_HEADER, OnInvalid
 from creditops.serving.requests import ScoringRequest, parse_request
 from creditops.serving.row_predictor import RowPredictor
 
@@ -128,10 +128,11 @@ class ScoringApp:
             probability = self.predict(parsed.features)
             classes = (probability >= self.loaded.threshold).astype(np.int8)
             answer = self.routes[scope["path"]](parsed, probability, classes, self.identity)
-            if scope.get("query_string"):
-                _explain(answer["predictions"], self.loaded, parsed, _reasons_wanted(scope["query_string"]))
+            wanted = _reasons_wanted(scope["query_string"]) if scope.get("query_string") else 0
+            if wanted or parsed.explain:
+                _explain(answer["predictions"], self.loaded, parsed, wanted or parsed.explain)
             if self.request_log is not None and _PROBE not in headers:
-                self.request_log.record(parsed.features, probability, classes)
+                self.request_log.record(parsed.features, probability, classes, parsed.ids)
             return Answer(200, orjson.dumps(answer), parsed, probability, classes)
         except RequestError as error:
             return Answer(error.status, orjson.dumps({"error": error.message, **self.identity}))

@@ -8,22 +8,22 @@ from typing import Any, Final
 
 import orjson
 
-from creditops.data.schema import CATEGORICAL_CODES, FEATURES
-from creditops.serving.protocol import SAMPLE_REQUEST
+from creditops.data.schema import CATEGORICAL_CODES, FEATURES, ID_COLUMN
+from creditops.serving.protocol import MAX_REASONS, SAMPLE_REQUEST
 
 JSON: Final = "application/json"
-MAX_REASONS: Final = 10
 
 _CELL: Final = {"type": ["number", "null"], "description": "A feature value; null is a missing value (422)"}
+_ID: Final = {"type": "integer", "description": "The row's ID, logged so outcomes can be joined to it later"}
 _COLUMN: Final = {
     "oneOf": [
-        {"type": "string", "enum": list(FEATURES)},
+        {"type": "string", "enum": [*FEATURES, ID_COLUMN], "description": f"A feature, or {ID_COLUMN}"},
         {"type": "integer", "minimum": 0, "maximum": len(FEATURES) - 1, "description": "0-based position"},
     ]
 }
 _ROW_OBJECT: Final = {
     "type": "object",
-    "properties": dict.fromkeys(FEATURES, _CELL),
+    "properties": {**dict.fromkeys(FEATURES, _CELL), ID_COLUMN: _ID},
     "required": list(FEATURES),
     "description": "One row by feature name",
 }
@@ -46,7 +46,10 @@ def _split(description: str) -> dict[str, Any]:
         "required": ["columns", "data"],
         "properties": {
             "columns": {"type": "array", "items": _COLUMN, "description": "Every feature, in any order"},
-            "index": {"type": "array", "description": "Row labels echoed back as each prediction's index"},
+            "index": {
+                "type": "array",
+                "description": "Row labels (IDs) echoed back as each prediction's index and kept in the request log",
+            },
             "data": {"type": "array", "items": {"type": "array", "items": _CELL}},
         },
         "description": description,
@@ -64,9 +67,22 @@ REQUEST_FORMATS: Final[dict[str, dict[str, Any]]] = {
     },
 }
 
+_EXPLAIN: Final = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": MAX_REASONS,
+    "description": "Add each row's K principal reason codes (as ?explain=K does)",
+}
+
 REQUEST_SCHEMA: Final = {
     "oneOf": [
-        {"title": key, "type": "object", "required": [key], "additionalProperties": False, "properties": {key: schema}}
+        {
+            "title": key,
+            "type": "object",
+            "required": [key],
+            "additionalProperties": False,
+            "properties": {key: schema, "explain": _EXPLAIN},
+        }
         for key, schema in REQUEST_FORMATS.items()
     ],
     "description": "Exactly one of the formats. Codes: "
@@ -82,13 +98,13 @@ PREDICTION: Final = {
         "probability": {"type": "number", "minimum": 0, "maximum": 1},
         "reasons": {
             "type": "array",
-            "description": "With ?explain=K: the K principal reasons that raised the risk",
+            "description": 'With ?explain=K or "explain": K: the K principal reasons that raised the risk',
             "items": {
                 "type": "object",
                 "properties": {
                     "code": {"type": "string"},
                     "text": {"type": "string"},
-                    "contribution": {"type": "number", "description": "log-odds raised (exact TreeSHAP)"},
+                    "contribution": {"type": "number", "description": "log-odds raised (the model's contributions)"},
                 },
             },
         },

@@ -12,3 +12,5 @@ PROBE_HEADER: Final = "x-creditops-probe"
 """Names the deployment that must answer (a request) or that answered (a response), as on Azure ML."""
 OnInvalid = Literal["reject", "flag"]
 """reject: a row out of range or with an unknown code is a 422; flag: it is scored and carries warnings."""
+MAX_REASONS: Final = 10
+"""The most reason codes a scoring request may ask for per row."""

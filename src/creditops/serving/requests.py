@@ -13,9 +13,9 @@ from typing import Any, Final
 import numpy as np
 import orjson
 
-from creditops.data.schema import FEATURES
+from creditops.data.schema import FEATURES, ID_COLUMN
 from creditops.serving.errors import RequestError
-from creditops.serving.protocol import OnInvalid
+from creditops.serving.protocol import MAX_REASONS, OnInvalid
 from creditops.serving.validation import check_values, flag_values
 
 FORMATS: Final = ("input_data", "dataframe_split", "dataframe_records", "instances", "inputs")
@@ -30,6 +30,11 @@ class ScoringRequest:
     index: list[Any]
     warnings: dict[int, list[str]] | None = None
     """Per row, the range and code checks it failed; only with on_invalid="flag" (None: every row passed)."""
+    ids: list[Any] | None = None
+    """The rows' IDs when the request carried them (an `index`, or an `ID` column): the request log keeps
+    them, so outcomes observed later can be joined to the predictions."""
+    explain: int = 0
+    """Reasons asked for per row by the body's `"explain": K` (0: none)."""
 
 
 _SHOWN: Final = 60
@@ -44,21 +49,56 @@ def parse_request(body: bytes, *, max_rows: int, on_invalid: OnInvalid = "reject
     """
     payload = _load_json(body)
     columns, rows, index = _table(payload)
+    explain = _explain(payload.get("explain"))
     if not rows:
         raise RequestError(422, "empty batch: send at least one row")
     if len(rows) > max_rows:
         raise RequestError(413, f"{len(rows)} rows is more than the maximum of {max_rows} per request")
-    order = _column_order(columns)
+    order, id_position = _column_order(columns)
     values = _matrix(rows, columns, may_hold_booleans=b"true" in body or b"false" in body)
     features = values[:, order] if order is not None else values
+    if id_position is not None:
+        if index is not None:
+            raise RequestError(422, f"the rows' IDs came twice: send either an index or an {ID_COLUMN} column")
+        index = _whole_ids(values[:, id_position])
+    ids = index
     if index is None:
         index = list(range(len(rows)))
     elif len(index) != len(rows):
         raise RequestError(422, f"index has {len(index)} entries for {len(rows)} rows")
+    warnings = None
     if on_invalid == "flag":
-        return ScoringRequest(features, index, flag_values(features))
-    check_values(features)
-    return ScoringRequest(features, index)
+        warnings = flag_values(features)
+    else:
+        check_values(features)
+    return ScoringRequest(features, index, warnings, ids, explain)
+
+
+def _explain(asked: Any) -> int:
+    """K of the body's `"explain": K` (0 when absent); anything but a whole number 1..MAX_REASONS is a 422."""
+    if asked is None:
+        return 0
+    if type(asked) is not int or not 1 <= asked <= MAX_REASONS:
+        raise RequestError(
+            422, f"explain must be a whole number of reasons from 1 to {MAX_REASONS}, not {_short(asked)}"
+        )
+    return asked
+
+
+def _whole_ids(column: np.ndarray) -> list[int]:
+    whole = np.isfinite(column) & (column == np.round(column)) & (np.abs(column) <= _LARGEST_ID)
+    if not whole.all():
+        row = int(np.argmin(whole))
+        raise RequestError(
+            422,
+            f"column {ID_COLUMN} row {row}: {column[row]:g} is not a whole number up to 2**53"
+            " (send other IDs as the index)",
+        )
+    return [int(value) for value in column]
+
+
+_LARGEST_ID: Final = 2**53
+"""The largest whole number a JSON number (a double) holds exactly."""
 
 
 def _load_json(body: bytes) -> Any:
@@ -138,10 +178,11 @@ def _column_mapping(content: dict[str, Any]) -> tuple[list[Any], list[Any], None
     return columns, [list(row) for row in zip(*series, strict=True)], None
 
 
-def _column_order(columns: list[Any] | None) -> list[int] | None:
-    """Positions that put the request's columns in training order; None when already in order."""
+def _column_order(columns: list[Any] | None) -> tuple[list[int] | None, int | None]:
+    """Positions of the request's columns that put the features in training order (None: already in
+    order), and the position of its ID column (None: it has none)."""
     if columns is None:
-        return None
+        return None, None
     try:
         return _cached_column_order(tuple(columns))
     except TypeError:  # an unhashable column name: let the uncached path name it
@@ -149,25 +190,29 @@ def _column_order(columns: list[Any] | None) -> list[int] | None:
 
 
 @lru_cache(maxsize=256)
-def _cached_column_order(columns: tuple[Any, ...]) -> list[int] | None:
+def _cached_column_order(columns: tuple[Any, ...]) -> tuple[list[int] | None, int | None]:
     """Clients send the same column list again and again: resolve each list once."""
     return _resolve_column_order(columns)
 
 
-def _resolve_column_order(columns: tuple[Any, ...]) -> list[int] | None:
-    positions: list[int] = []
-    seen: set[int] = set()
-    for column in columns:
+def _resolve_column_order(columns: tuple[Any, ...]) -> tuple[list[int] | None, int | None]:
+    placed: dict[int, int] = {}
+    id_position = None
+    for request_position, column in enumerate(columns):
+        if column == ID_COLUMN and type(column) is str:
+            if id_position is not None:
+                raise RequestError(422, f"duplicated column {ID_COLUMN!r}")
+            id_position = request_position
+            continue
         position = _position(column)
-        if position in seen:
+        if position in placed:
             raise RequestError(422, f"duplicated column {_describe(column)}")
-        seen.add(position)
-        positions.append(position)
-    missing = [FEATURES[p] for p in range(len(FEATURES)) if p not in seen]
+        placed[position] = request_position
+    missing = [FEATURES[p] for p in range(len(FEATURES)) if p not in placed]
     if missing:
         raise RequestError(422, f"missing column(s): {', '.join(missing)}")
-    order = sorted(range(len(positions)), key=positions.__getitem__)
-    return None if order == list(range(len(FEATURES))) else order
+    order = [placed[position] for position in range(len(FEATURES))]
+    return (None if order == list(range(len(FEATURES))) else order), id_position
 
 
 def _position(column: Any) -> int:

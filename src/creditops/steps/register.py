@@ -77,7 +77,7 @@ def register(
             names.THRESHOLD: str(config.eval.threshold),
             names.COMPARISON: verdict.reason,
             names.REGISTERED_BY: registry.registrant,
-            **{names.metric_tag(key): f"{verdict.metrics[key]:.6f}" for key in SCALAR_METRICS},
+            **{names.metric_tag(key): f"{verdict.metrics[key]:.6f}" for key in (*SCALAR_METRICS, "default_rate")},
         }
         with Tracker(enabled=True, uri=registry.uri).run("register") as run_id:
             model_uri = log_model(model)
