@@ -1,5 +1,6 @@
 """The context built at the edge: which store and workspace, from the environment file and the process."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,29 @@ def test_a_default_after_colon_dash_makes_the_variable_optional(project: Path) -
     )
     local = from_process("prod", {})  # the shipped file on a laptop: the embedded store
     assert local.store_uri.startswith("sqlite:///")
+
+
+def test_the_edges_make_openmp_sleep_only_before_it_loads_and_never_over_a_choice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from creditops.context import set_process_defaults
+    from creditops.modelling.estimators import training_threads
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delitem(sys.modules, "lightgbm", raising=False)
+    monkeypatch.delitem(sys.modules, "sklearn", raising=False)
+    set_process_defaults()
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert training_threads(300_000) == 2
+    assert training_threads(30_000) == 1  # small data: one thread is faster, quiet or busy
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the caller's choice stands
+    set_process_defaults()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    assert training_threads(300_000) == 1
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.setitem(sys.modules, "sklearn", sys)  # the OpenMP runtime may have loaded: too late to set
+    set_process_defaults()
+    assert "OMP_WAIT_POLICY" not in os.environ
+    assert training_threads(300_000) == 1

@@ -8,6 +8,7 @@ get the same context back through `child_environ()`.
 import hashlib
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,6 +169,11 @@ def redacted(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}{host}{port}"))
 
 
-def quiet_mlflow() -> None:
-    """No MLflow progress bars in creditops' own output (set at the edge, before MLflow is used)."""
+def set_process_defaults() -> None:
+    """What the edges set before any library starts: no MLflow progress bars in creditops' own output, and
+    OpenMP threads that sleep instead of spinning while they wait (`OMP_WAIT_POLICY=PASSIVE`, read once
+    when the OpenMP runtime loads; so only while LightGBM and scikit-learn are not loaded yet, and never
+    over a policy the caller chose). LightGBM then trains on two threads (see `training_threads`)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    if "OMP_WAIT_POLICY" not in os.environ and not {"lightgbm", "sklearn"} & set(sys.modules):
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"

@@ -3,9 +3,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from creditops.data.checks import DataCheckError, check_data, ensure_valid
-from creditops.data.schema import LABEL
+from creditops.data.schema import FEATURES, LABEL
 
 
 def _drop_age(frame: pd.DataFrame) -> pd.DataFrame:
@@ -94,3 +96,47 @@ def test_report_names_every_failure(small_frame: pd.DataFrame) -> None:
 
 def test_label_may_be_absent_when_not_required(small_frame: pd.DataFrame) -> None:
     assert check_data(small_frame.drop(columns=[LABEL]), require_label=False) == ()
+
+
+def _pandera_passes(frame: pd.DataFrame, require_label: bool) -> bool:
+    from pandera.errors import SchemaErrors
+
+    from creditops.data.checks import _schema
+
+    try:
+        _schema(require_label).validate(frame, lazy=True)
+    except SchemaErrors:
+        return False
+    return True
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    column=st.sampled_from(["ID", *FEATURES, LABEL]),
+    value=st.one_of(st.integers(-20_000_000, 20_000_000), st.integers(-3, 12), st.floats(allow_nan=True)),
+    row=st.integers(0, 59),
+    require_label=st.booleans(),
+)
+def test_the_quick_pass_agrees_with_pandera_on_any_one_bad_cell(
+    small_frame: pd.DataFrame, column: str, value: float, row: int, require_label: bool
+) -> None:
+    from creditops.data.checks import _passes_every_check
+
+    frame = small_frame.head(60).copy()
+    if isinstance(value, float):
+        frame = frame.astype({column: float})
+    frame.loc[row, column] = value
+    assert _passes_every_check(frame, require_label) == _pandera_passes(frame, require_label)
+
+
+@pytest.mark.parametrize("codes", [(1, 2), (1, 3, 7)], ids=["contiguous", "with-gaps"])
+def test_the_quick_pass_tests_membership_of_a_code_set_with_gaps(
+    small_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, codes: tuple[int, ...]
+) -> None:
+    from creditops.data import checks
+
+    monkeypatch.setitem(checks.CATEGORICAL_CODES, "SEX", codes)
+    frame = small_frame.head(30).assign(SEX=2)
+    assert checks._passes_every_check(frame, True) == (2 in codes)
+    assert checks._passes_every_check(frame.drop(columns=["AGE"]), True) is False
+    assert checks._passes_every_check(frame.assign(ID=1), True) is False

@@ -81,3 +81,35 @@ def test_failed_write_leaves_the_old_file_whole(tmp_path: Path, small_frame: pd.
         write_table(pd.DataFrame({"bad": [object()]}), path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.parquet"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_chunks_written_one_after_another_read_back_as_one_table(
+    tmp_path: Path, small_frame: pd.DataFrame, suffix: str
+) -> None:
+    from creditops.data.io import write_chunks
+
+    frame = small_frame.head(90)
+    path = write_chunks((frame.iloc[start : start + 40] for start in range(0, 90, 40)), tmp_path / f"data{suffix}")
+    pd.testing.assert_frame_equal(read_table(path), frame)
+
+
+def test_a_failing_chunk_leaves_no_table_behind(tmp_path: Path, small_frame: pd.DataFrame) -> None:
+    from creditops.data.io import write_chunks
+
+    def chunks():
+        yield small_frame.head(10)
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_chunks(chunks(), tmp_path / "data.parquet")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_more_rows_than_an_excel_sheet_holds_is_refused(tmp_path: Path, monkeypatch, small_frame) -> None:
+    from creditops.data import io
+
+    monkeypatch.setattr(io, "EXCEL_ROWS", 20)
+    with pytest.raises(DataError, match="30 rows is more than an Excel sheet holds"):
+        io.write_chunks([small_frame.head(30)], tmp_path / "data.xlsx")
+    assert list(tmp_path.iterdir()) == []

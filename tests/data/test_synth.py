@@ -97,3 +97,18 @@ def test_outcomes_are_split_from_the_rows_to_score_and_ids_can_start_anywhere() 
 def test_rejects_zero_rows() -> None:
     with pytest.raises(ValueError, match="rows"):
         synthesize(0, 1)
+
+
+def test_a_portfolio_larger_than_a_chunk_is_drawn_chunk_by_chunk() -> None:
+    from creditops.data.synth import synthesize_chunks
+
+    (whole,) = synthesize_chunks(900, 4, chunk_rows=1_000)
+    pd.testing.assert_frame_equal(whole, synthesize(900, 4))  # up to a chunk: the same data as before
+    chunks = list(synthesize_chunks(2_500, 4, "limits", first_id=11, chunk_rows=1_000))
+    assert [len(chunk) for chunk in chunks] == [1_000, 1_000, 500]
+    joined = pd.concat(chunks, ignore_index=True)
+    assert joined[ID_COLUMN].tolist() == list(range(11, 2_511))
+    assert not chunks[0][list(FEATURES)].equals(chunks[1][list(FEATURES)].set_axis(chunks[0].index))
+    again = pd.concat(synthesize_chunks(2_500, 4, "limits", first_id=11, chunk_rows=1_000), ignore_index=True)
+    pd.testing.assert_frame_equal(joined, again)
+    assert not check_data(joined)

@@ -7,7 +7,7 @@ import typer
 
 from creditops.cli import azure, data, endpoint, flow, report, run, score, serve, settings, status, team_store, ui
 from creditops.cli.app import app, errors
-from creditops.context import quiet_mlflow
+from creditops.context import set_process_defaults
 from creditops.errors import CreditopsError
 
 COMMAND_GROUPS = (azure, data, endpoint, flow, report, run, score, serve, settings, status, team_store, ui)
@@ -16,7 +16,7 @@ COMMAND_GROUPS = (azure, data, endpoint, flow, report, run, score, serve, settin
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors print one line and return their exit code, never a traceback."""
-    quiet_mlflow()
+    set_process_defaults()
     try:
         outcome = app(args=argv, prog_name="creditops", standalone_mode=False)
     except typer.Exit as done:

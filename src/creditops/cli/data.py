@@ -36,9 +36,13 @@ def data_synth(
 ) -> None:
     """Write a synthetic data set with the UCI credit-default schema."""
     import datetime
+    from collections.abc import Iterator
 
-    from creditops.data.io import writable_suffix, write_table
-    from creditops.data.synth import DRIFT_KINDS, split_outcomes, synthesize
+    import pandas as pd
+
+    from creditops.data.io import writable_suffix, write_chunks
+    from creditops.data.schema import LABEL
+    from creditops.data.synth import DRIFT_KINDS, split_outcomes, synthesize_chunks
 
     if drift not in DRIFT_KINDS:
         raise typer.BadParameter(f"unknown drift {drift!r}: use {', '.join(DRIFT_KINDS)}", param_hint="--drift")
@@ -51,14 +55,27 @@ def data_synth(
     for path in (output, outcomes):  # both refused before either is written
         if path is not None:
             writable_suffix(path)
-    frame = synthesize(rows, seed, drift, first_id)  # type: ignore[arg-type]
-    rate = 100 * frame["default payment next month"].mean()
+    defaults = []
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        for frame in synthesize_chunks(rows, seed, drift, first_id):  # type: ignore[arg-type]
+            defaults.append(int(frame[LABEL].sum()))
+            yield frame
+
     if outcomes is None:
-        write_table(frame, output)
-    else:
-        scored, observed_outcomes = split_outcomes(frame, observed.isoformat())
-        write_table(observed_outcomes, outcomes)
-        write_table(scored, output)
+        write_chunks(chunks(), output)
+    else:  # the outcomes are small (three columns): kept, and written after the rows to score
+        kept = []
+
+        def rows_to_score() -> Iterator[pd.DataFrame]:
+            for frame in chunks():
+                scored, observed_outcomes = split_outcomes(frame, observed.isoformat())
+                kept.append(observed_outcomes)
+                yield scored
+
+        write_chunks(rows_to_score(), output)
+        write_chunks(kept, outcomes)
+    rate = 100 * sum(defaults) / rows
     console.print(f"wrote {output}: {rows:,} rows, default rate {rate:.2f}%, seed {seed}, drift {drift}")
     if outcomes is not None:
         console.print(f"wrote {outcomes}: their outcomes, observed on {observed.isoformat()}")

@@ -1,5 +1,6 @@
 """Read and write data tables by file suffix; the UCI Excel layout (title row above the header) included."""
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
@@ -26,7 +27,7 @@ def read_table(path: Path) -> pd.DataFrame:
         if suffix == ".csv":
             frame = pd.read_csv(path)
         elif suffix == ".parquet":
-            frame = pd.read_parquet(path)
+            frame = _read_parquet(path)
         else:
             frame = _read_excel(path)
     except DataError:
@@ -34,6 +35,15 @@ def read_table(path: Path) -> pd.DataFrame:
     except Exception as error:  # every reader raises its own types; the user needs the file and cause
         raise DataError(f"cannot read {path}: {_first_line(error)}") from error
     return _whole_numbers_as_integers(frame)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Parquet as a frame, each Arrow column freed as it is converted: the peak is about one copy of the
+    data, not two (pandas' read_parquet holds the Arrow table and the frame at once)."""
+    import pyarrow.parquet as pq
+
+    frame: pd.DataFrame = pq.read_table(path).to_pandas(split_blocks=True, self_destruct=True)
+    return frame
 
 
 def writable_suffix(path: Path) -> str:
@@ -46,15 +56,42 @@ def writable_suffix(path: Path) -> str:
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
     """Write a data table atomically in the format its suffix names (.csv, .parquet or .xlsx)."""
+    return write_chunks([frame], path)
+
+
+EXCEL_ROWS: Final = 1_048_575
+"""Rows below the header an Excel sheet holds."""
+
+
+def write_chunks(frames: Iterable[pd.DataFrame], path: Path) -> Path:
+    """Write frames of the same columns one after another as one table, atomically, holding one frame at a
+    time in memory (CSV appends, Parquet one row group per frame); an .xlsx gets them all at once."""
     path = Path(path)
     suffix = writable_suffix(path)
     with atomic_path(path) as temporary:
-        if suffix == ".csv":
-            frame.to_csv(temporary, index=False)
-        elif suffix == ".parquet":
-            frame.to_parquet(temporary, index=False)
-        else:
+        if suffix == ".xlsx":
+            frame = pd.concat(list(frames), ignore_index=True)
+            if len(frame) > EXCEL_ROWS:
+                raise DataError(f"cannot write {path}: {len(frame):,} rows is more than an Excel sheet holds")
             frame.to_excel(temporary, index=False, sheet_name="Data", engine="openpyxl")
+            return path
+        if suffix == ".csv":
+            for number, frame in enumerate(frames):
+                frame.to_csv(temporary, index=False, mode="a", header=number == 0)
+            return path
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        writer = None
+        try:
+            for frame in frames:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(temporary, table.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
     return path
 
 

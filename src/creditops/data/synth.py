@@ -7,6 +7,7 @@ on past delays, utilisation and repayment, plus a part of the risk no column sho
 to the published sample's quantiles and code frequencies.
 """
 
+from collections.abc import Iterator
 from typing import Final, Literal
 
 import numpy as np
@@ -64,7 +65,9 @@ _CONCEPT_SHIFT: Final = -0.9
 """Concept drift's re-centring: the default rate stays near the undrifted 22 %."""
 
 
-def synthesize(rows: int, seed: int, drift: DriftKind = "none", first_id: int = 1) -> pd.DataFrame:
+def synthesize(
+    rows: int, seed: int | np.random.SeedSequence, drift: DriftKind = "none", first_id: int = 1
+) -> pd.DataFrame:
     """A data frame of `rows` synthetic customers in the UCI column order, deterministic for `seed`,
     numbered from `first_id`."""
     if rows < 1:
@@ -98,6 +101,25 @@ def synthesize(rows: int, seed: int, drift: DriftKind = "none", first_id: int = 
     columns[LABEL] = label
     frame = pd.DataFrame(columns, columns=list(COLUMNS))
     return frame.astype("int64")
+
+
+CHUNK_ROWS: Final = 1_000_000
+"""Customers drawn at a time by `synthesize_chunks`: memory stays near 0.5 GB at any size."""
+
+
+def synthesize_chunks(
+    rows: int, seed: int, drift: DriftKind = "none", first_id: int = 1, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
+    """`rows` customers as frames of at most `chunk_rows`, for portfolios too large to draw at once. Up to
+    `chunk_rows` it is `synthesize(rows, seed, ...)` itself; above, each chunk draws from its own child of
+    the seed (numpy's SeedSequence.spawn: independent streams), so the data depend on the chunk size."""
+    if rows <= chunk_rows:
+        yield synthesize(rows, seed, drift, first_id)
+        return
+    streams = np.random.SeedSequence(seed).spawn(-(-rows // chunk_rows))
+    for number, stream in enumerate(streams):
+        start = number * chunk_rows
+        yield synthesize(min(chunk_rows, rows - start), stream, drift, first_id + start)
 
 
 def split_outcomes(frame: pd.DataFrame, observed_on: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,18 +1,30 @@
 """Train the credit-default classifier and predict the probability of default."""
 
+import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
 from creditops.data.schema import FEATURES
 
-TRAINING_THREADS = 1
-"""One thread, chosen by measurement (benchmarks/bench_busy.py, medians of 3, 30,000 rows): LightGBM's two
-OpenMP threads spin-wait for each other, so beside two other LightGBM trainings (two CI jobs on one
-runner) two threads went from 0.25 s to 1.48 s (5.9×; an earlier measurement saw 26 s), one thread from 0.35 s to
-0.86–0.95 s (2.5–2.7×): slower by 0.1 s when the machine is quiet, and never collapsing."""
+TRAINING_THREADS: int | None = None
+"""A fixed thread count for LightGBM training (benchmarks set it); None: `training_threads()`."""
+
+
+TWO_THREADS_FROM: Final = 200_000
+"""Training rows from which two (passive) threads pay for their waiting."""
+
+
+def training_threads(rows: int) -> int:
+    """Two threads for large data when OpenMP's threads sleep while they wait (`OMP_WAIT_POLICY=PASSIVE`,
+    set by every creditops edge), else one. Beside two busy LightGBM processes (benchmarks/bench_busy.py):
+    on 750,000 rows two spinning threads took 6.2 s quiet but 192 s busy, one thread 11.0 s and 27.9 s,
+    two passive threads 7.3 s and 19.5 s; on 30,000 rows one thread is best (0.35 s and 0.9 s against
+    0.42 s and 1.33 s). The trees are the same for any count."""
+    passive = os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+    return 2 if passive and rows >= TWO_THREADS_FROM else 1
 
 
 @dataclass(frozen=True)
@@ -30,9 +42,12 @@ class TrainedModel:
         return np.asarray(self.estimator.predict_proba(values)[:, 1], dtype=np.float64)
 
 
-def feature_matrix(frame: pd.DataFrame) -> np.ndarray:
-    """The features of `frame` as a float matrix in the training column order."""
-    return frame.loc[:, list(FEATURES)].to_numpy(dtype=np.float64)
+def feature_matrix(frame: pd.DataFrame, dtype: type[np.floating[Any]] = np.float64) -> np.ndarray:
+    """The features of `frame` as a float matrix in the training column order.
+
+    Training takes float32, half the memory: every value the data checks let through is a whole number
+    below 2**24 in size, which float32 holds exactly, so the trees are the same (tested)."""
+    return frame.loc[:, list(FEATURES)].to_numpy(dtype=dtype)
 
 
 def train_model(
@@ -64,7 +79,7 @@ def train_model(
             "seed": seed,
             "deterministic": True,
             "force_row_wise": True,
-            "num_threads": TRAINING_THREADS,
+            "num_threads": TRAINING_THREADS or training_threads(len(labels)),
             "verbosity": -1,
         }
         dataset = lgb.Dataset(features, label=labels, feature_name=list(FEATURES), free_raw_data=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Final
 
 from creditops.config.modelling import ModellingConfig, load_modelling_config
-from creditops.context import Context, from_process, quiet_mlflow
+from creditops.context import Context, from_process, set_process_defaults
 from creditops.errors import CreditopsError
 from creditops.tracking.runs import RunLog, Tracker
 
@@ -71,7 +71,7 @@ def run_step(parsed: argparse.ArgumentParser, argv: list[str] | None, body: Call
         return int(exit_request.code or 0)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    quiet_mlflow()
+    set_process_defaults()
     try:
         config = load_modelling_config(args.config_file)
         return body(StepRun(args, config, from_process()))

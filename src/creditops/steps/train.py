@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from creditops.config.modelling import ModellingConfig
@@ -40,7 +41,7 @@ def train(frame: pd.DataFrame, data: DataManifest, config: ModellingConfig, comm
         "seed": settings.random_seed,
     }
     model = train_model(
-        feature_matrix(frame),
+        feature_matrix(frame, np.float32),
         frame[LABEL].to_numpy(),
         algorithm=settings.algorithm,
         n_estimators=settings.n_estimators,
