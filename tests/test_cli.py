@@ -185,3 +185,17 @@ def test_data_synth_refuses_bad_outcome_options_before_writing(tmp_path: Path, c
     assert main(["data", "synth", "--rows", "10", "--output", str(output), *extra]) == code
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_invoke_explain_refuses_data_files_and_requests_that_are_not_objects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CREDITOPS_HOME", str(tmp_path / ".creditops"))
+    listed = tmp_path / "rows.json"
+    listed.write_text("[[1, 2, 3]]")
+    invoke = ["endpoint", "--env", "dev", "invoke", "creditops-dev", "--explain", "2"]
+    assert main([*invoke, "--data", str(tmp_path / "rows.csv")]) == 1
+    assert "--explain goes with a request file, not --data" in capsys.readouterr().err
+    assert main([*invoke, "--request-file", str(listed)]) == 1
+    assert "holds no JSON object to add 'explain' to" in capsys.readouterr().err
+    assert main([*invoke, "--explain", "11"]) == 2  # typer's range check names the option
