@@ -237,15 +237,22 @@ def test_workers_die_with_a_killed_front_door_and_start_brings_it_back(endpoint:
     assert manager.invoke(from_process(), endpoint, SAMPLE).status_code == 200
 
 
-def _rollout_process(endpoint: str, *extra: str) -> subprocess.Popen[str]:
+def _rollout_process(endpoint: str, *extra: str, python: tuple[str, ...] = (sys.executable,)) -> subprocess.Popen[str]:
     arguments = ["endpoint", "rollout", endpoint, "--model", V2, "--steps", "10,50,100", *extra]
     return subprocess.Popen(
-        [sys.executable, "-m", "creditops", *arguments],
+        [*python, "-m", "creditops", *arguments],
         env=from_process().child_environ(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def _as_make_test_in_the_background(coverage_data: Path) -> tuple[str, ...]:
+    """Python as `make test &` in a script would run it: SIGINT inherited as ignored (POSIX shells do that
+    to background jobs without job control), traced by coverage."""
+    launcher = 'trap "" INT; exec "$@"'
+    return ("sh", "-c", launcher, "sh", sys.executable, "-m", "coverage", "run", f"--data-file={coverage_data}")
 
 
 def _wait_for_step(endpoint: str, steps: tuple[str, ...], process: subprocess.Popen[str]) -> None:
@@ -259,19 +266,21 @@ def _wait_for_step(endpoint: str, steps: tuple[str, ...], process: subprocess.Po
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
-def test_a_stopped_rollout_restores_the_traffic(endpoint: str, stop: signal.Signals) -> None:
+def test_a_stopped_rollout_restores_the_traffic(endpoint: str, stop: signal.Signals, tmp_path: Path) -> None:
     _live(endpoint)
-    rolling = _rollout_process(endpoint, "--requests-per-step", "5000")
+    python = _as_make_test_in_the_background(tmp_path / ".coverage")
+    rolling = _rollout_process(endpoint, "--requests-per-step", "5000", python=python)
     _wait_for_step(endpoint, ("10%",), rolling)
     time.sleep(0.3)
     assert state.load(from_process().endpoints_dir, endpoint).traffic == {"blue": 90, "green": 10}
     rolling.send_signal(stop)
-    output = rolling.communicate(timeout=60)[0]
+    output = rolling.communicate(timeout=20)[0]
     assert rolling.returncode == 1
-    assert f"rollout of {V2} interrupted: traffic restored to blue=100%" in output
+    assert f"rollout of {V2} interrupted ({stop.name}): traffic restored to blue=100%" in output
     after = state.load(from_process().endpoints_dir, endpoint)
     assert (after.traffic, set(after.deployments), after.rollout) == ({"blue": 100}, {"blue"}, None)
     assert {row["model_version"] for row in [manager.invoke(from_process(), endpoint, SAMPLE).json()]} == {"1"}
+    assert (tmp_path / ".coverage").is_file()
 
 
 def test_a_killed_rollout_is_undone_by_the_next_command(endpoint: str) -> None:
@@ -375,3 +384,22 @@ def test_smoke_tests_and_rollout_checks_are_not_logged_as_live_traffic(endpoint:
     while len(list(read(logged, since=0))) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [row["model_version"] for row in read(logged, since=0)] == ["2", "2"]  # a real request is
+
+
+def test_a_stopped_traffic_change_puts_the_weights_back(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _live(endpoint)
+    manager.deploy(from_process(), endpoint, "green", V2)
+    reports = manager._worker_reports
+
+    def stopped_while_waiting(context: object, name: str, workers: object) -> object:
+        os.kill(os.getpid(), signal.SIGTERM)  # Ctrl-C or SIGTERM while the workers take the change
+        monkeypatch.setattr(manager, "_worker_reports", reports)
+        return []
+
+    monkeypatch.setattr(manager, "_worker_reports", stopped_while_waiting)
+    with pytest.raises(
+        CreditopsError, match=rf"traffic change on {endpoint} interrupted \(SIGTERM\): traffic restored to blue=100%"
+    ):
+        manager.set_traffic(from_process(), endpoint, {"blue": 50, "green": 50})
+    assert state.load(from_process().endpoints_dir, endpoint).traffic == {"blue": 100, "green": 0}
+    assert {manager.invoke(from_process(), endpoint, SAMPLE).json()["model_version"] for _ in range(20)} == {"1"}

@@ -1,16 +1,13 @@
 """Blue/green rollout and rollback on any target: smoke test, mirror traffic, traffic step by step.
 
 A rollout holds the endpoint for its change and records its plan before it changes anything. Any
-failed check, Ctrl-C or SIGTERM restores the traffic exactly and removes the new deployment; after a
-SIGKILL, the next endpoint command (or `endpoint recover`) does the same. Each step is judged on the
+failed check, Ctrl-C or SIGTERM restores the traffic exactly and removes the new deployment; the
+signals are honoured between requests and steps (`interruption`), never inside a half-done call. After
+a SIGKILL, the next endpoint command (or `endpoint recover`) does the same. Each step is judged on the
 new deployment's own figures, as the target measures them.
 """
 
-import contextlib
 import os
-import signal
-import threading
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -18,13 +15,10 @@ from creditops.endpoints.decisions import MirrorFigures, MirrorLimits, mirror_fa
 from creditops.endpoints.state import Deployment, RolloutPlan
 from creditops.endpoints.targets import Target
 from creditops.errors import CreditopsError
+from creditops.interruption import Interrupted, check, cooperative
 from creditops.say import Say
 
 BLUE_GREEN = ("blue", "green")
-
-
-class Interrupted(BaseException):
-    """SIGTERM or SIGINT during a rollout: the traffic is restored before the process exits."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +57,7 @@ def rollout(
         raise CreditopsError(f"steps must rise to 100, e.g. 10,50,100; got {','.join(map(str, steps))}")
     if not 0 <= mirror_percent <= 100:
         raise CreditopsError(f"mirror traffic must be 0..100 percent, not {mirror_percent}")
-    with target.changing(f"rollout of {model_uri}", say), _signals_interrupt():
+    with target.changing(f"rollout of {model_uri}", say), cooperative():
         live = target.live()
         idle = next(colour for colour in BLUE_GREEN if live is None or colour != live.name)
         traffic = target.traffic()
@@ -94,8 +88,9 @@ def rollout(
         except BaseException as failure:
             target.restore(plan)
             if isinstance(failure, Interrupted | KeyboardInterrupt):
+                signal_name = str(failure) or "Ctrl-C"
                 raise CreditopsError(
-                    f"rollout of {model_uri} interrupted: traffic restored to {plan.weights_before()}"
+                    f"rollout of {model_uri} interrupted ({signal_name}): traffic restored to {plan.weights_before()}"
                 ) from None
             if isinstance(failure, CreditopsError):
                 raise CreditopsError(f"rollout of {model_uri} rolled back: {failure}") from failure
@@ -166,22 +161,6 @@ def _run(
 
 
 def _progress(target: Target, plan: RolloutPlan, step: str) -> None:
+    check()
     plan.step = step
     target.record_plan(plan)
-
-
-@contextlib.contextmanager
-def _signals_interrupt() -> Iterator[None]:
-    """SIGTERM raises `Interrupted` (SIGINT already raises KeyboardInterrupt), so the rollout can undo itself."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise Interrupted(signal.Signals(signum).name)
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

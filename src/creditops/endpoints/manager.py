@@ -32,6 +32,7 @@ from creditops.endpoints.smoke import SmokeReport, post, smoke_test
 from creditops.endpoints.state import Deployment, Endpoint, RolloutPlan
 from creditops.errors import CreditopsError
 from creditops.files import atomic_path, claimed_lock, read_json
+from creditops.interruption import Interrupted, check, cooperative
 from creditops.say import Say
 from creditops.tracking import names
 
@@ -147,7 +148,7 @@ def deploy_unlocked(
     if workers is not None:
         endpoint.workers = workers
     try:
-        failed = apply(context, endpoint).get(deployment)
+        failed = apply(context, endpoint, stoppable=True).get(deployment)
     except BaseException:
         _forget(context, name, deployment, old)
         raise
@@ -160,15 +161,26 @@ def deploy_unlocked(
 
 
 def set_traffic(context: Context, name: str, weights: dict[str, int]) -> Endpoint:
-    """Set the traffic weights (percent, summing to 100); deployments left out get 0."""
-    with busy(context, name, "traffic change"):
-        return set_traffic_unlocked(context, name, weights)
+    """Set the traffic weights (percent, summing to 100); deployments left out get 0. Ctrl-C or SIGTERM
+    before every worker serves them puts the previous weights back."""
+    with busy(context, name, "traffic change"), cooperative():
+        before = state.load(context.endpoints_dir, name).traffic
+        try:
+            return set_traffic_unlocked(context, name, weights)
+        except Interrupted as stop:
+            endpoint = state.load(context.endpoints_dir, name)
+            endpoint.traffic = before
+            apply(context, endpoint)
+            restored = state.describe_weights(before)
+            raise CreditopsError(
+                f"traffic change on {name} interrupted ({stop}): traffic restored to {restored}"
+            ) from None
 
 
 def set_traffic_unlocked(context: Context, name: str, weights: dict[str, int]) -> Endpoint:
     endpoint = state.load(context.endpoints_dir, name)
     endpoint.traffic = checked_weights(weights, endpoint.deployments, name)
-    apply(context, endpoint)
+    apply(context, endpoint, stoppable=True)
     return endpoint
 
 
@@ -365,8 +377,11 @@ def delete(context: Context, name: str, *, keep_logs: bool = False) -> None:
         (folder / "lock").unlink(missing_ok=True)
 
 
-def apply(context: Context, endpoint: Endpoint) -> dict[str, str]:
-    """Save the state and wait until every worker serves it; the deployments a worker failed to load."""
+def apply(context: Context, endpoint: Endpoint, *, stoppable: bool = False) -> dict[str, str]:
+    """Save the state and wait until every worker serves it; the deployments a worker failed to load.
+
+    A `stoppable` change stops waiting when Ctrl-C or SIGTERM asks (its caller undoes it); a restore
+    is not stoppable, so it always completes."""
     state.save(context.endpoints_dir, endpoint)
     if not processes.alive(endpoint.pid):
         raise CreditopsError(
@@ -380,6 +395,8 @@ def apply(context: Context, endpoint: Endpoint) -> dict[str, str]:
             return {dep: error for report in reports for dep, error in report["failed"].items()}
         if not processes.alive(endpoint.pid):
             break
+        if stoppable:
+            check()
         time.sleep(0.02)
     log = state.logs(context.endpoints_dir, endpoint.name) / "front-door.log"
     raise CreditopsError(f"endpoint {endpoint.name} did not take the change within {APPLY_SECONDS:g} s; see {log}")

@@ -9,6 +9,7 @@ import httpx
 import orjson
 
 from creditops.errors import CreditopsError
+from creditops.interruption import check
 from creditops.serving.errors import RequestError
 from creditops.serving.protocol import DEPLOYMENT_HEADER, PROBE_HEADER
 from creditops.serving.requests import parse_request
@@ -56,7 +57,11 @@ def scoring_url(url: str) -> str:
 def post(
     url: str, body: bytes, *, api_key: str | None = None, deployment: str | None = None, probe: bool = False
 ) -> httpx.Response:
-    """POST a JSON scoring request (a `probe` is not logged as live traffic); a connection failure is one line."""
+    """POST a JSON scoring request (a `probe` is not logged as live traffic); a connection failure is one line.
+
+    A stop asked for (Ctrl-C, SIGTERM) is honoured before the request is sent, so every loop of
+    requests ends within one request of it."""
+    check()
     headers = {"content-type": "application/json"}
     if probe:
         headers[PROBE_HEADER] = "1"

@@ -52,7 +52,12 @@ class RolloutPlan:
 
     def weights_before(self) -> str:
         """The traffic restoring this plan gives back, as one phrase."""
-        return ", ".join(f"{dep}={pct}%" for dep, pct in self.before.items()) or "no traffic"
+        return describe_weights(self.before)
+
+
+def describe_weights(weights: dict[str, int]) -> str:
+    """Traffic weights as one phrase: "blue=90%, green=10%"."""
+    return ", ".join(f"{dep}={pct}%" for dep, pct in weights.items()) or "no traffic"
 
 
 @dataclass
