@@ -31,8 +31,12 @@ def test_the_first_signal_is_the_one_named() -> None:
 
 
 def test_a_stop_after_the_last_check_is_delivered_when_the_block_ends() -> None:
-    with pytest.raises(KeyboardInterrupt), cooperative():
-        os.kill(os.getpid(), signal.SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), cooperative():
+            os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert requested() is None
 
 
