@@ -1,6 +1,10 @@
 """Shared fixtures: tiny seeded data and an isolated workspace with its own MLflow store."""
 
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -73,3 +77,18 @@ def data_file(tmp_path: Path, small_frame: pd.DataFrame) -> Path:
 @pytest.fixture
 def original_request_bytes() -> bytes:
     return json.dumps(original_request()).encode()
+
+
+@pytest.fixture
+def reachable(tmp_path: Path) -> Iterator[Path]:
+    """A folder a team store's PostgreSQL can live in: as root the cluster runs as `postgres`, which cannot
+    enter pytest's 0700 folders."""
+    if os.geteuid() != 0:
+        yield tmp_path
+        return
+    base = Path(tempfile.mkdtemp(prefix="creditops-store-test-"))
+    base.chmod(0o711)
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

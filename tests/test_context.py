@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from creditops.cli import main
-from creditops.context import expand, from_process, redacted
+from creditops.context import expand, file_refusal, from_process, redacted
 from creditops.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,3 +115,45 @@ def test_the_edges_make_openmp_sleep_only_before_it_loads_and_never_over_a_choic
     set_process_defaults()
     assert "OMP_WAIT_POLICY" not in os.environ
     assert training_threads(300_000) == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["endpoint", "create", "abc"],
+        ["data", "synth", "--rows", "10", "--output", "{workspace}/data/x.csv"],
+        ["run", "--data", "{data}"],
+    ],
+)
+def test_a_workspace_that_cannot_be_written_is_one_line_naming_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("where the workspace's parent folder should be")
+    workspace = blocker / "ws"
+    data = tmp_path / "d.csv"
+    monkeypatch.setenv("CREDITOPS_WORKSPACE", str(workspace))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main(["data", "synth", "--rows", "300", "--output", str(data)]) == 0
+    capsys.readouterr()
+    assert main([part.format(workspace=workspace, data=data) for part in argv]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
+    assert f"error: Not a directory: {workspace}/" in err
+    assert f"(in the workspace {workspace}): make {workspace} a folder this user can write to, or set" in err
+    assert "CREDITOPS_WORKSPACE to one" in err
+
+
+def test_a_read_only_path_is_named_with_the_variable_that_chooses_the_workspace(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    denied = PermissionError(13, "Permission denied", str(home / "envs" / "dev" / "endpoints"))
+    refused = file_refusal(denied, {"CREDITOPS_HOME": str(home)})
+    assert refused is not None
+    assert str(refused) == (
+        f"Permission denied: {home}/envs/dev/endpoints (in the workspace {home}): make {home} a folder this"
+        " user can write to, or set CREDITOPS_HOME to one"
+    )
+    elsewhere = file_refusal(OSError(30, "Read-only file system", "/mnt/out.csv"), {"CREDITOPS_HOME": str(home)})
+    assert str(elsewhere) == "Read-only file system: /mnt/out.csv: check the path and its permissions"
+    assert file_refusal(ConnectionRefusedError(111, "Connection refused")) is None

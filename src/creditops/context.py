@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from creditops.azure.workspace import WORKSPACE_VARIABLES
 from creditops.config.environments import EnvironmentConfig, load_environment
 from creditops.config.modelling import ModellingConfig, load_modelling_config
-from creditops.errors import ConfigError
+from creditops.errors import ConfigError, CreditopsError
 
 WORKSPACE_ENV: Final = "CREDITOPS_WORKSPACE"
 HOME_ENV: Final = "CREDITOPS_HOME"
@@ -167,6 +167,25 @@ def redacted(uri: str) -> str:
     port = f":{parts.port}" if parts.port else ""
     user = f"{parts.username}:***@" if parts.username else ":***@"
     return urlunsplit(parts._replace(netloc=f"{user}{host}{port}"))
+
+
+def file_refusal(error: OSError, environ: Mapping[str, str] | None = None) -> CreditopsError | None:
+    """An OSError on a path as one line naming it, and, when the path lies in a workspace (read-only, or a
+    file where its folder should be), the variable that chooses another. None for an error on no path (a
+    socket, a process): that is no file the user can fix."""
+    if error.filename is None:
+        return None
+    path = Path(os.fsdecode(error.filename)).resolve()
+    problem = f"{error.strerror or type(error).__name__}: {path}"
+    variables = os.environ if environ is None else environ
+    for variable in (WORKSPACE_ENV, HOME_ENV):
+        root = Path(variables.get(variable) or DEFAULT_WORKSPACE).resolve()
+        if path.is_relative_to(root):
+            return CreditopsError(
+                f"{problem} (in the workspace {root}): make {root} a folder this user can write to, or set"
+                f" {variable} to one"
+            )
+    return CreditopsError(f"{problem}: check the path and its permissions")
 
 
 def set_process_defaults() -> None:

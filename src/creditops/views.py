@@ -75,11 +75,14 @@ def check_failures(failures: tuple[CheckFailure, ...]) -> Table:
 
 
 def versions_table(name: str, found: list[VersionInfo]) -> Table:
+    from creditops.flow.custody import withdrawn_in
+
     table = _table(name, ("version", "aliases", "created", "roc_auc", "data sha256", "git commit"))
     for info in found:
+        withdrawn = withdrawn_in(info)
         table.add_row(
             info.version,
-            ", ".join(info.aliases) or "-",
+            (", ".join(info.aliases) or "-") + (f" (withdrawn in {', '.join(withdrawn)})" if withdrawn else ""),
             _when(info.created_ms),
             info.tags.get(names.metric_tag("roc_auc"), "-"),
             info.tags.get(names.DATA_SHA256, "-")[:12],
@@ -90,7 +93,10 @@ def versions_table(name: str, found: list[VersionInfo]) -> Table:
 
 def version_detail(info: VersionInfo) -> Table:
     table = _key_value_table(f"{info.name} version {info.version}")
+    from creditops.flow.custody import withdrawn_in
+
     table.add_row("aliases", ", ".join(info.aliases) or "-")
+    table.add_row("withdrawn in", ", ".join(withdrawn_in(info)) or "-")
     table.add_row("created", _when(info.created_ms))
     table.add_row("run", info.run_id or "-")
     for key in sorted(info.tags):

@@ -116,14 +116,16 @@ def runners(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.mark.skipif(not server.available(), reason="PostgreSQL is not installed (apt-get install postgresql)")
-def test_github_release_workflow_hands_off_from_candidate_to_deploy_through_the_team_store(runners: Path) -> None:
+def test_github_release_workflow_hands_off_from_candidate_to_deploy_through_the_team_store(
+    runners: Path, reachable: Path
+) -> None:
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / "release.yml").read_text())
     jobs: dict[str, Any] = workflow["jobs"]
     assert [jobs["candidate"]["needs"], jobs["deploy"]["needs"]] == ["validate", "candidate"]
     assert jobs["deploy"]["environment"] == "prod"  # the reviewers' approval gates the deploy job
     validate = [step["run"] for step in jobs["validate"]["steps"] if "run" in step]
     assert validate[-1].startswith(".venv/bin/creditops ci pr-validation")  # run by `make test` itself
-    store = server.start(runners / "team-store")
+    store = server.start(runners / "team-store", data_dir=reachable / "postgres")
     try:
         admin = server.admin_credentials(runners / "team-store")
         team_users.add(store.tracking_uri, admin, "ci-trainer", "trainer-password-1", "trainer")

@@ -1,7 +1,10 @@
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
+from creditops.cli import main
 from creditops.config.environments import ENVIRONMENTS, environment_lock_hash, load_environment
 from creditops.errors import ConfigError
 
@@ -48,3 +51,48 @@ def test_bad_mode_and_name_mismatch(tmp_path: Path) -> None:
 def test_lock_hash_is_stable() -> None:
     assert environment_lock_hash() == environment_lock_hash()
     assert len(environment_lock_hash()) == 64
+
+
+@pytest.mark.parametrize("steps", ["[100, 50]", "[0, 100]", "[10, 50]", "[150]", "[]", "[-10, 100]", "[50, 10, 100]"])
+def test_rollout_steps_that_do_not_rise_to_100_are_refused_at_load(tmp_path: Path, steps: str) -> None:
+    text = (REPO_ENVIRONMENTS / "dev.yaml").read_text()
+    (tmp_path / "dev.yaml").write_text(re.sub(r"steps: \[10, 50, 100\]", f"steps: {steps}", text))
+    shown = ",".join(str(step) for step in yaml.safe_load(steps)) or "none"
+    with pytest.raises(ConfigError) as raised:
+        load_environment("dev", tmp_path)
+    assert str(raised.value) == (
+        f"{tmp_path / 'dev.yaml'}: rollout.steps: steps must rise to 100, each above 0, e.g. 10,50,100; got {shown}"
+    )
+
+
+@pytest.mark.parametrize("steps", ["[100]", "[10, 50, 100]", "[1, 2, 3, 100]", "[50, 50, 100]"])
+def test_rollout_steps_that_rise_to_100_load(tmp_path: Path, steps: str) -> None:
+    text = (REPO_ENVIRONMENTS / "dev.yaml").read_text()
+    (tmp_path / "dev.yaml").write_text(text.replace("steps: [10, 50, 100]", f"steps: {steps}"))
+    assert list(load_environment("dev", tmp_path).rollout.steps) == yaml.safe_load(steps)
+
+
+def test_an_environment_file_that_is_not_utf8_is_one_line_naming_it(tmp_path: Path) -> None:
+    content = (REPO_ENVIRONMENTS / "dev.yaml").read_bytes() + "# café, saved as Windows-1252\n".encode("cp1252")
+    (tmp_path / "dev.yaml").write_bytes(content)
+    with pytest.raises(
+        ConfigError, match=r"dev\.yaml is not UTF-8 text \(byte 0xe9 at offset \d+\): save it as UTF-8$"
+    ):
+        load_environment("dev", tmp_path)
+
+
+def test_env_show_refuses_bad_steps_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "config" / "environments"
+    folder.mkdir(parents=True)
+    text = (REPO_ENVIRONMENTS / "staging.yaml").read_text()
+    (folder / "staging.yaml").write_text(text.replace("steps: [10, 50, 100]", "steps: [10, 50]"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CREDITOPS_HOME", str(tmp_path / ".creditops"))
+    assert main(["env", "show", "staging"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: config/environments/staging.yaml: rollout.steps: steps must rise to 100, each above 0, e.g."
+        " 10,50,100; got 10,50\n"
+    )

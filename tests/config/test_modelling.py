@@ -69,3 +69,13 @@ def test_digest_ignores_key_order_and_changes_with_values() -> None:
     same = ModellingConfig.model_validate({"train": {"learning_rate": 0.1, "n_estimators": 10}})
     other = ModellingConfig.model_validate({"train": {"n_estimators": 11, "learning_rate": 0.1}})
     assert one.digest() == same.digest() != other.digest()
+
+
+def test_a_config_that_is_not_utf8_is_one_line_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "modelling.json"
+    path.write_bytes('{"registry": {"model_name": "crédit"}}'.encode("latin-1"))
+    with pytest.raises(
+        ConfigError, match=r"config .*modelling\.json is not UTF-8 text \(byte 0xe9 at offset 31\)"
+    ) as raised:
+        load_modelling_config(path)
+    assert str(raised.value).endswith("save it as UTF-8")

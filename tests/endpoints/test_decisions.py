@@ -9,6 +9,7 @@ from creditops.endpoints.decisions import (
     checked_weights,
     mirror_failure,
     p99,
+    rollout_steps_problem,
     step_failure,
 )
 from creditops.errors import CreditopsError
@@ -148,3 +149,25 @@ def test_one_mirrored_row_is_enough_to_judge() -> None:
 def test_mirror_agreement_of_no_rows_is_zero() -> None:
     assert MirrorFigures(0, 0, 0, 0, 0.0, 0.0, 0.0).agreement == 0.0
     assert MirrorFigures(1, 0, 4, 1, 0.0, 0.0, 0.0).agreement == 0.75
+
+
+@pytest.mark.parametrize("steps", [(100,), (1, 100), (10, 50, 100), (50, 50, 100), (100, 100)])
+def test_steps_rising_to_100_are_a_rollout(steps: tuple[int, ...]) -> None:
+    assert rollout_steps_problem(steps) is None
+
+
+@pytest.mark.parametrize(
+    ("steps", "shown"),
+    [
+        ((), "none"),
+        ((100, 50), "100,50"),
+        ((0, 100), "0,100"),
+        ((10, 50), "10,50"),
+        ((150,), "150"),
+        ((10, 101), "10,101"),
+        ((50, 10, 100), "50,10,100"),
+        ((99,), "99"),
+    ],
+)
+def test_other_steps_are_refused_naming_them(steps: tuple[int, ...], shown: str) -> None:
+    assert rollout_steps_problem(steps) == f"steps must rise to 100, each above 0, e.g. 10,50,100; got {shown}"

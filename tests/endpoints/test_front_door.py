@@ -225,6 +225,42 @@ def test_a_killed_worker_is_replaced_and_costs_only_the_requests_in_flight(endpo
     assert _load(live.url, key, 1.0, 2)[1] == 0
 
 
+def test_a_truncated_state_file_is_refused_while_every_worker_serves_and_delete_still_works(
+    model_workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = "ep-truncated-state"
+    manager.create(from_process(), name, auth="key", workers=2)
+    live, key = _live(name)
+    path = state.folder(from_process().endpoints_dir, name) / state.STATE_FILE
+    path.write_bytes(path.read_bytes()[:40])  # a hand edit gone wrong, or a full disk
+    time.sleep(0.5)
+    assert processes.alive(live.pid)
+    victim = _workers(name)[0]
+    os.kill(victim, signal.SIGKILL)  # the worker started in its place must serve the last good state too
+    deadline = time.monotonic() + 10
+    while (len(_workers(name)) < 2 or victim in _workers(name)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert victim not in _workers(name)
+    headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
+    with httpx.Client(headers=headers) as client:
+        answers = [client.post(f"{live.url}/score", content=SAMPLE) for _ in range(40)]
+    assert {(answer.status_code, answer.json()["model_version"]) for answer in answers} == {(200, "1")}
+    log = (state.logs(from_process().endpoints_dir, name) / "front-door.log").read_text()
+    assert "refused the endpoint state, still serving generation" in log
+    assert "Traceback" not in log
+
+    capsys.readouterr()
+    assert main(["endpoint", "show", name]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "is not valid endpoint state" in err
+    assert f"run 'creditops endpoint delete {name}' and create it again" in err
+    assert main(["endpoint", "delete", name]) == 0
+    assert not processes.alive(live.pid)
+    assert not processes.port_in_use(live.port)
+    assert not path.parent.exists()
+
+
 def test_workers_die_with_a_killed_front_door_and_start_brings_it_back(endpoint: str) -> None:
     live, _key = _live(endpoint, workers=2)
     workers = _workers(endpoint)

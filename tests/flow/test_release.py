@@ -36,6 +36,11 @@ def _champion(env: str) -> str | None:
     return next((info.version for info in found if names.CHAMPION in info.aliases), None)
 
 
+def _aliases(env: str, version: str) -> tuple[str, ...]:
+    context = from_process(env)
+    return Registry(context.store_uri).describe(context.model_name, version).aliases
+
+
 def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) -> None:
     said: list[str] = []
     # The first release retrains on prod data and stops: prod needs a person's approval
@@ -80,6 +85,12 @@ def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) 
     rollback(from_process("prod"), by="bo", reason="complaints", say=said.append)
     assert _champion("prod") == "1"
     assert manager.invoke(from_process("prod"), endpoint, SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
+    assert names.PREVIOUS_CHAMPION not in _aliases("prod", "2")  # it never names a withdrawn version
+    # A second rollback does not bring back what the first withdrew: nothing earlier may serve, nothing moves
+    with pytest.raises(CreditopsError, match="no earlier champion in prod that is approved and not withdrawn"):
+        rollback(from_process("prod"), by="bo", reason="again", say=said.append)
+    assert _champion("prod") == "1"
+    assert manager.invoke(from_process("prod"), endpoint, SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
 
     # The rollback stays: a release with nothing changed does not bring version 2 back …
     assert release.release(from_process("prod"), say=said.append) is None
@@ -119,7 +130,7 @@ def test_unknown_environment_and_version_are_clear(project: Path) -> None:
         release.release(from_process("qa"))
     with pytest.raises(CreditopsError, match="no version 7"):
         release.approve(from_process("prod"), "7", "ana", "why")
-    with pytest.raises(CreditopsError, match="no previous champion"):
+    with pytest.raises(CreditopsError, match="no earlier champion in staging that is approved and not withdrawn"):
         rollback(from_process("staging"), by="ana", reason="why")
 
 

@@ -16,6 +16,7 @@ from mlflow.exceptions import MlflowException
 
 from creditops.context import from_process
 from creditops.endpoints import manager, state
+from creditops.serving.protocol import SAMPLE_REQUEST
 from creditops.tracking import names, server, team_users
 from creditops.tracking.registry import Registry
 
@@ -28,11 +29,13 @@ pytestmark = [
 PASSWORDS = {"vic": "viewer-password-1", "tina": "trainer-password-1", "ana": "approver-password-1"}
 
 
-def _as(project: Path, store: str, user: str | None, *arguments: str) -> subprocess.CompletedProcess[str]:
+def _as(
+    project: Path, store: str, user: str | None, *arguments: str, password: str | None = None
+) -> subprocess.CompletedProcess[str]:
     environ = {key: value for key, value in os.environ.items() if not key.startswith(("CREDITOPS_", "MLFLOW_"))}
     environ |= {"CREDITOPS_HOME": str(project / f"runner-{user}"), "PROD_MLFLOW_TRACKING_URI": store}
     if user is not None:
-        environ |= {"MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": PASSWORDS[user]}
+        environ |= {"MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": password or PASSWORDS[user]}
     return subprocess.run(
         [sys.executable, "-m", "creditops", *arguments], cwd=project, env=environ, capture_output=True, text=True
     )
@@ -45,9 +48,27 @@ def _one_line_refusal(done: subprocess.CompletedProcess[str], text: str) -> None
     assert len(done.stderr.strip().splitlines()) <= 3  # one message, wrapped at most by the terminal width
 
 
-def test_runners_share_the_store_each_account_does_only_its_part_and_rollback_sticks(project: Path) -> None:
+def _served(project: Path, runner: str) -> str:
+    os.environ["CREDITOPS_HOME"] = str(project / f"runner-{runner}")
+    try:
+        context = from_process("prod")
+        answer = manager.invoke(context, context.env.endpoint.name, SAMPLE_REQUEST.read_bytes())
+    finally:
+        os.environ["CREDITOPS_HOME"] = str(project / ".creditops")
+    return str(answer.json()["model_version"])
+
+
+def _champion(uri: str, admin: tuple[str, str]) -> str | None:
+    with team_users.signed_in(uri, admin):
+        found = Registry(uri).versions("credit_default_model")
+    return next((info.version for info in found if names.CHAMPION in info.aliases), None)
+
+
+def test_runners_share_the_store_each_account_does_only_its_part_and_rollback_sticks(
+    project: Path, reachable: Path
+) -> None:
     home = project / "team-store"
-    store = server.start(home)
+    store = server.start(home, data_dir=reachable / "postgres")
     uri = store.tracking_uri
     try:
         search = f"{uri}/api/2.0/mlflow/experiments/search?max_results=1"
@@ -64,6 +85,8 @@ def test_runners_share_the_store_each_account_does_only_its_part_and_rollback_st
         assert team_users.role_of(uri, admin, "ana") == "approver"
 
         _one_line_refusal(_as(project, uri, None, "ci", "release", "--env", "prod"), "wants an account")
+        wrong = _as(project, uri, "tina", "models", "show", "credit_default_model/1", "--env", "prod", password="x")
+        _one_line_refusal(wrong, "wants an account")  # a wrong password is not "no versions"
         candidate = _as(project, uri, "tina", "ci", "release", "--env", "prod")
         assert candidate.returncode == 3, candidate.stdout + candidate.stderr
         with team_users.signed_in(uri, ("vic", PASSWORDS["vic"])), pytest.raises(MlflowException) as refused:
@@ -105,12 +128,64 @@ def test_runners_share_the_store_each_account_does_only_its_part_and_rollback_st
             == 0
         )
         assert _as(project, uri, "ana", "ci", "release", "--env", "prod").returncode == 0
-        rolled = _as(project, uri, "ana", "rollback", "--env", "prod", "--by", "bo", "--reason", "complaints")
+        # Rolling back is an approver's decision, made as the account signed in: checked before anything moves
+        back = ("rollback", "--env", "prod", "--reason", "complaints")
+        _one_line_refusal(_as(project, uri, "vic", *back), "needs the approver role")
+        _one_line_refusal(_as(project, uri, "tina", *back), "needs the approver role")
+        _one_line_refusal(_as(project, uri, "ana", *back, "--by", "bo"), "is not the store's signed-in account ana")
+        assert (_served(project, "ana"), _champion(uri, admin)) == ("2", "2")
+        rolled = _as(project, uri, "ana", *back)
         assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+        assert (_served(project, "ana"), _champion(uri, admin)) == ("1", "1")
+        # A second rollback does not bring back what the first withdrew
+        _one_line_refusal(_as(project, uri, "ana", *back), "no earlier champion in prod that is approved")
+        assert (_served(project, "ana"), _champion(uri, admin)) == ("1", "1")
         # A release with nothing changed, on the other runner, does not bring version 2 back
         again = _as(project, uri, "tina", "ci", "release", "--env", "prod")
         assert again.returncode == 0, again.stdout + again.stderr
         assert "version 2 was rolled back in prod" in again.stdout
+
+        # The trainer moves the alias through MLflow's REST API, as its EDIT allows: status says so, and an
+        # approver's rollback restores the approved champion
+        moved = httpx.post(
+            f"{uri}/api/2.0/mlflow/registered-models/alias",
+            json={"name": "credit_default_model", "alias": "champion", "version": "2"},
+            auth=("tina", PASSWORDS["tina"]),
+        )
+        assert moved.status_code == 200
+        shown = _as(project, uri, "vic", "status", "--env", "prod")
+        assert shown.returncode == 1
+        assert "custody: the champion alias in prod names version 2" in shown.stdout.replace("\n", " ")
+        assert _as(project, uri, "ana", *back).returncode == 0
+        assert _champion(uri, admin) == "1"
+
+        # The trainer replaces the approved model's file through the artifact API: no load accepts it
+        with team_users.signed_in(uri, admin):
+            source = mlflow.MlflowClient(uri, uri).get_model_version_download_uri("credit_default_model", "1")
+        path = source.removeprefix("mlflow-artifacts:/").strip("/")
+        swapped = httpx.put(
+            f"{uri}/api/2.0/mlflow-artifacts/artifacts/{path}/model.lgb",
+            content=b"tree\nversion=v4\n",
+            auth=("tina", PASSWORDS["tina"]),
+        )
+        assert swapped.status_code == 200
+        data = project / ".creditops" / "envs" / "prod" / "data" / "credit_default.parquet"
+        scored = _as(
+            project,
+            uri,
+            "vic",
+            "score",
+            "--model",
+            "models:/credit_default_model/1",
+            "--env",
+            "prod",
+            "--data",
+            str(data),
+            "--output",
+            str(project / "scored.csv"),
+            "--no-logging",
+        )
+        _one_line_refusal(scored, "model file model.lgb of models:/credit_default_model/1 does not match")
     finally:
         for user in PASSWORDS:
             os.environ["CREDITOPS_HOME"] = str(project / f"runner-{user}")

@@ -74,3 +74,37 @@ def test_old_rows_are_left_out(tmp_path: Path) -> None:
     log.record(np.zeros((1, 23)), np.array([0.5]), np.array([1]))
     log.close()
     assert list(read(tmp_path, time.time() + 1)) == []
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_the_logged_rows_are_readable_by_their_owner_only_rotated_files_too(tmp_path: Path) -> None:
+    folder = tmp_path / "endpoint" / "requests"
+    log = RequestLog(folder, "blue", "3", total_bytes=40_000)
+    for _ in range(300):
+        log.record(np.zeros((1, 23)), np.array([0.5]), np.array([1]))
+    log.close()
+    assert _mode(folder) == 0o700
+    files = list(folder.iterdir())
+    assert len(files) > 2  # rotated
+    assert {_mode(path) for path in files} == {0o600}
+
+
+def test_an_older_versions_open_log_is_narrowed(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    old = tmp_path / "requests-blue-1.jsonl.1"
+    old.write_bytes(b"")
+    old.chmod(0o644)
+    RequestLog(tmp_path, "blue", "3").close()
+    assert _mode(tmp_path) == 0o700
+    assert {_mode(path) for path in tmp_path.iterdir()} == {0o600}
+
+
+def test_a_folder_holding_other_things_keeps_its_mode_and_the_logs_are_still_private(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    (tmp_path / "notes.txt").write_text("not ours")
+    RequestLog(tmp_path, "blue", "3").close()
+    assert _mode(tmp_path) == 0o755
+    assert _mode(next(tmp_path.glob("requests-*"))) == 0o600

@@ -92,6 +92,47 @@ def test_the_output_must_be_parquet_or_csv_and_not_the_input(tmp_path: Path, loa
         score_file(loaded, data, data)
 
 
+@pytest.mark.parametrize(
+    ("data", "output", "clash"),
+    [
+        ("X.invalid.csv", "X.csv", "the invalid-rows file {folder}/X.invalid.csv is the input"),
+        ("X.invalid.csv", "./sub/../X.parquet", "the invalid-rows file {folder}/sub/../X.invalid.csv is the input"),
+        ("X.csv", "X.csv", "the output {folder}/X.csv is the input"),
+    ],
+)
+def test_scoring_never_writes_over_its_input(
+    tmp_path: Path, loaded: LoadedModel, portfolio: pd.DataFrame, data: str, output: str, clash: str
+) -> None:
+    (tmp_path / "sub").mkdir()
+    source = write_table(portfolio, tmp_path / data)
+    before = source.read_bytes()
+    with pytest.raises(DataError, match=re.escape(clash.format(folder=tmp_path))) as raised:
+        score_file(loaded, source, tmp_path / output)
+    assert "choose another --output" in str(raised.value)
+    assert source.read_bytes() == before
+
+
+def test_an_input_reached_through_a_link_is_still_the_input(
+    tmp_path: Path, loaded: LoadedModel, portfolio: pd.DataFrame
+) -> None:
+    source = write_table(portfolio, tmp_path / "X.invalid.csv")
+    (tmp_path / "linked.invalid.csv").hardlink_to(source)
+    with pytest.raises(DataError, match=r"invalid-rows file .*linked\.invalid\.csv is the input"):
+        score_file(loaded, source, tmp_path / "linked.csv")
+
+
+def test_the_command_refuses_the_clash_before_it_loads_a_model(
+    workspace: Path, tmp_path: Path, portfolio: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_table(portfolio, tmp_path / "X.invalid.csv")
+    argv = ["score", "--model", "models:/none/1", "--data", str(source), "--output", str(tmp_path / "X.csv")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "is the input" in err
+    assert "choose another --output" in err
+    assert err.count("\n") == 1
+
+
 @pytest.mark.e2e
 def test_the_command_scores_a_file_and_records_the_batch(
     context: Context, tmp_path: Path, small_model: TrainedModel, portfolio: pd.DataFrame, capsys

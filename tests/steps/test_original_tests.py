@@ -125,3 +125,19 @@ def test_the_allow_pickle_flag_is_the_same_opt_in(original_project: Path) -> Non
     done = _script(original_project, "evaluate", *flags, "--allow-pickle")
     assert done.returncode == 0, done.stderr
     assert (original_project / "tests" / "flagged" / "credit_default_eval.json").is_file()
+
+
+def test_evaluate_of_a_pickle_this_scikit_learn_cannot_load_is_one_line(original_project: Path) -> None:
+    stale = original_project / "tests" / "stale_model"
+    stale.mkdir()
+    whole = (original_project / "tests" / "model" / "model.pkl").read_bytes()
+    (stale / "model.pkl").write_bytes(whole.replace(b"sklearn.ensemble", b"sklearn.ensemblX"))  # a module now gone
+    flags = ("--data_dir", "tests/data", "--model_dir", "tests/stale_model", "--eval_dir", "tests/stale_eval")
+    done = _script(original_project, "evaluate", *flags, allow_pickle=True)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "model.pkl is a pickle that this scikit-learn" in lines[0]
+    assert "ModuleNotFoundError: No module named 'sklearn.ensemblX'" in lines[0]
+    assert lines[0].endswith("retrain it with 'creditops run'")
+    assert not (original_project / "tests" / "stale_eval").exists()

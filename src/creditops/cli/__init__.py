@@ -7,7 +7,7 @@ import typer
 
 from creditops.cli import azure, data, endpoint, flow, report, run, score, serve, settings, status, team_store, ui
 from creditops.cli.app import app, errors
-from creditops.context import set_process_defaults
+from creditops.context import file_refusal, set_process_defaults
 from creditops.errors import CreditopsError
 
 COMMAND_GROUPS = (azure, data, endpoint, flow, report, run, score, serve, settings, status, team_store, ui)
@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     except CreditopsError as error:
         _print_error(error)
         return error.exit_code
+    except OSError as error:  # a read-only workspace, a file where a folder should be: one line, not a traceback
+        refused = file_refusal(error)
+        if refused is None:
+            raise
+        _print_error(refused)
+        return refused.exit_code
     except Exception as error:
         refusal = _store_refusal(error)
         if refusal is None:

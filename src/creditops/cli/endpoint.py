@@ -12,6 +12,7 @@ from creditops.cli.app import (
     RequestFile,
     console,
     emit_json,
+    errors,
     group,
     group_context,
 )
@@ -76,6 +77,7 @@ def endpoint_deploy(
     from creditops.endpoints import manager
 
     context, azure = _where(ctx, env, name)
+    _guard(context, f"deploy of {model}", [model])
     if azure is not None:
         azure.ensure()
         started = azure.deploy(deployment, model)
@@ -95,7 +97,8 @@ def endpoint_traffic(
     env: CommandEnv = None,
 ) -> None:
     """Set the traffic split."""
-    from creditops.endpoints import manager
+    from creditops.endpoints import manager, state
+    from creditops.flow.custody import approval_required
 
     parsed = {}
     for pair in weights:
@@ -104,6 +107,10 @@ def endpoint_traffic(
             raise CreditopsError(f"traffic {pair!r} is not DEP=PCT (e.g. blue=90)")
         parsed[deployment] = int(percent)
     context, azure = _where(ctx, env, name)
+    if approval_required(context):
+        deployments = azure.deployments() if azure is not None else state.load(context.endpoints_dir, name).deployments
+        given = [deployments[dep].model_uri for dep, pct in parsed.items() if pct > 0 and dep in deployments]
+        _guard(context, "traffic change", given)
     if azure is not None:
         azure.set_traffic(parsed)
         traffic = azure.traffic()
@@ -241,15 +248,20 @@ def endpoint_list(
     from creditops.views import endpoints_table
 
     endpoints = group_context(ctx, env).endpoints_dir
-    found = state.names(endpoints)
+    found = []
+    for name in state.names(endpoints):
+        try:
+            found.append(state.load(endpoints, name))
+        except CreditopsError as error:  # one endpoint's bad state file hides none of the others
+            errors.print(f"note: {error}", markup=False, highlight=False, soft_wrap=True)
     if output == "json":
-        emit_json([{**asdict(state.load(endpoints, name)), "url": state.load(endpoints, name).url} for name in found])
+        emit_json([{**asdict(endpoint), "url": endpoint.url} for endpoint in found])
         return
     if not found:
         hint = f"{state.endpoint_command(endpoints)} create NAME"
         console.print(f"no endpoints in {endpoints}: create one with '{hint}'", soft_wrap=True)
         return
-    console.print(endpoints_table([state.load(endpoints, name) for name in found]))
+    console.print(endpoints_table(found))
 
 
 @endpoint_app.command("start")
@@ -260,8 +272,14 @@ def endpoint_start(
 ) -> None:
     """Bring an endpoint back after a restart, with the same deployments and weights."""
     from creditops.endpoints import manager
+    from creditops.flow.custody import admission
 
-    endpoint = manager.start(group_context(ctx, env), name)
+    context = group_context(ctx, env)
+
+    def withheld(line: str) -> None:
+        errors.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    endpoint = manager.start(context, name, admission(context), say=withheld)
     console.print(f"endpoint {name} on {endpoint.url}: " + ", ".join(f"{d}={p}%" for d, p in endpoint.traffic.items()))
 
 
@@ -317,8 +335,10 @@ def endpoint_rollout(
         percentages = tuple(int(step) for step in steps.split(","))
     except ValueError as error:
         raise CreditopsError(f"--steps must be percentages like 10,50,100, not {steps!r}") from error
+    context = group_context(ctx, env)
+    _guard(context, f"rollout of {model}", [model])
     report = blue_green.rollout(
-        target_for(group_context(ctx, env), name, workers),
+        target_for(context, name, workers),
         model,
         read_request(request_file),
         percentages,
@@ -358,6 +378,16 @@ def endpoint_rollback(
     from creditops.endpoints.smoke import read_request
     from creditops.endpoints.targets import target_for
 
-    target = target_for(group_context(ctx, env), name)
+    context = group_context(ctx, env)
+    target = target_for(context, name)
+    history = target.history()
+    _guard(context, "endpoint rollback", [history[-1]["model_uri"]] if history else [])
     deployed = blue_green.rollback(target, read_request(request_file), say=console.print)
     console.print(f"rolled back: {deployed.name} serves model version {deployed.model_version}")
+
+
+def _guard(context: Context, action: str, model_uris: list[str]) -> None:
+    """Where approval is required: an approver's change, to approved versions only (see flow.custody)."""
+    from creditops.flow.custody import guard
+
+    guard(context, action, model_uris)

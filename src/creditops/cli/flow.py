@@ -93,17 +93,21 @@ def promote(
 
 @app.command()
 def rollback(
-    by: Annotated[str | None, typer.Option(help="Who rolls back (recorded); default: this system user")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            help="Who rolls back (a local store; default: this system user); an authenticated store records its"
+            " signed-in account, which must be an approver where approval is required"
+        ),
+    ] = None,
     reason: Annotated[str, typer.Option(help="Why (recorded with the decision)")] = "no reason given",
     env: EnvOption = "dev",
 ) -> None:
-    """Restore the previous champion and its traffic, smoke-tested; the version rolled back stays withdrawn
-    from the environment until it is approved again."""
-    import getpass
-
+    """Restore the newest earlier champion that is approved and not withdrawn, with its traffic,
+    smoke-tested; the version rolled back stays withdrawn from the environment until it is approved again."""
     from creditops.flow.rollback import rollback as run
 
-    run(context_for(env), by=by or getpass.getuser(), reason=reason, say=console.print)
+    run(context_for(env), by=by, reason=reason, say=console.print)
 
 
 @ci_app.command("pr-validation")

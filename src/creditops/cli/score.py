@@ -23,10 +23,11 @@ def score(
     """Score every row of a data file into another: ID, probability, class, model name and version."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from creditops.scoring.batch import score_file
+    from creditops.scoring.batch import checked_outputs, score_file
     from creditops.scoring.record import record_batch
     from creditops.serving.loading import load_for_serving
 
+    checked_outputs(data, output)  # before the model loads: a clash is refused at once
     context = context_for(env)
     loaded = load_for_serving(context.store_uri, model)
     columns = (TextColumn("scoring"), BarColumn(), TextColumn("{task.completed:,} rows"), TimeElapsedColumn())

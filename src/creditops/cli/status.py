@@ -14,7 +14,8 @@ def status(
     output: OutputOption = "table",
 ) -> None:
     """Per environment: the store, champion and challenger, the version awaiting approval, the endpoint
-    with its deployments, traffic and health, and the last drift check."""
+    with its deployments, traffic and health, and the last drift check. Exit 1 when a store could not be
+    read or the champion alias, the approvals ledger and the endpoint disagree."""
     from creditops.flow.status import environment_status
     from creditops.views import status_tables
 
@@ -22,6 +23,12 @@ def status(
     statuses = [environment_status(context_for(name)) for name in chosen]
     if output == "json":
         emit_json([item.as_dict() for item in statuses])
-        return
-    for table in status_tables(statuses):
-        console.print(table)
+    else:
+        for table in status_tables(statuses):
+            console.print(table)
+    if any(problem.startswith(FAILING) for item in statuses for problem in item.problems):
+        raise typer.Exit(1)
+
+
+FAILING = ("store:", "custody:")
+"""The problems that make `status` fail: a store that did not answer, a champion that may not serve."""

@@ -14,7 +14,8 @@ server_app = group("server", "A team MLflow tracking server on PostgreSQL (start
 @server_app.command("start")
 def server_start(
     port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="MLflow server port; a free one when omitted")
+        int | None,
+        typer.Option(min=1, max=65535, help="MLflow server port; default: the one kept since the first start"),
     ] = None,
     backend_store_uri: Annotated[
         str | None,
@@ -25,17 +26,33 @@ def server_start(
     artifacts: Annotated[
         Path | None, typer.Option(help="Where the server keeps artifacts it proxies; default: the workspace")
     ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the cluster keeps its data, chosen on the first start; default: the workspace"),
+    ] = None,
+    postgres_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="PostgreSQL's port; default: the one kept since the first start"),
+    ] = None,
 ) -> None:
     """Start an MLflow server on PostgreSQL with proxied artifacts, and say how to point environments at it."""
     from creditops.tracking import server
 
-    store = server.start(context_for().workspace, port=port, backend_uri=backend_store_uri, artifacts=artifacts)
+    store = server.start(
+        context_for().workspace,
+        port=port,
+        backend_uri=backend_store_uri,
+        artifacts=artifacts,
+        data_dir=data_dir,
+        postgres_port=postgres_port,
+    )
+    data = f"; its data in {store.postgres_data}" if store.postgres_data else ""
     console.print(
-        f"MLflow team store on {store.tracking_uri} (database {store.backend}, artifacts in {store.artifacts})"
+        f"MLflow team store on {store.tracking_uri} (database {store.backend}{data}; artifacts in {store.artifacts})"
     )
     console.print(
         f"point an environment at it: export PROD_MLFLOW_TRACKING_URI={store.tracking_uri}"
-        " (STAGING_… for staging; CI keeps it as a secret)",
+        " (STAGING_… for staging; CI keeps it as a secret; this port is kept across restarts)",
         soft_wrap=True,
         highlight=False,
     )
@@ -60,7 +77,7 @@ def server_status() -> None:
 
 @server_app.command("stop")
 def server_stop() -> None:
-    """Stop the MLflow server and the PostgreSQL cluster it started (their data stays for the next start)."""
+    """Stop the MLflow server and the PostgreSQL cluster it started (their data and ports stay for the next start)."""
     from creditops.tracking import server
 
     store = server.stop(context_for().workspace)

@@ -5,9 +5,10 @@ from pathlib import Path
 from typing import Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from creditops.config.validation import validated
+from creditops.config.validation import read_config_text, validated
+from creditops.endpoints.decisions import rollout_steps_problem
 from creditops.errors import ConfigError
 
 ENVIRONMENTS: Final = ("dev", "staging", "prod")
@@ -58,6 +59,14 @@ class RolloutSettings(_Section):
     min_class_agreement: float = Field(0.9, ge=0, le=1, description="Mirror: share of rows with the live class")
     max_mean_abs_delta: float = Field(0.1, ge=0, le=1, description="Mirror: mean |Δ probability| against live")
     max_abs_delta: float = Field(0.5, ge=0, le=1, description="Mirror: largest |Δ probability| on any row")
+
+    @field_validator("steps")
+    @classmethod
+    def _rising_to_100(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
+        problem = rollout_steps_problem(steps)
+        if problem is not None:
+            raise ValueError(problem)
+        return steps
 
 
 class AzureMLSettings(_Section):
@@ -148,7 +157,7 @@ def load_environment(name: str, directory: Path = ENVIRONMENTS_DIR) -> Environme
     if not path.is_file():
         raise ConfigError(f"environment file not found: {path} (run from the project root)")
     try:
-        payload = yaml.safe_load(path.read_text(encoding="utf-8"))
+        payload = yaml.safe_load(read_config_text(path))
     except yaml.YAMLError as error:
         raise ConfigError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from error
     environment = validated(EnvironmentConfig, payload, path)

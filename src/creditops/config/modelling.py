@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from creditops.config.validation import validated
+from creditops.config.validation import read_config_text, validated
 from creditops.errors import ConfigError
 
 Algorithm = Literal["lightgbm", "sklearn_gbm"]
@@ -79,7 +79,7 @@ def load_modelling_config(path: Path | None) -> ModellingConfig:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
+        payload = json.loads(read_config_text(path, label="config "))
     except json.JSONDecodeError as error:
         raise ConfigError(f"config {path} is not valid JSON: {error}") from error
     return validated(ModellingConfig, payload, path, label="config ")

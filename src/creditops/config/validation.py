@@ -10,6 +10,17 @@ from creditops.errors import ConfigError
 Model = TypeVar("Model", bound=BaseModel)
 
 
+def read_config_text(path: Path, label: str = "") -> str:
+    """The text of config file `path`, or a one-line ConfigError when it is not UTF-8 (as YAML and JSON are)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{label}{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start}):"
+            " save it as UTF-8"
+        ) from None
+
+
 def validated(model: type[Model], payload: object, source: Path, label: str = "") -> Model:
     """`payload` as `model`, or a one-line ConfigError naming the file and every bad key."""
     if not isinstance(payload, dict):
@@ -30,5 +41,7 @@ def describe(error: ValidationError) -> str:
             message = "unknown key"
         elif item["type"] == "missing":
             message = "required key is missing"
+        elif item["type"] == "value_error":
+            message = message.removeprefix("Value error, ")
         problems.append(f"{key}: {message}")
     return "; ".join(problems)

@@ -11,7 +11,13 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from creditops.endpoints.decisions import MirrorFigures, MirrorLimits, mirror_failure, step_failure
+from creditops.endpoints.decisions import (
+    MirrorFigures,
+    MirrorLimits,
+    mirror_failure,
+    rollout_steps_problem,
+    step_failure,
+)
 from creditops.endpoints.state import Deployment, RolloutPlan
 from creditops.endpoints.targets import Target
 from creditops.errors import CreditopsError
@@ -53,8 +59,9 @@ def rollout(
 ) -> RolloutReport:
     """Blue/green: deploy to the idle colour, smoke-test it, mirror live traffic to it (when asked),
     shift traffic step by step, then retire the old deployment."""
-    if not steps or any(not 0 < step <= 100 for step in steps) or steps[-1] != 100 or list(steps) != sorted(steps):
-        raise CreditopsError(f"steps must rise to 100, e.g. 10,50,100; got {','.join(map(str, steps))}")
+    bad_steps = rollout_steps_problem(steps)
+    if bad_steps is not None:
+        raise CreditopsError(bad_steps)
     if not 0 <= mirror_percent <= 100:
         raise CreditopsError(f"mirror traffic must be 0..100 percent, not {mirror_percent}")
     with target.changing(f"rollout of {model_uri}", say), cooperative():

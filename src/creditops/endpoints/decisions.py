@@ -47,6 +47,16 @@ class MirrorLimits:
     max_p99_ms: float = 250.0
 
 
+def rollout_steps_problem(steps: Sequence[int]) -> str | None:
+    """Why `steps` cannot be a rollout's traffic steps, or None: each a percentage above 0, never falling,
+    the last 100 (a rollout that never reaches 100 % leaves two models live). Environment files are held
+    to this when loaded, so a bad file fails at once, not when a release starts its rollout."""
+    if not steps or any(not 0 < step <= 100 for step in steps) or steps[-1] != 100 or list(steps) != sorted(steps):
+        shown = ",".join(map(str, steps)) or "none"
+        return f"steps must rise to 100, each above 0, e.g. 10,50,100; got {shown}"
+    return None
+
+
 def checked_weights(weights: Mapping[str, int], deployments: Iterable[str], endpoint: str) -> dict[str, int]:
     """Every deployment's share (0 for those left out), when each is 0..100 and they sum to 100."""
     known = list(deployments)

@@ -13,6 +13,7 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -22,7 +23,7 @@ import orjson
 from creditops.endpoints import mirror
 from creditops.endpoints.state import Deployment, Endpoint, read_state
 from creditops.errors import CreditopsError
-from creditops.files import read_json, write_json
+from creditops.files import write_json
 from creditops.serving.app import Answer, ASGIReceive, ASGISend, ScoringApp, ServiceSettings
 from creditops.serving.auth import authorized, expected_authorization
 from creditops.serving.bounded import ConnectionLimits
@@ -110,30 +111,56 @@ def build_routes(endpoint: Endpoint, previous: Routes, settings: EndpointSetting
     )
 
 
+class StateFile:
+    """The endpoint state as last read whole. A file that is not valid state (truncated, hand-edited) is
+    refused with one log line and the last good state stays in force: the endpoint never dies of it. A
+    worker forked by the supervisor starts from the supervisor's copy, so it too serves the last good state."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.stamp: tuple[int, int] | None = None
+        self.good: Endpoint | None = None
+
+    def current(self) -> Endpoint | None:
+        """The state, re-read when the file changed; the last good one while the file is refused."""
+        try:
+            status = os.stat(self.path)
+        except OSError:
+            return self.good
+        stamp = (status.st_mtime_ns, status.st_ino)
+        if stamp != self.stamp:
+            self.stamp = stamp
+            try:
+                self.good = read_state(self.path)
+            except (CreditopsError, OSError) as error:
+                kept = "nothing yet" if self.good is None else f"generation {self.good.generation}"
+                print(f"refused the endpoint state, still serving {kept}: {error}", flush=True)
+        return self.good
+
+
 class FrontDoor:
     """The ASGI app of one worker: key check, routing, scoring, mirroring."""
 
-    def __init__(self, state_path: Path, key: str | None, settings: EndpointSettings) -> None:
-        self.state_path = state_path
+    def __init__(self, state: StateFile, key: str | None, settings: EndpointSettings) -> None:
+        self.state = state
+        self.applied: Endpoint | None = None
         self.settings = settings
         self.expected = expected_authorization(key)
         self.metrics = ServiceMetrics(FRONT_DOOR)
         self.mirror_metrics = mirror.MirrorMetrics()
         self.routes = Routes()
         self.seen = 0
-        self.stamp = (0, 0)
         self.refresh()
 
     def refresh(self) -> bool:
-        """Re-read the state when the file changed; report the generation served. Whether it changed."""
-        status = os.stat(self.state_path)
-        stamp = (status.st_mtime_ns, status.st_ino)
-        if stamp == self.stamp:
+        """Apply the state when it changed; report the generation served. Whether it changed."""
+        endpoint = self.state.current()
+        if endpoint is None or endpoint is self.applied:
             return False
-        self.stamp = stamp
-        self.routes = build_routes(read_state(self.state_path), self.routes, self.settings)
+        self.applied = endpoint
+        self.routes = build_routes(endpoint, self.routes, self.settings)
         report = {"generation": self.routes.generation, "failed": self.routes.failed}
-        write_json(self.state_path.parent / "run" / f"worker-{os.getpid()}.json", report)
+        write_json(self.state.path.parent / "run" / f"worker-{os.getpid()}.json", report)
         return True
 
     def watch(self) -> None:
@@ -143,7 +170,7 @@ class FrontDoor:
             try:
                 self.refresh()
             except (OSError, ValueError, CreditopsError) as error:
-                print(f"cannot re-read {self.state_path}: {error}", flush=True)
+                print(f"cannot apply {self.state.path}: {error}", flush=True)
 
     async def __call__(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
         if scope["type"] != "http":
@@ -271,25 +298,18 @@ async def _send(send: ASGISend, status: int, body: bytes, content_type: bytes) -
     await send({"type": "http.response.body", "body": body})
 
 
-def _worker_app(state_path: Path, key: str | None, settings: EndpointSettings) -> FrontDoor:
-    door = FrontDoor(state_path, key, settings)
+def _worker_app(state: StateFile, key: str | None, settings: EndpointSettings) -> FrontDoor:
+    door = FrontDoor(state, key, settings)
     threading.Thread(target=door.watch, name="state-watcher", daemon=True).start()
     return door
 
 
-def _desired(state_path: Path) -> Any:
-    """The worker count the state asks for, re-read only when the file changes."""
-    seen: dict[str, Any] = {"stamp": None, "workers": 1}
+def _desired(state: StateFile) -> Callable[[], int]:
+    """The worker count of the last good state (re-read only when the file changes)."""
 
     def desired() -> int:
-        try:
-            status = os.stat(state_path)
-        except OSError:
-            return int(seen["workers"])
-        if (status.st_mtime_ns, status.st_ino) != seen["stamp"]:
-            seen["stamp"] = (status.st_mtime_ns, status.st_ino)
-            seen["workers"] = int(read_json(state_path).get("workers", 1))
-        return int(seen["workers"])
+        endpoint = state.current()
+        return 1 if endpoint is None else endpoint.workers
 
     return desired
 
@@ -314,18 +334,19 @@ def main(argv: list[str] | None = None) -> int:
     import creditops.tracking.registry  # noqa: F401  # imported once here, so forked workers start at once
 
     sock = bind("127.0.0.1", args.port)
+    state = StateFile(args.state)
     supervisor = args.state.parent / "run" / "supervisor.json"
 
     def report(status: Supervision) -> None:
         write_json(supervisor, status.__dict__)
 
     serve(
-        lambda: _worker_app(args.state, key, settings),
+        lambda: _worker_app(state, key, settings),
         sock,
         1,
         limits=limits,
         supervise=True,
-        desired=_desired(args.state),
+        desired=_desired(state),
         report=report,
     )
     return 0

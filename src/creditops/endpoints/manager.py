@@ -10,7 +10,7 @@ at a time: a second command is refused with one line naming the running one.
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,20 +42,24 @@ APPLY_SECONDS = 90.0
 @contextmanager
 def busy(context: Context, name: str, what: str, say: Say = print) -> Iterator[None]:
     """Hold the endpoint's change lock for `what`; first undo any rollout a killed process left unfinished."""
-    since = datetime.now(tz=UTC).strftime("%H:%M:%S")
-    holder = (
-        f"endpoint {name} is busy: {what} (pid {os.getpid()}, since {since} UTC) is running;"
-        " wait for it to finish, or stop it with Ctrl-C (its traffic change is undone)"
-    )
     folder = state.folder(context.endpoints_dir, name)
     if not (folder / state.STATE_FILE).is_file() and what != "create":
         state.load(context.endpoints_dir, name)  # the one-line "no endpoint named …"
-    with claimed_lock(folder / "lock", holder):
+    with claimed_lock(folder / "lock", _holder(name, what)):
         if what != "create":
             restored = recover_unlocked(context, name)
             if restored:
                 say(restored)
         yield
+
+
+def _holder(name: str, what: str) -> str:
+    """What a command refused by the endpoint's change lock is told about the one holding it."""
+    since = datetime.now(tz=UTC).strftime("%H:%M:%S")
+    return (
+        f"endpoint {name} is busy: {what} (pid {os.getpid()}, since {since} UTC) is running;"
+        " wait for it to finish, or stop it with Ctrl-C (its traffic change is undone)"
+    )
 
 
 def create(context: Context, name: str, port: int | None = None, auth: str = "key", workers: int = 1) -> Endpoint:
@@ -120,11 +124,18 @@ def port_holder(context: Context, port: int) -> str | None:
     return None
 
 
-def start(context: Context, name: str) -> Endpoint:
-    """Bring an endpoint back after a restart: same address, deployments and weights."""
+def start(context: Context, name: str, admit: Callable[[str], str | None] | None = None, say: Say = print) -> Endpoint:
+    """Bring an endpoint back after a restart: same address, deployments and weights. With `admit`, a
+    deployment whose model it refuses (withdrawn or unapproved since the endpoint stopped) starts with
+    no traffic, so it never serves again unseen; its share goes to no one."""
     with busy(context, name, "start"):
         endpoint = state.load(context.endpoints_dir, name)
         if not processes.alive(endpoint.pid):
+            for deployment in endpoint.deployments.values():
+                refused = admit(deployment.model_uri) if admit and endpoint.traffic.get(deployment.name) else None
+                if refused is not None:
+                    endpoint.traffic[deployment.name] = 0
+                    say(f"{deployment.name} starts with no traffic: {refused}")
             _start_front_door(context, endpoint)
         return state.load(context.endpoints_dir, name)
 
@@ -359,13 +370,20 @@ def health(context: Context, name: str) -> tuple[Endpoint, list[Health]]:
 
 
 def delete(context: Context, name: str, *, keep_logs: bool = False) -> None:
-    """Stop every process of the endpoint, free its port and forget it; its logs too, unless `keep_logs`."""
-    folder = state.folder(context.endpoints_dir, name)
-    with busy(context, name, "delete", say=lambda message: None):
-        endpoint = state.load(context.endpoints_dir, name)
-        processes.stop(endpoint.pid)
+    """Stop every process of the endpoint, free its port and forget it; its logs too, unless `keep_logs`.
+
+    The state is read leniently, and no unfinished rollout is undone first: the endpoint goes whole, so
+    `delete` is the way out of any state file, even one that is not valid."""
+    root = context.endpoints_dir
+    folder = state.folder(root, name)
+    if not (folder / state.STATE_FILE).is_file():
+        state.load(root, name)  # the one-line "no endpoint named …"
+    with claimed_lock(folder / "lock", _holder(name, "delete")):
+        for pid in state.recorded_pids(root, name):
+            processes.stop(pid, marker=str(folder / state.STATE_FILE).encode())
+        port = state.recorded_port(root, name)
         deadline = time.monotonic() + 5
-        while processes.port_in_use(endpoint.port) and time.monotonic() < deadline:
+        while port is not None and processes.port_in_use(port) and time.monotonic() < deadline:
             time.sleep(0.05)
         for path in folder.iterdir():
             if (keep_logs and path.name in state.LOG_FOLDERS) or path.name == "lock":

@@ -1,20 +1,30 @@
 """Endpoint state on disk: deployments, traffic weights and history survive restarts."""
 
+import json
 import re
 import secrets
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Final, TypedDict
+from typing import Annotated, Any, ClassVar, Final
+
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict  # pydantic validates only this TypedDict before Python 3.12
 
 from creditops.errors import CreditopsError
-from creditops.files import read_json, write_json, write_text
+from creditops.files import write_json, write_text
 
 STATE_FILE = "state.json"
 KEY_FILE = "key"
 LOG_FOLDERS: Final = ("requests", "logs")
 """What `endpoint delete --keep-logs` keeps: the request log and the processes' logs."""
+STRICT: Final = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+"""How the state file is read: every field of its own type, no unknown key, so a hand-edited or truncated
+file is refused whole when read, never half-applied and failing later."""
+Percent = Annotated[int, Field(ge=0, le=100)]
 
 
+@with_config(STRICT)
 class HistoryEntry(TypedDict):
     """A model an endpoint served before a rollout replaced it: what `rollback` returns to."""
 
@@ -30,11 +40,12 @@ class Deployment:
     request makes no second hop; a deployment that fails to load is skipped, not fatal to the others.
     """
 
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT
     name: str
     model_uri: str
     model_version: str
     model_name: str
-    threshold: float
+    threshold: Annotated[float, Field(ge=0, le=1)]
     model_dir: str
 
 
@@ -42,10 +53,11 @@ class Deployment:
 class RolloutPlan:
     """A rollout in progress: what to restore if the process running it is interrupted or killed."""
 
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT
     pid: int
     deployment: str
     model_uri: str
-    before: dict[str, int]
+    before: dict[str, Percent]
     replaced: str | None
     started_at: str
     step: str = "deploying"
@@ -64,15 +76,16 @@ def describe_weights(weights: dict[str, int]) -> str:
 class Endpoint:
     """An endpoint: one address, several deployments, traffic weights summing to 100."""
 
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT
     name: str
-    port: int
+    port: Annotated[int, Field(ge=1, le=65535)]
     auth: str
-    pid: int = 0
-    workers: int = 1
-    generation: int = 0
+    pid: Annotated[int, Field(ge=0)] = 0
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    generation: Annotated[int, Field(ge=0)] = 0
     deployments: dict[str, Deployment] = field(default_factory=dict)
-    traffic: dict[str, int] = field(default_factory=dict)
-    mirror: dict[str, int] = field(default_factory=dict)
+    traffic: dict[str, Percent] = field(default_factory=dict)
+    mirror: dict[str, Percent] = field(default_factory=dict)
     history: list[HistoryEntry] = field(default_factory=list)
     rollout: RolloutPlan | None = None
 
@@ -129,15 +142,85 @@ def load(root: Path, name: str) -> Endpoint:
 
 def read_state(path: Path) -> Endpoint:
     """The endpoint whose state file is `path` (what the worker processes re-read when it changes)."""
-    raw = read_json(path)
+    return parse_state(path.read_bytes(), path)
+
+
+def parse_state(content: bytes, path: Path) -> Endpoint:
+    """The endpoint the bytes of state file `path` describe, or one line naming what is wrong and the way out."""
     try:
-        deployments = {key: Deployment(**value) for key, value in raw.pop("deployments").items()}
-        plan = raw.pop("rollout", None)
-        return Endpoint(deployments=deployments, rollout=None if plan is None else RolloutPlan(**plan), **raw)
-    except (TypeError, KeyError) as error:
-        raise CreditopsError(
-            f"{path} was written by another creditops version ({error}): delete the endpoint and create it again"
-        ) from error
+        endpoint = _reader().validate_json(content)
+    except ValidationError as error:
+        raise invalid_state(path, _problems(error)) from None
+    problem = _inconsistency(endpoint, path.parent.name)
+    if problem is not None:
+        raise invalid_state(path, problem)
+    return endpoint
+
+
+def invalid_state(path: Path, problem: str) -> CreditopsError:
+    """The refusal of a state file that is not valid, with the one command that always gets past it."""
+    command = endpoint_command(path.parent.parent)
+    return CreditopsError(
+        f"{path} is not valid endpoint state ({problem}): run '{command} delete {path.parent.name}' and create it again"
+    )
+
+
+_PLAIN: Final = {
+    "extra_forbidden": "unknown key",
+    "unexpected_keyword_argument": "unknown key",
+    "missing": "required key is missing",
+    "missing_argument": "required key is missing",
+}
+
+
+@cache
+def _reader() -> TypeAdapter[Endpoint]:
+    return TypeAdapter(Endpoint)
+
+
+def _problems(error: ValidationError, shown: int = 3) -> str:
+    """The first problems of a validation error, on one short line."""
+    found = []
+    for item in error.errors(include_url=False)[:shown]:
+        key = ".".join(str(part) for part in item["loc"]) or "the file"
+        message = _PLAIN.get(item["type"], item["msg"])
+        found.append(f"{key}: {' '.join(message.split())}")
+    more = error.error_count() - shown
+    return "; ".join(found) + (f"; {more} more" if more > 0 else "")
+
+
+def _inconsistency(endpoint: Endpoint, folder_name: str) -> str | None:
+    """What makes well-typed state unusable: another endpoint's name (a save would write into its folder), or a
+    deployment filed under another deployment's name."""
+    if endpoint.name != folder_name:
+        return f"it names endpoint {endpoint.name!r}, but lies in the folder of {folder_name!r}"
+    for key, deployment in endpoint.deployments.items():
+        if deployment.name != key:
+            return f"deployments.{key} names deployment {deployment.name!r}"
+    return None
+
+
+def recorded_pids(root: Path, name: str) -> list[int]:
+    """The process ids the endpoint's files name, read leniently: `delete` stops them even when the state is
+    not valid (only a process whose command line names this endpoint's state file, so a wrong id harms none)."""
+    endpoint_folder = folder(root, name)
+    found = [_field(endpoint_folder / STATE_FILE, "pid"), _field(run(root, name) / "supervisor.json", "pid")]
+    return sorted({pid for pid in found if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0})
+
+
+def recorded_port(root: Path, name: str) -> int | None:
+    """The port the state file names, read leniently (see `recorded_pids`)."""
+    port = _field(folder(root, name) / STATE_FILE, "port")
+    return port if isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536 else None
+
+
+def _field(path: Path, key: str) -> Any:
+    """`key` of the JSON object in `path`, or None when the file, the object or the key is not there."""
+    try:
+        found = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return found.get(key) if isinstance(found, dict) else None
 
 
 def save(root: Path, endpoint: Endpoint) -> None:

@@ -21,7 +21,7 @@ from creditops.endpoints.decisions import MirrorLimits
 from creditops.endpoints.targets import target_for
 from creditops.errors import CreditopsError
 from creditops.files import sha256_file
-from creditops.flow.rollback import withdrawal
+from creditops.flow import custody
 from creditops.gate import evidence
 from creditops.gate.evidence import EvidenceRecord
 from creditops.modelling.estimators import feature_matrix
@@ -54,7 +54,8 @@ def ensure_data(context: Context, say: Say = print) -> Path:
 
 
 def approve(context: Context, version: str, by: str | None, reason: str) -> VersionInfo:
-    """Record who approved which version, when and why (registry tags; promote adds it to evidence).
+    """Record who approved which version, when and why: in the approvals ledger (with the SHA-256 of the
+    model's files), and as registry tags that promote adds to the evidence.
 
     Against an authenticated store the approver is the signed-in account, which must hold the approver
     role; elsewhere it is `by` (or this system's user). With `four_eyes`, whoever registered the
@@ -67,20 +68,17 @@ def approve(context: Context, version: str, by: str | None, reason: str) -> Vers
             f"{env} needs no approval (approval_required: false in config/environments/{env}.yaml):"
             f" 'creditops ci release --env {env}' promotes without one"
         )
-    approver, via = _approver(context, by)
+    approver, via = custody.decider(context, by, "approval")
     registry = Registry(context.store_uri)
     info = registry.resolve(f"{context.model_name}/{version}")
     when = evidence.now()
-    if via == AUTHENTICATED:
-        from creditops.tracking.team_users import prove_approver
-
-        prove_approver(context.store_uri, approver, when)
     registrant = info.tags.get(names.REGISTERED_BY)
     if context.env.four_eyes and registrant == approver:
         raise CreditopsError(
             f"four eyes in {context.env.name}: {approver} registered version {version} and may not approve it;"
             " another approver must"
         )
+    custody.record(registry, context, info, custody.APPROVED, (approver, via), reason, when)
     approval = {
         names.APPROVAL_BY: approver,
         names.APPROVAL_VIA: via,
@@ -92,26 +90,6 @@ def approve(context: Context, version: str, by: str | None, reason: str) -> Vers
     return registry.describe(info.name, info.version)
 
 
-AUTHENTICATED = "authenticated store"
-
-
-def _approver(context: Context, by: str | None) -> tuple[str, str]:
-    """Who approves, and how that is known."""
-    signed_in = context.authenticated_user
-    if signed_in is not None:
-        if by and by != signed_in:
-            raise CreditopsError(
-                f"--by {by} is not the store's signed-in account {signed_in}: against an authenticated store the"
-                " approval is recorded as the account that makes it; leave --by out"
-            )
-        return signed_in, AUTHENTICATED
-    if by is not None and not by.strip():
-        raise CreditopsError("--by must name who approves")
-    import getpass
-
-    return (by or getpass.getuser()), "local name"
-
-
 def promote(
     context: Context, version: str, *, say: Say = print, port: int | None = None, allow_dirty: bool = False
 ) -> EvidenceRecord:
@@ -119,12 +97,11 @@ def promote(
     env, registry = context.env.name, Registry(context.store_uri)
     started = evidence.now()
     candidate = registry.resolve(f"{context.model_name}/{version}")
-    champion = registry.champion(context.model_name)
-    if champion is not None and names.CHAMPION not in champion.aliases:
-        champion = None  # a registered version without the alias is no production model
+    champion = custody.champion_in_custody(context, registry)
     if champion is not None and champion.version == candidate.version:
         raise CreditopsError(f"version {version} is already the champion in {env}: nothing to promote")
-    withdrawn = withdrawal(candidate, env)
+    entries = custody.ledger(registry, env, context.model_name) if context.env.approval_required else {}
+    withdrawn = custody.withdrawal(candidate, env, entries.get(candidate.version))
     if withdrawn is not None:
         raise CreditopsError(withdrawn)
     commit = candidate.tags.get(names.GIT_COMMIT, "")
@@ -133,14 +110,14 @@ def promote(
         _refuse_dirty(context, f"version {version} was trained from uncommitted changes ({commit})", allow_dirty)
         registry.set_tags(candidate.name, candidate.version, {names.DIRTY_ALLOWED: "true"})
         candidate = registry.describe(candidate.name, candidate.version)
-    result = _gate(context, candidate, champion)
+    result = _gate(context, candidate, champion, entries)
     _stop_unless_clear(context, candidate, result, started, say)
-    if context.env.approval_required and context.authenticated_user is not None:
-        from creditops.tracking.team_users import prove_approver  # nothing moves unless this account may
-
-        prove_approver(context.store_uri, context.authenticated_user, started)
+    promoter = custody.decider(context, None, "promotion") if context.env.approval_required else None
+    refused = custody.serving_refusal(context, candidate, entries)
+    if refused is not None:
+        raise CreditopsError(refused)
     endpoint = context.env.endpoint
-    target = target_for(context, endpoint.name, endpoint.workers)
+    target = target_for(context, endpoint.name, endpoint.workers, custody.admission(context))
     target.ensure(port)
     settings = context.env.rollout
     try:
@@ -167,6 +144,9 @@ def promote(
         raise
     result = result.with_smoke("pass")
     say(f"deployed to {target.describe()}")
+    if promoter is not None:
+        approval = entries[candidate.version]
+        custody.record(registry, context, candidate, custody.PROMOTED, promoter, approval.reason, evidence.now())
     if champion is not None:
         registry.set_alias(context.model_name, names.PREVIOUS_CHAMPION, champion.version)
     registry.set_alias(context.model_name, names.CHAMPION, candidate.version)
@@ -217,12 +197,15 @@ def release(
         registry.attach_artifact(candidate.run_id or "", path, "monitoring")
     if attachments:
         say(f"attached {len(attachments)} monitoring file(s) to the run of version {version}")
-    withdrawn = withdrawal(candidate, env)
+    entries = custody.ledger(registry, env, context.model_name) if context.env.approval_required else {}
+    withdrawn = custody.withdrawal(candidate, env, entries.get(version))
+    current = custody.champion_in_custody(context, registry)
     if withdrawn is not None:
+        if current is not None:
+            _keep_serving(context, current, say, port)
         say(f"nothing to do: {withdrawn}")
         return None
-    current = registry.champion(context.model_name)
-    if current is not None and names.CHAMPION in current.aliases and current.version == version:
+    if current is not None and current.version == version:
         _keep_serving(context, current, say, port)
         say(f"nothing to do: version {version} is already the champion in {env}")
         return None
@@ -272,8 +255,11 @@ def gate_report(context: Context, version: str) -> EvidenceRecord:
     return evidence.latest(registry, registry.resolve(f"{context.model_name}/{version}"))
 
 
-def _gate(context: Context, candidate: VersionInfo, champion: VersionInfo | None) -> "GateResult":
-    """Score both models on the frozen holdout once and judge; the smoke check stays pending."""
+def _gate(
+    context: Context, candidate: VersionInfo, champion: VersionInfo | None, entries: dict[str, custody.LedgerEntry]
+) -> "GateResult":
+    """Score both models on the frozen holdout once and judge; the smoke check stays pending. The approval
+    is the ledger's, where one is required: a tag a trainer wrote approves nothing."""
     from creditops.gate.checks import run_gate
 
     registry = Registry(context.store_uri)
@@ -291,8 +277,15 @@ def _gate(context: Context, candidate: VersionInfo, champion: VersionInfo | None
         context.env.gate,
         champion_version=None if champion is None else champion.version,
         approval_required=context.env.approval_required,
-        approver=registry.describe(candidate.name, candidate.version).tags.get(names.APPROVAL_BY),
+        approver=_approver_of(context, registry.describe(candidate.name, candidate.version), entries),
     )
+
+
+def _approver_of(context: Context, version: VersionInfo, entries: dict[str, custody.LedgerEntry]) -> str | None:
+    if not context.env.approval_required:
+        return version.tags.get(names.APPROVAL_BY)
+    entry = entries.get(version.version)
+    return entry.by if entry is not None and custody.serving_refusal(context, version, entries) is None else None
 
 
 def environment_split(context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -363,11 +356,14 @@ def _refresh_card(context: Context, version: VersionInfo) -> None:
 
 
 def _keep_serving(context: Context, champion: VersionInfo, say: Say, port: int | None = None) -> None:
-    """After a restart or a deleted endpoint, bring the endpoint back serving the champion."""
+    """After a restart, a deleted endpoint or a rollback made on another runner, bring the endpoint back
+    serving the champion (smoke-tested, blue/green)."""
     endpoint = context.env.endpoint
-    target = target_for(context, endpoint.name, endpoint.workers)
+    target = target_for(context, endpoint.name, endpoint.workers, custody.admission(context))
     target.ensure(port)
-    if target.live() is not None:
+    live = target.live()
+    if live is not None and live.model_version == champion.version:
         return
-    say(f"endpoint {endpoint.name} served no champion: deploying version {champion.version}")
+    served = "no champion" if live is None else f"version {live.model_version}, not the champion"
+    say(f"endpoint {endpoint.name} served {served}: deploying version {champion.version}")
     blue_green.rollout(target, champion.uri, SAMPLE_REQUEST.read_bytes(), (100,), say=say)

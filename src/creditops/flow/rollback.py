@@ -1,10 +1,19 @@
-"""Rollback as a decision that stays: the previous champion and its traffic come back, and the version rolled
-back is withdrawn from the environment until someone approves it again (recorded in the evidence and tags)."""
+"""Rollback as a decision that stays: the newest earlier champion that may still serve comes back with its
+traffic, and the version rolled back is withdrawn from the environment until someone approves it again
+(recorded in the approvals ledger, the evidence and tags). `previous-champion` then names the next
+version a rollback would return to, or the champion itself when there is none: never a withdrawn one.
+
+The decider is checked first: where approval is required, only an approver rolls back, as the account
+signed in to the store. A second rollback never brings back what the first withdrew: it returns to an
+earlier approved champion, or is refused with nothing changed.
+"""
 
 from creditops.context import Context
 from creditops.endpoints import blue_green
 from creditops.endpoints.targets import target_for
 from creditops.errors import CreditopsError
+from creditops.flow import custody
+from creditops.flow.custody import LedgerEntry
 from creditops.gate import evidence
 from creditops.say import Say
 from creditops.serving.protocol import SAMPLE_REQUEST
@@ -12,52 +21,74 @@ from creditops.tracking import names
 from creditops.tracking.registry import Registry, VersionInfo
 
 
-def withdrawal(version: VersionInfo, env: str) -> str | None:
-    """Why `version` may not be (re-)released in `env`: rolled back there and not approved since; else None."""
-    at = version.tags.get(names.rollback_tag(env, "at"))
-    if at is None:
-        return None
-    approved = version.tags.get(names.APPROVAL_AT)
-    if approved is not None and version.tags.get(names.APPROVAL_ENV) == env and approved >= at:
-        return None
-    by = version.tags.get(names.rollback_tag(env, "by"), "someone")
-    return (
-        f"version {version.version} was rolled back in {env} on {at} by {by}; approve it again to re-release"
-        f" ('creditops approve --env {env} --version {version.version} --by NAME --reason TEXT')"
-    )
-
-
-def rollback(context: Context, *, by: str, reason: str, say: Say = print) -> VersionInfo:
-    """Restore the previous champion and its traffic, smoke-tested, and withdraw the version rolled back."""
-    if not by.strip() or not reason.strip():
-        raise CreditopsError("a rollback needs --by NAME and --reason TEXT: they are recorded with the decision")
+def rollback(context: Context, *, by: str | None, reason: str, say: Say = print) -> VersionInfo:
+    """Restore the newest earlier champion that may serve, smoke-tested, and withdraw the version rolled back."""
+    if not reason.strip():
+        raise CreditopsError("a rollback needs --reason TEXT: it is recorded with the decision")
+    who = custody.decider(context, by, "rollback")
     env, registry = context.env.name, Registry(context.store_uri)
     versions = registry.versions(context.model_name)
-    previous = next((info for info in versions if names.PREVIOUS_CHAMPION in info.aliases), None)
+    entries = custody.ledger(registry, env, context.model_name) if context.env.approval_required else {}
     current = next((info for info in versions if names.CHAMPION in info.aliases), None)
-    if previous is None:
-        raise CreditopsError(f"no previous champion in {env} to roll back to")
+    earlier = _earlier_champions(context, versions, current, entries)
+    if not earlier:
+        why = f"; version {current.version} serves" if current is not None else ""
+        raise CreditopsError(
+            f"no earlier champion in {env} that is approved and not withdrawn to roll back to{why}: nothing was changed"
+        )
+    restored = earlier[0]
     endpoint = context.env.endpoint
-    target = target_for(context, endpoint.name, endpoint.workers)
+    target = target_for(context, endpoint.name, endpoint.workers, custody.admission(context))
     if not target.exists():
         raise CreditopsError(
             f"endpoint {endpoint.name} of {env} does not exist: nothing serves a champion to roll back"
         )
     target.ensure()
-    blue_green.rollout(target, previous.uri, SAMPLE_REQUEST.read_bytes(), (100,), say=say, remember=False)
-    registry.set_alias(context.model_name, names.CHAMPION, previous.version)
+    at = evidence.now()
+    if current is not None:  # withdrawn first: whatever fails after this, the version does not serve again
+        custody.record(registry, context, current, custody.WITHDRAWN, who, reason, at)
+    blue_green.rollout(target, restored.uri, SAMPLE_REQUEST.read_bytes(), (100,), say=say, remember=False)
+    registry.set_alias(context.model_name, names.CHAMPION, restored.version)
+    fallback = earlier[1] if len(earlier) > 1 else restored
+    registry.set_alias(context.model_name, names.PREVIOUS_CHAMPION, fallback.version)
     if current is not None:
-        registry.set_alias(context.model_name, names.PREVIOUS_CHAMPION, current.version)
-        _withdraw(context, registry, current, previous, by, reason)
-    say(f"rolled back {env}: version {previous.version} is the champion again")
-    return registry.describe(context.model_name, previous.version)
+        _withdraw(context, registry, current, restored, who, reason, at)
+    say(f"rolled back {env}: version {restored.version} is the champion again")
+    return registry.describe(context.model_name, restored.version)
+
+
+def _earlier_champions(
+    context: Context, versions: list[VersionInfo], current: VersionInfo | None, entries: dict[str, LedgerEntry]
+) -> list[VersionInfo]:
+    """The versions promoted in the environment before, other than the current one, that may serve there
+    now, newest first. Where approval is required the ledger says which were promoted; elsewhere the
+    gate's tags."""
+    env = context.env.name
+    found: list[VersionInfo] = []
+    for info in versions:
+        if current is not None and info.version == current.version:
+            continue
+        if context.env.approval_required:
+            entry = entries.get(info.version)
+            promoted = entry is not None and entry.decision == custody.PROMOTED
+        else:
+            promoted = info.tags.get(names.GATE_DECISION) == "promoted" and info.tags.get(names.GATE_ENVIRONMENT) == env
+        if promoted and custody.serving_refusal(context, info, entries) is None:
+            found.append(info)
+    return found
 
 
 def _withdraw(
-    context: Context, registry: Registry, withdrawn: VersionInfo, restored: VersionInfo, by: str, reason: str
+    context: Context,
+    registry: Registry,
+    withdrawn: VersionInfo,
+    restored: VersionInfo,
+    who: tuple[str, str],
+    reason: str,
+    at: str,
 ) -> None:
-    env, at = context.env.name, evidence.now()
-    tags = {"at": at, "by": by, "reason": reason}
+    env = context.env.name
+    tags = {"at": at, "by": who[0], "reason": reason}
     registry.set_tags(withdrawn.name, withdrawn.version, {names.rollback_tag(env, k): v for k, v in tags.items()})
     decision = {
         "model_name": withdrawn.name,
@@ -65,7 +96,8 @@ def _withdraw(
         "environment": env,
         "decision": names.ROLLED_BACK,
         "reason": reason,
-        "by": by,
+        "by": who[0],
+        "by_via": who[1],
         "restored_version": restored.version,
         "decided_at": at,
     }

@@ -55,17 +55,41 @@ def environment_status(context: Context) -> EnvironmentStatus:
             problems.append(f"store: {error}")
     else:
         problems.append("no store yet: nothing was run in this environment")
+    endpoint = _endpoint(context)
+    if models["champion"] is not None:
+        problems += _custody_problems(context, models["champion"], endpoint)
     return EnvironmentStatus(
         environment=context.env.name,
         store=redacted(context.store_uri),
         champion=models["champion"],
         challenger=models["challenger"],
         awaiting_approval=models["awaiting"],
-        endpoint=_endpoint(context),
+        endpoint=endpoint,
         drift=last_drift(context),
         outcomes=last_performance(context),
         problems=problems,
     )
+
+
+def _custody_problems(context: Context, champion: str, endpoint: "EndpointStatus | None") -> list[str]:
+    """Where the alias, the approvals ledger and what the endpoint serves disagree."""
+    from creditops.flow import custody
+    from creditops.tracking.registry import Registry
+
+    found: list[str] = []
+    try:
+        custody.champion_in_custody(context, Registry(context.store_uri))
+    except CreditopsError as refused:
+        found.append(f"custody: {refused}")
+    if endpoint is not None and endpoint.traffic:
+        live = max(endpoint.traffic, key=lambda name: endpoint.traffic[name])
+        served = endpoint.deployments.get(live)
+        if endpoint.traffic[live] > 0 and served is not None and served != champion:
+            found.append(
+                f"custody: the endpoint {endpoint.name} serves version {served} ({live},"
+                f" {endpoint.traffic[live]}%) while the champion alias names version {champion}"
+            )
+    return found
 
 
 def _store_exists(uri: str) -> bool:

@@ -44,9 +44,9 @@ def load_model(path: Path, *, allow_pickle: bool = False) -> TrainedModel:
         return TrainedModel("sklearn_gbm", load_skops(path))
     if head.startswith(_PICKLE_PROTOCOL):
         return _load_pickle(path, allow_pickle)
-    import lightgbm as lgb
+    from creditops.modelling.lightgbm_text import read_booster
 
-    return TrainedModel("lightgbm", lgb.Booster(model_file=str(path)))
+    return TrainedModel("lightgbm", read_booster(path))
 
 
 _PICKLE_PROTOCOL: Final = b"\x80"
@@ -58,15 +58,32 @@ def _load_pickle(path: Path, allowed: bool) -> TrainedModel:
             f"{path} is a pickle, and loading a pickle runs the code it names: if you trust its origin, set "
             "MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true or pass --allow-pickle"
         )
-    # only behind the explicit opt-in above; the person opted in, knowingly
-    import pickle  # nosec B403
-
-    with path.open("rb") as stream:
-        estimator = pickle.load(stream)  # nosec B301
+    estimator = _unpickled(path)
     if not hasattr(estimator, "predict_proba"):
         raise CreditopsError(f"{path} holds a {type(estimator).__name__}, not a classifier with predict_proba")
     warnings.warn(f"loaded the pickle {path} (opted in): creditops saves its own models in safe formats", stacklevel=2)
     return TrainedModel("sklearn_gbm", estimator)
+
+
+def _unpickled(path: Path) -> object:
+    """The object a pickle holds (joblib's format, which the original train step wrote, or a plain pickle).
+
+    Only behind the opt-in: the person opted in, knowingly. Unpickling runs the reconstruction code of every
+    class the file names, so a pickle from another scikit-learn (the original project's model.pkl is from
+    0.24.2) fails with whatever that code raises: every failure is the same one line, retrain."""
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except Exception as error:
+        import sklearn
+
+        cause = " ".join(f"{type(error).__name__}: {error}".split())[:200]
+        raise CreditopsError(
+            f"{path} is a pickle that this scikit-learn ({sklearn.__version__}) cannot load ({cause}): it was"
+            " written by another scikit-learn (e.g. the original project's 0.24.2 model.pkl) or is damaged;"
+            " retrain it with 'creditops run'"
+        ) from error
 
 
 def load_skops(path: Path) -> object:

@@ -5,7 +5,8 @@ unbuffered append, so a line is on disk when the answer leaves. Each worker proc
 (no interleaving), rotated when it reaches a tenth of the folder's cap. The folder as a whole (every
 deployment, every process, past ones included) is held under `total_bytes`: when a process starts and at
 each rotation, the oldest files go first; a live process's own open file is never removed. Headers, and
-so the API key, are never logged.
+so the API key, are never logged. The rows are customers' data: each file is readable by its owner only
+(0600), in a folder only its owner may list (0700).
 
 Measured in benchmarks/bench_serving.py: logging's RotatingFileHandler costs ~20 % of the 1-row
 throughput (a LogRecord, locks, a seek and a flush per line) and a QueueListener thread ~40 % (it
@@ -19,7 +20,7 @@ import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 import numpy as np
 import orjson
@@ -37,7 +38,7 @@ class RequestLog:
         sample_rate: float = 1.0,
         total_bytes: int = 200_000_000,
     ) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_folder(directory)
         self.directory = directory
         self.path = directory / f"requests-{deployment}-{os.getpid()}.jsonl"
         self.sample_rate = sample_rate
@@ -46,7 +47,7 @@ class RequestLog:
         self.rotations = 0
         enforce_cap(directory, total_bytes, keep=self.path)
         self.prefix = orjson.dumps({"deployment": deployment, "model_version": version})[:-1] + b","
-        self.stream = self.path.open("ab", buffering=0)
+        self.stream = _open_private(self.path)
         self.size = self.path.stat().st_size
         atexit.register(self.close)
 
@@ -74,13 +75,37 @@ class RequestLog:
         self.stream.close()
         self.rotations += 1
         self.path.replace(self.path.with_name(f"{self.path.name}.{self.rotations}"))
-        self.stream = self.path.open("ab", buffering=0)
+        self.stream = _open_private(self.path)
         self.size = 0
         enforce_cap(self.directory, self.total_bytes, keep=self.path)
 
 
 _SMALLEST_FILE: Final = 4_096
 _LARGEST_FILE: Final = 20_000_000
+FILE_MODE: Final = 0o600
+FOLDER_MODE: Final = 0o700
+
+
+def private_folder(directory: Path) -> None:
+    """Create `directory` for this user only. A folder already there is narrowed to 0700 only when it holds
+    nothing but request logs (a folder of other things, say /tmp given as --request-log, is left alone); the
+    request logs in it, older versions' included, are narrowed to 0600 either way."""
+    directory.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    if directory.stat().st_mode & 0o777 != FOLDER_MODE and all(
+        path.name.startswith("requests-") for path in directory.iterdir()
+    ):
+        os.chmod(directory, FOLDER_MODE)
+    for path in log_files(directory):
+        with contextlib.suppress(OSError):  # removed meanwhile, or another user's
+            if path.stat().st_mode & 0o777 != FILE_MODE:
+                os.chmod(path, FILE_MODE)
+
+
+def _open_private(path: Path) -> BinaryIO:
+    """`path` opened for unbuffered appends, created 0600 (and a file an older version left 0644 narrowed)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    os.fchmod(descriptor, FILE_MODE)
+    return os.fdopen(descriptor, "ab", buffering=0)
 
 
 def log_files(directory: Path) -> list[Path]:

@@ -56,12 +56,8 @@ def score_file(
 
     With `explain` > 0, each row also gets its `explain` principal reasons (codes and sentences).
     """
-    if output.suffix.lower() not in OUTPUTS:
-        raise DataError(f"cannot write {output}: use an output ending in {' or '.join(OUTPUTS)}")
-    if output.resolve() == source.resolve():
-        raise DataError(f"the output {output} is the input: choose another file")
+    rejected_path = checked_outputs(source, output)
     started = time.perf_counter()
-    rejected_path = output.with_name(f"{output.stem}.invalid.csv")
     read = scored = positives = 0
     rejected: list[pd.DataFrame] = []
     chunks = _checked(_chunks(source, chunk_rows))
@@ -101,6 +97,36 @@ def score_file(
         rejected_path if rejected else None,
         time.perf_counter() - started,
     )
+
+
+def invalid_rows_file(output: Path) -> Path:
+    """Where the rows refused on the way to `output` go, with their reasons."""
+    return output.with_name(f"{output.stem}.invalid.csv")
+
+
+def checked_outputs(source: Path, output: Path) -> Path:
+    """The invalid-rows file of `output`, once neither it nor `output` is `source`: scoring never writes over
+    its own input (`--data X.invalid.csv --output X.csv` would, through the invalid-rows file)."""
+    if output.suffix.lower() not in OUTPUTS:
+        raise DataError(f"cannot write {output}: use an output ending in {' or '.join(OUTPUTS)}")
+    rejected = invalid_rows_file(output)
+    for written, role in ((output, "output"), (rejected, "invalid-rows file")):
+        if _same_file(written, source):
+            raise DataError(
+                f"the {role} {written} is the input {source}: scoring would write over its own data;"
+                " choose another --output"
+            )
+    return rejected
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    """Whether the two paths name one file: the same resolved path, or the same file through a link."""
+    if one.resolve() == other.resolve():
+        return True
+    try:
+        return one.samefile(other)
+    except OSError:  # either is absent: then they are not one file
+        return False
 
 
 @dataclass(frozen=True)

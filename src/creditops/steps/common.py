@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Final
 
 from creditops.config.modelling import ModellingConfig, load_modelling_config
-from creditops.context import Context, from_process, set_process_defaults
+from creditops.context import Context, file_refusal, from_process, set_process_defaults
 from creditops.errors import CreditopsError
 from creditops.tracking.runs import RunLog, Tracker
 
@@ -78,3 +78,9 @@ def run_step(parsed: argparse.ArgumentParser, argv: list[str] | None, body: Call
     except CreditopsError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:
+        refused = file_refusal(error)
+        if refused is None:
+            raise
+        print(f"error: {refused}", file=sys.stderr)
+        return refused.exit_code

@@ -36,7 +36,7 @@ def load_checked(path: Path) -> tuple[pd.DataFrame, str]:
 
 def prepare(frame: pd.DataFrame, digest: str, source: str, config: ModellingConfig) -> Split:
     """Split data that passed its checks, with the manifest that says where it came from."""
-    train, test = split(frame, test_ratio=config.data.test_train_ratio, seed=config.data.random_seed)
+    train, test = split(frame, test_ratio=config.data.test_train_ratio, seed=config.data.random_seed, source=source)
     manifest = DataManifest(
         data_file=source,
         data_sha256=digest,

@@ -19,12 +19,15 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import Model, ModelSignature
 from mlflow.types import ColSpec, Schema, TensorSpec
 
+from creditops.context import redacted
 from creditops.data.schema import FEATURES
 from creditops.errors import CreditopsError
 from creditops.files import atomic_path, exclusive_lock, scratch_dir
 from creditops.modelling.estimators import TrainedModel
+from creditops.modelling.lightgbm_text import read_booster
 from creditops.modelling.serialization import SKOPS_TRUSTED_TYPES, load_skops
-from creditops.tracking.names import ALIAS_TAG_PREFIX, CHAMPION, FINGERPRINT
+from creditops.tracking import integrity
+from creditops.tracking.names import ALIAS_TAG_PREFIX, CHAMPION, FINGERPRINT, MODEL_FILES
 from creditops.tracking.store import connect, lock_path, sqlite_path, store_exists
 
 ARTIFACT_NAME: Final = "model"
@@ -104,8 +107,12 @@ class Registry:
         return mlflow.MlflowClient(self.uri, self.uri)
 
     def register(self, model_uri: str, name: str, tags: dict[str, str]) -> VersionInfo:
-        """Create a new version of `name` with all its tags in one call: complete, or absent."""
+        """Create a new version of `name` with all its tags in one call: complete, or absent. The SHA-256 of
+        each of its files, as uploaded, is one of them."""
         connect(self.uri)
+        with self._downloaded(model_uri) as folder:
+            digests = integrity.file_digests(folder)
+        tags = {**tags, MODEL_FILES: integrity.encode(digests)}
         version = mlflow.register_model(model_uri, name, tags={k: str(v) for k, v in tags.items()})
         return self.describe(name, str(version.version))
 
@@ -118,6 +125,29 @@ class Registry:
             if not _unsupported(error):
                 raise
             client.set_registered_model_tag(name, f"{ALIAS_TAG_PREFIX}{alias}", version)
+
+    def model_tags(self, name: str) -> dict[str, str]:
+        """The tags of registered model `name`; empty when it does not exist."""
+        try:
+            return dict(self._client().get_registered_model(name).tags or {})
+        except MlflowException as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return {}
+            raise unanswered(error, self.uri, f"read the tags of {name}") from error
+
+    def set_model_tag(self, name: str, key: str, value: str, action: str, role: str | None = None) -> None:
+        """Set a tag of registered model `name`, made first when absent; a refusal names `action` and `role`."""
+        client = self._client()
+        try:
+            try:
+                client.set_registered_model_tag(name, key, value)
+            except MlflowException as error:
+                if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+                client.create_registered_model(name)
+                client.set_registered_model_tag(name, key, value)
+        except MlflowException as error:
+            raise unanswered(error, self.uri, action, role) from error
 
     def set_tags(self, name: str, version: str, tags: dict[str, str]) -> None:
         client = self._client()
@@ -151,25 +181,43 @@ class Registry:
 
     def describe(self, name: str, version: str) -> VersionInfo:
         client = self._client()
-        return _info(client.get_model_version(name, version), _aliases(client, name).get(str(version), ()))
+        try:
+            found = client.get_model_version(name, version)
+        except MlflowException as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                raise CreditopsError(f"model {name!r} has no version {version} in {redacted(self.uri)}") from error
+            raise unanswered(error, self.uri, f"read version {version} of {name}") from error
+        return _info(found, self._aliases(client, name).get(str(version), ()))
 
     def versions(self, name: str) -> list[VersionInfo]:
-        """All versions of `name`, newest first; empty when the store or the model does not exist."""
+        """All versions of `name`, newest first; empty when the store or the model does not exist. A store
+        that cannot answer (no account, no right, down) stops the caller: it is never "no versions"."""
         if not store_exists(self.uri):
             return []
         client = self._client()
         try:
             found = client.search_model_versions(f"name = '{_quoted(name)}'")
-        except MlflowException:
-            return []
-        aliases = _aliases(client, name)
+        except MlflowException as error:
+            raise unanswered(error, self.uri, f"read the versions of {name}") from error
+        aliases = self._aliases(client, name)
         infos = [_info(item, aliases.get(str(item.version), ())) for item in found]
         return sorted(infos, key=lambda info: int(info.version), reverse=True)
 
     def names(self) -> list[str]:
         if not store_exists(self.uri):
             return []
-        return sorted(model.name for model in self._client().search_registered_models())
+        try:
+            return sorted(model.name for model in self._client().search_registered_models())
+        except MlflowException as error:
+            raise unanswered(error, self.uri, "list the registered models") from error
+
+    def _aliases(self, client: mlflow.MlflowClient, name: str) -> dict[str, tuple[str, ...]]:
+        try:
+            return _aliases(client.get_registered_model(name))
+        except MlflowException as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return {}
+            raise unanswered(error, self.uri, f"read the aliases of {name}") from error
 
     def champion(self, name: str) -> VersionInfo | None:
         """The version with alias `champion`; where none, the latest registered version (as the seed)."""
@@ -225,10 +273,27 @@ class Registry:
             yield
 
     def load(self, model_uri: str) -> TrainedModel:
-        """Load a model from any MLflow model URI or local MLflow model directory, safely."""
+        """Load a model from any MLflow model URI or local MLflow model directory, safely. A registered
+        version's files are checked against the digests recorded when it was registered."""
         local = Path(model_uri)
         if local.is_dir():
             return load_model_dir(local)
+        with self.verified_files(model_uri) as folder:
+            return load_model_dir(folder)
+
+    @contextmanager
+    def verified_files(self, model_uri: str) -> Iterator[Path]:
+        """A private copy of the model's files, checked against the digests of its registration."""
+        version = self.resolve(model_uri) if model_uri.startswith("models:/") else None
+        with self._downloaded(version.uri if version else model_uri) as folder:
+            recorded = version.tags.get(MODEL_FILES) if version else None
+            if version is not None and recorded is not None:
+                where = f"tag {MODEL_FILES} of {version.uri}"
+                integrity.verify(folder, integrity.decode(recorded, where), version.uri, "when it was registered")
+            yield folder
+
+    @contextmanager
+    def _downloaded(self, model_uri: str) -> Iterator[Path]:
         connect(self.uri)
         with scratch_dir("creditops-model-") as scratch:
             try:
@@ -236,8 +301,8 @@ class Registry:
                     artifact_uri=model_uri, dst_path=str(scratch), tracking_uri=self.uri
                 )
             except MlflowException as error:
-                raise CreditopsError(f"cannot load model {model_uri}: {error.message}") from error
-            return load_model_dir(Path(path))
+                raise unanswered(error, self.uri, f"download model {model_uri}") from error
+            yield Path(path)
 
 
 @dataclass(frozen=True)
@@ -276,10 +341,7 @@ def load_model_dir(path: Path) -> TrainedModel:
     except (MlflowException, OSError, ValueError, TypeError) as error:
         raise CreditopsError(f"cannot read {path / 'MLmodel'}: {str(error).splitlines()[0]}") from error
     if "lightgbm" in flavors:
-        import lightgbm as lgb
-
-        data = _inside(path, flavors["lightgbm"].get("data"))
-        return TrainedModel("lightgbm", lgb.Booster(model_file=str(data)))
+        return TrainedModel("lightgbm", read_booster(_inside(path, flavors["lightgbm"].get("data"))))
     sklearn_flavor = flavors.get("sklearn", {})
     if sklearn_flavor.get("serialization_format") == "skops":
         return TrainedModel("sklearn_gbm", load_skops(_inside(path, sklearn_flavor.get("pickled_model"))))
@@ -299,11 +361,22 @@ def _inside(folder: Path, name: object) -> Path:
     return target
 
 
-def _aliases(client: mlflow.MlflowClient, name: str) -> dict[str, tuple[str, ...]]:
-    try:
-        model = client.get_registered_model(name)
-    except MlflowException:
-        return {}
+def unanswered(error: MlflowException, uri: str, action: str, role: str | None = None) -> CreditopsError:
+    """A store that did not answer, as one line: 401/403 name the variables or the role; anything else
+    (5xx, no connection) says the store could not be asked, so no caller reads it as an empty answer."""
+    from creditops.tracking.team_users import refusal
+
+    refused = refusal(error, action, role)
+    if refused is not None:
+        return refused
+    first = (str(error.message).strip().splitlines() or ["no answer"])[0][:300]
+    return CreditopsError(
+        f"could not {action}: the store at {redacted(uri)} did not answer ({first}); check it runs"
+        " ('creditops server status') and try again"
+    )
+
+
+def _aliases(model: Any) -> dict[str, tuple[str, ...]]:
     pointed = {
         **{
             key.removeprefix(ALIAS_TAG_PREFIX): value

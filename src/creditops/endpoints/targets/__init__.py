@@ -5,6 +5,7 @@ is written once in `endpoints.blue_green` over this interface. `local` is the fr
 machine; `azureml` is a managed online endpoint in an Azure ML workspace.
 """
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -65,8 +66,11 @@ class Target(Protocol):
         """Drop the newest history entry (a rollback has returned to it)."""
 
 
-def target_for(context: Context, name: str, workers: int | None = None) -> Target:
-    """Endpoint `name` on the target the context's environment names (`endpoint.target`; local without one)."""
+def target_for(
+    context: Context, name: str, workers: int | None = None, admit: Callable[[str], str | None] | None = None
+) -> Target:
+    """Endpoint `name` on the target the context's environment names (`endpoint.target`; local without one).
+    `admit` refuses models a stopped local endpoint may not serve again when it starts."""
     settings = context.environment.endpoint if context.environment is not None else None
     if settings is not None and settings.target == "azureml":
         from creditops.endpoints.targets.azureml import AzureMLTarget
@@ -74,4 +78,4 @@ def target_for(context: Context, name: str, workers: int | None = None) -> Targe
         return AzureMLTarget.connect(context, name)
     from creditops.endpoints.targets.local import LocalTarget
 
-    return LocalTarget(context, name, workers)
+    return LocalTarget(context, name, workers, admit)

@@ -1,5 +1,6 @@
 """The local target: the endpoint's front door on this machine (`endpoints.manager`)."""
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -15,11 +16,13 @@ from creditops.say import Say
 
 @dataclass
 class LocalTarget:
-    """Endpoint `name` of the context's workspace; `workers` (when set) for the deployments it starts."""
+    """Endpoint `name` of the context's workspace; `workers` (when set) for the deployments it starts;
+    `admit` (when set) says which models may get traffic again when a stopped endpoint starts."""
 
     context: Context
     name: str
     workers: int | None = None
+    admit: Callable[[str], str | None] | None = None
 
     def exists(self) -> bool:
         return state.exists(self.context.endpoints_dir, self.name)
@@ -28,7 +31,7 @@ class LocalTarget:
         """Started again if it exists, else created on `port`, else on the environment's port, else on a
         free one (recorded in the endpoint state)."""
         if self.exists():
-            manager.start(self.context, self.name)
+            manager.start(self.context, self.name, self.admit)
             return
         settings = self.context.env.endpoint
         chosen = port or settings.port
