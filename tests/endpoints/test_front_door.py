@@ -369,14 +369,27 @@ def test_a_mirror_step_that_finds_disagreement_aborts_the_rollout(endpoint: str,
     assert state.load(from_process().endpoints_dir, endpoint).traffic == {"green": 100}
 
 
+def _cut_model_file(model_dir: Path) -> None:
+    model = model_dir / "model.lgb"
+    model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
+
+
+HARMS = {
+    "gone": (lambda model_dir: shutil.rmtree(model_dir), "model file MLmodel of deployment green is missing"),
+    "cut": (_cut_model_file, "model file model.lgb of deployment green does not match the SHA-256 recorded"),
+}
+
+
+@pytest.mark.parametrize("harm", HARMS)
 def test_a_deployment_that_cannot_load_fails_alone_and_its_share_goes_to_the_others(
-    endpoint: str, capsys: pytest.CaptureFixture[str]
+    endpoint: str, capsys: pytest.CaptureFixture[str], harm: str
 ) -> None:
     live, key = _live(endpoint, workers=2)
     green = manager.deploy(from_process(), endpoint, "green", V2)
     manager.set_traffic(from_process(), endpoint, {"blue": 50, "green": 50})
-    # Given green's model files are gone and a worker restarts (it must load every model again)
-    shutil.rmtree(green.model_dir)
+    # Given green's model files are gone or cut short and a worker restarts (it must load every model again)
+    damage, said = HARMS[harm]
+    damage(Path(green.model_dir))
     victim = _workers(endpoint)[0]
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 10
@@ -389,10 +402,10 @@ def test_a_deployment_that_cannot_load_fails_alone_and_its_share_goes_to_the_oth
     health = {item.name: item for item in report}
     assert health["blue"].healthy
     assert not health["green"].healthy
-    assert "not an MLflow model directory" in health["green"].detail
+    assert said in health["green"].detail
     pinned = manager.invoke(from_process(), endpoint, SAMPLE, deployment="green")
     assert pinned.status_code in (200, 503)  # the other worker still holds green; the new one says why not
-    assert main(["endpoint", "show", endpoint, "--output", "json"]) == 0
+    assert main(["endpoint", "show", endpoint, "--output", "json"]) == 1
     shown = json.loads(capsys.readouterr().out)
     assert shown["traffic"] == {"blue": 50, "green": 50}
     assert {item["name"]: item["healthy"] for item in shown["health"]}["green"] is False

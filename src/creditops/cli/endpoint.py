@@ -169,7 +169,7 @@ def endpoint_show(
     env: CommandEnv = None,
     output: OutputOption = "table",
 ) -> None:
-    """Show the endpoint, its deployments, traffic and health."""
+    """Show the endpoint, its deployments, traffic and health; exit 1 when a part of it is not healthy."""
     from dataclasses import asdict
 
     from creditops.endpoints import manager
@@ -186,8 +186,10 @@ def endpoint_show(
     endpoint, report = manager.health(context, name)
     if output == "json":
         emit_json({**asdict(endpoint), "url": endpoint.url, "health": [asdict(item) for item in report]})
-        return
-    console.print(endpoint_detail(endpoint, report))
+    else:
+        console.print(endpoint_detail(endpoint, report))
+    if not all(item.healthy for item in report):
+        raise typer.Exit(1)
 
 
 @endpoint_app.command("logs")

@@ -75,6 +75,7 @@ class EndpointSettings:
 
 def build_routes(endpoint: Endpoint, previous: Routes, settings: EndpointSettings) -> Routes:
     """The routes for `endpoint`, keeping the loaded models of deployments that did not change."""
+    from creditops.tracking import integrity
     from creditops.tracking.registry import load_model_dir
 
     slots: dict[str, ScoringApp] = {}
@@ -84,6 +85,10 @@ def build_routes(endpoint: Endpoint, previous: Routes, settings: EndpointSetting
             slots[name] = previous.slots[name]
             continue
         try:
+            if deployment.files_sha256:
+                integrity.verify(
+                    Path(deployment.model_dir), deployment.files_sha256, f"deployment {name}", "when it was deployed"
+                )
             model = load_model_dir(Path(deployment.model_dir))
         except (CreditopsError, OSError, ValueError) as error:
             failed[name] = str(error)

@@ -440,19 +440,28 @@ def _worker_reports(context: Context, name: str, workers: object) -> list[dict[s
 
 
 def _materialise(context: Context, name: str, deployment: str, model_uri: str) -> Deployment:
-    """The endpoint's own copy of the model files, checked to load, and the deployment record."""
-    from creditops.tracking.registry import Registry, locate, save_model_dir
+    """The endpoint's own copy of the model files (a registered version's, as verified against its
+    registration), checked to load, with the digests its workers check before they load it."""
+    from creditops.tracking import integrity
+    from creditops.tracking.registry import Registry, load_model_dir, locate, save_model_dir
 
     registry = Registry(context.store_uri)
     found = locate(registry, model_uri)
-    model = registry.load(found.uri)
     target = state.models(context.endpoints_dir, name) / f"{deployment}-{found.version_label}-{time.time_ns()}"
-    with atomic_path(target) as temporary:
-        save_model_dir(model, temporary)
     if found.version is None:
-        return Deployment(deployment, found.uri, "local", Path(found.uri).name, 0.5, str(target))
+        model = registry.load(found.uri)
+        with atomic_path(target) as temporary:
+            save_model_dir(model, temporary)
+    else:
+        with registry.verified_files(found.uri) as folder, atomic_path(target) as temporary:
+            shutil.copytree(folder, temporary)
+        load_model_dir(target)
+    digests = integrity.file_digests(target)
+    if found.version is None:
+        return Deployment(deployment, found.uri, "local", Path(found.uri).name, 0.5, str(target), digests)
     threshold = float(found.version.tags.get(names.THRESHOLD, 0.5))
-    return Deployment(deployment, found.uri, found.version.version, found.version.name, threshold, str(target))
+    version = found.version
+    return Deployment(deployment, found.uri, version.version, version.name, threshold, str(target), digests)
 
 
 def _forget(context: Context, name: str, deployment: str, old: Deployment | None) -> None:

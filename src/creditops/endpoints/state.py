@@ -47,6 +47,8 @@ class Deployment:
     model_name: str
     threshold: Annotated[float, Field(ge=0, le=1)]
     model_dir: str
+    files_sha256: dict[str, str] = field(default_factory=dict)
+    """Each file of the endpoint's copy of the model and its SHA-256: a worker loads only these files."""
 
 
 @dataclass

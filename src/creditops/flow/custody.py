@@ -201,18 +201,27 @@ def record(
     at: str,
 ) -> LedgerEntry | None:
     """Write the decision on `version` to the ledger where the environment requires approval; an approval
-    binds the files the version has now."""
+    binds the files the version has now. Decisions on one model are serialised on an embedded store (a
+    file lock); on a server, which offers no compare-and-set, a decision overwritten at once by another
+    (an approval racing a rollback) is read back and refused, never lost in silence."""
     if not context.env.approval_required:
         return None
-    previous = ledger(registry, context.env.name, context.model_name).get(version.version)
-    if decision == APPROVED or previous is None:
-        approval = (model_sha256(registry, version), who[0] if decision == APPROVED else "", at)
-    else:
-        approval = (previous.model_sha256, previous.approved_by, previous.approved_at)
-    entry = LedgerEntry(
-        decision, version.name, version.version, context.env.name, *approval, who[0], who[1], at, reason[:500]
-    )
-    write(registry, entry)
+    env = context.env.name
+    with registry.registration_lock(f"ledger-{version.name}"):
+        previous = ledger(registry, env, context.model_name).get(version.version)
+        if decision == APPROVED or previous is None:
+            approval = (model_sha256(registry, version), who[0] if decision == APPROVED else "", at)
+        else:
+            approval = (previous.model_sha256, previous.approved_by, previous.approved_at)
+        entry = LedgerEntry(decision, version.name, version.version, env, *approval, who[0], who[1], at, reason[:500])
+        write(registry, entry)
+        now = ledger(registry, env, context.model_name).get(version.version)
+    if now != entry:
+        other = "nothing" if now is None else f"{now.decision} by {now.by} at {now.at}"
+        raise CreditopsError(
+            f"the {decision} of version {version.version} in {env} was overwritten at once by a concurrent decision"
+            f" ({other}): see 'creditops status --env {env}', then decide again"
+        )
     return entry
 
 
