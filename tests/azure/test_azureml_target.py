@@ -188,6 +188,10 @@ def test_the_command_line_rolls_out_shows_invokes_and_deletes_on_azure_ml(
 ) -> None:
     model = f"models:/{MODEL}/1"
     assert main(["endpoint", "--env", "prod", "rollout", "creditops-prod", "--model", model]) == 1
+    assert "refused in prod: version 1 of credit_default_model has no approval" in capsys.readouterr().err
+    for version in ("1", "2"):  # prod serves approved versions only, on Azure ML too
+        assert main(["approve", "--env", "prod", "--version", version, "--by", "ana", "--reason", "ok"]) == 0
+    assert main(["endpoint", "--env", "prod", "rollout", "creditops-prod", "--model", model]) == 1
     assert "create it with 'creditops endpoint --env prod create creditops-prod'" in capsys.readouterr().err
     assert main(["endpoint", "--env", "prod", "create", "creditops-prod"]) == 0
     assert main(["endpoint", "--env", "prod", "rollout", "creditops-prod", "--model", model]) == 0

@@ -14,6 +14,7 @@ import mlflow
 import pytest
 from mlflow.exceptions import MlflowException
 
+from creditops import processes
 from creditops.context import from_process
 from creditops.endpoints import manager, state
 from creditops.serving.protocol import SAMPLE_REQUEST
@@ -141,9 +142,10 @@ def test_runners_share_the_store_each_account_does_only_its_part_and_rollback_st
         _one_line_refusal(_as(project, uri, "ana", *back), "no earlier champion in prod that is approved")
         assert (_served(project, "ana"), _champion(uri, admin)) == ("1", "1")
         # A release with nothing changed, on the other runner, does not bring version 2 back
-        again = _as(project, uri, "tina", "ci", "release", "--env", "prod")
+        again = _as(project, uri, "tina", "ci", "release", "--env", "prod", "--port", str(processes.free_port()))
         assert again.returncode == 0, again.stdout + again.stderr
         assert "version 2 was rolled back in prod" in again.stdout
+        assert _served(project, "tina") == "1"  # the runner's endpoint serves the champion
 
         # The trainer moves the alias through MLflow's REST API, as its EDIT allows: status says so, and an
         # approver's rollback restores the approved champion
