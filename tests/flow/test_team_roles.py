@@ -98,7 +98,20 @@ def test_runners_share_the_store_each_account_does_only_its_part_and_rollback_st
         _one_line_refusal(_as(project, uri, "tina", *approve), "needs the approver role")
         _one_line_refusal(_as(project, uri, "ana", *approve, "--by", "bob"), "is not the store's signed-in account")
 
-        team_users.set_role(uri, admin, "tina", "approver")  # even as an approver, not its own candidate
+        team_users.set_role(uri, admin, "tina", "approver")  # even as an approver, not its own candidate,
+        rewritten = httpx.post(  # not even after rewriting the version's registered.by tag, as EDIT allows
+            f"{uri}/api/2.0/mlflow/model-versions/set-tag",
+            json={"name": "credit_default_model", "version": "1", "key": names.REGISTERED_BY, "value": "bob"},
+            auth=("tina", PASSWORDS["tina"]),
+        )
+        assert rewritten.status_code == 200
+        with team_users.signed_in(uri, admin):  # the server recorded who registered it, where tina cannot write
+            assert Registry(uri).model_tags("creditops-registrants")["registrant.credit_default_model.1"] == "tina"
+        stamp = {"name": "creditops-registrants", "key": "registrant.credit_default_model.1", "value": "bob"}
+        forged = httpx.post(
+            f"{uri}/api/2.0/mlflow/registered-models/set-tag", json=stamp, auth=("tina", PASSWORDS["tina"])
+        )
+        assert forged.status_code == 403
         _one_line_refusal(_as(project, uri, "tina", *approve), "tina registered version 1 and may not approve it")
         team_users.set_role(uri, admin, "tina", "trainer")
 
@@ -111,7 +124,7 @@ def test_runners_share_the_store_each_account_does_only_its_part_and_rollback_st
         with team_users.signed_in(uri, admin):
             champion = Registry(uri).champion("credit_default_model")
             assert champion is not None
-            assert champion.tags[names.REGISTERED_BY] == "tina"
+            assert champion.tags[names.REGISTERED_BY] == "bob"  # the tag tina rewrote; four eyes did not read it
             assert champion.tags[names.APPROVAL_BY] == "ana"
             assert champion.tags[names.APPROVAL_VIA] == "authenticated store"
         assert "deployed to the local endpoint" in released.stdout

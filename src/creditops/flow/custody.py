@@ -111,6 +111,18 @@ def decider(context: Context, by: str | None, action: str) -> tuple[str, str]:
     return (by or getpass.getuser()), LOCAL_NAME
 
 
+def registrant(context: Context, registry: Registry, version: VersionInfo) -> str | None:
+    """Who registered `version`: on creditops' team store, the account its server recorded when the version
+    was created (which the trainer cannot rewrite); elsewhere the version's `registered.by` tag."""
+    if context.authenticated_user is not None:
+        from creditops.tracking.auth_app import REGISTRANTS, registrant_key
+
+        recorded = registry.model_tags(REGISTRANTS).get(registrant_key(version.name, version.version))
+        if recorded:
+            return recorded
+    return version.tags.get(names.REGISTERED_BY)
+
+
 def model_sha256(registry: Registry, version: VersionInfo) -> str:
     """The SHA-256 of the version's files as registered; for a version registered before digests were
     recorded, of its files as they are now (then recorded on the version)."""

@@ -72,7 +72,7 @@ def approve(context: Context, version: str, by: str | None, reason: str) -> Vers
     registry = Registry(context.store_uri)
     info = registry.resolve(f"{context.model_name}/{version}")
     when = evidence.now()
-    registrant = info.tags.get(names.REGISTERED_BY)
+    registrant = custody.registrant(context, registry, info)
     if context.env.four_eyes and registrant == approver:
         raise CreditopsError(
             f"four eyes in {context.env.name}: {approver} registered version {version} and may not approve it;"

@@ -121,9 +121,10 @@ def start(
     mlflow = Path(sys.executable).with_name("mlflow")
     arguments = [str(mlflow), "server", "--backend-store-uri", backend_uri, "--artifacts-destination", str(artifacts)]
     arguments += ["--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
-    arguments += ["--app-name", "basic-auth"]
+    arguments += ["--app-name", "creditops-auth"]  # basic-auth, and who registered each version (auth_app)
     environ = {**_auth_environ(home), **({"PGPASSFILE": str(pgpass)} if pgpass.is_file() else {})}
     environ["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # GenAI job runners (7 processes) creditops never uses
+    _bootstrap_admin(environ, log)
     pid = processes.start_command(arguments, log, env=environ)
     store = TeamStore(f"http://127.0.0.1:{port}", port, pid, _redacted(backend_uri), str(artifacts), data, pg_port)
     write_json(home / STATE_FILE, asdict(store))
@@ -182,6 +183,25 @@ def admin_credentials(workspace: Path) -> tuple[str, str]:
     if not secret.is_file():
         raise CreditopsError("this workspace has no team store: start one with 'creditops server start'")
     return ADMIN, secret.read_text(encoding="utf-8").strip()
+
+
+def _bootstrap_admin(environ: dict[str, str], log: Path) -> None:
+    """Make the admin account once, before the server's workers start, as `mlflow server` does for its own
+    basic-auth app (it does so for no other app name); the workers are told it is done."""
+    command = [
+        sys.executable,
+        "-c",
+        "from mlflow.server.auth import bootstrap_admin_user as b, get_flask_server_secret_key as k; k(); b()",
+    ]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(  # nosec B603
+        command, env={**os.environ, **environ}, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        log.write_text(done.stdout + done.stderr, encoding="utf-8")
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CreditopsError(f"the team store's admin account could not be made: {last} (see {log})")
+    environ["_MLFLOW_AUTH_ADMIN_BOOTSTRAPPED"] = "true"
 
 
 def _auth_environ(home: Path) -> dict[str, str]:
