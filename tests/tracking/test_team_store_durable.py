@@ -2,6 +2,7 @@
 only its cluster's user owns and can write, and ports chosen once, so the URI CI keeps stays valid; every
 refusal is one line. The folder checks run without servers; one real cluster covers the restarts."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -9,6 +10,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,17 @@ AS_ROOT = os.geteuid() == 0
 needs_postgres = pytest.mark.skipif(
     not server.available(), reason="PostgreSQL is not installed (apt-get install postgresql; .ci/run does)"
 )
+
+
+@contextlib.contextmanager
+def _server_log_on_failure(workspace: Path) -> Iterator[None]:
+    """A failing request says what the server logged (the workspace is gone when the test ends)."""
+    try:
+        yield
+    except Exception as error:
+        log = workspace / "server" / "logs" / "mlflow-server.log"
+        tail = log.read_text(errors="replace")[-6000:] if log.is_file() else "(no server log)"
+        raise AssertionError(f"{error}\n--- {log} ---\n{tail}") from error
 
 
 def _one_line(error: pytest.ExceptionInfo[CreditopsError], *parts: str) -> None:
@@ -179,7 +192,7 @@ def test_the_store_keeps_its_data_and_ports_across_restarts_and_refuses_a_taken_
         assert kept == server.Kept(str(data), first.port, first.postgres_port)
         assert f"127.0.0.1:{first.postgres_port}:" in (workspace / "server" / "pgpass").read_text()
         admin = server.admin_credentials(workspace)
-        with team_users.signed_in(first.tracking_uri, admin):
+        with team_users.signed_in(first.tracking_uri, admin), _server_log_on_failure(workspace):
             MlflowClient(first.tracking_uri).create_registered_model("kept-model")
         server.stop(workspace)
 
