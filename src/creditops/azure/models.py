@@ -65,7 +65,7 @@ def workspace_model(ml: Any, store_uri: str, model_uri: str) -> WorkspaceModel:
             )
         return found_model
     with tempfile.TemporaryDirectory() as scratch:
-        folder = save_model_dir(registry.load(found.uri), Path(scratch) / info.name)
+        folder = save_model_dir(registry.load(found.version or found.uri), Path(scratch) / info.name)
         lineage = {key: info.tags[key] for key in (*names.LINEAGE, names.THRESHOLD) if key in info.tags}
         ml.models.create_or_update(
             Model(name=info.name, version=info.version, path=str(folder), type="custom_model", tags=lineage)

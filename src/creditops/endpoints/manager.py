@@ -453,7 +453,7 @@ def _materialise(context: Context, name: str, deployment: str, model_uri: str) -
         with atomic_path(target) as temporary:
             save_model_dir(model, temporary)
     else:
-        with registry.verified_files(found.uri) as folder, atomic_path(target) as temporary:
+        with registry.verified_files(found.version) as folder, atomic_path(target) as temporary:
             shutil.copytree(folder, temporary)
         load_model_dir(target)
     digests = integrity.file_digests(target)

@@ -129,7 +129,7 @@ def model_sha256(registry: Registry, version: VersionInfo) -> str:
     recorded = version.tags.get(names.MODEL_FILES)
     if recorded is not None:
         return integrity.combined(integrity.decode(recorded, f"tag {names.MODEL_FILES} of {version.uri}"))
-    with registry.verified_files(version.uri) as folder:
+    with registry.verified_files(version) as folder:
         digests = integrity.file_digests(folder)
     registry.set_tags(version.name, version.version, {names.MODEL_FILES: integrity.encode(digests)})
     return integrity.combined(digests)

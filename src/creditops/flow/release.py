@@ -265,10 +265,10 @@ def _gate(
     registry = Registry(context.store_uri)
     holdout = environment_split(context)[1]
     features, labels = feature_matrix(holdout), holdout[LABEL].to_numpy()
-    candidate_scores = registry.load(candidate.uri).predict_proba(features)
+    candidate_scores = registry.load(candidate).predict_proba(features)
     champion_scores = None
     if champion is not None:
-        champion_scores = registry.load(champion.uri).predict_proba(features)
+        champion_scores = registry.load(champion).predict_proba(features)
     return run_gate(
         holdout,
         labels,

@@ -40,13 +40,13 @@ def card_for_version(context: Context, reference: str, data: Path | None, out: P
     champion = registry.champion(version.name)
     champion_model = None
     if champion is not None and names.CHAMPION in champion.aliases and champion.version != version.version:
-        champion_model = registry.load(champion.uri)
+        champion_model = registry.load(champion)
     lineage: dict[str, str] = {key: version.tags[key] for key in names.LINEAGE if key in version.tags}
     lineage["mlflow run"] = f"{store_uri} · run {version.run_id}"
     return render(
         CardInputs(
             title=f"{version.name} version {version.version}",
-            model=registry.load(version.uri),
+            model=registry.load(version),
             data=frame,
             threshold=float(version.tags.get(names.THRESHOLD, 0.5)),
             lineage=lineage,

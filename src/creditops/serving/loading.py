@@ -11,7 +11,7 @@ def load_for_serving(store_uri: str, model_uri: str) -> LoadedModel:
     """The model behind `model_uri` (`models:/NAME@ALIAS`, `models:/NAME/VERSION`, a model folder)."""
     registry = Registry(store_uri)
     found = locate(registry, model_uri)
-    model = registry.load(found.uri)
+    model = registry.load(found.version or found.uri)
     if found.version is None:
         return LoadedModel(model, Path(found.uri).name, "local", model_uri)
     threshold = float(found.version.tags.get(names.THRESHOLD, 0.5))

@@ -48,7 +48,7 @@ class Evaluation:
 
 def find_champion(registry: Registry, name: str) -> Champion | None:
     found = registry.champion(name)
-    return None if found is None else Champion(registry.load(found.uri), found.version)
+    return None if found is None else Champion(registry.load(found), found.version)
 
 
 def evaluate(model: TrainedModel, test: pd.DataFrame, champion: Champion | None, config: ModellingConfig) -> Evaluation:

@@ -272,20 +272,23 @@ class Registry:
         with exclusive_lock(lock_path(self.uri, f"register-{safe}")):
             yield
 
-    def load(self, model_uri: str) -> TrainedModel:
-        """Load a model from any MLflow model URI or local MLflow model directory, safely. A registered
-        version's files are checked against the digests recorded when it was registered."""
-        local = Path(model_uri)
-        if local.is_dir():
-            return load_model_dir(local)
-        with self.verified_files(model_uri) as folder:
+    def load(self, model: "str | VersionInfo") -> TrainedModel:
+        """Load a model from any MLflow model URI, registered version or local MLflow model directory,
+        safely. A registered version's files are checked against the digests recorded when it was
+        registered (a version already looked up is not looked up again)."""
+        if isinstance(model, str) and Path(model).is_dir():
+            return load_model_dir(Path(model))
+        with self.verified_files(model) as folder:
             return load_model_dir(folder)
 
     @contextmanager
-    def verified_files(self, model_uri: str) -> Iterator[Path]:
+    def verified_files(self, model: "str | VersionInfo") -> Iterator[Path]:
         """A private copy of the model's files, checked against the digests of its registration."""
-        version = self.resolve(model_uri) if model_uri.startswith("models:/") else None
-        with self._downloaded(version.uri if version else model_uri) as folder:
+        if isinstance(model, VersionInfo):
+            version: VersionInfo | None = model
+        else:
+            version = self.resolve(model) if model.startswith("models:/") else None
+        with self._downloaded(version.uri if version else str(model)) as folder:
             recorded = version.tags.get(MODEL_FILES) if version else None
             if version is not None and recorded is not None:
                 where = f"tag {MODEL_FILES} of {version.uri}"
