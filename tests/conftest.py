@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from creditops.context import Context, from_process
+from creditops.data.contract import uci
 from creditops.data.io import write_table
-from creditops.data.schema import LABEL
 from creditops.data.synth import synthesize
-from creditops.modelling.estimators import TrainedModel, feature_matrix, train_model
+from creditops.modelling.estimators import TrainedModel, train_model
 
 from .sample_requests import original_request
 
@@ -29,14 +29,15 @@ def small_frame() -> pd.DataFrame:
 
 def _quick_model(frame: pd.DataFrame, algorithm: str) -> TrainedModel:
     return train_model(
-        feature_matrix(frame),
-        frame[LABEL].to_numpy(),
+        uci().feature_matrix(frame),
+        uci().labels(frame),
         algorithm=algorithm,
         n_estimators=20,
         learning_rate=0.1,
         num_leaves=7,
         max_depth=3,
         seed=0,
+        contract=uci(),
     )
 
 

@@ -15,10 +15,10 @@ import pytest
 from creditops import pipeline
 from creditops.config.modelling import ModellingConfig
 from creditops.context import Context
+from creditops.data.contract import uci
 from creditops.data.io import write_table
 from creditops.data.synth import synthesize
 from creditops.files import sha256_file
-from creditops.modelling.estimators import feature_matrix
 from creditops.pipeline import run_pipeline
 from creditops.tracking import names
 from creditops.tracking.registry import Registry
@@ -78,7 +78,7 @@ def test_two_runs_of_different_data_at_once_on_a_new_store_register_each_its_own
     for info in versions:  # each version says which data it saw, truly
         assert info.tags[names.DATA_SHA256] == sha256_file(Path(info.tags[names.DATA_FILE]))
     registry = Registry(f"sqlite:///{workspace / 'mlflow.db'}")
-    rows = feature_matrix(pd.read_csv(first).head(200))
+    rows = uci().feature_matrix(pd.read_csv(first).head(200))
     one, other = (registry.load(info.uri).predict_proba(rows) for info in versions)
     assert not np.allclose(one, other)  # two models, not the same one registered twice
 

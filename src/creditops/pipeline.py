@@ -87,15 +87,16 @@ def run_pipeline(
     tracker = Tracker(enabled=tracking, uri=context.store_uri)
     result = PipelineResult()
     timer = partial(_timed, result.seconds, on_stage or _ignore)
+    contract = config.contract()
     with timer("check data"):
-        frame, digest = load_checked(data_path)
+        frame, digest = load_checked(data_path, contract)
     with timer("prep"):
-        prepared = prepare(frame, digest, str(data_path), config)
+        prepared = prepare(frame, digest, str(data_path), config, contract)
         result.data_manifest = prepared.manifest.model_dump(mode="json")
         del frame  # the split holds every row: the whole frame is 2 GB at 10 M rows
     commit = git_commit(override=context.commit_override)
     with timer("train"):
-        trained = train(prepared.train, prepared.manifest, config, commit)
+        trained = train(prepared.train, prepared.manifest, config, commit, contract)
     with timer("evaluate"):
         evaluation = evaluate(trained.model, prepared.test, find_champion(registry, config.registry.model_name), config)
         result.evaluation = evaluation

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from creditops.data.contract import uci
 from creditops.data.schema import LABEL
-from creditops.data.slices import slice_masks
 from creditops.gate.checks import Thresholds, run_gate
 from creditops.modelling.metrics import auc_by_row, bootstrap_auc
 
@@ -31,6 +31,8 @@ def _gate(holdout, candidate, champion, **overrides):
         candidate,
         champion,
         Thresholds(**settings),
+        contract=uci(),
+        threshold=0.5,
         champion_version=None if champion is None else "4",
         approval_required=required,
         approver=approver,
@@ -86,7 +88,7 @@ def test_equal_candidate_passes_within_tolerance(holdout, scores) -> None:
 
 
 def test_a_degraded_slice_fails_even_when_the_whole_is_fine(holdout, scores) -> None:
-    women = slice_masks(holdout)["SEX=female"]
+    women = uci().slice_masks(holdout)["SEX=female"]
     degraded = scores.copy()
     degraded[women] = np.random.default_rng(4).random(int(women.sum()))
     result = _gate(holdout, degraded, scores, min_roc_auc=0.5, max_roc_auc_drop=1.0)

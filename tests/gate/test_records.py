@@ -1,6 +1,8 @@
 """What the gate records, pinned whole: each check's verdict, detail and figures, and the summaries that go
 into the evidence. People read these records to know why a model went to production."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,11 +10,14 @@ from sklearn.metrics import roc_auc_score
 
 from creditops.config.environments import GateSettings
 from creditops.data.checks import check_data
+from creditops.data.contract import uci
 from creditops.data.schema import LABEL
 from creditops.gate.checks import Check, GateResult, approval_check, data_check, minimum_check, run_gate
+from creditops.modelling.fairness import fairness_report, protected_groups
 from creditops.modelling.metrics import bootstrap_auc
 
-NAMES = ["data_checks", "minimum_roc_auc", "champion_comparison", "slices", "smoke_test", "approval"]
+NAMES = ["data_checks", "minimum_roc_auc", "champion_comparison", "slices", "fairness", "smoke_test", "approval"]
+CONTRACT = uci()
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +31,16 @@ def test_the_summaries_hold_the_aucs_and_their_intervals(small_frame: pd.DataFra
     labels, candidate, champion = scored
     settings = GateSettings(bootstrap_samples=60, seed=5, confidence=0.9, min_slice_rows=100)
     result = run_gate(
-        small_frame, labels, candidate, champion, settings, champion_version="4", approval_required=True, approver=None
+        small_frame,
+        labels,
+        candidate,
+        champion,
+        settings,
+        contract=CONTRACT,
+        threshold=0.5,
+        champion_version="4",
+        approval_required=True,
+        approver=None,
     )
     intervals = bootstrap_auc(labels, candidate, champion, samples=60, confidence=0.9, seed=5)
     assert result.mode == "enabled"
@@ -45,9 +59,9 @@ def test_the_summaries_hold_the_aucs_and_their_intervals(small_frame: pd.DataFra
         f"ROC AUC difference vs champion v4: {difference['mean']:+.4f}"
         f" (90% CI {difference['low']:+.4f} … {difference['high']:+.4f}); may be up to 0.01 worse"
     )
-    assert result.checks[4] == Check("smoke_test", "pending", "runs on the new deployment before it gets traffic")
-    assert result.checks[5] == Check("approval", "pending", "required and not recorded yet")
-    assert result.as_dict()["checks"][5] == {
+    assert result.checks[5] == Check("smoke_test", "pending", "runs on the new deployment before it gets traffic")
+    assert result.checks[6] == Check("approval", "pending", "required and not recorded yet")
+    assert result.as_dict()["checks"][6] == {
         "name": "approval",
         "verdict": "pending",
         "detail": "required and not recorded yet",
@@ -63,6 +77,8 @@ def test_a_first_model_has_no_champion_summary(small_frame: pd.DataFrame, scored
         candidate,
         None,
         GateSettings(bootstrap_samples=50),
+        contract=CONTRACT,
+        threshold=0.5,
         champion_version=None,
         approval_required=False,
         approver=None,
@@ -75,7 +91,16 @@ def test_disabled_skips_every_check_but_approval_and_keeps_their_figures(small_f
     labels, candidate, champion = scored
     settings = GateSettings(mode="disabled", bootstrap_samples=50)
     result = run_gate(
-        small_frame, labels, candidate, champion, settings, champion_version="4", approval_required=True, approver="ana"
+        small_frame,
+        labels,
+        candidate,
+        champion,
+        settings,
+        contract=CONTRACT,
+        threshold=0.5,
+        champion_version="4",
+        approval_required=True,
+        approver="ana",
     )
     enabled = run_gate(
         small_frame,
@@ -83,6 +108,8 @@ def test_disabled_skips_every_check_but_approval_and_keeps_their_figures(small_f
         candidate,
         champion,
         GateSettings(bootstrap_samples=50),
+        contract=CONTRACT,
+        threshold=0.5,
         champion_version="4",
         approval_required=True,
         approver="ana",
@@ -103,6 +130,8 @@ def _against_champion(holdout: pd.DataFrame, scored) -> GateResult:
         candidate,
         champion,
         GateSettings(bootstrap_samples=50),
+        contract=CONTRACT,
+        threshold=0.5,
         champion_version="4",
         approval_required=False,
         approver=None,
@@ -122,9 +151,9 @@ def test_the_smoke_verdict_replaces_only_the_smoke_check(
 ) -> None:
     before = _against_champion(small_frame, scored)
     after = before.with_smoke(verdict)  # type: ignore[arg-type]
-    assert after.checks[4] == Check("smoke_test", verdict, detail)
-    assert after.checks[:4] == before.checks[:4]
-    assert after.checks[5] == before.checks[5]
+    assert after.checks[5] == Check("smoke_test", verdict, detail)
+    assert after.checks[:5] == before.checks[:5]
+    assert after.checks[6] == before.checks[6]
     assert (after.mode, after.candidate, after.champion) == (before.mode, before.candidate, before.champion)
 
 
@@ -138,8 +167,8 @@ def test_the_minimum_check_records_its_figures() -> None:
 
 
 def test_the_data_check_names_each_failure(small_frame: pd.DataFrame) -> None:
-    assert data_check(small_frame) == Check("data_checks", "pass", "2,000 holdout rows pass every data check")
-    failed = data_check(small_frame.assign(SEX=7))
+    assert data_check(small_frame, CONTRACT) == Check("data_checks", "pass", "2,000 holdout rows pass every data check")
+    failed = data_check(small_frame.assign(SEX=7), CONTRACT)
     assert failed.verdict == "fail"
     assert "allowed_codes on 'SEX'" in failed.detail
 
@@ -162,8 +191,40 @@ def test_the_gate_record_has_its_four_parts(small_frame: pd.DataFrame, scored) -
 
 def test_a_failing_data_check_lists_every_failure(small_frame: pd.DataFrame) -> None:
     bad = small_frame.assign(SEX=7, EDUCATION=9)
-    failed = data_check(bad)
+    failed = data_check(bad, CONTRACT)
     assert failed.name == "data_checks"
-    assert failed.detail == "; ".join(map(str, check_data(bad)))
+    assert failed.detail == "; ".join(map(str, check_data(bad, CONTRACT)))
     assert "allowed_codes on 'SEX'" in failed.detail
     assert "allowed_codes on 'EDUCATION'" in failed.detail
+
+
+def test_the_fairness_check_records_its_figures_as_json(small_frame: pd.DataFrame, scored) -> None:
+    labels, candidate, _ = scored
+    settings = GateSettings(bootstrap_samples=50)
+    result = run_gate(
+        small_frame,
+        labels,
+        candidate,
+        None,
+        settings,
+        contract=CONTRACT,
+        threshold=1.0,
+        champion_version=None,
+        approval_required=False,
+        approver=None,
+    )
+    fairness = result.checks[4]
+    expected = fairness_report(labels, candidate, 1.0, protected_groups(CONTRACT, small_frame), min_rows=150)
+    assert fairness.data == {
+        **expected.as_dict(),
+        "min_adverse_impact_ratio": 0.8,
+        "max_equalized_odds_difference": 0.2,
+    }
+    assert list(fairness.data["columns"]) == ["SEX", "MARRIAGE", "AGE"]
+    recorded = json.loads(json.dumps(result.as_dict()))["checks"][4]
+    assert recorded == {
+        "name": "fairness",
+        "verdict": fairness.verdict,
+        "detail": fairness.detail,
+        "data": fairness.data,
+    }

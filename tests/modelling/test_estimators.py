@@ -6,15 +6,16 @@ import pytest
 import skops.io
 from sklearn.linear_model import LogisticRegression
 
+from creditops.data.contract import uci
 from creditops.data.schema import LABEL
 from creditops.errors import CreditopsError
-from creditops.modelling.estimators import TrainedModel, feature_matrix, train_model
+from creditops.modelling.estimators import TrainedModel, train_model
 from creditops.modelling.serialization import load_model, load_skops, save_model
 
 
 def _fit(frame: pd.DataFrame, algorithm: str, trees: int = 40) -> TrainedModel:
     return train_model(
-        feature_matrix(frame),
+        uci().feature_matrix(frame),
         frame[LABEL].to_numpy(),
         algorithm=algorithm,
         n_estimators=trees,
@@ -31,13 +32,13 @@ def fitted(request: pytest.FixtureRequest, small_frame: pd.DataFrame) -> Trained
 
 
 def test_probabilities_are_one_per_row_in_unit_interval(fitted: TrainedModel, small_frame: pd.DataFrame) -> None:
-    probability = fitted.predict_proba(feature_matrix(small_frame))
+    probability = fitted.predict_proba(uci().feature_matrix(small_frame))
     assert probability.shape == (len(small_frame),)
     assert ((probability >= 0) & (probability <= 1)).all()
 
 
 def test_training_is_deterministic_for_a_seed(small_frame: pd.DataFrame) -> None:
-    features = feature_matrix(small_frame)
+    features = uci().feature_matrix(small_frame)
     first = _fit(small_frame, "lightgbm").predict_proba(features)
     second = _fit(small_frame, "lightgbm").predict_proba(features)
     np.testing.assert_array_equal(first, second)
@@ -50,8 +51,8 @@ def test_worse_latest_repayment_does_not_lower_default_probability(
     on_time = small_frame[small_frame["PAY_0"] <= 0]
     late = on_time.assign(PAY_0=2)
     # then, on average, the predicted default probability rises
-    before = fitted.predict_proba(feature_matrix(on_time))
-    after = fitted.predict_proba(feature_matrix(late))
+    before = fitted.predict_proba(uci().feature_matrix(on_time))
+    after = fitted.predict_proba(uci().feature_matrix(late))
     assert after.mean() > before.mean() + 0.05
     assert (after >= before - 0.05).mean() > 0.9
 
@@ -61,7 +62,7 @@ def test_model_file_round_trip_predicts_the_same(
 ) -> None:
     path = save_model(fitted, tmp_path / "model.pkl")
     loaded = load_model(path)
-    features = feature_matrix(small_frame.head(200))
+    features = uci().feature_matrix(small_frame.head(200))
     np.testing.assert_allclose(loaded.predict_proba(features), fitted.predict_proba(features))
 
 

@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from creditops.data.contract import uci
 from creditops.data.schema import FEATURES
 from creditops.errors import CreditopsError
-from creditops.modelling.estimators import TrainedModel, feature_matrix
+from creditops.modelling.estimators import TrainedModel
 from creditops.modelling.reasons import contributions, mean_absolute_by_group, reason_table, top_reasons
 
 
@@ -15,7 +16,7 @@ def test_contributions_and_the_base_value_sum_to_the_raw_score(
     fixture: str, small_frame: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
     model: TrainedModel = request.getfixturevalue(fixture)
-    rows = feature_matrix(small_frame.sample(80, random_state=3))
+    rows = uci().feature_matrix(small_frame.sample(80, random_state=3))
     parts = contributions(model, rows)
     assert parts.shape == (80, len(FEATURES) + 1)
     if model.algorithm == "lightgbm":
@@ -30,7 +31,7 @@ def test_contributions_and_the_base_value_sum_to_the_raw_score(
 def test_the_reasons_are_the_groups_that_raised_the_risk_most(
     small_model: TrainedModel, small_frame: pd.DataFrame
 ) -> None:
-    rows = feature_matrix(small_frame.head(200))
+    rows = uci().feature_matrix(small_frame.head(200))
     parts = contributions(small_model, rows)
     reasons = top_reasons(parts, rows, 3)
     _, groups = reason_table()
@@ -47,14 +48,14 @@ def test_the_reasons_are_the_groups_that_raised_the_risk_most(
 
 def test_a_declined_applicant_reads_why(small_model: TrainedModel, small_frame: pd.DataFrame) -> None:
     late = small_frame.head(1).assign(PAY_0=3, PAY_2=2, PAY_3=2)
-    rows = feature_matrix(late)
+    rows = uci().feature_matrix(late)
     (given,) = top_reasons(contributions(small_model, rows), rows, 2)
     assert given[0].code == "R01"
     assert given[0].text == "Repayment status in recent months (last month: 3, where 1 or more means months late)"
 
 
 def test_the_global_view_covers_every_group(small_model: TrainedModel, small_frame: pd.DataFrame) -> None:
-    parts = contributions(small_model, feature_matrix(small_frame.head(300)))
+    parts = contributions(small_model, uci().feature_matrix(small_frame.head(300)))
     view = mean_absolute_by_group(parts)
     assert set(view) == {group.code for group in reason_table()[1]}
     assert view["R01"] > 0
@@ -68,7 +69,7 @@ def test_the_table_is_versioned_and_covers_every_feature_once() -> None:
 
 
 def test_the_scikit_learn_gbm_gives_reasons_too(small_sklearn_model: TrainedModel, small_frame: pd.DataFrame) -> None:
-    late = feature_matrix(small_frame.head(1).assign(PAY_0=3, PAY_2=2, PAY_3=2))
+    late = uci().feature_matrix(small_frame.head(1).assign(PAY_0=3, PAY_2=2, PAY_3=2))
     (given,) = top_reasons(contributions(small_sklearn_model, late), late, 1)
     assert given[0].code == "R01"
 
@@ -76,6 +77,6 @@ def test_the_scikit_learn_gbm_gives_reasons_too(small_sklearn_model: TrainedMode
 def test_other_models_and_no_reasons_are_clear_errors(small_model: TrainedModel, small_frame) -> None:
     other = TrainedModel("xgboost", small_model.estimator)
     with pytest.raises(CreditopsError, match="need a LightGBM or scikit-learn GBM model; this one is xgboost"):
-        contributions(other, feature_matrix(small_frame.head(2)))
+        contributions(other, uci().feature_matrix(small_frame.head(2)))
     with pytest.raises(CreditopsError, match="at least one reason"):
         top_reasons(np.zeros((1, 24)), np.zeros((1, 23)), 0)

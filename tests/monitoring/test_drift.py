@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from creditops.data.contract import uci
 from creditops.data.synth import synthesize
-from creditops.modelling.estimators import feature_matrix
 from creditops.monitoring.drift import DriftThresholds, compare, population_stability_index
 
 
@@ -29,7 +29,11 @@ def test_psi_grows_with_the_shift() -> None:
 def test_same_population_shows_no_drift() -> None:
     reference, live = synthesize(4_000, 1), synthesize(2_000, 2)
     report = compare(
-        feature_matrix(reference), feature_matrix(live), np.full(4_000, 0.2), np.full(2_000, 0.2), DriftThresholds()
+        uci().feature_matrix(reference),
+        uci().feature_matrix(live),
+        np.full(4_000, 0.2),
+        np.full(2_000, 0.2),
+        DriftThresholds(),
     )
     assert report.drifted_features == ()
     assert not report.drifted
@@ -39,7 +43,11 @@ def test_same_population_shows_no_drift() -> None:
 def test_synthetic_drift_is_caught_on_its_feature(kind: str, feature: str) -> None:
     reference, live = synthesize(4_000, 1), synthesize(2_000, 2, kind)
     report = compare(
-        feature_matrix(reference), feature_matrix(live), np.full(4_000, 0.2), np.full(2_000, 0.2), DriftThresholds()
+        uci().feature_matrix(reference),
+        uci().feature_matrix(live),
+        np.full(4_000, 0.2),
+        np.full(2_000, 0.2),
+        DriftThresholds(),
     )
     assert feature in report.drifted_features
     assert report.drifted
@@ -48,7 +56,11 @@ def test_synthetic_drift_is_caught_on_its_feature(kind: str, feature: str) -> No
 def test_a_shift_of_the_predicted_default_rate_alone_is_drift() -> None:
     frame = synthesize(1_000, 3)
     report = compare(
-        feature_matrix(frame), feature_matrix(frame), np.full(1_000, 0.2), np.full(1_000, 0.3), DriftThresholds()
+        uci().feature_matrix(frame),
+        uci().feature_matrix(frame),
+        np.full(1_000, 0.2),
+        np.full(1_000, 0.3),
+        DriftThresholds(),
     )
     assert report.drifted_features == ()
     assert report.rate_shift == pytest.approx(0.1)

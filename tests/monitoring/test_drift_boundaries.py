@@ -5,8 +5,8 @@ import pytest
 from scipy.stats import chi2_contingency, ks_2samp
 
 from creditops.config.environments import MonitoringSettings
+from creditops.data.contract import uci
 from creditops.data.schema import FEATURES
-from creditops.modelling.estimators import feature_matrix
 from creditops.monitoring.drift import (
     EPSILON,
     DriftReport,
@@ -140,7 +140,7 @@ def test_psi_counts_an_empty_top_bin_and_values_on_a_cut() -> None:
 
 
 def test_compare_reports_rows_rates_and_each_feature(small_frame) -> None:
-    features = feature_matrix(small_frame)
+    features = uci().feature_matrix(small_frame)
     report = compare(features[:1200], features[1200:], np.full(1200, 0.2), np.full(800, 0.3), SETTINGS)
     assert (report.rows, report.reference_rows) == (800, 1200)
     assert report.reference_rate == pytest.approx(0.2)

@@ -6,15 +6,15 @@ from pathlib import Path
 import numpy as np
 
 from creditops.config.environments import MonitoringSettings
+from creditops.data.contract import uci
 from creditops.data.synth import synthesize
-from creditops.modelling.estimators import feature_matrix
 from creditops.monitoring.drift import compare
 from creditops.monitoring.page import _amount, render
 
 
 def test_the_page_leads_with_a_summary_and_draws_codes_amounts_and_age_each_their_way(tmp_path: Path) -> None:
-    reference = feature_matrix(synthesize(1_500, 1))
-    live = feature_matrix(synthesize(600, 2, drift="delinquency"))
+    reference = uci().feature_matrix(synthesize(1_500, 1))
+    live = uci().feature_matrix(synthesize(600, 2, drift="delinquency"))
     report = compare(reference, live, np.full(1_500, 0.22), np.full(600, 0.33), MonitoringSettings())
     page = render(report, reference, live, "Drift on ep (dev, model version 1)", tmp_path / "drift.html").read_text()
     assert f"<p class='summary'>{report.summary()}.</p>" in page

@@ -11,6 +11,7 @@ import pytest
 from creditops.cli import main
 from creditops.config.modelling import ModellingConfig
 from creditops.context import Context
+from creditops.data.contract import uci
 from creditops.modelling.estimators import TrainedModel
 from creditops.pipeline import run_pipeline
 from creditops.report.model_card import CardInputs, render
@@ -55,13 +56,13 @@ def test_card_has_every_section_and_is_self_contained(card: Path) -> None:
 
 
 def test_card_gives_the_global_view_of_the_reason_codes(card: Path, small_model: TrainedModel, small_frame) -> None:
-    from creditops.modelling.estimators import feature_matrix
+
     from creditops.modelling.reasons import contributions, mean_absolute_by_group
 
     page = card.read_text()
     assert "<h2>Contributions (global view of the reason codes)</h2>" in page
     assert "exact TreeSHAP" in page
-    expected = mean_absolute_by_group(contributions(small_model, feature_matrix(small_frame)))
+    expected = mean_absolute_by_group(contributions(small_model, uci().feature_matrix(small_frame)))
     for code, value in expected.items():
         assert re.search(rf"<td>{code}</td>.*?<td>{value:.3f}</td>", page, flags=re.DOTALL)
     assert "<td>never</td>" in page  # the protected group is shown, and marked as never a reason
@@ -118,7 +119,6 @@ def test_a_large_card_says_what_it_sampled_and_keeps_every_row_for_the_metric_va
     from sklearn.metrics import roc_auc_score
 
     from creditops.data.schema import LABEL
-    from creditops.modelling.estimators import feature_matrix
     from creditops.report import model_card
 
     rows = len(small_frame)
@@ -128,7 +128,7 @@ def test_a_large_card_says_what_it_sampled_and_keeps_every_row_for_the_metric_va
     page = render(CardInputs(title="sampled", model=small_model, data=small_frame), tmp_path / "s.html").read_text()
     assert f"The metric values use all {rows:,} rows" in page
     assert f"a seeded sample of {rows // 4:,} rows" in page
-    auc = roc_auc_score(small_frame[LABEL], small_model.predict_proba(feature_matrix(small_frame)))
+    auc = roc_auc_score(small_frame[LABEL], small_model.predict_proba(uci().feature_matrix(small_frame)))
     assert f"<td>ROC AUC</td>\n      <td>{auc:.4f}</td>" in page  # the value on every row
     slice_rows = re.search(r"<td>SEX=male</td>\s*<td>(\d+)</td>", page)
     female = re.search(r"<td>SEX=female</td>\s*<td>(\d+)</td>", page)

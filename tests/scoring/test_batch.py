@@ -10,10 +10,11 @@ import pytest
 
 from creditops.cli import main
 from creditops.context import Context
+from creditops.data.contract import uci
 from creditops.data.io import write_table
 from creditops.data.schema import FEATURES, ID_COLUMN
 from creditops.errors import DataError
-from creditops.modelling.estimators import TrainedModel, feature_matrix
+from creditops.modelling.estimators import TrainedModel
 from creditops.scoring.batch import score_file
 from creditops.serving.model import LoadedModel
 from creditops.tracking.registry import save_model_dir
@@ -44,7 +45,7 @@ def test_every_valid_row_is_scored_in_chunks_and_invalid_rows_are_set_aside(
     scored = pd.read_parquet(result.output) if target.endswith(".parquet") else pd.read_csv(result.output)
     valid = portfolio.drop(index=[3, 1500])
     assert scored[ID_COLUMN].tolist() == valid[ID_COLUMN].tolist()
-    expected = loaded.model.predict_proba(feature_matrix(valid))
+    expected = loaded.model.predict_proba(uci().feature_matrix(valid))
     np.testing.assert_allclose(scored["probability"].to_numpy(), expected)
     assert scored["class"].tolist() == (expected >= 0.4).astype(int).tolist()
     assert set(scored["model_version"].astype(str)) == {"7"}

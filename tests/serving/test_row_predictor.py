@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from creditops.modelling.estimators import TrainedModel, feature_matrix
+from creditops.data.contract import uci
+from creditops.modelling.estimators import TrainedModel
 from creditops.serving.row_predictor import RowPredictor
 
 
@@ -14,7 +15,7 @@ def _one_by_one(predict: RowPredictor, features: np.ndarray) -> np.ndarray:
 
 
 def test_each_row_scores_exactly_as_the_booster(small_model: TrainedModel, small_frame: pd.DataFrame) -> None:
-    features = feature_matrix(small_frame)
+    features = uci().feature_matrix(small_frame)
     reloaded = TrainedModel("lightgbm", lgb.Booster(model_str=small_model.estimator.model_to_string()))
     predict = RowPredictor(reloaded)
     assert predict.uses_fast_path
@@ -26,7 +27,7 @@ def test_an_early_stopped_booster_scores_with_its_best_iteration(
 ) -> None:
     booster = lgb.Booster(model_str=small_model.estimator.model_to_string())
     booster.best_iteration = 5
-    features = feature_matrix(small_frame)[:50]
+    features = uci().feature_matrix(small_frame)[:50]
     expected = booster.predict(features)
     assert not np.allclose(expected, small_model.predict_proba(features))
     assert np.array_equal(_one_by_one(RowPredictor(TrainedModel("lightgbm", booster)), features), expected)
@@ -34,14 +35,14 @@ def test_an_early_stopped_booster_scores_with_its_best_iteration(
 
 @pytest.mark.parametrize("rows", [0, 2, 100])
 def test_batches_go_through_the_model(small_model: TrainedModel, small_frame: pd.DataFrame, rows: int) -> None:
-    features = feature_matrix(small_frame)[:rows]
+    features = uci().feature_matrix(small_frame)[:rows]
     assert np.array_equal(RowPredictor(small_model)(features), small_model.predict_proba(features))
 
 
 def test_the_original_gbm_scores_through_the_model(
     small_sklearn_model: TrainedModel, small_frame: pd.DataFrame
 ) -> None:
-    features = feature_matrix(small_frame)[:20]
+    features = uci().feature_matrix(small_frame)[:20]
     predict = RowPredictor(small_sklearn_model)
     assert not predict.uses_fast_path
     assert np.array_equal(_one_by_one(predict, features), small_sklearn_model.predict_proba(features))

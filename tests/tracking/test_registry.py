@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from creditops.context import Context
+from creditops.data.contract import uci
 from creditops.errors import CreditopsError
-from creditops.modelling.estimators import feature_matrix
 from creditops.tracking import registry
 from creditops.tracking.registry import Registry
 
@@ -15,7 +15,7 @@ from creditops.tracking.registry import Registry
 def test_model_directory_round_trip_is_safe_and_exact(
     tmp_path: Path, small_frame: pd.DataFrame, fixture: str, request: pytest.FixtureRequest
 ) -> None:
-    features = feature_matrix(small_frame)
+    features = uci().feature_matrix(small_frame)
     model = request.getfixturevalue(fixture)
     target = registry.save_model_dir(model, tmp_path / "registry" / "m")
     loaded = Registry("sqlite:///unused.db").load(str(target))

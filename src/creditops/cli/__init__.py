@@ -5,12 +5,26 @@ import sys
 
 import typer
 
-from creditops.cli import azure, data, endpoint, flow, report, run, score, serve, settings, status, team_store, ui
+from creditops.cli import (
+    azure,
+    data,
+    endpoint,
+    flow,
+    report,
+    run,
+    schema,
+    score,
+    serve,
+    settings,
+    status,
+    team_store,
+    ui,
+)
 from creditops.cli.app import app, errors
 from creditops.context import file_refusal, set_process_defaults
 from creditops.errors import CreditopsError
 
-COMMAND_GROUPS = (azure, data, endpoint, flow, report, run, score, serve, settings, status, team_store, ui)
+COMMAND_GROUPS = (azure, data, endpoint, flow, report, run, schema, score, serve, settings, status, team_store, ui)
 """Imported for the commands they add to `app`."""
 
 

@@ -9,7 +9,6 @@ from rich.console import Console
 
 from creditops.context import Context, from_process
 from creditops.errors import CreditopsError
-from creditops.serving.protocol import SAMPLE_REQUEST
 
 app = typer.Typer(
     name="creditops",
@@ -24,13 +23,14 @@ CommandEnv = Annotated[
 ]
 """--env after the command (`creditops endpoint invoke NAME --env dev`), as before it on the group."""
 RequestFile = Annotated[
-    Path,
-    typer.Option("--request-file", help="JSON scoring request", show_default="the shipped sample request"),
+    Path | None,
+    typer.Option(
+        "--request-file", help="JSON scoring request", show_default="the sample request of the project's data contract"
+    ),
 ]
 OutputOption = Annotated[
     Literal["table", "json"], typer.Option("--output", "-o", help="table (for people) or json (stable keys)")
 ]
-DEFAULT_REQUEST = SAMPLE_REQUEST
 
 console = Console()
 errors = Console(stderr=True)

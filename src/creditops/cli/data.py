@@ -87,23 +87,25 @@ def data_check(
     config: Annotated[
         Path | None,
         typer.Option(
-            help="Modelling config JSON whose split decides the fewest rows; the embedded defaults when omitted"
+            help="Modelling config JSON (its split decides the fewest rows, its schema_file the data contract);"
+            " the project's config/modelling.json, else the embedded defaults, when omitted"
         ),
     ] = None,
 ) -> None:
-    """Run the data checks on a file, and whether it has rows enough to train on; exit 1 when any fails."""
+    """Run the data contract's checks on a file, and whether it has rows enough to train on; exit 1 when any
+    fails."""
     from creditops.config.modelling import load_modelling_config
     from creditops.data.checks import check_data
     from creditops.data.io import read_table
-    from creditops.data.schema import LABEL
     from creditops.data.split import require_enough_rows
     from creditops.views import check_failures
 
-    ratio = load_modelling_config(config).data.test_train_ratio
-    frame = read_table(path)
-    failures = check_data(frame)
+    settings = load_modelling_config(config)
+    contract = settings.contract()
+    frame = read_table(path, contract)
+    failures = check_data(frame, contract)
     if failures:
         console.print(check_failures(failures))
         raise typer.Exit(1)
-    require_enough_rows(frame[LABEL], ratio, str(path))
+    require_enough_rows(contract.labels(frame), settings.data.test_train_ratio, str(path))
     console.print(f"{path}: {len(frame):,} rows pass every data check")

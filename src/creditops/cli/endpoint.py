@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from creditops.cli.app import (
-    DEFAULT_REQUEST,
     CommandEnv,
     OutputOption,
     RequestFile,
@@ -123,7 +122,7 @@ def endpoint_traffic(
 def endpoint_invoke(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Endpoint name")],
-    request_file: RequestFile = DEFAULT_REQUEST,
+    request_file: RequestFile = None,
     deployment: Annotated[str | None, typer.Option(help="Send to this deployment (header routing)")] = None,
     data: Annotated[
         Path | None, typer.Option(help="Send every row of this data file instead (batches of 500 rows)")
@@ -148,7 +147,7 @@ def endpoint_invoke(
         scored, mean = manager.send_rows(context, name, data, deployment)
         console.print(f"{name} scored {scored:,} rows from {data}: mean probability of default {mean:.3f}")
         return
-    body = read_request(request_file)
+    body = read_request(request_file, context.modelling.contract())
     if explain:
         import orjson
 
@@ -311,7 +310,7 @@ def endpoint_rollout(
     name: Annotated[str, typer.Argument(help="Endpoint name")],
     model: Annotated[str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder")],
     steps: Annotated[str, typer.Option(help="Traffic percentages for the new deployment")] = "10,50,100",
-    request_file: RequestFile = DEFAULT_REQUEST,
+    request_file: RequestFile = None,
     max_p99_ms: Annotated[float, typer.Option(help="Latency budget at each step")] = 250.0,
     max_error_rate: Annotated[float, typer.Option(min=0, max=1, help="Error budget at each step")] = 0.01,
     requests_per_step: Annotated[
@@ -342,7 +341,7 @@ def endpoint_rollout(
     report = blue_green.rollout(
         target_for(context, name, workers),
         model,
-        read_request(request_file),
+        read_request(request_file, context.modelling.contract()),
         percentages,
         mirror_percent=mirror,
         requests_per_step=requests_per_step,
@@ -372,7 +371,7 @@ def endpoint_recover(
 def endpoint_rollback(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Endpoint name")],
-    request_file: RequestFile = DEFAULT_REQUEST,
+    request_file: RequestFile = None,
     env: CommandEnv = None,
 ) -> None:
     """Return to the previous deployment's model (smoke-tested, blue/green)."""
@@ -384,7 +383,7 @@ def endpoint_rollback(
     target = target_for(context, name)
     history = target.history()
     _guard(context, "endpoint rollback", [history[-1]["model_uri"]] if history else [])
-    deployed = blue_green.rollback(target, read_request(request_file), say=console.print)
+    deployed = blue_green.rollback(target, read_request(request_file, context.modelling.contract()), say=console.print)
     console.print(f"rolled back: {deployed.name} serves model version {deployed.model_version}")
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from creditops.cli.app import DEFAULT_REQUEST, RequestFile, api_key, app, console, context_for, errors
+from creditops.cli.app import RequestFile, api_key, app, console, context_for, errors
 from creditops.serving.protocol import OnInvalid
 
 
@@ -66,7 +66,7 @@ def serve(
 @app.command("smoke-test")
 def smoke_test_command(
     url: Annotated[str, typer.Option(help="Endpoint or scoring URL, e.g. http://127.0.0.1:5001")],
-    request_file: RequestFile = DEFAULT_REQUEST,
+    request_file: RequestFile = None,
     api_key_env: Annotated[str | None, typer.Option(help="Variable holding the API key")] = None,
     deployment: Annotated[str | None, typer.Option(help="Send to this deployment (header routing)")] = None,
     max_latency_ms: Annotated[float, typer.Option(min=0.001, help="Latency budget")] = 1_000.0,

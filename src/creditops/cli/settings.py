@@ -2,7 +2,7 @@
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -20,8 +20,18 @@ def version() -> None:
 
 
 @config_app.command("schema")
-def config_schema() -> None:
-    """Print the JSON Schema of the modelling config."""
+def config_schema(
+    of: Annotated[
+        Literal["modelling", "schema"],
+        typer.Option("--of", help="modelling (the modelling config) or schema (a data contract file)"),
+    ] = "modelling",
+) -> None:
+    """Print the JSON Schema of the modelling config, or of a data contract with --of schema."""
+    if of == "schema":
+        from creditops.data.contract import Contract
+
+        console.print_json(json.dumps(Contract.model_json_schema()))
+        return
     from creditops.config.modelling import ModellingConfig
 
     console.print_json(json.dumps(ModellingConfig.model_json_schema()))

@@ -3,12 +3,15 @@
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from creditops.config.validation import read_config_text, validated
 from creditops.errors import ConfigError
+
+if TYPE_CHECKING:
+    from creditops.data.contract import Contract
 
 Algorithm = Literal["lightgbm", "sklearn_gbm"]
 Metric = Literal["roc_auc", "pr_auc", "log_loss", "brier_score", "accuracy", "f1"]
@@ -25,6 +28,9 @@ class DataSection(_Section):
     test_train_ratio: float = Field(0.25, gt=0, lt=1, description="Share of rows in the test split")
     eval_file: str = Field("test.csv", description="Split that evaluate scores")
     random_seed: int = Field(42, description="Seed of the stratified split")
+    schema_file: str | None = Field(
+        None, description="Data contract YAML (from the project folder); null: the built-in UCI contract"
+    )
 
 
 class TrainSection(_Section):
@@ -65,14 +71,29 @@ class ModellingConfig(_Section):
     eval: EvalSection = EvalSection()
     registry: RegistrySection = RegistrySection()
 
+    def contract(self) -> "Contract":
+        """The data contract this config names (the built-in UCI one when it names none)."""
+        from creditops.data.contract import load_contract
+
+        return load_contract(None if self.data.schema_file is None else Path(self.data.schema_file))
+
     def digest(self) -> str:
-        """SHA-256 of the resolved config, stable across key order and formatting."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """SHA-256 of the resolved config and of the contract it names, stable across key order and formatting:
+        a model trained under an edited contract is a new model."""
+        resolved = {**self.model_dump(mode="json"), "schema_sha256": self.contract().digest()}
+        canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+PROJECT_CONFIG: Final = Path("config") / "modelling.json"
+"""The project's modelling config, read by every command when no other is named."""
+
+
 def load_modelling_config(path: Path | None) -> ModellingConfig:
-    """The validated config at `path`, or the embedded defaults when `path` is None."""
+    """The validated config at `path`; when None, the project's `config/modelling.json` if the folder has
+    one, else the embedded defaults (so an edit of the project's file is never silently ignored)."""
+    if path is None and PROJECT_CONFIG.is_file():
+        path = PROJECT_CONFIG
     if path is None:
         return ModellingConfig()
     path = Path(path)

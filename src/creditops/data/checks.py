@@ -1,22 +1,14 @@
-"""Data checks that run before anything trains: schema, codes and ranges, missing values, labels, IDs."""
+"""Data checks that run before anything trains: the contract's columns, types, codes and ranges, missing
+values, labels and IDs."""
 
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from creditops.data.schema import (
-    CATEGORICAL_CODES,
-    FEATURES,
-    ID_COLUMN,
-    LABEL,
-    LABEL_VALUES,
-    NUMERIC_RANGES,
-    feature_bounds,
-)
+from creditops.data.contract import Contract
 from creditops.errors import DataError
 
 
@@ -43,63 +35,107 @@ class DataCheckError(DataError):
         super().__init__(f"data checks failed ({len(failures)}): {listed}")
 
 
-def check_data(frame: pd.DataFrame, *, require_label: bool = True) -> tuple[CheckFailure, ...]:
-    """Every failing check of `frame` against the UCI schema; empty when the data are fit to train on."""
+def check_data(frame: pd.DataFrame, contract: Contract, *, require_label: bool = True) -> tuple[CheckFailure, ...]:
+    """Every failing check of `frame` against `contract`; empty when the data are fit to train on."""
     if frame.empty:
         return (CheckFailure("not_empty", "*", 0),)
-    if _passes_every_check(frame, require_label):
+    if _passes_every_check(frame, contract, require_label):
         return ()
     try:
-        _schema(require_label).validate(frame, lazy=True)
+        _schema(contract, require_label).validate(frame, lazy=True)
     except SchemaErrors as errors:
-        return _summarise(frame, errors.failure_cases)
+        return _summarise(frame, errors.failure_cases, contract)
     return ()
 
 
-def ensure_valid(frame: pd.DataFrame, *, require_label: bool = True) -> None:
+def ensure_valid(frame: pd.DataFrame, contract: Contract, *, require_label: bool = True) -> None:
     """Raise DataCheckError naming each failing check, column and row count."""
-    failures = check_data(frame, require_label=require_label)
+    failures = check_data(frame, contract, require_label=require_label)
     if failures:
         raise DataCheckError(failures)
 
 
-def _passes_every_check(frame: pd.DataFrame, require_label: bool) -> bool:
-    """The same checks as the schema, column by column with a minimum and a maximum (and a membership test
-    for a code set with gaps) and a hash for the IDs: no boolean frame per check. Data that fail anything
-    go to pandera, which names each failure and counts its rows."""
-    bounds = {ID_COLUMN: (1, None), **{feature: feature_bounds(feature) for feature in FEATURES}}
-    if require_label:
-        bounds[LABEL] = (min(LABEL_VALUES), max(LABEL_VALUES))
-    for column, (low, high) in bounds.items():
-        if column not in frame or frame[column].dtype != "int64":
+def checked_columns(contract: Contract, require_label: bool) -> tuple[str, ...]:
+    """The columns data must hold: ID, features, protected columns (to measure fairness) and the label."""
+    kept = ("id", "feature", "protected", *(("label",) if require_label else ()))
+    return tuple(name for name, column in contract.columns.items() if column.role in kept)
+
+
+def _passes_every_check(frame: pd.DataFrame, contract: Contract, require_label: bool) -> bool:
+    """The same checks as the schema for an all-integer contract (UCI), column by column with a minimum and
+    a maximum (and a membership test for a code set with gaps) and a hash for the IDs: no boolean frame per
+    check. Data that fail anything, and contracts with other types, go to pandera, which names each failure
+    and counts its rows."""
+    for name in checked_columns(contract, require_label):
+        column = contract.columns[name]
+        if column.missing or column.type not in ("integer", "category") or column.text_categories:
             return False
-        values = frame[column].to_numpy()
-        if values.min() < low or (high is not None and values.max() > high):
+        if name not in frame or frame[name].dtype != "int64":
             return False
-        codes = CATEGORICAL_CODES.get(column, ())
+        low, high = contract.bounds(name)
+        values = frame[name].to_numpy()
+        if values.min() < low or values.max() > high:
+            return False
+        codes = contract.codes(name) if column.type == "category" else ()
         if len(codes) and len(codes) != max(codes) - min(codes) + 1 and not np.isin(values, codes).all():
             return False
-    return bool(frame[ID_COLUMN].is_unique)
+    return contract.id_column is None or bool(frame[contract.id_column].is_unique)
 
 
-@cache
-def _schema(require_label: bool) -> pa.DataFrameSchema:
-    columns = {ID_COLUMN: pa.Column("int64", pa.Check.ge(1), unique=True, nullable=False)}
-    for feature in FEATURES:
-        columns[feature] = pa.Column("int64", _value_check(feature), nullable=False)
-    if require_label:
-        columns[LABEL] = pa.Column("int64", pa.Check.isin(LABEL_VALUES), nullable=False)
+def _schema(contract: Contract, require_label: bool) -> pa.DataFrameSchema:
+    """The pandera schema of a contract, built once per contract."""
+    key = (contract.digest(), require_label)
+    if key not in _SCHEMAS:
+        _SCHEMAS[key] = _build_schema(contract, require_label)
+    return _SCHEMAS[key]
+
+
+_SCHEMAS: dict[tuple[str, bool], pa.DataFrameSchema] = {}
+
+
+def _build_schema(contract: Contract, require_label: bool) -> pa.DataFrameSchema:
+    columns = {}
+    for name in checked_columns(contract, require_label):
+        column = contract.columns[name]
+        columns[name] = pa.Column(
+            _DTYPES.get(column.type),
+            _value_checks(contract, name),
+            nullable=column.missing,
+            unique=column.role == "id",
+            coerce=False,
+        )
     return pa.DataFrameSchema(columns, strict=False, coerce=False)
 
 
-def _value_check(feature: str) -> pa.Check:
-    if feature in CATEGORICAL_CODES:
-        return pa.Check.isin(CATEGORICAL_CODES[feature])
-    low, high = NUMERIC_RANGES[feature]
-    return pa.Check.in_range(low, high)
+_DTYPES = {"integer": "int64", "number": "float64", "boolean": "bool"}
 
 
-def _summarise(frame: pd.DataFrame, cases: pd.DataFrame) -> tuple[CheckFailure, ...]:
+def _value_checks(contract: Contract, name: str) -> list[pa.Check]:
+    column = contract.columns[name]
+    if column.type == "category":
+        categories = list(column.categories or ())
+        if column.text_categories:
+            allowed = {str(value) for value in categories}
+            return [pa.Check(lambda values: values.astype("string").isin(allowed), name=f"isin({categories})")]
+        return [pa.Check.isin(categories)]
+    if column.type in ("integer", "number") and column.range is not None:
+        low, high = column.range
+        if low is not None and high is not None:
+            return [pa.Check.in_range(low, high)]
+        if low is not None:
+            return [pa.Check.ge(low)]
+        if high is not None:
+            return [pa.Check.le(high)]
+    if column.type == "date":
+        return [pa.Check(_readable_dates, name="date")]
+    return []
+
+
+def _readable_dates(values: pd.Series) -> pd.Series:
+    return pd.Series(pd.to_datetime(values, errors="coerce")).notna() | values.isna()
+
+
+def _summarise(frame: pd.DataFrame, cases: pd.DataFrame, contract: Contract) -> tuple[CheckFailure, ...]:
     """One CheckFailure per (check, column), counting distinct failing rows.
 
     A column of the wrong type reports that alone: its value checks would only repeat it.
@@ -108,6 +144,9 @@ def _summarise(frame: pd.DataFrame, cases: pd.DataFrame) -> tuple[CheckFailure, 
         check=cases["check"].map(_check_name),
         column=cases["column"].fillna(cases["failure_case"]).astype(str),
     )
+    label = contract.label_column
+    cases.loc[(cases["column"] == label) & (cases["check"] == "allowed_codes"), "check"] = "label_values"
+    cases.loc[(cases["column"] == contract.id_column) & (cases["check"] == "value_range"), "check"] = "valid_ids"
     mistyped = set(cases.loc[cases["check"] == "integer_type", "column"])
     failures = []
     for (check, column), group in cases.groupby(["check", "column"], sort=True):
@@ -138,9 +177,7 @@ def _count_non_integers(values: pd.Series) -> int:
 def _check_name(raw: object) -> str:
     text = str(raw)
     if text.startswith("dtype("):
-        return "integer_type"
-    if text.startswith("isin((0, 1))"):
-        return "label_values"
+        return "integer_type" if "int" in text else "value_type"
     if text.startswith("isin("):
         return "allowed_codes"
     if text.startswith("in_range("):
@@ -149,5 +186,4 @@ def _check_name(raw: object) -> str:
         "not_nullable": "missing_values",
         "field_uniqueness": "duplicate_ids",
         "column_in_dataframe": "required_column",
-        "greater_than_or_equal_to(1)": "valid_ids",
-    }.get(text, text)
+    }.get(text, "value_range" if text.startswith(("greater_than_or_equal_to(", "less_than_or_equal_to(")) else text)

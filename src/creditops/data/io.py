@@ -1,4 +1,4 @@
-"""Read and write data tables by file suffix; the UCI Excel layout (title row above the header) included."""
+"""Read and write data tables by file suffix; Excel sheets with title rows above the header (as UCI's) included."""
 
 from collections.abc import Iterable
 from pathlib import Path
@@ -6,7 +6,7 @@ from typing import Final
 
 import pandas as pd
 
-from creditops.data.schema import COLUMNS, ID_COLUMN, LABEL
+from creditops.data.contract import Contract, uci
 from creditops.errors import DataError
 from creditops.files import atomic_path
 
@@ -15,8 +15,9 @@ WRITABLE: Final = (".csv", ".parquet", ".xlsx")
 _HEADER_SEARCH_ROWS: Final = 10
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Load a data table from .csv, .parquet, .xlsx or .xls, finding the header row in Excel files."""
+def read_table(path: Path, contract: Contract | None = None) -> pd.DataFrame:
+    """Load a data table from .csv, .parquet, .xlsx or .xls, finding the header row of an Excel sheet by the
+    column names of `contract` (the UCI one when None)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in READABLE:
@@ -29,7 +30,7 @@ def read_table(path: Path) -> pd.DataFrame:
         elif suffix == ".parquet":
             frame = _read_parquet(path)
         else:
-            frame = _read_excel(path)
+            frame = _read_excel(path, contract or uci())
     except DataError:
         raise
     except Exception as error:  # every reader raises its own types; the user needs the file and cause
@@ -95,24 +96,28 @@ def write_chunks(frames: Iterable[pd.DataFrame], path: Path) -> Path:
     return path
 
 
-def _read_excel(path: Path) -> pd.DataFrame:
+def _read_excel(path: Path, contract: Contract) -> pd.DataFrame:
     raw = pd.read_excel(path, header=None, engine="calamine", dtype=object)
-    header_row = _find_header_row(raw)
+    header_row = _find_header_row(raw, contract)
     frame = raw.iloc[header_row + 1 :].reset_index(drop=True)
     frame.columns = [str(name).strip() for name in raw.iloc[header_row]]
     frame = frame.dropna(how="all")
     return frame.infer_objects()
 
 
-def _find_header_row(raw: pd.DataFrame) -> int:
-    """The first row that names the ID and label columns (the UCI file has a title row above it)."""
+def _find_header_row(raw: pd.DataFrame, contract: Contract) -> int:
+    """The first row that names half the contract's columns, or its ID and label (the UCI file has a title
+    row above its header)."""
+    columns = set(contract.columns)
+    key = {name for name in (contract.id_column, contract.label_column) if name is not None}
     for row in range(min(_HEADER_SEARCH_ROWS, len(raw))):
         names = {str(value).strip() for value in raw.iloc[row]}
-        if {ID_COLUMN, LABEL} <= names or len(names & set(COLUMNS)) >= len(COLUMNS) // 2:
+        if (len(key) == 2 and key <= names) or len(names & columns) >= max(1, len(columns) // 2):
             return row
+    shown = ", ".join(f"'{name}'" for name in list(contract.columns)[:2])
     raise DataError(
-        f"no header row with the UCI column names (e.g. '{ID_COLUMN}', '{LABEL}') "
-        f"in the first {_HEADER_SEARCH_ROWS} rows"
+        f"no header row with the {contract.name} column names (e.g. {shown}) in the first {_HEADER_SEARCH_ROWS}"
+        " rows: check the sheet, or the schema's column names"
     )
 
 

@@ -5,23 +5,21 @@ import math
 import numpy as np
 import pandas as pd
 
-from creditops.data.schema import LABEL
 from creditops.errors import DataError
 
 
 def split(
-    frame: pd.DataFrame, *, test_ratio: float, seed: int, source: str = "the data"
+    frame: pd.DataFrame, labels: np.ndarray, *, test_ratio: float, seed: int, source: str = "the data"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A stratified train/test split of `frame`, the same for the same seed, each part in index order.
+    """A split of `frame` stratified on its `labels` (1: default), the same for the same seed, each part in
+    index order.
 
     The rows are chosen by position and each part is copied once, in order: splitting the frame itself
     and sorting after held three copies of the data at once (10 M rows: 2 GB each)."""
     from sklearn.model_selection import train_test_split
 
-    require_enough_rows(frame[LABEL], test_ratio, source)
-    train, test = train_test_split(
-        np.arange(len(frame)), test_size=test_ratio, random_state=seed, stratify=frame[LABEL]
-    )
+    require_enough_rows(labels, test_ratio, source)
+    train, test = train_test_split(np.arange(len(frame)), test_size=test_ratio, random_state=seed, stratify=labels)
     if frame.index.is_monotonic_increasing:
         return frame.take(np.sort(train)), frame.take(np.sort(test))
     return frame.take(train).sort_index(), frame.take(test).sort_index()
@@ -35,7 +33,7 @@ def rows_per_class(test_ratio: float) -> int:
     return max(math.ceil(1 / test_ratio - 1e-9), math.ceil(2 / (1 - test_ratio) - 1e-9))
 
 
-def require_enough_rows(labels: pd.Series, test_ratio: float, source: str) -> None:
+def require_enough_rows(labels: np.ndarray, test_ratio: float, source: str) -> None:
     """Refuse, in one line, data too small to train and evaluate on: with fewer rows of a class the split
     fails (or leaves a part with one class, where a model cannot learn or ROC AUC is undefined)."""
     needed = rows_per_class(test_ratio)

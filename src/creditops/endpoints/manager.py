@@ -25,7 +25,6 @@ import pandas as pd
 from creditops import processes
 from creditops.context import Context
 from creditops.data.io import read_table
-from creditops.data.schema import FEATURES, ID_COLUMN
 from creditops.endpoints import state
 from creditops.endpoints.decisions import checked_weights
 from creditops.endpoints.smoke import SmokeReport, post, smoke_test
@@ -34,6 +33,7 @@ from creditops.errors import CreditopsError
 from creditops.files import atomic_path, claimed_lock, read_json
 from creditops.interruption import Interrupted, check, cooperative
 from creditops.say import Say
+from creditops.serving.validation import ValueRules
 from creditops.tracking import names
 
 APPLY_SECONDS = 90.0
@@ -278,18 +278,24 @@ def send_rows(
 ) -> tuple[int, float]:
     """Score every row of a data file through the endpoint; the row count and mean probability.
 
-    A file with an ID column sends it as each batch's index, so the request log keeps the IDs that
-    outcomes are joined on later (`creditops monitor performance`)."""
-    frame = read_table(data)
-    missing = [name for name in FEATURES if name not in frame]
+    The project's data contract says which columns go: its features and the protected columns the file
+    has (logged beside the predictions to measure fairness, never scored). A file with an ID column sends
+    it as each batch's index, so the request log keeps the IDs that outcomes are joined on later
+    (`creditops monitor performance`)."""
+    contract = context.modelling.contract()
+    frame = read_table(data, contract)
+    missing = [name for name in contract.features if name not in frame]
     if missing:
         raise CreditopsError(f"{data} lacks the feature column(s) {', '.join(missing)}")
-    values = np.ascontiguousarray(frame[list(FEATURES)].apply(pd.to_numeric, errors="coerce").to_numpy(float))
-    _refuse_bad_cells(data, values)
-    ids = frame[ID_COLUMN].tolist() if ID_COLUMN in frame else None
+    columns = tuple(name for name in contract.request_columns if name in frame)
+    values = np.ascontiguousarray(contract.encoded(frame, columns))
+    _refuse_bad_cells(data, values, ValueRules(contract, columns))
+    sent: Any = values if not contract.text_columns else _as_sent(frame, columns)
+    id_column = contract.id_column
+    ids = frame[id_column].tolist() if id_column is not None and id_column in frame else None
     probabilities: list[float] = []
     for start in range(0, len(values), batch):
-        split: dict[str, Any] = {"columns": list(FEATURES), "data": values[start : start + batch]}
+        split: dict[str, Any] = {"columns": list(columns), "data": sent[start : start + batch]}
         if ids is not None:
             split["index"] = ids[start : start + batch]
         body = {"dataframe_split": split}
@@ -300,22 +306,28 @@ def send_rows(
     return len(probabilities), float(sum(probabilities) / max(1, len(probabilities)))
 
 
-def _refuse_bad_cells(data: Path, values: np.ndarray) -> None:
-    """Every bad column of the file named at once (its first bad data row each), before anything is sent."""
-    from creditops.serving.validation import row_problems
+def _as_sent(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[list[Any]]:
+    """The rows as JSON takes them: text categories as text, numbers as numbers, an empty cell as null."""
+    kept = frame.loc[:, list(columns)].astype(object)
+    rows: list[list[Any]] = kept.where(kept.notna(), None).to_numpy().tolist()
+    return rows
 
-    finite = np.isfinite(values)
-    found = [(int(row), FEATURES[int(column)], "empty or not a number") for row, column in np.argwhere(~finite)]
-    for row, reasons in row_problems(np.where(finite, values, 0.0)).items():
+
+def _refuse_bad_cells(data: Path, values: np.ndarray, rules: "ValueRules") -> None:
+    """Every bad column of the file named at once (its first bad data row each), before anything is sent."""
+    names = rules.columns
+    finite = np.isfinite(values) | (np.isnan(values) & rules.may_miss)
+    found = [(int(row), names[int(column)], "empty or not a number") for row, column in np.argwhere(~finite)]
+    for row, reasons in rules.row_problems(np.where(finite, values, 0.0)).items():
         for reason in reasons:
             name, _, why = reason.partition(": ")
-            if finite[row, FEATURES.index(name)]:
+            if finite[row, names.index(name)]:
                 found.append((row, name, why))
     first: dict[str, str] = {}
     for row, name, why in sorted(found):
         first.setdefault(name, f"row {row + 1}: {why}")
     if first:
-        listed = "; ".join(f"{name} {first[name]}" for name in FEATURES if name in first)
+        listed = "; ".join(f"{name} {first[name]}" for name in names if name in first)
         raise CreditopsError(f"{data} has bad values in {len(first)} column(s), the first of each: {listed}")
 
 

@@ -4,6 +4,7 @@ the reported model version and a latency budget."""
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import orjson
@@ -12,7 +13,7 @@ from creditops.errors import CreditopsError
 from creditops.interruption import check
 from creditops.serving.errors import RequestError
 from creditops.serving.protocol import DEPLOYMENT_HEADER, PROBE_HEADER
-from creditops.serving.requests import parse_request
+from creditops.serving.requests import count_rows
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,18 @@ class SmokeReport:
         return "; ".join(f"{c.name}: {c.detail}" for c in self.checks if not c.passed)
 
 
-def read_request(path: Path) -> bytes:
-    """The request file's bytes, after checking it is JSON."""
+if TYPE_CHECKING:
+    from creditops.data.contract import Contract
+
+
+def read_request(path: Path | None, contract: "Contract | None" = None) -> bytes:
+    """The request file's bytes, after checking it is JSON; without a file, the sample request of `contract`
+    (the project's, from its modelling config, when None)."""
+    if path is None:
+        from creditops.config.modelling import load_modelling_config
+        from creditops.serving.samples import sample_request
+
+        return sample_request(contract or load_modelling_config(None).contract())
     if not path.is_file():
         raise CreditopsError(f"request file not found: {path}")
     body = path.read_bytes()
@@ -155,7 +166,7 @@ def smoke_test(
 
 def _row_count(body: bytes) -> int:
     try:
-        return len(parse_request(body, max_rows=1_000_000).index)
+        return count_rows(body)
     except RequestError as error:
         raise CreditopsError(f"the smoke request itself is invalid: {error.message}") from error
 

@@ -14,7 +14,6 @@ from creditops.endpoints import state
 from creditops.errors import CreditopsError, TooLittleEvidenceError
 from creditops.files import read_json, write_json
 from creditops.flow.release import environment_split
-from creditops.modelling.estimators import feature_matrix
 from creditops.monitoring import outcomes_page, page, performance, request_log
 from creditops.monitoring.drift import DriftReport, compare, too_few_rows
 from creditops.tracking import names
@@ -54,15 +53,18 @@ def check_drift(context: Context, since_seconds: float) -> DriftCheck:
     version = Counter(row["model_version"] for row in rows).most_common(1)[0][0]
     live = np.array([row["features"] for row in rows], dtype=np.float64)
     live_probability = np.array([row["probability"] for row in rows])
-    reference = feature_matrix(environment_split(context)[0])
     model = Registry(context.store_uri).load(f"models:/{context.model_name}/{version}")
-    report = compare(
-        reference,
-        live,
-        model.predict_proba(reference),
-        live_probability,
-        settings,
-    )
+    contract = model.contract
+    columns = contract.request_columns
+    if live.shape[1] != len(columns):
+        raise CreditopsError(
+            f"the rows logged for version {version} have {live.shape[1]} columns, its data contract"
+            f" {len(columns)}: the log is from another model; send traffic to this one and check again"
+        )
+    train = environment_split(context)[0]
+    reference = contract.encoded(train, columns)
+    categorical = frozenset(name for name in columns if contract.columns[name].type in ("category", "boolean"))
+    report = compare(reference, live, model.predict_proba(train), live_probability, settings, columns, categorical)
     stamp = _stamp()
     path = context.monitoring_dir / f"drift-{env}-{stamp}.html"
     page.render(report, reference, live, f"Drift on {endpoint} ({env}, model version {version})", path)
@@ -96,7 +98,8 @@ def check_performance(context: Context, outcomes: Path, since_seconds: float) ->
     """Join the outcomes to the predictions logged in the last `since_seconds` and judge the model on them."""
     from creditops.data.io import read_table
 
-    table = performance.read_outcomes(read_table(outcomes), str(outcomes))
+    contract = context.modelling.contract()
+    table = performance.read_outcomes(read_table(outcomes, contract), str(outcomes), contract)
     endpoint = context.env.endpoint.name
     logged = request_log.read(state.requests(context.endpoints_dir, endpoint), time.time() - since_seconds)
     joined = performance.join(table, logged)

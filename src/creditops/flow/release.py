@@ -13,7 +13,6 @@ import pandas as pd
 from creditops.config.environments import environment_lock_hash
 from creditops.context import Context
 from creditops.data.io import read_table, write_table
-from creditops.data.schema import LABEL
 from creditops.data.split import split
 from creditops.data.synth import synthesize
 from creditops.endpoints import blue_green
@@ -24,9 +23,8 @@ from creditops.files import sha256_file
 from creditops.flow import custody
 from creditops.gate import evidence
 from creditops.gate.evidence import EvidenceRecord
-from creditops.modelling.estimators import feature_matrix
 from creditops.say import Say, silent
-from creditops.serving.protocol import SAMPLE_REQUEST
+from creditops.serving.samples import sample_request
 from creditops.tracking import names
 from creditops.tracking.lineage import fingerprint, git_commit
 from creditops.tracking.registry import Registry, VersionInfo
@@ -124,7 +122,7 @@ def promote(
         rolled = blue_green.rollout(
             target,
             candidate.uri,
-            SAMPLE_REQUEST.read_bytes(),
+            sample_request(context.modelling.contract()),
             settings.steps,
             mirror_percent=settings.mirror,
             mirror_limits=MirrorLimits(
@@ -264,17 +262,20 @@ def _gate(
 
     registry = Registry(context.store_uri)
     holdout = environment_split(context)[1]
-    features, labels = feature_matrix(holdout), holdout[LABEL].to_numpy()
-    candidate_scores = registry.load(candidate).predict_proba(features)
+    candidate_model = registry.load(candidate)
+    labels = candidate_model.contract.labels(holdout)
+    candidate_scores = candidate_model.predict_proba(holdout)
     champion_scores = None
     if champion is not None:
-        champion_scores = registry.load(champion).predict_proba(features)
+        champion_scores = registry.load(champion).predict_proba(holdout)
     return run_gate(
         holdout,
         labels,
         candidate_scores,
         champion_scores,
         context.env.gate,
+        contract=candidate_model.contract,
+        threshold=float(candidate.tags.get(names.THRESHOLD, context.modelling.eval.threshold)),
         champion_version=None if champion is None else champion.version,
         approval_required=context.env.approval_required,
         approver=_approver_of(context, registry.describe(candidate.name, candidate.version), entries),
@@ -291,9 +292,10 @@ def _approver_of(context: Context, version: VersionInfo, entries: dict[str, cust
 def environment_split(context: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The environment data's seeded train/test split: the test part is the gate's frozen holdout
     (the same rows for every candidate and champion), the train part the drift reference."""
-    frame = read_table(ensure_data(context, say=silent))
+    contract = context.modelling.contract()
+    frame = read_table(ensure_data(context, say=silent), contract)
     data = context.modelling.data
-    return split(frame, test_ratio=data.test_train_ratio, seed=data.random_seed)
+    return split(frame, contract.labels(frame), test_ratio=data.test_train_ratio, seed=data.random_seed)
 
 
 def _stop_unless_clear(context: Context, candidate: VersionInfo, result: "GateResult", started: str, say: Say) -> None:
@@ -366,4 +368,4 @@ def _keep_serving(context: Context, champion: VersionInfo, say: Say, port: int |
         return
     served = "no champion" if live is None else f"version {live.model_version}, not the champion"
     say(f"endpoint {endpoint.name} served {served}: deploying version {champion.version}")
-    blue_green.rollout(target, champion.uri, SAMPLE_REQUEST.read_bytes(), (100,), say=say)
+    blue_green.rollout(target, champion.uri, sample_request(context.modelling.contract()), (100,), say=say)

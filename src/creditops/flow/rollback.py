@@ -16,7 +16,7 @@ from creditops.flow import custody
 from creditops.flow.custody import LedgerEntry
 from creditops.gate import evidence
 from creditops.say import Say
-from creditops.serving.protocol import SAMPLE_REQUEST
+from creditops.serving.samples import sample_request
 from creditops.tracking import names
 from creditops.tracking.registry import Registry, VersionInfo
 
@@ -47,7 +47,9 @@ def rollback(context: Context, *, by: str | None, reason: str, say: Say = print)
     at = evidence.now()
     if current is not None:  # withdrawn first: whatever fails after this, the version does not serve again
         custody.record(registry, context, current, custody.WITHDRAWN, who, reason, at)
-    blue_green.rollout(target, restored.uri, SAMPLE_REQUEST.read_bytes(), (100,), say=say, remember=False)
+    blue_green.rollout(
+        target, restored.uri, sample_request(context.modelling.contract()), (100,), say=say, remember=False
+    )
     registry.set_alias(context.model_name, names.CHAMPION, restored.version)
     fallback = earlier[1] if len(earlier) > 1 else restored
     registry.set_alias(context.model_name, names.PREVIOUS_CHAMPION, fallback.version)

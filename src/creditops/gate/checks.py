@@ -9,7 +9,15 @@ from sklearn.metrics import roc_auc_score
 
 from creditops.config.environments import GateSettings
 from creditops.data.checks import check_data
-from creditops.data.slices import slice_masks
+from creditops.data.contract import Contract
+from creditops.modelling.fairness import (
+    ColumnFairness,
+    Gap,
+    difference_meets,
+    fairness_report,
+    protected_groups,
+    ratio_meets,
+)
 from creditops.modelling.metrics import bootstrap_auc
 
 Verdict = Literal["pass", "fail", "pending", "skip"]
@@ -68,12 +76,17 @@ def run_gate(
     champion: np.ndarray | None,
     thresholds: Thresholds,
     *,
+    contract: Contract,
+    threshold: float,
     champion_version: str | None,
     smoke: Verdict = "pending",
     approval_required: bool,
     approver: str | None,
 ) -> GateResult:
-    """Run every check on the same frozen holdout. `disabled` mode judges nothing but approval."""
+    """Run every check on the same frozen holdout. `disabled` mode judges nothing but approval.
+
+    `contract` is the candidate's (its slices and protected columns), `threshold` its decision threshold:
+    the fairness check judges the decisions the candidate would make."""
     intervals = bootstrap_auc(
         labels,
         candidate,
@@ -85,10 +98,11 @@ def run_gate(
     candidate_auc = float(roc_auc_score(labels, candidate))
     champion_auc = None if champion is None else float(roc_auc_score(labels, champion))
     checks = [
-        data_check(holdout),
+        data_check(holdout, contract),
         minimum_check(candidate_auc, thresholds),
         champion_check(intervals, champion_version, thresholds),
-        slice_check(holdout, labels, candidate, champion, thresholds),
+        slice_check(holdout, labels, candidate, champion, thresholds, contract),
+        fairness_check(holdout, labels, candidate, threshold, thresholds, contract),
         Check("smoke_test", smoke, _smoke_detail(smoke)),
         approval_check(approval_required, approver),
     ]
@@ -109,8 +123,8 @@ def run_gate(
     return GateResult(thresholds.mode, tuple(checks), candidate_summary, champion_summary)
 
 
-def data_check(holdout: pd.DataFrame) -> Check:
-    failures = check_data(holdout)
+def data_check(holdout: pd.DataFrame, contract: Contract) -> Check:
+    failures = check_data(holdout, contract)
     if failures:
         return Check("data_checks", "fail", "; ".join(map(str, failures)))
     return Check("data_checks", "pass", f"{len(holdout):,} holdout rows pass every data check")
@@ -149,9 +163,12 @@ def slice_check(
     candidate: np.ndarray,
     champion: np.ndarray | None,
     thresholds: Thresholds,
+    contract: Contract,
 ) -> Check:
+    """Pass when no slice of the contract (with enough rows and both outcomes) loses more ROC AUC against
+    the champion than the tolerance: a model better on the whole may be worse for a group."""
     per_slice, worst = {}, []
-    for name, mask in slice_masks(holdout).items():
+    for name, mask in contract.slice_masks(holdout).items():
         rows = int(mask.sum())
         judged = rows >= thresholds.min_slice_rows and len(np.unique(labels[mask])) == 2
         entry: dict[str, Any] = {"rows": rows, "judged": judged}
@@ -172,6 +189,90 @@ def slice_check(
     judged_slices = sum(1 for entry in per_slice.values() if entry["judged"])
     detail = f"{judged_slices} slices within {thresholds.slice_tolerance} of the champion"
     return Check("slices", "pass", detail, per_slice)
+
+
+def fairness_check(
+    holdout: pd.DataFrame,
+    labels: np.ndarray,
+    candidate: np.ndarray,
+    threshold: float,
+    thresholds: Thresholds,
+    contract: Contract,
+) -> Check:
+    """Pass when, for every protected column of the contract, the candidate's decisions at `threshold`
+    approve each judged group at least `min_adverse_impact_ratio` times as often as the most approved one
+    (the four-fifths rule) and its true and false positive rates differ between groups by at most
+    `max_equalized_odds_difference`. Groups under `min_group_rows` rows are recorded, not judged. Protected
+    columns never score, so this is where a model that learned them through other features shows."""
+    if not contract.protected:
+        return Check("fairness", "pass", "no protected columns in the contract")
+    absent = [name for name in contract.protected if name not in holdout]
+    if absent:
+        return Check(
+            "fairness",
+            "fail",
+            f"protected column(s) {', '.join(absent)} not in the holdout: fairness cannot be measured",
+        )
+    report = fairness_report(
+        labels, candidate, threshold, protected_groups(contract, holdout), min_rows=thresholds.min_group_rows
+    )
+    data = {
+        **report.as_dict(),
+        "min_adverse_impact_ratio": thresholds.min_adverse_impact_ratio,
+        "max_equalized_odds_difference": thresholds.max_equalized_odds_difference,
+    }
+    problems = [problem for column in report.columns for problem in _fairness_problems(column, thresholds)]
+    if problems:
+        return Check("fairness", "fail", "; ".join(problems), data)
+    return Check("fairness", "pass", _fairness_summary(report.columns, thresholds), data)
+
+
+def _fairness_problems(column: ColumnFairness, thresholds: Thresholds) -> list[str]:
+    """One line per figure of `column` beyond its limit, naming the groups and their rates."""
+    problems = []
+    minimum, maximum = thresholds.min_adverse_impact_ratio, thresholds.max_equalized_odds_difference
+    ratio, gap = column.adverse_impact_ratio, column.approval_gap
+    if ratio is not None and gap is not None and not ratio_meets(ratio, minimum):
+        problems.append(
+            f"{column.column}: adverse impact ratio {_shown(ratio, minimum)} ({_groups(gap)}) below {minimum:g}"
+        )
+    difference, odds = column.equalized_odds_difference, column.odds_gap
+    if difference is not None and odds is not None and not difference_meets(difference, maximum):
+        problems.append(
+            f"{column.column}: equalized odds difference {_shown(difference, maximum)}"
+            f" ({column.odds_rate} {_groups(odds)}) above {maximum:g}"
+        )
+    return problems
+
+
+def _fairness_summary(columns: tuple[ColumnFairness, ...], thresholds: Thresholds) -> str:
+    judged = [column for column in columns if column.judged]
+    unjudged = ", ".join(column.column for column in columns if not column.judged)
+    groups = f"two groups of {thresholds.min_group_rows}+ rows with both outcomes"
+    if not judged:
+        return f"recorded, not judged: no protected column ({unjudged}) has {groups}"
+    note = f"; {unjudged} not judged (fewer than {groups})" if unjudged else ""
+    lowest = min(judged, key=lambda column: column.adverse_impact_ratio or 0.0)
+    widest = max(judged, key=lambda column: column.equalized_odds_difference or 0.0)
+    return (
+        f"lowest adverse impact ratio {lowest.adverse_impact_ratio:.2f} ({lowest.column})"
+        f" ≥ {thresholds.min_adverse_impact_ratio:g}, largest equalized odds difference"
+        f" {widest.equalized_odds_difference:.2f} ({widest.column}) ≤ {thresholds.max_equalized_odds_difference:g}"
+        + note
+    )
+
+
+def _groups(gap: Gap) -> str:
+    return f"{gap.low_group} {gap.low:.0%} vs {gap.high_group} {gap.high:.0%}"
+
+
+def _shown(value: float, limit: float) -> str:
+    """`value` with two decimals, or more where two would round it onto the limit it misses."""
+    for decimals in range(2, 7):
+        shown = f"{value:.{decimals}f}"
+        if float(shown) != limit:
+            return shown
+    return repr(value)
 
 
 def _smoke_detail(verdict: Verdict) -> str:

@@ -7,7 +7,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from creditops.data.schema import FEATURES
+from creditops.data.contract import Contract
 
 TRAINING_THREADS: int | None = None
 """A fixed thread count for LightGBM training (benchmarks set it); None: `training_threads()`."""
@@ -29,25 +29,22 @@ def training_threads(rows: int) -> int:
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """A fitted model: a LightGBM booster or the original scikit-learn GBM, over FEATURES in order."""
+    """A fitted model: a LightGBM booster or the original scikit-learn GBM, over its contract's features in
+    order. The contract comes with the model (trained with it, or read from the registered version)."""
 
     algorithm: str
     estimator: Any
+    contract: Contract
 
     def predict_proba(self, features: np.ndarray | pd.DataFrame, *, threads: int = 1) -> np.ndarray:
-        """The probability of default for each row, as a 1-D float array (LightGBM with `threads` threads)."""
-        values = np.asarray(features, dtype=np.float64)
+        """The probability of default for each row, as a 1-D float array (LightGBM with `threads` threads):
+        of a feature matrix in the contract's feature order, or of a frame, whose columns the model's own
+        contract picks and encodes (a champion under another contract reads the same frame its own way)."""
+        values = self.contract.feature_matrix(features) if isinstance(features, pd.DataFrame) else features
+        values = np.asarray(values, dtype=np.float64)
         if self.algorithm == "lightgbm":
             return np.asarray(self.estimator.predict(values, num_threads=threads), dtype=np.float64)
         return np.asarray(self.estimator.predict_proba(values)[:, 1], dtype=np.float64)
-
-
-def feature_matrix(frame: pd.DataFrame, dtype: type[np.floating[Any]] = np.float64) -> np.ndarray:
-    """The features of `frame` as a float matrix in the training column order.
-
-    Training takes float32, half the memory: every value the data checks let through is a whole number
-    below 2**24 in size, which float32 holds exactly, so the trees are the same (tested)."""
-    return frame.loc[:, list(FEATURES)].to_numpy(dtype=dtype)
 
 
 def train_model(
@@ -60,8 +57,10 @@ def train_model(
     num_leaves: int,
     max_depth: int,
     seed: int,
+    contract: Contract,
 ) -> TrainedModel:
-    """Fit the chosen algorithm; deterministic for a seed."""
+    """Fit the chosen algorithm on the contract's features; deterministic for a seed. LightGBM splits text
+    categories as categories and keeps the contract's monotone directions."""
     # Imported on use, here and in the loaders: commands that only read the registry or fail on their
     # arguments answer without loading LightGBM or scikit-learn.
     if algorithm == "lightgbm":
@@ -82,9 +81,18 @@ def train_model(
             "num_threads": TRAINING_THREADS or training_threads(len(labels)),
             "verbosity": -1,
         }
-        dataset = lgb.Dataset(features, label=labels, feature_name=list(FEATURES), free_raw_data=True)
+        constraints = contract.monotone_constraints()
+        if any(constraints):
+            params["monotone_constraints"] = constraints
+        dataset = lgb.Dataset(
+            features,
+            label=labels,
+            feature_name=list(contract.features),
+            categorical_feature=list(contract.categorical_features) or "auto",
+            free_raw_data=True,
+        )
         booster = lgb.train(params, dataset, num_boost_round=n_estimators)
-        return TrainedModel(algorithm, booster)
+        return TrainedModel(algorithm, booster, contract)
     if algorithm == "sklearn_gbm":
         from sklearn.ensemble import GradientBoostingClassifier
 
@@ -95,5 +103,5 @@ def train_model(
             random_state=seed,
         )
         estimator.fit(features, labels)
-        return TrainedModel(algorithm, estimator)
+        return TrainedModel(algorithm, estimator, contract)
     raise ValueError(f"unknown algorithm {algorithm!r}: use lightgbm or sklearn_gbm")

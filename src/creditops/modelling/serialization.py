@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 from typing import Final
 
+from creditops.data.contract import Contract, legacy_uci
 from creditops.errors import CreditopsError
 from creditops.files import atomic_path
 from creditops.modelling.estimators import TrainedModel
@@ -29,8 +30,9 @@ def save_model(model: TrainedModel, path: Path) -> Path:
     return path
 
 
-def load_model(path: Path, *, allow_pickle: bool = False) -> TrainedModel:
-    """Read a model file, recognised by its content: LightGBM text, a skops archive, or (opt-in) a pickle.
+def load_model(path: Path, contract: Contract, *, allow_pickle: bool = False) -> TrainedModel:
+    """Read a model file trained under `contract`, recognised by its content: LightGBM text, a skops archive,
+    or (opt-in) a pickle, which is a model of the original project (its 23 UCI columns).
 
     A pickle is what the original train step wrote; loading one runs whatever code it names, so it is
     refused unless the caller opted in (MLflow's own MLFLOW_ALLOW_PICKLE_DESERIALIZATION, or --allow-pickle).
@@ -41,12 +43,12 @@ def load_model(path: Path, *, allow_pickle: bool = False) -> TrainedModel:
     with path.open("rb") as stream:
         head = stream.read(4)
     if head.startswith(b"PK"):
-        return TrainedModel("sklearn_gbm", load_skops(path))
+        return TrainedModel("sklearn_gbm", load_skops(path), contract)
     if head.startswith(_PICKLE_PROTOCOL):
         return _load_pickle(path, allow_pickle)
     from creditops.modelling.lightgbm_text import read_booster
 
-    return TrainedModel("lightgbm", read_booster(path))
+    return TrainedModel("lightgbm", read_booster(path), contract)
 
 
 _PICKLE_PROTOCOL: Final = b"\x80"
@@ -62,7 +64,7 @@ def _load_pickle(path: Path, allowed: bool) -> TrainedModel:
     if not hasattr(estimator, "predict_proba"):
         raise CreditopsError(f"{path} holds a {type(estimator).__name__}, not a classifier with predict_proba")
     warnings.warn(f"loaded the pickle {path} (opted in): creditops saves its own models in safe formats", stacklevel=2)
-    return TrainedModel("sklearn_gbm", estimator)
+    return TrainedModel("sklearn_gbm", estimator, legacy_uci())
 
 
 def _unpickled(path: Path) -> object:

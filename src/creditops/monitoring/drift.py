@@ -8,7 +8,6 @@ import numpy as np
 from scipy.stats import chi2_contingency, ks_2samp
 
 from creditops.config.environments import MonitoringSettings
-from creditops.data.schema import CATEGORICAL_CODES, FEATURES
 
 PSI_BINS: Final = 10
 EPSILON: Final = 1e-4
@@ -25,6 +24,7 @@ class FeatureDrift:
     test: str
     p_value: float
     drifted: bool
+    categorical: bool = False
 
     def level(self, thresholds: "DriftThresholds") -> str:
         return feature_level(self.psi, self.p_value, thresholds)
@@ -38,6 +38,8 @@ class DriftReport:
     reference_rate: float
     live_rate: float
     thresholds: DriftThresholds
+    columns: tuple[str, ...] = ()
+    """The names of the compared matrices' columns, in order."""
 
     @property
     def rate_shift(self) -> float:
@@ -117,20 +119,32 @@ def distribution_test(reference: np.ndarray, live: np.ndarray, categorical: bool
     return "Kolmogorov-Smirnov", float(ks_2samp(reference, live).pvalue)
 
 
+def _present(values: np.ndarray) -> np.ndarray:
+    kept: np.ndarray = values[~np.isnan(values)]
+    return kept
+
+
 def compare(
     reference: np.ndarray,
     live: np.ndarray,
     reference_probability: np.ndarray,
     live_probability: np.ndarray,
     thresholds: DriftThresholds,
+    columns: tuple[str, ...],
+    categorical: frozenset[str],
 ) -> DriftReport:
-    """Drift of each feature (columns in FEATURES order) and of the predicted default rate."""
+    """Drift of each column (`columns` name the matrices' columns; `categorical` those compared by their
+    codes) and of the predicted default rate. Empty cells are left out of a column's comparison, and a
+    column live traffic never sent (a protected column left out of the requests) is not judged."""
     features = []
-    for position, name in enumerate(FEATURES):
-        categorical = name in CATEGORICAL_CODES
-        psi = population_stability_index(reference[:, position], live[:, position], categorical)
-        test, p_value = distribution_test(reference[:, position], live[:, position], categorical)
-        features.append(FeatureDrift(name, psi, test, p_value, feature_drifted(psi, p_value, thresholds)))
+    for position, name in enumerate(columns):
+        kind = name in categorical
+        ours, theirs = _present(reference[:, position]), _present(live[:, position])
+        if not len(theirs) or not len(ours):
+            continue
+        psi = population_stability_index(ours, theirs, kind)
+        test, p_value = distribution_test(ours, theirs, kind)
+        features.append(FeatureDrift(name, psi, test, p_value, feature_drifted(psi, p_value, thresholds), kind))
     return DriftReport(
         rows=len(live),
         reference_rows=len(reference),
@@ -138,4 +152,5 @@ def compare(
         reference_rate=float(np.mean(reference_probability)),
         live_rate=float(np.mean(live_probability)),
         thresholds=thresholds,
+        columns=columns,
     )

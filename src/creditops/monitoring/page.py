@@ -13,9 +13,8 @@ from typing import Any, Final
 
 import numpy as np
 
-from creditops.data.schema import CATEGORICAL_CODES
 from creditops.files import write_text
-from creditops.monitoring.drift import DriftReport
+from creditops.monitoring.drift import DriftReport, FeatureDrift
 
 REFERENCE: Final = ("#718096", "reference (training)")
 LIVE: Final = ("#c53030", "live")
@@ -33,7 +32,8 @@ def render(report: DriftReport, reference: np.ndarray, live: np.ndarray, title: 
     """Write the page; images are embedded, so it opens offline."""
     thresholds = report.thresholds
     ordered = sorted(
-        enumerate(report.features), key=lambda pair: (LEVEL_ORDER[pair[1].level(thresholds)], -pair[1].psi)
+        ((report.columns.index(item.feature), item) for item in report.features),
+        key=lambda pair: (LEVEL_ORDER[pair[1].level(thresholds)], -pair[1].psi),
     )
     rows = "".join(
         f"<tr class='{item.level(thresholds)}'><td>{item.feature}</td><td>{item.psi:.3f}</td><td>{item.test}</td>"
@@ -41,8 +41,7 @@ def render(report: DriftReport, reference: np.ndarray, live: np.ndarray, title: 
         for _, item in ordered
     )
     plots = "".join(
-        _figure(item.feature, item.level(thresholds), item.psi, reference[:, position], live[:, position])
-        for position, item in ordered
+        _figure(item, item.level(thresholds), reference[:, position], live[:, position]) for position, item in ordered
     )
     verdict = "drift" if report.drifted else "no drift"
     page = (
@@ -63,19 +62,18 @@ def _p(value: float) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _figure(name: str, level: str, psi: float, reference: np.ndarray, live: np.ndarray) -> str:
+def _figure(item: FeatureDrift, level: str, reference: np.ndarray, live: np.ndarray) -> str:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(4.2, 2.8), dpi=90)
     FigureCanvasAgg(figure)
     axes = figure.subplots()
-    if name in CATEGORICAL_CODES:
+    name, psi = item.feature, item.psi
+    reference, live = reference[~np.isnan(reference)], live[~np.isnan(live)]
+    if item.categorical:
         labels, shares = _code_shares(reference, live)
         kind = "share of rows per code"
-    elif name == "AGE":
-        labels, shares = _histogram_shares(reference, live)
-        kind = "share of rows per age band"
     else:
         labels, shares = _decile_shares(reference, live)
         kind = "share of rows per reference decile"
@@ -122,12 +120,6 @@ def _decile_shares(reference: np.ndarray, live: np.ndarray) -> tuple[list[str], 
     bounds = [-np.inf, *cuts, np.inf]
     labels = [f"≤{_amount(high)}" if np.isfinite(high) else f">{_amount(bounds[-2])}" for high in bounds[1:]]
     return labels, (_shares(reference, cuts), _shares(live, cuts))
-
-
-def _histogram_shares(reference: np.ndarray, live: np.ndarray) -> tuple[list[str], tuple[np.ndarray, np.ndarray]]:
-    edges = np.arange(20, 81, 10)
-    labels = ["<20", *(f"{low}-{low + 9}" for low in edges[:-1]), "80+"]
-    return labels, (_shares(reference, edges), _shares(live, edges))
 
 
 def _shares(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from creditops.data.schema import ID_COLUMN, LABEL, OBSERVED_ON
+from creditops.data.contract import Contract
 from creditops.errors import CreditopsError, TooLittleEvidenceError
 from creditops.modelling.metrics import bootstrap_card_metrics
 
@@ -75,38 +75,55 @@ class PerformanceReport:
         )
 
 
-def read_outcomes(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    """The outcomes table checked: ID and label columns, labels 0 or 1, each ID once, dates readable."""
-    missing = [name for name in (ID_COLUMN, LABEL) if name not in frame]
+def read_outcomes(frame: pd.DataFrame, source: str, contract: Contract) -> pd.DataFrame:
+    """The outcomes table checked against the contract: its ID and label columns, labels among the label's two
+    values, each ID once, dates readable. Returned with the columns key, id, label (1: default), observed_on."""
+    id_column, label, observed_on = contract.id_column, contract.label_column, contract.outcome_date
+    if id_column is None:
+        raise CreditopsError(
+            f"the data contract {contract.name!r} has no id column: outcomes are joined to predictions by ID;"
+            " give one column role id"
+        )
+    missing = [name for name in (id_column, label) if name not in frame]
     if missing:
         raise CreditopsError(
-            f"{source} lacks the column(s) {', '.join(repr(m) for m in missing)}: outcomes need {ID_COLUMN!r},"
-            f" {LABEL!r} and, optionally, {OBSERVED_ON!r} (write them with 'creditops data synth --outcomes')"
+            f"{source} lacks the column(s) {', '.join(repr(m) for m in missing)}: outcomes need {id_column!r},"
+            f" {label!r} and, optionally, {observed_on!r} (write them with 'creditops data synth --outcomes')"
         )
     if frame.empty:
         raise CreditopsError(f"{source} has no outcome rows")
-    labels = pd.to_numeric(frame[LABEL], errors="coerce")
-    bad = ~labels.isin([0, 1])
+    allowed = [str(value) for value in contract.columns[label].categories or ()]
+    values = frame[label]
+    as_text = values.map(_as_text)
+    bad = ~as_text.isin(allowed) | values.isna()
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
-        raise CreditopsError(f"{source} row {row + 1}: {LABEL} is {str(frame[LABEL].iloc[row])!r}; outcomes are 0 or 1")
-    if frame[ID_COLUMN].isna().any():
-        row = int(np.argmax(frame[ID_COLUMN].isna().to_numpy()))
-        raise CreditopsError(f"{source} row {row + 1}: the {ID_COLUMN} is empty")
-    keys = frame[ID_COLUMN].map(id_key)
+        raise CreditopsError(
+            f"{source} row {row + 1}: {label} is {str(values.iloc[row])!r}; outcomes are {' or '.join(allowed)}"
+        )
+    if frame[id_column].isna().any():
+        row = int(np.argmax(frame[id_column].isna().to_numpy()))
+        raise CreditopsError(f"{source} row {row + 1}: the {id_column} is empty")
+    keys = frame[id_column].map(id_key)
     repeated = keys.duplicated()
     if repeated.any():
         row = int(np.argmax(repeated.to_numpy()))
-        raise CreditopsError(f"{source} row {row + 1}: {ID_COLUMN} {str(frame[ID_COLUMN].iloc[row])!r} appears twice")
+        raise CreditopsError(f"{source} row {row + 1}: {id_column} {str(frame[id_column].iloc[row])!r} appears twice")
     dates = pd.Series(pd.NaT, index=frame.index)
-    if OBSERVED_ON in frame:
-        dates = pd.to_datetime(frame[OBSERVED_ON], errors="coerce", format="mixed")
-        unreadable = dates.isna() & frame[OBSERVED_ON].notna()
+    if observed_on in frame:
+        dates = pd.to_datetime(frame[observed_on], errors="coerce", format="mixed")
+        unreadable = dates.isna() & frame[observed_on].notna()
         if unreadable.any():
             row = int(np.argmax(unreadable.to_numpy()))
-            shown = str(frame[OBSERVED_ON].iloc[row])
-            raise CreditopsError(f"{source} row {row + 1}: {OBSERVED_ON} {shown!r} is not a date like 2026-11-30")
-    return pd.DataFrame({"key": keys, ID_COLUMN: frame[ID_COLUMN], LABEL: labels.astype(int), OBSERVED_ON: dates})
+            shown = str(frame[observed_on].iloc[row])
+            raise CreditopsError(f"{source} row {row + 1}: {observed_on} {shown!r} is not a date like 2026-11-30")
+    labels = (as_text == str(contract.label.positive)).astype(int)
+    return pd.DataFrame({"key": keys, "id": frame[id_column], "label": labels, "observed_on": dates})
+
+
+def _as_text(value: Any) -> str:
+    """A label value as the contract writes it: 1.0 (a CSV column with a gap) is 1."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def id_key(value: Any) -> str:
@@ -132,15 +149,15 @@ def join(outcomes: pd.DataFrame, logged: Iterable[Mapping[str, Any]]) -> Joined:
     versions = Counter(latest[key][2] for key in found["key"])
     if not versions:
         raise TooLittleEvidenceError(
-            f"none of the {len(outcomes):,} outcomes has a logged prediction with its {ID_COLUMN} in the window:"
-            f" send the rows with their {ID_COLUMN} (an index or an {ID_COLUMN} column), or widen --since"
+            f"none of the {len(outcomes):,} outcomes has a logged prediction with its ID in the window:"
+            " send the rows with their IDs (an index or an ID column), or widen --since"
         )
     version = versions.most_common(1)[0][0]
     kept = found[[latest[key][2] == version for key in found["key"]]]
-    dates = kept[OBSERVED_ON].dropna()
+    dates = kept["observed_on"].dropna()
     return Joined(
-        ids=kept[ID_COLUMN].tolist(),
-        labels=kept[LABEL].to_numpy(),
+        ids=kept["id"].tolist(),
+        labels=kept["label"].to_numpy(),
         probability=np.array([latest[key][1] for key in kept["key"]], dtype=np.float64),
         model_version=version,
         outcomes=len(outcomes),

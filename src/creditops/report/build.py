@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from creditops.config.environments import GateSettings
 from creditops.config.modelling import ModellingConfig
 from creditops.context import Context
 from creditops.data.io import read_table
@@ -34,9 +35,11 @@ def card_for_version(context: Context, reference: str, data: Path | None, out: P
     if not source.is_file():
         raise CreditopsError(f"no data to judge {version.name} version {version.version} on: pass --data PATH")
     frame = read_table(source)
+    model = registry.load(version)
     if data is None:
         settings = ModellingConfig().data
-        frame = split(frame, test_ratio=settings.test_train_ratio, seed=settings.random_seed)[1]
+        labels = model.contract.labels(frame)
+        frame = split(frame, labels, test_ratio=settings.test_train_ratio, seed=settings.random_seed)[1]
     champion = registry.champion(version.name)
     champion_model = None
     if champion is not None and names.CHAMPION in champion.aliases and champion.version != version.version:
@@ -46,13 +49,14 @@ def card_for_version(context: Context, reference: str, data: Path | None, out: P
     return render(
         CardInputs(
             title=f"{version.name} version {version.version}",
-            model=registry.load(version),
+            model=model,
             data=frame,
             threshold=float(version.tags.get(names.THRESHOLD, 0.5)),
             lineage=lineage,
             champion=champion_model,
             champion_label=f"champion v{champion.version}" if champion is not None and champion_model else "",
             evidence=_evidence(registry, version),
+            gate=context.environment.gate if context.environment is not None else GateSettings(),
         ),
         out or report_path(context.reports_dir, version.name, version.version),
     )
@@ -70,8 +74,10 @@ def card_for_candidate(
     champion_version: str | None,
     run_id: str | None = None,
     probability: np.ndarray | None = None,
+    gate: GateSettings | None = None,
 ) -> Path:
-    """The card the pipeline writes for the model it just trained (registered as `version`, or not)."""
+    """The card the pipeline writes for the model it just trained (registered as `version`, or not);
+    `gate`: the environment's limits for the fairness figures (None: the defaults)."""
     title = f"{name} version {version}" if version else f"{name} candidate (not registered)"
     inputs = CardInputs(
         title=title,
@@ -82,6 +88,7 @@ def card_for_candidate(
         champion=champion,
         champion_label=f"champion v{champion_version}" if champion is not None else "",
         probability=probability,
+        gate=gate or GateSettings(),
     )
     return render(inputs, report_path(folder, name, version, run_id))
 

@@ -21,10 +21,17 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from creditops.data.schema import FEATURES, LABEL
-from creditops.data.slices import slice_masks
+from creditops.config.environments import GateSettings
+from creditops.data.contract import Contract
 from creditops.files import write_text
-from creditops.modelling.estimators import TrainedModel, feature_matrix
+from creditops.modelling.estimators import TrainedModel
+from creditops.modelling.fairness import (
+    ColumnFairness,
+    difference_meets,
+    fairness_report,
+    protected_groups,
+    ratio_meets,
+)
 from creditops.modelling.metrics import LOG_LOSS_EPSILON, bootstrap_card_metrics
 from creditops.modelling.plots import draw_confusion_matrix
 
@@ -50,12 +57,15 @@ class CardInputs:
     evidence: Mapping[str, Any] | None = None
     probability: np.ndarray | None = None
     """The model's probabilities on `data` when the caller has them already (the pipeline's evaluation)."""
+    gate: GateSettings = field(default_factory=GateSettings)
+    """The limits the fairness figures are held to: the environment's gate settings."""
 
 
 def render(inputs: CardInputs, path: Path) -> Path:
-    """Write the card to `path` (atomically)."""
-    features = feature_matrix(inputs.data)
-    labels = inputs.data[LABEL].to_numpy()
+    """Write the card to `path` (atomically). Columns are read through the model's own contract."""
+    contract = inputs.model.contract
+    features = contract.feature_matrix(inputs.data)
+    labels = contract.labels(inputs.data)
     probability = inputs.model.predict_proba(features) if inputs.probability is None else inputs.probability
     if len(probability) != len(labels):
         raise ValueError(f"{len(probability)} probabilities for {len(labels)} rows")
@@ -63,15 +73,16 @@ def render(inputs: CardInputs, path: Path) -> Path:
     data = inputs.data if rows is None else inputs.data.iloc[rows]
     shown = (features, labels, probability) if rows is None else (features[rows], labels[rows], probability[rows])
     sections = [
-        _data_summary(inputs.data),
+        _data_summary(contract, features, labels),
         _sampled(len(labels)),
         _metrics(labels, probability, inputs, shown[1], shown[2]),
         _curves(shown[1], shown[2], inputs.threshold),
         _threshold_table(shown[1], shown[2]),
-        _slices(data, shown[1], shown[2]),
+        _slices(contract, data, shown[1], shown[2]),
+        _fairness(contract, inputs.data, labels, probability, inputs.threshold, inputs.gate),
         _importance(inputs.model, shown[0], shown[1]),
         _contribution_view(inputs.model, shown[0]),
-        _champion(inputs, *shown),
+        _champion(inputs, data, shown[1], shown[2]),
         _lineage(inputs.lineage),
         _evidence(inputs.evidence),
     ]
@@ -138,16 +149,18 @@ def _figure() -> tuple[Any, Any]:
     return figure, figure.subplots()
 
 
-def _data_summary(data: pd.DataFrame) -> str:
+def _data_summary(contract: Contract, features: np.ndarray, labels: np.ndarray) -> str:
+    """The model's inputs as it sees them (text categories as their codes)."""
+    finite = [values[np.isfinite(values)] for values in features.T]
     ranges = pd.DataFrame(
         {
-            "feature": list(FEATURES),
-            "min": [data[name].min() for name in FEATURES],
-            "median": [data[name].median() for name in FEATURES],
-            "max": [data[name].max() for name in FEATURES],
+            "feature": list(contract.features),
+            "min": [values.min() if len(values) else np.nan for values in finite],
+            "median": [np.median(values) if len(values) else np.nan for values in finite],
+            "max": [values.max() if len(values) else np.nan for values in finite],
         }
     )
-    return f"<h2>Data</h2><p>{len(data):,} rows, default rate {data[LABEL].mean():.2%}.</p>" + _table(
+    return f"<h2>Data</h2><p>{len(labels):,} rows, default rate {labels.mean():.2%}.</p>" + _table(
         ranges, {"min": ",.0f", "median": ",.0f", "max": ",.0f"}
     )
 
@@ -240,10 +253,8 @@ def _threshold_table(labels: np.ndarray, probability: np.ndarray) -> str:
     )
 
 
-def _slices(data: pd.DataFrame, labels: np.ndarray, probability: np.ndarray) -> str:
-    masks = slice_masks(data)
-    for code, label in {1: "married", 2: "single", 3: "others"}.items():
-        masks[f"MARRIAGE={label}"] = (data["MARRIAGE"] == code).to_numpy()
+def _slices(contract: Contract, data: pd.DataFrame, labels: np.ndarray, probability: np.ndarray) -> str:
+    masks = contract.slice_masks(data)
     rows = []
     for name, mask in masks.items():
         both = mask.sum() > 0 and len(np.unique(labels[mask])) == 2
@@ -259,6 +270,75 @@ def _slices(data: pd.DataFrame, labels: np.ndarray, probability: np.ndarray) -> 
     table = pd.DataFrame(rows)
     formats = {"default rate": ".1%", "mean predicted": ".1%", "ROC AUC": ".3f"}
     return "<h2>Slices</h2>" + _table(table, formats)
+
+
+def _fairness(
+    contract: Contract,
+    data: pd.DataFrame,
+    labels: np.ndarray,
+    probability: np.ndarray,
+    threshold: float,
+    gate: GateSettings,
+) -> str:
+    """Per protected column, each group's approval rate and error rates at the threshold, and the two
+    figures the gate holds to its limits; on every row, as the gate measures them."""
+    protected = contract.protected
+    if not protected:
+        return "<h2>Fairness</h2><p>The contract declares no protected columns: there is nothing to measure.</p>"
+    names = ", ".join(html.escape(name) for name in protected)
+    head = (
+        f"<h2>Fairness</h2><p>Protected columns: {names}. They are not model inputs: the model never sees"
+        " them; they are kept to measure whether its decisions treat their groups alike. A row is approved"
+        f" when its probability of default is below the threshold {threshold:g}. TPR is the share of a"
+        " group's defaulters the model declines, FPR the share of its good payers it declines. Groups with"
+        f" fewer than {gate.min_group_rows} rows, or without both outcomes, are shown but not judged.</p>"
+    )
+    absent = [name for name in protected if name not in data]
+    if absent:
+        missing = ", ".join(html.escape(name) for name in absent)
+        head += f"<p><strong>Not measured:</strong> {missing} not in these data.</p>"
+    report = fairness_report(
+        labels, probability, threshold, protected_groups(contract, data), min_rows=gate.min_group_rows
+    )
+    return head + "".join(_fairness_column(column, gate) for column in report.columns)
+
+
+def _fairness_column(column: ColumnFairness, gate: GateSettings) -> str:
+    table = pd.DataFrame(
+        {
+            "group": [rates.group for rates in column.groups],
+            "rows": [rates.rows for rates in column.groups],
+            "approval rate": [rates.approval_rate for rates in column.groups],
+            "TPR": [
+                np.nan if rates.true_positive_rate is None else rates.true_positive_rate for rates in column.groups
+            ],
+            "FPR": [
+                np.nan if rates.false_positive_rate is None else rates.false_positive_rate for rates in column.groups
+            ],
+            "judged": ["yes" if rates.judged else "no" for rates in column.groups],
+        }
+    )
+    name = html.escape(column.column)
+    missing = f" {column.missing:,} rows without a {name} value are left out." if column.missing else ""
+    if column.adverse_impact_ratio is None or column.equalized_odds_difference is None:
+        verdict = (
+            f"<p>Not judged: fewer than two groups of {gate.min_group_rows}+ rows with both outcomes.{missing}</p>"
+        )
+    else:
+        ratio_ok = ratio_meets(column.adverse_impact_ratio, gate.min_adverse_impact_ratio)
+        odds_ok = difference_meets(column.equalized_odds_difference, gate.max_equalized_odds_difference)
+        verdict = (
+            f"<p>Adverse impact ratio <strong>{column.adverse_impact_ratio:.3f}</strong>"
+            f" ({_meets(ratio_ok)} the minimum {gate.min_adverse_impact_ratio:g});"
+            f" equalized odds difference <strong>{column.equalized_odds_difference:.3f}</strong>, in {column.odds_rate}"
+            f" ({_meets(odds_ok)} the maximum {gate.max_equalized_odds_difference:g}).{missing}</p>"
+        )
+    formats = {"rows": ",d", "approval rate": ".1%", "TPR": ".1%", "FPR": ".1%"}
+    return f"<h3>{name}</h3>" + _table(table, formats) + verdict
+
+
+def _meets(ok: bool | None) -> str:
+    return "meets" if ok else "<strong>fails</strong>"
 
 
 def _importance(model: TrainedModel, features: np.ndarray, labels: np.ndarray) -> str:
@@ -280,11 +360,12 @@ def _importance(model: TrainedModel, features: np.ndarray, labels: np.ndarray) -
     figure.set_dpi(100)
     shown = [losses[i] for i in order]
     colours = ["#c53030" if loss < 0 else "#2b6cb0" for loss in shown]
-    axes.barh([FEATURES[i] for i in order], shown, color=colours)
+    names = model.contract.features
+    axes.barh([names[i] for i in order], shown, color=colours)
     axes.axvline(0, color="black", linewidth=0.8)
     axes.set(title="Permutation importance", xlabel="ROC AUC lost when the feature is shuffled")
     axes.tick_params(labelsize=11)
-    top = ", ".join(FEATURES[i] for i in order[::-1][:3])
+    top = ", ".join(names[i] for i in order[::-1][:3])
     note = (
         f"<p>The ROC AUC the model loses when one feature's values are shuffled across {len(labels):,} rows"
         " (seeded): the longer the bar, the more the model relies on the feature. A negative value (red)"
@@ -297,7 +378,7 @@ def _importance(model: TrainedModel, features: np.ndarray, labels: np.ndarray) -
 def _contribution_view(model: TrainedModel, features: np.ndarray) -> str:
     """The global view of the reason codes: mean |contribution| to the log-odds per feature and per reason
     group, from the same contributions as each row's reasons, on at most IMPORTANCE_ROWS seeded rows."""
-    from creditops.modelling.reasons import contributions, mean_absolute_by_group, reason_table
+    from creditops.modelling.reasons import contributions, mean_absolute_by_group
 
     if len(features) > IMPORTANCE_ROWS:
         features = features[np.random.default_rng(0).choice(len(features), IMPORTANCE_ROWS, replace=False)]
@@ -307,25 +388,26 @@ def _contribution_view(model: TrainedModel, features: np.ndarray) -> str:
     figure, axes = _figure()
     figure.set_size_inches(9, 7.5)
     figure.set_dpi(100)
-    axes.barh([FEATURES[i] for i in order], by_feature[order], color="#2b6cb0")
+    names = model.contract.features
+    axes.barh([names[i] for i in order], by_feature[order], color="#2b6cb0")
     axes.set(title="Mean |contribution| per feature", xlabel="mean |contribution| to the log-odds of default")
     axes.tick_params(labelsize=11)
-    version, groups = reason_table()
-    by_group = mean_absolute_by_group(parts)
+    groups = model.contract.reasons
+    by_group = mean_absolute_by_group(model.contract, parts)
     table = pd.DataFrame(
         {
             "reason code": [group.code for group in groups],
-            "features": [", ".join(group.features) for group in groups],
+            "features": [", ".join(group.columns) for group in groups],
             "mean |contribution|": [by_group[group.code] for group in groups],
-            "given as a reason": ["yes" if group.permissible else "never" for group in groups],
         }
     ).sort_values("mean |contribution|", ascending=False)
     method = "exact TreeSHAP" if model.algorithm == "lightgbm" else "path attributions (Saabas)"
-    top = ", ".join(FEATURES[i] for i in order[::-1][:3])
+    top = ", ".join(names[i] for i in order[::-1][:3])
     note = (
         f"<p>How much each feature moves the model's log-odds on average, over {len(features):,} rows"
-        f" (seeded), from the same {method} contributions that give each row its reason codes (table"
-        f" version {html.escape(version)}). Unlike permutation importance, this measures what the model"
+        f" (seeded), from the same {method} contributions that give each row its reason codes (the reason"
+        f" groups of the contract {html.escape(model.contract.name)}). Unlike permutation importance, this"
+        " measures what the model"
         " does, not what the AUC needs; a reason group's value is the mean of its features' summed"
         " contribution, so features that push in opposite directions within a row offset each other.</p>"
     )
@@ -338,10 +420,11 @@ def _contribution_view(model: TrainedModel, features: np.ndarray) -> str:
     )
 
 
-def _champion(inputs: CardInputs, features: np.ndarray, labels: np.ndarray, probability: np.ndarray) -> str:
+def _champion(inputs: CardInputs, data: pd.DataFrame, labels: np.ndarray, probability: np.ndarray) -> str:
+    """The champion scored on the same rows, reading them through its own contract (its features may differ)."""
     if inputs.champion is None:
         return "<h2>Champion</h2><p>No champion to compare with.</p>"
-    other = inputs.champion.predict_proba(features)
+    other = inputs.champion.predict_proba(data)
     table = pd.DataFrame(
         {
             "metric": ["ROC AUC", "PR AUC", "Brier score"],

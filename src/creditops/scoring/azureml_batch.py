@@ -39,7 +39,7 @@ def run(mini_batch: list[str]) -> pd.DataFrame:
     assert _model is not None, "init() runs before run()"  # nosec B101
     frames = []
     for name in mini_batch:
-        for chunk in checked_chunks(Path(name)):
+        for chunk in checked_chunks(Path(name), _model.contract):
             probability = _model.predict_proba(chunk.features) if len(chunk.ids) else np.empty(0)
             frames.append(
                 pd.DataFrame(

@@ -17,12 +17,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from creditops.data.contract import Contract
 from creditops.data.io import read_table
-from creditops.data.schema import FEATURES, ID_COLUMN
 from creditops.errors import DataError
 from creditops.files import atomic_path
 from creditops.serving.model import LoadedModel
-from creditops.serving.validation import row_problems
+from creditops.serving.validation import ValueRules
 
 OUTPUTS: Final = (".parquet", ".csv")
 Progress = Callable[[int], None]
@@ -60,7 +60,8 @@ def score_file(
     started = time.perf_counter()
     read = scored = positives = 0
     rejected: list[pd.DataFrame] = []
-    chunks = _checked(_chunks(source, chunk_rows))
+    contract = scoring.model.contract
+    chunks = _checked(_chunks(source, chunk_rows, contract), contract)
     # Reading and checking the next chunk and writing the last one run in threads beside the prediction:
     # pyarrow, numpy and LightGBM release the GIL, so the file work overlaps the trees instead of adding.
     with atomic_path(output) as temporary, _Writer(temporary) as writer, ThreadPoolExecutor(2) as pool:
@@ -142,77 +143,92 @@ class CheckedChunk:
         return 0 if self.rejected is None else len(self.rejected)
 
 
-def checked_chunks(source: Path, chunk_rows: int = 100_000) -> Iterator[CheckedChunk]:
-    """The rows of `source` chunk by chunk, split into valid and refused (Azure ML's batch script uses it)."""
-    return _checked(_chunks(source, chunk_rows))
+def checked_chunks(source: Path, contract: Contract, chunk_rows: int = 100_000) -> Iterator[CheckedChunk]:
+    """The rows of `source` chunk by chunk over the contract's features, split into valid and refused (Azure
+    ML's batch script uses it)."""
+    return _checked(_chunks(source, chunk_rows, contract), contract)
 
 
-def _checked(chunks: Iterator[tuple[np.ndarray, np.ndarray]]) -> Iterator[CheckedChunk]:
+def _checked(chunks: Iterator[tuple[np.ndarray, np.ndarray]], contract: Contract) -> Iterator[CheckedChunk]:
     """Each chunk split into its valid rows and its refused rows (with the service's per-row checks)."""
+    rules = ValueRules(contract, contract.features)
+    id_column = contract.id_column or "ID"
     for ids, features in chunks:
-        problems = row_problems(features)
+        problems = rules.row_problems(features)
         if not problems:
             yield CheckedChunk(ids, features, None)
             continue
         valid = np.ones(len(ids), dtype=bool)
         valid[list(problems)] = False
         reasons = ["; ".join(problems[row]) for row in sorted(problems)]
-        yield CheckedChunk(ids[valid], features[valid], pd.DataFrame({ID_COLUMN: ids[~valid], "reasons": reasons}))
+        yield CheckedChunk(ids[valid], features[valid], pd.DataFrame({id_column: ids[~valid], "reasons": reasons}))
 
 
-def _chunks(source: Path, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _chunks(source: Path, chunk_rows: int, contract: Contract) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(IDs, features as float64) per chunk; IDs are row numbers where the file has no ID column."""
     suffix = source.suffix.lower()
     if not source.is_file():
         raise DataError(f"data file not found: {source}")
     if suffix == ".parquet":
-        yield from _parquet_chunks(source, chunk_rows)
+        yield from _parquet_chunks(source, chunk_rows, contract)
         return
     if suffix == ".csv":
         header = pd.read_csv(source, nrows=0).columns
-        _require_features(source, header)
-        usecols = [*FEATURES, *([ID_COLUMN] if ID_COLUMN in header else [])]
+        _require_features(source, header, contract)
+        usecols = [*contract.features, *_id_column(contract, header)]
         start = 0
         for frame in pd.read_csv(source, usecols=usecols, chunksize=chunk_rows):
-            yield _split(frame, start)
+            yield _split(frame, start, contract)
             start += len(frame)
         return
-    frame = read_table(source)  # Excel: whole, through the same reader as training (no streaming reader exists)
-    _require_features(source, frame.columns)
+    frame = read_table(source, contract)  # Excel: whole, through the training reader (no streaming reader exists)
+    _require_features(source, frame.columns, contract)
     for start in range(0, len(frame), chunk_rows):
-        yield _split(frame.iloc[start : start + chunk_rows], start)
+        yield _split(frame.iloc[start : start + chunk_rows], start, contract)
 
 
-def _parquet_chunks(source: Path, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _id_column(contract: Contract, names: object) -> list[str]:
+    present = set(map(str, names))  # type: ignore[call-overload]
+    return [contract.id_column] if contract.id_column is not None and contract.id_column in present else []
+
+
+def _parquet_chunks(source: Path, chunk_rows: int, contract: Contract) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     try:
         parquet = pq.ParquetFile(source)
     except (pa.ArrowInvalid, OSError) as error:
         raise DataError(f"cannot read {source}: {str(error).splitlines()[0]}") from error
     names = parquet.schema_arrow.names
-    _require_features(source, names)
-    columns = [*FEATURES, *([ID_COLUMN] if ID_COLUMN in names else [])]
+    _require_features(source, names, contract)
+    ids_from = _id_column(contract, names)
+    columns = [*contract.features, *ids_from]
+    numeric = not contract.text_columns and all(contract.columns[n].type != "boolean" for n in contract.features)
     start = 0
     for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
-        features = np.empty((batch.num_rows, len(FEATURES)), dtype=np.float64, order="F")  # one copy per column
-        for position, name in enumerate(FEATURES):
+        if not numeric:
+            yield _split(batch.to_pandas(), start, contract)
+            start += batch.num_rows
+            continue
+        features = np.empty((batch.num_rows, len(contract.features)), dtype=np.float64, order="F")  # a copy a column
+        for position, name in enumerate(contract.features):
             features[:, position] = batch.column(name).to_numpy(zero_copy_only=False)
-        if ID_COLUMN in names:
-            ids = batch.column(ID_COLUMN).to_numpy(zero_copy_only=False)
+        if ids_from:
+            ids = batch.column(ids_from[0]).to_numpy(zero_copy_only=False)
         else:
             ids = np.arange(start, start + batch.num_rows)
         start += batch.num_rows
         yield ids, features
 
 
-def _split(frame: pd.DataFrame, start: int) -> tuple[np.ndarray, np.ndarray]:
-    features = frame[list(FEATURES)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-    ids = frame[ID_COLUMN].to_numpy() if ID_COLUMN in frame else np.arange(start, start + len(frame))
+def _split(frame: pd.DataFrame, start: int, contract: Contract) -> tuple[np.ndarray, np.ndarray]:
+    features = contract.feature_matrix(frame)
+    id_column = contract.id_column
+    ids = frame[id_column].to_numpy() if id_column in frame else np.arange(start, start + len(frame))
     return ids, features
 
 
-def _require_features(source: Path, columns: object) -> None:
+def _require_features(source: Path, columns: object, contract: Contract) -> None:
     present = set(map(str, columns))  # type: ignore[call-overload]
-    missing = [name for name in FEATURES if name not in present]
+    missing = [name for name in contract.features if name not in present]
     if missing:
         raise DataError(f"{source} lacks the feature column(s) {', '.join(missing)}")
 
@@ -245,7 +261,7 @@ class _Writer:
         reasons: list[str] | None = None,
     ) -> None:
         columns = {
-            ID_COLUMN: pa.array(ids),
+            (scoring.model.contract.id_column if scoring else None) or "ID": pa.array(ids),
             "probability": pa.array(probability, type=pa.float64()),
             "class": pa.array(classes, type=pa.int8()),
             "model_name": _constant(scoring.name if scoring else "", len(ids)),
@@ -272,5 +288,6 @@ def _explained(scoring: LoadedModel, features: np.ndarray, k: int, threads: int)
     """Each row's `k` principal reasons as one cell: "R01 sentence | R03 sentence"."""
     from creditops.modelling.reasons import contributions, top_reasons
 
-    rows = top_reasons(contributions(scoring.model, features, threads=threads), features, k)
+    contract = scoring.model.contract
+    rows = top_reasons(contract, contributions(scoring.model, features, threads=threads), features, k)
     return [" | ".join(f"{reason.code} {reason.text}" for reason in reasons) for reasons in rows]

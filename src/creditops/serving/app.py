@@ -124,7 +124,9 @@ class ScoringApp:
             headers = dict(scope["headers"])
             _authorize(headers, self.expected_key)
             body = await _read_body(headers, receive, self.settings.max_body_bytes)
-            parsed = parse_request(body, max_rows=self.settings.max_rows, on_invalid=self.settings.on_invalid)
+            parsed = parse_request(
+                body, self.loaded.model.contract, max_rows=self.settings.max_rows, on_invalid=self.settings.on_invalid
+            )
             probability = self.predict(parsed.features)
             classes = (probability >= self.loaded.threshold).astype(np.int8)
             answer = self.routes[scope["path"]](parsed, probability, classes, self.identity)
@@ -132,7 +134,7 @@ class ScoringApp:
             if wanted or parsed.explain:
                 _explain(answer["predictions"], self.loaded, parsed, wanted or parsed.explain)
             if self.request_log is not None and _PROBE not in headers:
-                self.request_log.record(parsed.features, probability, classes, parsed.ids)
+                self.request_log.record(parsed.columns, probability, classes, parsed.ids)
             return Answer(200, orjson.dumps(answer), parsed, probability, classes)
         except RequestError as error:
             return Answer(error.status, orjson.dumps({"error": error.message, **self.identity}))
@@ -154,7 +156,7 @@ def _service_app(service: ScoringApp) -> FastAPI:
     app = FastAPIOffline(  # Swagger UI and ReDoc served from the package: the docs work with no network
         title="creditops scoring service",
         version=creditops.__version__,
-        description="Probability of default for credit-card clients (UCI schema).",
+        description=f"Probability of default, for the columns of the {service.loaded.model.contract.name} data contract.",
     )
     identity = service.identity
 
@@ -181,7 +183,7 @@ def _service_app(service: ScoringApp) -> FastAPI:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            schema["paths"].update(scoring_paths())
+            schema["paths"].update(scoring_paths(service.loaded.model.contract))
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -230,7 +232,8 @@ def _explain(rows: list[dict[str, Any]], loaded: LoadedModel, parsed: ScoringReq
     from creditops.modelling.reasons import contributions, top_reasons
 
     try:
-        reasons = top_reasons(contributions(loaded.model, parsed.features), parsed.features, k)
+        contract = loaded.model.contract
+        reasons = top_reasons(contract, contributions(loaded.model, parsed.features), parsed.features, k)
     except CreditopsError as error:
         raise RequestError(422, str(error)) from error
     for row, found in zip(rows, reasons, strict=True):

@@ -8,44 +8,87 @@ from typing import Any, Final
 
 import orjson
 
-from creditops.data.schema import CATEGORICAL_CODES, FEATURES, ID_COLUMN
-from creditops.serving.protocol import MAX_REASONS, SAMPLE_REQUEST
+from creditops.data.contract import Contract
+from creditops.serving.protocol import MAX_REASONS
+from creditops.serving.samples import sample_request
 
 JSON: Final = "application/json"
 
-_CELL: Final = {"type": ["number", "null"], "description": "A feature value; null is a missing value (422)"}
-_ID: Final = {"type": "integer", "description": "The row's ID, logged so outcomes can be joined to it later"}
-_COLUMN: Final = {
-    "oneOf": [
-        {"type": "string", "enum": [*FEATURES, ID_COLUMN], "description": f"A feature, or {ID_COLUMN}"},
-        {"type": "integer", "minimum": 0, "maximum": len(FEATURES) - 1, "description": "0-based position"},
-    ]
-}
-_ROW_OBJECT: Final = {
-    "type": "object",
-    "properties": {**dict.fromkeys(FEATURES, _CELL), ID_COLUMN: _ID},
-    "required": list(FEATURES),
-    "description": "One row by feature name",
-}
-_ROW_ARRAY: Final = {
-    "type": "array",
-    "items": _CELL,
-    "minItems": len(FEATURES),
-    "maxItems": len(FEATURES),
-    "description": f"One row in training column order: {', '.join(FEATURES)}",
-}
+_CELL: Final = {"type": ["number", "string", "null"], "description": "A column's value (see its schema)"}
 
 
-_ROWS_OBJECTS: Final = {"type": "array", "items": _ROW_OBJECT}
-_ROWS_ARRAYS: Final = {"type": "array", "items": _ROW_ARRAY}
+def request_formats(contract: Contract) -> dict[str, dict[str, Any]]:
+    """The JSON Schema of each request format, for the columns of `contract`."""
+    names = contract.request_columns
+    id_column = contract.id_column
+    cells = {name: _cell(contract, name) for name in names}
+    column = {
+        "oneOf": [
+            {
+                "type": "string",
+                "enum": [*names, *([id_column] if id_column else [])],
+                "description": "A column name" + (f", or {id_column}" if id_column else ""),
+            },
+            {"type": "integer", "minimum": 0, "maximum": len(names) - 1, "description": "0-based position"},
+        ]
+    }
+    properties = dict(cells)
+    if id_column:
+        properties[id_column] = {"type": "integer", "description": "The row's ID, logged so outcomes can be joined"}
+    row_object = {
+        "type": "object",
+        "properties": properties,
+        "required": list(contract.features),
+        "description": f"One row by column name; the protected columns ({', '.join(contract.protected) or 'none'})"
+        " may be left out: they are logged to measure fairness, never scored",
+    }
+    row_array = {
+        "type": "array",
+        "items": _CELL,
+        "minItems": len(contract.features),
+        "maxItems": len(names),
+        "description": f"One row in column order: {', '.join(names)} (or the features alone)",
+    }
+    objects, arrays = {"type": "array", "items": row_object}, {"type": "array", "items": row_array}
+    return {
+        "input_data": _split("Azure ML's format (the original smoke-test request)", column),
+        "dataframe_split": _split("MLflow's pandas split orientation", column),
+        "dataframe_records": {"type": "array", "items": row_object, "description": "MLflow's records orientation"},
+        "instances": {"oneOf": [objects, arrays], "description": "TF-serving style: rows, all of one kind"},
+        "inputs": {
+            "oneOf": [objects, arrays, {"type": "object"}],
+            "description": "TF-serving style: rows all of one kind, or columns of values by name",
+        },
+    }
 
 
-def _split(description: str) -> dict[str, Any]:
+def _cell(contract: Contract, name: str) -> dict[str, Any]:
+    column = contract.columns[name]
+    described = {"description": column.description or name}
+    nullable = ["null"] if column.missing else []
+    if column.type == "category":
+        kind = ["string"] if column.text_categories else ["integer"]
+        return {
+            "type": kind + nullable,
+            "enum": [*(column.categories or []), *([None] if column.missing else [])],
+            **described,
+        }
+    if column.type == "boolean":
+        return {"type": ["boolean", "integer", *nullable], **described}
+    low, high = contract.bounds(name)
+    bounds = {
+        **({"minimum": low} if low > float("-inf") else {}),
+        **({"maximum": high} if high < float("inf") else {}),
+    }
+    return {"type": ["integer" if column.type == "integer" else "number", *nullable], **bounds, **described}
+
+
+def _split(description: str, column: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
         "required": ["columns", "data"],
         "properties": {
-            "columns": {"type": "array", "items": _COLUMN, "description": "Every feature, in any order"},
+            "columns": {"type": "array", "items": column, "description": "Every feature, in any order"},
             "index": {
                 "type": "array",
                 "description": "Row labels (IDs) echoed back as each prediction's index and kept in the request log",
@@ -56,17 +99,6 @@ def _split(description: str) -> dict[str, Any]:
     }
 
 
-REQUEST_FORMATS: Final[dict[str, dict[str, Any]]] = {
-    "input_data": _split("Azure ML's format (the original smoke-test request)"),
-    "dataframe_split": _split("MLflow's pandas split orientation"),
-    "dataframe_records": {"type": "array", "items": _ROW_OBJECT, "description": "MLflow's records orientation"},
-    "instances": {"oneOf": [_ROWS_OBJECTS, _ROWS_ARRAYS], "description": "TF-serving style: rows, all of one kind"},
-    "inputs": {
-        "oneOf": [_ROWS_OBJECTS, _ROWS_ARRAYS, {"type": "object"}],
-        "description": "TF-serving style: rows all of one kind, or columns of values by feature",
-    },
-}
-
 _EXPLAIN: Final = {
     "type": "integer",
     "minimum": 1,
@@ -74,20 +106,23 @@ _EXPLAIN: Final = {
     "description": "Add each row's K principal reason codes (as ?explain=K does)",
 }
 
-REQUEST_SCHEMA: Final = {
-    "oneOf": [
-        {
-            "title": key,
-            "type": "object",
-            "required": [key],
-            "additionalProperties": False,
-            "properties": {key: schema, "explain": _EXPLAIN},
-        }
-        for key, schema in REQUEST_FORMATS.items()
-    ],
-    "description": "Exactly one of the formats. Codes: "
-    + "; ".join(f"{name} in {list(codes)}" for name, codes in CATEGORICAL_CODES.items()),
-}
+
+def request_schema(contract: Contract) -> dict[str, Any]:
+    """Exactly one of the formats, and optionally `explain`."""
+    return {
+        "oneOf": [
+            {
+                "title": key,
+                "type": "object",
+                "required": [key],
+                "additionalProperties": False,
+                "properties": {key: schema, "explain": _EXPLAIN},
+            }
+            for key, schema in request_formats(contract).items()
+        ],
+        "description": f"Exactly one of the formats, with the columns of the {contract.name} data contract",
+    }
+
 
 PREDICTION: Final = {
     "type": "object",
@@ -127,17 +162,17 @@ ANSWER: Final = {
 ERROR: Final = {"type": "object", "properties": {"error": {"type": "string", "description": "one line: what and how"}}}
 
 
-def scoring_paths() -> dict[str, Any]:
-    """The OpenAPI path items of /score and /invocations."""
-    sample = orjson.loads(SAMPLE_REQUEST.read_bytes())
+def scoring_paths(contract: Contract) -> dict[str, Any]:
+    """The OpenAPI path items of /score and /invocations, for the model's contract."""
+    sample = orjson.loads(sample_request(contract))
     split = {"dataframe_split": {k: v for k, v in sample["input_data"].items() if k != "index"}}
     body = {
         "required": True,
         "content": {
             JSON: {
-                "schema": REQUEST_SCHEMA,
+                "schema": request_schema(contract),
                 "examples": {
-                    "azureml": {"summary": "Azure ML input_data (the shipped sample request)", "value": sample},
+                    "azureml": {"summary": "Azure ML input_data (the sample request)", "value": sample},
                     "mlflow": {"summary": "MLflow dataframe_split", "value": split},
                 },
             }

@@ -1,8 +1,12 @@
-"""Scoring requests (Azure ML `input_data` and MLflow's formats) → one validated feature matrix.
+"""Scoring requests (Azure ML `input_data` and MLflow's formats) → one validated matrix of the request
+columns of the model's data contract, and the model's features taken from it.
 
-Columns may be feature names or 0-based positions in the training column order. Every problem is a
-RequestError with the HTTP status to answer and a message naming the column and row. Validation is
-vectorised: one numpy conversion and one bounds check for the whole batch.
+Columns may be names or 0-based positions in the contract's request order (its features and protected
+columns; positional rows may also carry the features alone). Protected columns may be sent or left out:
+they are validated and logged for fairness monitoring, never scored. Text categories are read as their
+codes; an unknown one is refused. Every problem is a RequestError with the HTTP status to answer and a
+message naming the column and row. Validation is vectorised: one numpy conversion and one bounds check for
+the whole batch.
 """
 
 import json
@@ -13,25 +17,28 @@ from typing import Any, Final
 import numpy as np
 import orjson
 
-from creditops.data.schema import FEATURES, ID_COLUMN
+from creditops.data.contract import Contract
 from creditops.serving.errors import RequestError
 from creditops.serving.protocol import MAX_REASONS, OnInvalid
-from creditops.serving.validation import check_values, flag_values
+from creditops.serving.validation import ValueRules
 
 FORMATS: Final = ("input_data", "dataframe_split", "dataframe_records", "instances", "inputs")
-_POSITION: Final = {name: position for position, name in enumerate(FEATURES)}
 
 
 @dataclass(frozen=True)
 class ScoringRequest:
-    """Validated features in training column order, and the caller's row index."""
+    """Validated rows: every request column (NaN where a protected column was not sent) and the model's
+    features, and the caller's row index."""
 
+    columns: np.ndarray
+    """The rows over the contract's request columns: what the request log keeps for monitoring."""
     features: np.ndarray
+    """The rows over the model's features, in training order: what is scored."""
     index: list[Any]
     warnings: dict[int, list[str]] | None = None
     """Per row, the range and code checks it failed; only with on_invalid="flag" (None: every row passed)."""
     ids: list[Any] | None = None
-    """The rows' IDs when the request carried them (an `index`, or an `ID` column): the request log keeps
+    """The rows' IDs when the request carried them (an `index`, or an ID column): the request log keeps
     them, so outcomes observed later can be joined to the predictions."""
     explain: int = 0
     """Reasons asked for per row by the body's `"explain": K` (0: none)."""
@@ -41,37 +48,260 @@ _SHOWN: Final = 60
 """Longest piece of a request quoted back in an error message."""
 
 
-def parse_request(body: bytes, *, max_rows: int, on_invalid: OnInvalid = "reject") -> ScoringRequest:
-    """Parse and validate a JSON scoring request body.
+def parse_request(
+    body: bytes, contract: Contract, *, max_rows: int, on_invalid: OnInvalid = "reject"
+) -> ScoringRequest:
+    """Parse and validate a JSON scoring request body against `contract`.
 
     With `on_invalid="flag"`, rows whose values are out of range or not an allowed code are kept and
     carry warnings; structural problems (missing columns, non-numbers, NaN) are refused in both modes.
     """
-    payload = _load_json(body)
-    columns, rows, index = _table(payload)
-    explain = _explain(payload.get("explain"))
+    return reader(contract).parse(body, max_rows=max_rows, on_invalid=on_invalid)
+
+
+def count_rows(body: bytes) -> int:
+    """The rows a request holds, read by its format alone (any contract); a request with none is refused."""
+    _, rows, _ = _table(_load_json(body))
     if not rows:
         raise RequestError(422, "empty batch: send at least one row")
-    if len(rows) > max_rows:
-        raise RequestError(413, f"{len(rows)} rows is more than the maximum of {max_rows} per request")
-    order, id_position = _column_order(columns)
-    values = _matrix(rows, columns, may_hold_booleans=b"true" in body or b"false" in body)
-    features = values[:, order] if order is not None else values
-    if id_position is not None:
-        if index is not None:
-            raise RequestError(422, f"the rows' IDs came twice: send either an index or an {ID_COLUMN} column")
-        index = _whole_ids(values[:, id_position])
-    ids = index
-    if index is None:
-        index = list(range(len(rows)))
-    elif len(index) != len(rows):
-        raise RequestError(422, f"index has {len(index)} entries for {len(rows)} rows")
-    warnings = None
-    if on_invalid == "flag":
-        warnings = flag_values(features)
-    else:
-        check_values(features)
-    return ScoringRequest(features, index, warnings, ids, explain)
+    return len(rows)
+
+
+def reader(contract: Contract) -> "RequestReader":
+    """The request reader of a contract, made once per contract a process serves."""
+    key = contract.digest()
+    if key not in _READERS:
+        _READERS[key] = RequestReader(contract)
+    return _READERS[key]
+
+
+_READERS: dict[str, "RequestReader"] = {}
+
+
+class RequestReader:
+    """Reads requests for one contract: its column positions, text codes and value checks, made once."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self.names = contract.request_columns
+        self.positions = {name: position for position, name in enumerate(self.names)}
+        self.id_column = contract.id_column
+        self.required = frozenset(contract.features)
+        self.text = {self.positions[name]: codes for name, codes in contract.text_columns.items()}
+        self.may_miss = frozenset(p for p, name in enumerate(self.names) if contract.columns[name].missing)
+        self.every = tuple(range(len(self.names)))
+        self.only_features = tuple(int(p) for p in contract.feature_positions)
+        self.column_order = lru_cache(maxsize=256)(self._resolve_column_order)
+        self.rules = lru_cache(maxsize=64)(self._rules)
+
+    def _rules(self, present: tuple[int, ...]) -> ValueRules:
+        return ValueRules(self.contract, tuple(self.names[p] for p in present))
+
+    def parse(self, body: bytes, *, max_rows: int, on_invalid: OnInvalid) -> ScoringRequest:
+        payload = _load_json(body)
+        columns, rows, index = _table(payload)
+        explain = _explain(payload.get("explain"))
+        if not rows:
+            raise RequestError(422, "empty batch: send at least one row")
+        if len(rows) > max_rows:
+            raise RequestError(413, f"{len(rows)} rows is more than the maximum of {max_rows} per request")
+        order, id_position, present = self._order(columns, rows)
+        values = self._matrix(rows, columns, present if columns is None else None, body)
+        sent = values[:, order] if order is not None else values
+        if id_position is not None:
+            if index is not None:
+                raise RequestError(422, f"the rows' IDs came twice: send either an index or an {self.id_column} column")
+            index = self._whole_ids(values[:, id_position])
+        ids = index
+        if index is None:
+            index = list(range(len(rows)))
+        elif len(index) != len(rows):
+            raise RequestError(422, f"index has {len(index)} entries for {len(rows)} rows")
+        rules = self.rules(present)
+        warnings = None
+        if on_invalid == "flag":
+            warnings = rules.flag(sent)
+        else:
+            rules.check(sent)
+        every = sent if present == self.every else self._spread(sent, present)
+        features = np.ascontiguousarray(every[:, self.only_features])
+        return ScoringRequest(every, features, index, warnings, ids, explain)
+
+    def _spread(self, sent: np.ndarray, present: tuple[int, ...]) -> np.ndarray:
+        """The sent columns placed among all request columns; the protected ones not sent are NaN."""
+        every = np.full((len(sent), len(self.names)), np.nan)
+        every[:, list(present)] = sent
+        return every
+
+    def _order(
+        self, columns: list[Any] | None, rows: list[Any]
+    ) -> tuple[list[int] | None, int | None, tuple[int, ...]]:
+        """Where the request's values go: the positions that put the sent columns in request order (None:
+        already in order), the position of its ID column, and which request columns were sent."""
+        if columns is not None:
+            try:
+                return self.column_order(tuple(columns))
+            except TypeError:  # an unhashable column name: let the uncached path name it
+                return self._resolve_column_order(tuple(columns))
+        width = len(rows[0]) if isinstance(rows[0], list) else -1
+        if width == len(self.only_features) and width != len(self.every):
+            return None, None, self.only_features
+        return None, None, self.every
+
+    def _resolve_column_order(self, columns: tuple[Any, ...]) -> tuple[list[int] | None, int | None, tuple[int, ...]]:
+        placed: dict[int, int] = {}
+        id_position = None
+        for request_position, column in enumerate(columns):
+            if self.id_column is not None and column == self.id_column and type(column) is str:
+                if id_position is not None:
+                    raise RequestError(422, f"duplicated column {self.id_column!r}")
+                id_position = request_position
+                continue
+            position = self._position(column)
+            if position in placed:
+                raise RequestError(422, f"duplicated column {self._describe(column)}")
+            placed[position] = request_position
+        missing = [name for name in self.contract.features if self.positions[name] not in placed]
+        if missing:
+            raise RequestError(422, f"missing column(s): {', '.join(missing)}")
+        present = tuple(sorted(placed))
+        order = [placed[position] for position in present]
+        return (None if order == list(range(len(columns))) else order), id_position, present
+
+    def _position(self, column: Any) -> int:
+        if isinstance(column, bool):
+            raise RequestError(422, f"unknown column {_short(column)}")
+        if isinstance(column, int):
+            if 0 <= column < len(self.names):
+                return column
+            raise RequestError(422, f"unknown column position {column}: use 0..{len(self.names) - 1}")
+        if isinstance(column, str) and column in self.positions:
+            return self.positions[column]
+        first, last = self.names[0], self.names[-1]
+        raise RequestError(
+            422, f"unknown column {_short(column)}: use the column names ({first} … {last}) or positions"
+        )
+
+    def _describe(self, column: Any) -> str:
+        if isinstance(column, int) and not isinstance(column, bool) and 0 <= column < len(self.names):
+            return f"{column} ({self.names[column]})"
+        return _short(column)
+
+    def _name(self, columns: list[Any] | None, present: tuple[int, ...] | None, position: int) -> str:
+        if columns is None:
+            column: Any = (present or self.every)[position]
+        else:
+            column = columns[position]
+        if isinstance(column, int) and not isinstance(column, bool) and 0 <= column < len(self.names):
+            return f"'{self.names[column]}'"
+        return repr(column)
+
+    def _sent_position(self, columns: list[Any] | None, present: tuple[int, ...] | None, position: int) -> int | None:
+        """The request column a cell belongs to (None: the ID column or an unknown one)."""
+        column = (present or self.every)[position] if columns is None else columns[position]
+        if isinstance(column, bool):
+            return None
+        if isinstance(column, int):
+            return column
+        return self.positions.get(column) if isinstance(column, str) else None
+
+    def _matrix(
+        self, rows: list[Any], columns: list[Any] | None, present: tuple[int, ...] | None, body: bytes
+    ) -> np.ndarray:
+        """The rows as a float matrix; the first bad row or cell is named when that fails.
+
+        numpy infers the type of the whole batch at once: any string or null makes it non-numeric, so JSON
+        numbers are told from '12' or null without a loop over the cells. It reads true and false as 1 and 0,
+        so a body that holds either word has its cells looked at one by one. Contracts with text categories
+        or columns that may be missing read such rows cell by cell."""
+        width = len(present or self.every) if columns is None else len(columns)
+        try:
+            values = np.array(rows)
+        except (ValueError, RecursionError):
+            values = None
+        if values is not None and values.ndim == 2 and values.shape[1] == width and values.dtype.kind in "iuf":
+            if b"true" in body or b"false" in body:
+                self._refuse_booleans(rows, columns, present)
+            return values.astype(np.float64, copy=False)
+        if self.text or self.may_miss:
+            return self._cell_by_cell(rows, columns, present, width)
+        raise self._first_bad_cell(rows, columns, present, width)
+
+    def _cell_by_cell(
+        self, rows: list[Any], columns: list[Any] | None, present: tuple[int, ...] | None, width: int
+    ) -> np.ndarray:
+        """Rows with text categories or empty cells: each cell as its number or code."""
+        targets = [self._sent_position(columns, present, p) for p in range(width)]
+        matrix = np.empty((len(rows), width), dtype=np.float64)
+        for number, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != width:
+                raise self._first_bad_cell(rows, columns, present, width)
+            for position, (value, target) in enumerate(zip(row, targets, strict=True)):
+                matrix[number, position] = self._cell(value, target, columns, present, position, number)
+        return matrix
+
+    def _cell(
+        self,
+        value: Any,
+        target: int | None,
+        columns: list[Any] | None,
+        present: tuple[int, ...] | None,
+        position: int,
+        number: int,
+    ) -> float:
+        if value is None and target in self.may_miss:
+            return float("nan")
+        if target in self.text:
+            codes = self.text[target]
+            if type(value) is str and value in codes:
+                return float(codes[value])
+            listed = ", ".join(list(codes)[:12]) + (" …" if len(codes) > 12 else "")
+            what = "null" if value is None else _short(value)
+            name = self._name(columns, present, position)
+            raise RequestError(422, f"column {name} row {number}: {what} is not an allowed category ({listed})")
+        if type(value) is int or type(value) is float:
+            return float(value)
+        kind = "null" if value is None else f"non-numeric {_short(value)}"
+        raise RequestError(422, f"column {self._name(columns, present, position)} row {number}: {kind} value")
+
+    def _refuse_booleans(self, rows: list[Any], columns: list[Any] | None, present: tuple[int, ...] | None) -> None:
+        for number, row in enumerate(rows):
+            for position, value in enumerate(row):
+                if type(value) is bool:
+                    name = self._name(columns, present, position)
+                    raise RequestError(
+                        422, f"column {name} row {number}: {str(value).lower()} is a boolean, not a number"
+                    )
+
+    def _first_bad_cell(
+        self, rows: list[Any], columns: list[Any] | None, present: tuple[int, ...] | None, width: int
+    ) -> RequestError:
+        for number, row in enumerate(rows):
+            if not isinstance(row, list):
+                return RequestError(422, f"row {number}: expected a list of {width} values")
+            if len(row) != width:
+                return RequestError(422, f"row {number}: {len(row)} values, expected {width}")
+            for position, value in enumerate(row):
+                if type(value) is not int and type(value) is not float:
+                    name = self._name(columns, present, position)
+                    kind = "null" if value is None else f"non-numeric {_short(value)}"
+                    return RequestError(422, f"column {name} row {number}: {kind} value")
+        return RequestError(422, "the rows could not be read as numbers")
+
+    def _whole_ids(self, column: np.ndarray) -> list[int]:
+        whole = np.isfinite(column) & (column == np.round(column)) & (np.abs(column) <= _LARGEST_ID)
+        if not whole.all():
+            row = int(np.argmin(whole))
+            raise RequestError(
+                422,
+                f"column {self.id_column} row {row}: {column[row]:g} is not a whole number up to 2**53"
+                " (send other IDs as the index)",
+            )
+        return [int(value) for value in column]
+
+
+_LARGEST_ID: Final = 2**53
+"""The largest whole number a JSON number (a double) holds exactly."""
 
 
 def _explain(asked: Any) -> int:
@@ -83,22 +313,6 @@ def _explain(asked: Any) -> int:
             422, f"explain must be a whole number of reasons from 1 to {MAX_REASONS}, not {_short(asked)}"
         )
     return asked
-
-
-def _whole_ids(column: np.ndarray) -> list[int]:
-    whole = np.isfinite(column) & (column == np.round(column)) & (np.abs(column) <= _LARGEST_ID)
-    if not whole.all():
-        row = int(np.argmin(whole))
-        raise RequestError(
-            422,
-            f"column {ID_COLUMN} row {row}: {column[row]:g} is not a whole number up to 2**53"
-            " (send other IDs as the index)",
-        )
-    return [int(value) for value in column]
-
-
-_LARGEST_ID: Final = 2**53
-"""The largest whole number a JSON number (a double) holds exactly."""
 
 
 def _load_json(body: bytes) -> Any:
@@ -176,108 +390,3 @@ def _column_mapping(content: dict[str, Any]) -> tuple[list[Any], list[Any], None
     if len(lengths) > 1:
         raise RequestError(422, "'inputs' columns have different lengths")
     return columns, [list(row) for row in zip(*series, strict=True)], None
-
-
-def _column_order(columns: list[Any] | None) -> tuple[list[int] | None, int | None]:
-    """Positions of the request's columns that put the features in training order (None: already in
-    order), and the position of its ID column (None: it has none)."""
-    if columns is None:
-        return None, None
-    try:
-        return _cached_column_order(tuple(columns))
-    except TypeError:  # an unhashable column name: let the uncached path name it
-        return _resolve_column_order(tuple(columns))
-
-
-@lru_cache(maxsize=256)
-def _cached_column_order(columns: tuple[Any, ...]) -> tuple[list[int] | None, int | None]:
-    """Clients send the same column list again and again: resolve each list once."""
-    return _resolve_column_order(columns)
-
-
-def _resolve_column_order(columns: tuple[Any, ...]) -> tuple[list[int] | None, int | None]:
-    placed: dict[int, int] = {}
-    id_position = None
-    for request_position, column in enumerate(columns):
-        if column == ID_COLUMN and type(column) is str:
-            if id_position is not None:
-                raise RequestError(422, f"duplicated column {ID_COLUMN!r}")
-            id_position = request_position
-            continue
-        position = _position(column)
-        if position in placed:
-            raise RequestError(422, f"duplicated column {_describe(column)}")
-        placed[position] = request_position
-    missing = [FEATURES[p] for p in range(len(FEATURES)) if p not in placed]
-    if missing:
-        raise RequestError(422, f"missing column(s): {', '.join(missing)}")
-    order = [placed[position] for position in range(len(FEATURES))]
-    return (None if order == list(range(len(FEATURES))) else order), id_position
-
-
-def _position(column: Any) -> int:
-    if isinstance(column, bool):
-        raise RequestError(422, f"unknown column {_short(column)}")
-    if isinstance(column, int):
-        if 0 <= column < len(FEATURES):
-            return column
-        raise RequestError(422, f"unknown column position {column}: use 0..{len(FEATURES) - 1}")
-    if isinstance(column, str) and column in _POSITION:
-        return _POSITION[column]
-    raise RequestError(
-        422, f"unknown column {_short(column)}: use the feature names (LIMIT_BAL … PAY_AMT6) or positions"
-    )
-
-
-def _describe(column: Any) -> str:
-    if isinstance(column, int) and 0 <= column < len(FEATURES):
-        return f"{column} ({FEATURES[column]})"
-    return _short(column)
-
-
-def _matrix(rows: list[Any], columns: list[Any] | None, *, may_hold_booleans: bool) -> np.ndarray:
-    """The rows as a float matrix; the first bad row or cell is named when that fails.
-
-    numpy infers the type of the whole batch at once: any string or null makes it non-numeric, so
-    JSON numbers are told from '12' or null without a loop over the cells. It reads true and false as
-    1 and 0, so a body that holds either word has its cells looked at one by one.
-    """
-    width = len(FEATURES) if columns is None else len(columns)
-    try:
-        values = np.array(rows)
-    except (ValueError, RecursionError):
-        values = None
-    if values is not None and values.ndim == 2 and values.shape[1] == width and values.dtype.kind in "iuf":
-        if may_hold_booleans:
-            _refuse_booleans(rows, columns)
-        return values.astype(np.float64, copy=False)
-    raise _first_bad_cell(rows, columns, width)
-
-
-def _refuse_booleans(rows: list[Any], columns: list[Any] | None) -> None:
-    for number, row in enumerate(rows):
-        for position, value in enumerate(row):
-            if type(value) is bool:
-                name = _name(columns, position)
-                raise RequestError(422, f"column {name} row {number}: {str(value).lower()} is a boolean, not a number")
-
-
-def _first_bad_cell(rows: list[Any], columns: list[Any] | None, width: int) -> RequestError:
-    for number, row in enumerate(rows):
-        if not isinstance(row, list):
-            return RequestError(422, f"row {number}: expected a list of {width} values")
-        if len(row) != width:
-            return RequestError(422, f"row {number}: {len(row)} values, expected {width}")
-        for position, value in enumerate(row):
-            if type(value) is not int and type(value) is not float:
-                name = _name(columns, position)
-                kind = "null" if value is None else f"non-numeric {_short(value)}"
-                return RequestError(422, f"column {name} row {number}: {kind} value")
-    return RequestError(422, "the rows could not be read as numbers")
-
-
-def _name(columns: list[Any] | None, position: int) -> str:
-    column = position if columns is None else columns[position]
-    if isinstance(column, int) and 0 <= column < len(FEATURES):
-        return f"'{FEATURES[column]}'"
-    return repr(column)

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from creditops.data.schema import FEATURES
 from creditops.modelling.estimators import TrainedModel
 
 try:
@@ -45,10 +44,10 @@ class RowPredictor:
 class _FastRow:
     """A LightGBM fast config with its input and output buffers, freed with the object."""
 
-    def __init__(self, library: Any, config: ctypes.c_void_p) -> None:
+    def __init__(self, library: Any, config: ctypes.c_void_p, width: int) -> None:
         self._library = library
         self._config = config
-        self._row = np.empty(len(FEATURES), dtype=np.float64)
+        self._row = np.empty(width, dtype=np.float64)
         self._out = np.empty(1, dtype=np.float64)
         self._out_length = ctypes.c_int64()
         self._arguments = (
@@ -72,11 +71,11 @@ class _FastRow:
             ctypes.c_int(0),
             ctypes.c_int(best if best > 0 else -1),
             ctypes.c_int(_FLOAT64),
-            ctypes.c_int32(len(FEATURES)),
+            ctypes.c_int32(booster.num_feature()),
             ctypes.c_char_p(b"num_threads=1"),
             ctypes.byref(config),
         )
-        return cls(_LIB, config) if status == 0 else None
+        return cls(_LIB, config, booster.num_feature()) if status == 0 else None
 
     def predict(self, row: np.ndarray) -> np.ndarray:
         self._row[:] = row

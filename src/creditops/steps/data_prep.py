@@ -7,8 +7,8 @@ import pandas as pd
 
 from creditops.config.modelling import ModellingConfig
 from creditops.data.checks import ensure_valid
+from creditops.data.contract import Contract
 from creditops.data.io import read_table, write_table
-from creditops.data.schema import LABEL
 from creditops.data.split import split
 from creditops.files import sha256_file
 from creditops.steps import common
@@ -27,23 +27,25 @@ class Split:
     log: RunLog
 
 
-def load_checked(path: Path) -> tuple[pd.DataFrame, str]:
-    """The data at `path` and its SHA-256, after every data check passed."""
-    frame = read_table(path)
-    ensure_valid(frame)
+def load_checked(path: Path, contract: Contract) -> tuple[pd.DataFrame, str]:
+    """The data at `path` and its SHA-256, after every check of `contract` passed."""
+    frame = read_table(path, contract)
+    ensure_valid(frame, contract)
     return frame, sha256_file(path)
 
 
-def prepare(frame: pd.DataFrame, digest: str, source: str, config: ModellingConfig) -> Split:
+def prepare(frame: pd.DataFrame, digest: str, source: str, config: ModellingConfig, contract: Contract) -> Split:
     """Split data that passed its checks, with the manifest that says where it came from."""
-    train, test = split(frame, test_ratio=config.data.test_train_ratio, seed=config.data.random_seed, source=source)
+    labels = contract.labels(frame)
+    data = config.data
+    train, test = split(frame, labels, test_ratio=data.test_train_ratio, seed=data.random_seed, source=source)
     manifest = DataManifest(
         data_file=source,
         data_sha256=digest,
         rows=len(frame),
         train_rows=len(train),
         test_rows=len(test),
-        default_rate=round(float(frame[LABEL].mean()), 6),
+        default_rate=round(float(labels.mean()), 6),
         test_train_ratio=config.data.test_train_ratio,
         split_seed=config.data.random_seed,
     )
@@ -83,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def body(step: common.StepRun) -> int:
         source = step.args.data_input_dir / step.config.data.data_file
-        frame, digest = load_checked(source)
-        prepared = prepare(frame, digest, str(source), step.config)
+        contract = step.config.contract()
+        frame, digest = load_checked(source, contract)
+        prepared = prepare(frame, digest, str(source), step.config, contract)
         write_split(prepared, step.args.data_output_dir, step.config)
         step.record("data_prep", prepared.log)
         return 0

@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 
 from creditops.config.modelling import ModellingConfig
-from creditops.data.schema import LABEL
 from creditops.files import write_json, write_text
-from creditops.modelling.estimators import TrainedModel, feature_matrix
+from creditops.modelling.estimators import TrainedModel
 from creditops.modelling.metrics import SCALAR_METRICS, Comparison, compare_with_champion, evaluate_predictions
 from creditops.modelling.plots import plot_confusion_matrix, plot_roc_curve
 from creditops.modelling.serialization import load_model
@@ -52,14 +51,15 @@ def find_champion(registry: Registry, name: str) -> Champion | None:
 
 
 def evaluate(model: TrainedModel, test: pd.DataFrame, champion: Champion | None, config: ModellingConfig) -> Evaluation:
-    """Score `model` and the champion on `test`; better_than_last by the configured metric and tolerance."""
-    features, labels = feature_matrix(test), test[LABEL].to_numpy()
+    """Score `model` and the champion on `test`, each reading its own contract's columns; better_than_last
+    by the configured metric and tolerance."""
+    labels = model.contract.labels(test)
     settings = config.eval
-    probability = model.predict_proba(features)
+    probability = model.predict_proba(test)
     metrics = evaluate_predictions(labels, probability, settings.threshold)
     champion_metrics = None
     if champion is not None:
-        champion_metrics = evaluate_predictions(labels, champion.model.predict_proba(features), settings.threshold)
+        champion_metrics = evaluate_predictions(labels, champion.model.predict_proba(test), settings.threshold)
         champion_metrics["model_version"] = champion.version
     comparison = compare_with_champion(
         settings.primary_metric,
@@ -106,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def body(step: common.StepRun) -> int:
         config = step.config
-        test, _ = read_split_part(step.args.data_dir, config.data.eval_file)
-        model = load_model(step.args.model_dir / config.model.model_file, allow_pickle=step.allow_pickle)
+        contract = config.contract()
+        test, _ = read_split_part(step.args.data_dir, config.data.eval_file, contract)
+        model = load_model(step.args.model_dir / config.model.model_file, contract, allow_pickle=step.allow_pickle)
         champion = find_champion(Registry(step.context.store_uri), config.registry.model_name)
         result = evaluate(model, test, champion, config)
         written = write_evaluation(result, step.args.eval_dir, config)

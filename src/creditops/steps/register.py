@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{model_dir / MODEL_MANIFEST} not found: register needs the lineage that creditops' train step"
                 f" writes; run 'python -m creditops.steps.train --model_dir {model_dir} …' first"
             )
-        model = load_model(model_dir / config.model.model_file)
+        model = load_model(model_dir / config.model.model_file, config.contract())
         registry = Registry(step.context.store_uri, step.context.authenticated_user)
         result = register(registry, model, manifest, verdict, config, step.args.registry_dir)
         print(result.reason)

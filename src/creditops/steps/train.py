@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 
 from creditops.config.modelling import ModellingConfig
+from creditops.data.contract import Contract
 from creditops.data.io import read_table
-from creditops.data.schema import FEATURES, LABEL
 from creditops.errors import CreditopsError
 from creditops.files import sha256_file
-from creditops.modelling.estimators import TrainedModel, feature_matrix, train_model
+from creditops.modelling.estimators import TrainedModel, train_model
 from creditops.modelling.serialization import save_model
 from creditops.steps import common
 from creditops.steps.manifests import DataManifest, ModelManifest, read_data_manifest, write_manifest
@@ -29,8 +29,11 @@ class Training:
     log: RunLog
 
 
-def train(frame: pd.DataFrame, data: DataManifest, config: ModellingConfig, commit: str) -> Training:
-    """Fit the configured learner on `frame` (the train split of `data`), built from code at `commit`."""
+def train(
+    frame: pd.DataFrame, data: DataManifest, config: ModellingConfig, commit: str, contract: Contract
+) -> Training:
+    """Fit the configured learner on the features of `contract` in `frame` (the train split of `data`), built
+    from code at `commit`; the model carries the contract."""
     settings = config.train
     params: dict[str, str | int | float] = {
         "algorithm": settings.algorithm,
@@ -41,8 +44,9 @@ def train(frame: pd.DataFrame, data: DataManifest, config: ModellingConfig, comm
         "seed": settings.random_seed,
     }
     model = train_model(
-        feature_matrix(frame, np.float32),
-        frame[LABEL].to_numpy(),
+        contract.feature_matrix(frame, np.float32),
+        contract.labels(frame),
+        contract=contract,
         algorithm=settings.algorithm,
         n_estimators=settings.n_estimators,
         learning_rate=settings.learning_rate,
@@ -54,7 +58,7 @@ def train(frame: pd.DataFrame, data: DataManifest, config: ModellingConfig, comm
     manifest = ModelManifest(
         algorithm=settings.algorithm,
         params=params,
-        features=list(FEATURES),
+        features=list(contract.features),
         train_rows=len(frame),
         data=data,
         config_hash=config_hash,
@@ -69,15 +73,15 @@ def train(frame: pd.DataFrame, data: DataManifest, config: ModellingConfig, comm
     return Training(model, manifest, log)
 
 
-def read_split_part(data_dir: Path, file_name: str) -> tuple[pd.DataFrame, Path]:
+def read_split_part(data_dir: Path, file_name: str, contract: Contract) -> tuple[pd.DataFrame, Path]:
     """One file of a split written by data_prep (this one or the original)."""
     path = data_dir / file_name
     if not path.is_file():
         raise CreditopsError(f"{path} not found: run data_prep into {data_dir} first")
-    return read_table(path), path
+    return read_table(path, contract), path
 
 
-def data_of(data_dir: Path, frame: pd.DataFrame, path: Path) -> DataManifest:
+def data_of(data_dir: Path, frame: pd.DataFrame, path: Path, contract: Contract) -> DataManifest:
     """The data manifest beside a split; for a split the original data_prep wrote (no manifest), the
     split file itself stands for the data."""
     manifest = read_data_manifest(data_dir)
@@ -87,7 +91,7 @@ def data_of(data_dir: Path, frame: pd.DataFrame, path: Path) -> DataManifest:
         data_file=str(path),
         data_sha256=sha256_file(path),
         rows=len(frame),
-        default_rate=round(float(frame[LABEL].mean()), 6),
+        default_rate=round(float(contract.labels(frame).mean()), 6),
     )
 
 
@@ -100,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def body(step: common.StepRun) -> int:
         config, data_dir, model_dir = step.config, step.args.data_dir, step.args.model_dir
-        frame, path = read_split_part(data_dir, config.data.train_file)
+        contract = config.contract()
+        frame, path = read_split_part(data_dir, config.data.train_file, contract)
         commit = git_commit(override=step.context.commit_override)
-        trained = train(frame, data_of(data_dir, frame, path), config, commit)
+        trained = train(frame, data_of(data_dir, frame, path, contract), config, commit, contract)
         save_model(trained.model, model_dir / config.model.model_file)
         write_manifest(model_dir, trained.manifest)
         step.record("train", trained.log)

@@ -20,7 +20,8 @@ from mlflow.models import Model, ModelSignature
 from mlflow.types import ColSpec, Schema, TensorSpec
 
 from creditops.context import redacted
-from creditops.data.schema import FEATURES
+from creditops.data.contract import ARTIFACT as CONTRACT_ARTIFACT
+from creditops.data.contract import Contract, contract_for_features, contract_from_json
 from creditops.errors import CreditopsError
 from creditops.files import atomic_path, exclusive_lock, scratch_dir
 from creditops.modelling.estimators import TrainedModel
@@ -49,11 +50,24 @@ class VersionInfo:
         return f"models:/{self.name}/{self.version}"
 
 
-def signature() -> ModelSignature:
-    """Inputs: the 23 features as integers; output: the probability of default (LightGBM pyfunc)."""
-    inputs = Schema([ColSpec("long", name) for name in FEATURES])
+_SIGNATURE_TYPES: Final = {"integer": "long", "number": "double", "boolean": "boolean", "date": "string"}
+CONTRACT_FILE: Final = f"extra_files/{CONTRACT_ARTIFACT}"
+"""Where the model's data contract lies in its MLflow model folder (MLflow's place for extra files)."""
+
+
+def signature(contract: Contract) -> ModelSignature:
+    """Inputs: the contract's features with their types (text categories as strings); output: the
+    probability of default."""
+    inputs = Schema([ColSpec(_column_type(contract, name), name) for name in contract.features])
     outputs = Schema([TensorSpec(np.dtype("float64"), (-1,))])
     return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def _column_type(contract: Contract, name: str) -> str:
+    column = contract.columns[name]
+    if column.type == "category":
+        return "string" if column.text_categories else "long"
+    return _SIGNATURE_TYPES[column.type]
 
 
 def save_model_dir(model: TrainedModel, target: Path) -> Path:
@@ -69,7 +83,14 @@ def log_model(model: TrainedModel) -> str:
 
 
 def _flavor_call(model: TrainedModel, function: str, **where: str) -> Any:
-    common = {"signature": signature(), **where}
+    with scratch_dir("creditops-contract-") as scratch:
+        contract_file = Path(scratch) / CONTRACT_ARTIFACT
+        contract_file.write_text(model.contract.canonical(), encoding="utf-8")
+        return _flavor_call_with(model, function, [str(contract_file)], **where)
+
+
+def _flavor_call_with(model: TrainedModel, function: str, extra_files: list[str], **where: str) -> Any:
+    common = {"signature": signature(model.contract), "extra_files": extra_files, **where}
     if model.algorithm == "lightgbm":
         import lightgbm as lgb
 
@@ -344,11 +365,28 @@ def load_model_dir(path: Path) -> TrainedModel:
     except (MlflowException, OSError, ValueError, TypeError) as error:
         raise CreditopsError(f"cannot read {path / 'MLmodel'}: {str(error).splitlines()[0]}") from error
     if "lightgbm" in flavors:
-        return TrainedModel("lightgbm", read_booster(_inside(path, flavors["lightgbm"].get("data"))))
+        booster = read_booster(_inside(path, flavors["lightgbm"].get("data")))
+        return TrainedModel("lightgbm", booster, _contract_of(path, booster.feature_name(), booster.num_feature()))
     sklearn_flavor = flavors.get("sklearn", {})
     if sklearn_flavor.get("serialization_format") == "skops":
-        return TrainedModel("sklearn_gbm", load_skops(_inside(path, sklearn_flavor.get("pickled_model"))))
+        estimator: Any = load_skops(_inside(path, sklearn_flavor.get("pickled_model")))
+        return TrainedModel("sklearn_gbm", estimator, _contract_of(path, None, int(estimator.n_features_in_)))
     raise CreditopsError(f"unsupported model at {path}: creditops loads LightGBM text models and skops GBMs only")
+
+
+def _contract_of(folder: Path, names: list[str] | None, count: int) -> Contract:
+    """The data contract the model folder carries, which must name the model's features; a model registered
+    before contracts travelled carries none and is read by its features (UCI's, with or without the
+    protected columns). `names` is None for a model that keeps no feature names (scikit-learn)."""
+    if not (folder / CONTRACT_FILE).is_file():
+        return contract_for_features(names, count, str(folder))
+    contract = contract_from_json(_inside(folder, CONTRACT_FILE).read_text(encoding="utf-8"), str(folder))
+    if len(contract.features) != count or (names is not None and list(names) != list(contract.features)):
+        raise CreditopsError(
+            f"{folder}: the model's {count} features are not the {len(contract.features)} of its data contract"
+            f" ({CONTRACT_FILE}): the folder was altered; register the model again"
+        )
+    return contract
 
 
 def _inside(folder: Path, name: object) -> Path:
