@@ -21,7 +21,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if name == "prod":
             settings["tracking_uri"] = "${PROD_MLFLOW_TRACKING_URI}"  # required here, unlike the shipped file
         (tmp_path / "config" / "environments" / f"{name}.yaml").write_text(yaml.safe_dump(settings))
-    (tmp_path / "config" / "modelling.json").write_text((REPO / "config" / "modelling.json").read_text())
+    for name in ("modelling.json", "schema.yaml"):
+        (tmp_path / "config" / name).write_text((REPO / "config" / name).read_text())
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CREDITOPS_HOME", str(tmp_path / ".creditops"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

@@ -15,6 +15,7 @@ import yaml
 from creditops.cli import main
 from creditops.config.modelling import ModellingConfig
 from creditops.context import from_process
+from creditops.data.contract import uci
 from creditops.data.io import write_table
 from creditops.data.synth import synthesize
 from creditops.endpoints import blue_green
@@ -47,7 +48,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         settings["endpoint"]["target"] = "azureml"
         settings["rollout"]["requests_per_step"] = 20
         path.write_text(yaml.safe_dump(settings))
-    shutil.copy(REPO / "config" / "modelling.json", root / "config" / "modelling.json")
+    for name in ("modelling.json", "schema.yaml"):
+        shutil.copy(REPO / "config" / name, root / "config" / name)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         patch.setenv("CREDITOPS_HOME", str(root / ".creditops"))
@@ -114,7 +116,7 @@ def test_azure_answers_are_the_local_service_answers(ws: StandInML) -> None:
     assert answer.status_code == 200
     assert answer.headers["azureml-model-deployment"] == "blue"
     loaded = load_for_serving(from_process("prod").store_uri, f"models:/{MODEL}/1")
-    expected = loaded.model.predict_proba(parse_request(SAMPLE_REQUEST.read_bytes(), max_rows=100).features)
+    expected = loaded.model.predict_proba(parse_request(SAMPLE_REQUEST.read_bytes(), uci(), max_rows=100).features)
     got = [row["probability"] for row in orjson.loads(answer.content)["predictions"]]
     assert got == pytest.approx(expected.tolist(), abs=1e-12)
     refused = target.invoke(b'{"input_data": {"columns": ["LIMIT_BAL"], "data": [[1]]}}')

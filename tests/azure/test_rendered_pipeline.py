@@ -60,10 +60,10 @@ def test_the_rendered_steps_run_in_the_rendered_environment_and_register_a_model
 ) -> None:
     out, python = rendered
     pipeline = yaml.safe_load((out / "pipeline.yml").read_text())
-    config = load_modelling_config(out / "modelling.json")
+    config = load_modelling_config(out / "config" / "modelling.json")
     data = tmp_path / "data"
     write_table(synthesize(800, seed=11), data / config.data.data_file)
-    parent_inputs = {"data": data, "config": out / "modelling.json"}
+    parent_inputs = {"data": data, "config": out / "config"}
     store = f"sqlite:///{tmp_path / 'store.db'}"
     environ = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "MLFLOW_TRACKING_URI": store}
     for name, job in pipeline["jobs"].items():

@@ -23,8 +23,14 @@ def test_the_original_config_loads_unchanged() -> None:
     assert config.train.algorithm == "lightgbm"
 
 
-def test_no_file_means_embedded_defaults() -> None:
+def test_no_file_means_the_projects_config_else_the_embedded_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     assert load_modelling_config(None) == ModellingConfig()
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "modelling.json").write_text('{"train": {"n_estimators": 7}}', encoding="utf-8")
+    assert load_modelling_config(None).train.n_estimators == 7  # an edit of the project's file is never ignored
 
 
 def test_new_keys_are_optional_and_validated(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -7,6 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from creditops.data.checks import DataCheckError, check_data, ensure_valid
+from creditops.data.contract import uci
+
+if TYPE_CHECKING:
+    from creditops.data.contract import Contract
 from creditops.data.schema import FEATURES, LABEL
 
 
@@ -72,22 +77,22 @@ def test_each_check_fails_on_its_own_bad_case(
     column: str,
     rows: int,
 ) -> None:
-    failures = check_data(corrupt(small_frame.head(100).copy()))
+    failures = check_data(corrupt(small_frame.head(100).copy()), uci())
     assert [(f.check, f.column, f.rows) for f in failures] == [(check, column, rows)]
 
 
 def test_good_data_passes(small_frame: pd.DataFrame) -> None:
-    assert check_data(small_frame) == ()
+    assert check_data(small_frame, uci()) == ()
 
 
 def test_empty_data_fails(small_frame: pd.DataFrame) -> None:
-    assert check_data(small_frame.head(0))[0].check == "not_empty"
+    assert check_data(small_frame.head(0), uci())[0].check == "not_empty"
 
 
 def test_report_names_every_failure(small_frame: pd.DataFrame) -> None:
     frame = _label_2(_education_code_9(small_frame.head(100).copy()))
     with pytest.raises(DataCheckError) as raised:
-        ensure_valid(frame)
+        ensure_valid(frame, uci())
     message = str(raised.value)
     assert "data checks failed (2)" in message
     assert "allowed_codes on 'EDUCATION': 3 row(s)" in message
@@ -95,7 +100,7 @@ def test_report_names_every_failure(small_frame: pd.DataFrame) -> None:
 
 
 def test_label_may_be_absent_when_not_required(small_frame: pd.DataFrame) -> None:
-    assert check_data(small_frame.drop(columns=[LABEL]), require_label=False) == ()
+    assert check_data(small_frame.drop(columns=[LABEL]), uci(), require_label=False) == ()
 
 
 def _pandera_passes(frame: pd.DataFrame, require_label: bool) -> bool:
@@ -104,7 +109,7 @@ def _pandera_passes(frame: pd.DataFrame, require_label: bool) -> bool:
     from creditops.data.checks import _schema
 
     try:
-        _schema(require_label).validate(frame, lazy=True)
+        _schema(uci(), require_label).validate(frame, lazy=True)
     except SchemaErrors:
         return False
     return True
@@ -126,17 +131,26 @@ def test_the_quick_pass_agrees_with_pandera_on_any_one_bad_cell(
     if isinstance(value, float):
         frame = frame.astype({column: float})
     frame.loc[row, column] = value
-    assert _passes_every_check(frame, require_label) == _pandera_passes(frame, require_label)
+    assert _passes_every_check(frame, uci(), require_label) == _pandera_passes(frame, require_label)
+
+
+def _with_sex_codes(codes: tuple[int, ...]) -> "Contract":
+    from creditops.data.contract import Contract
+
+    payload = uci().model_dump(mode="json")
+    payload["columns"]["SEX"]["categories"] = list(codes)
+    payload["slices"]["SEX"] = {"one": [codes[0]]}
+    return Contract.model_validate(payload)
 
 
 @pytest.mark.parametrize("codes", [(1, 2), (1, 3, 7)], ids=["contiguous", "with-gaps"])
 def test_the_quick_pass_tests_membership_of_a_code_set_with_gaps(
-    small_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, codes: tuple[int, ...]
+    small_frame: pd.DataFrame, codes: tuple[int, ...]
 ) -> None:
     from creditops.data import checks
 
-    monkeypatch.setitem(checks.CATEGORICAL_CODES, "SEX", codes)
+    contract = _with_sex_codes(codes)
     frame = small_frame.head(30).assign(SEX=2)
-    assert checks._passes_every_check(frame, True) == (2 in codes)
-    assert checks._passes_every_check(frame.drop(columns=["AGE"]), True) is False
-    assert checks._passes_every_check(frame.assign(ID=1), True) is False
+    assert checks._passes_every_check(frame, contract, True) == (2 in codes)
+    assert checks._passes_every_check(frame.drop(columns=["AGE"]), contract, True) is False
+    assert checks._passes_every_check(frame.assign(ID=1), contract, True) is False

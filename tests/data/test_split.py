@@ -26,7 +26,7 @@ def test_the_split_is_scikit_learns_on_the_frame_sorted_by_index(small_frame: pd
         "reversed": small_frame.iloc[::-1],
         "shuffled": small_frame.set_axis(np.random.default_rng(1).permutation(len(small_frame))),
     }[order]
-    train, test = split(frame, test_ratio=0.25, seed=7)
+    train, test = split(frame, frame[LABEL].to_numpy(), test_ratio=0.25, seed=7)
     expected = train_test_split(frame, test_size=0.25, random_state=7, stratify=frame[LABEL])
     pd.testing.assert_frame_equal(train, expected[0].sort_index())
     pd.testing.assert_frame_equal(test, expected[1].sort_index())
@@ -38,7 +38,7 @@ def test_tiny_data_is_refused_naming_the_rows_needed_and_why(rows: int, seed: in
     frame = synthesize(rows, seed)
     defaults = int(frame[LABEL].sum())
     with pytest.raises(DataError) as raised:
-        split(frame, test_ratio=0.25, seed=42, source="t.csv")
+        split(frame, frame[LABEL].to_numpy(), test_ratio=0.25, seed=42, source="t.csv")
     assert str(raised.value) == (
         f"t.csv has {rows} rows ({defaults} default(s), {rows - defaults} non-default(s)): training needs at least"
         " 4 rows of each class (8 in all) so that the stratified split (test_train_ratio 0.25) puts both classes in its"
@@ -62,7 +62,7 @@ def test_with_the_rows_needed_both_parts_hold_both_classes(ratio: float, extra: 
     needed = rows_per_class(ratio)
     labels = np.array([1] * (needed + extra) + [0] * (needed + more))
     frame = pd.DataFrame({LABEL: np.random.default_rng(seed).permutation(labels)})
-    train, test = split(frame, test_ratio=ratio, seed=seed)
+    train, test = split(frame, frame[LABEL].to_numpy(), test_ratio=ratio, seed=seed)
     assert set(train[LABEL]) == set(test[LABEL]) == {0, 1}
 
 
@@ -71,7 +71,7 @@ def test_one_row_fewer_of_a_class_is_refused() -> None:
     with pytest.raises(
         DataError, match=r"has 103 rows \(3 default\(s\), 100 non-default\(s\)\): training needs at least 4"
     ):
-        split(frame, test_ratio=0.25, seed=1)
+        split(frame, frame[LABEL].to_numpy(), test_ratio=0.25, seed=1)
 
 
 @pytest.mark.parametrize("command", [["run", "--no-logging", "--data"], ["run", "--data"], ["data", "check"]])

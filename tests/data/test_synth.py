@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from creditops.data.checks import check_data
+from creditops.data.contract import uci
 from creditops.data.schema import BILL_AMOUNTS, COLUMNS, FEATURES, ID_COLUMN, LABEL, OBSERVED_ON, PAY_AMOUNTS
 from creditops.data.synth import split_outcomes, synthesize
 
@@ -26,7 +27,7 @@ def test_has_exactly_the_uci_columns_as_integers(frame: pd.DataFrame) -> None:
 
 
 def test_passes_every_data_check(frame: pd.DataFrame) -> None:
-    assert check_data(frame) == ()
+    assert check_data(frame, uci()) == ()
 
 
 def test_default_rate_is_realistic(frame: pd.DataFrame) -> None:
@@ -111,4 +112,4 @@ def test_a_portfolio_larger_than_a_chunk_is_drawn_chunk_by_chunk() -> None:
     assert not chunks[0][list(FEATURES)].equals(chunks[1][list(FEATURES)].set_axis(chunks[0].index))
     again = pd.concat(synthesize_chunks(2_500, 4, "limits", first_id=11, chunk_rows=1_000), ignore_index=True)
     pd.testing.assert_frame_equal(joined, again)
-    assert not check_data(joined)
+    assert not check_data(joined, uci())

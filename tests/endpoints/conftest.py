@@ -10,8 +10,8 @@ import pytest
 
 from creditops.config.modelling import ModellingConfig
 from creditops.context import from_process
+from creditops.data.contract import uci
 from creditops.data.io import write_table
-from creditops.data.schema import FEATURES, LABEL
 from creditops.data.synth import synthesize
 from creditops.endpoints import manager, state
 from creditops.modelling.estimators import TrainedModel
@@ -38,14 +38,15 @@ def model_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="package")
 def broken_model(model_workspace: Path) -> str:
     """A model that loads and answers, but with 'probabilities' far outside [0, 1]."""
-    features = np.random.default_rng(0).normal(size=(200, 23))
+    contract = uci()
+    features = np.random.default_rng(0).normal(size=(200, len(contract.features)))
     booster = lgb.train(
         {"objective": "regression", "verbosity": -1, "min_data_in_leaf": 5},
-        lgb.Dataset(features, label=features[:, 0] * 100 + 50),
+        lgb.Dataset(features, label=features[:, 0] * 100 + 50, feature_name=list(contract.features)),
         num_boost_round=5,
     )
     target = model_workspace / "broken_model"
-    save_model_dir(TrainedModel("lightgbm", booster), target)
+    save_model_dir(TrainedModel("lightgbm", booster, contract), target)
     return str(target)
 
 
@@ -60,12 +61,12 @@ def endpoint(model_workspace: Path, request: pytest.FixtureRequest) -> Iterator[
 @pytest.fixture(scope="package")
 def inverted_model(model_workspace: Path) -> str:
     """A model that loads and answers valid probabilities, trained on the opposite labels: it disagrees."""
+    contract = uci()
     frame = synthesize(1_500, 3)
-    features = frame[list(FEATURES)].to_numpy(dtype=float)
-    labels = 1 - frame[LABEL].to_numpy()
-    booster = lgb.train(
-        {"objective": "binary", "verbosity": -1, "num_threads": 1}, lgb.Dataset(features, label=labels), 40
-    )
+    features = contract.feature_matrix(frame)
+    labels = 1 - contract.labels(frame)
+    dataset = lgb.Dataset(features, label=labels, feature_name=list(contract.features))
+    booster = lgb.train({"objective": "binary", "verbosity": -1, "num_threads": 1}, dataset, 40)
     target = model_workspace / "inverted_model"
-    save_model_dir(TrainedModel("lightgbm", booster), target)
+    save_model_dir(TrainedModel("lightgbm", booster, contract), target)
     return str(target)

@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A project folder with small environments on free ports; every endpoint deleted afterwards."""
     write_small_environments(tmp_path)
-    shutil.copy(REPO / "config" / "modelling.json", tmp_path / "config" / "modelling.json")
+    for name in ("modelling.json", "schema.yaml"):
+        shutil.copy(REPO / "config" / name, tmp_path / "config" / name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CREDITOPS_HOME", str(tmp_path / ".creditops"))
     monkeypatch.delenv("CREDITOPS_WORKSPACE", raising=False)

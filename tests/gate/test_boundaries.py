@@ -8,6 +8,7 @@ from creditops.config.environments import GateSettings
 from creditops.data.contract import Contract, uci
 from creditops.data.schema import LABEL
 from creditops.gate.checks import (
+    Check,
     approval_check,
     champion_check,
     fairness_check,
@@ -219,7 +220,7 @@ def _fairness_holdout(groups: dict[int, tuple[int, int, int, int]]) -> tuple[pd.
     return frame, np.array(labels), np.array(probability)
 
 
-def _fairness(groups: dict[int, tuple[int, int, int, int]], **limits: float):
+def _fairness(groups: dict[int, tuple[int, int, int, int]], **limits: float) -> Check:
     holdout, labels, probability = _fairness_holdout(groups)
     return fairness_check(holdout, labels, probability, 0.5, GateSettings(**limits), CONTRACT)
 

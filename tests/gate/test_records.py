@@ -198,7 +198,9 @@ def test_a_failing_data_check_lists_every_failure(small_frame: pd.DataFrame) -> 
     assert "allowed_codes on 'EDUCATION'" in failed.detail
 
 
-def test_the_fairness_check_records_its_figures_as_json(small_frame: pd.DataFrame, scored) -> None:
+def test_the_fairness_check_records_its_figures_as_json(
+    small_frame: pd.DataFrame, scored: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> None:
     labels, candidate, _ = scored
     settings = GateSettings(bootstrap_samples=50)
     result = run_gate(

@@ -23,6 +23,7 @@ def _fit(frame: pd.DataFrame, algorithm: str, trees: int = 40) -> TrainedModel:
         num_leaves=15,
         max_depth=3,
         seed=1,
+        contract=uci(),
     )
 
 
@@ -61,7 +62,7 @@ def test_model_file_round_trip_predicts_the_same(
     tmp_path: Path, fitted: TrainedModel, small_frame: pd.DataFrame
 ) -> None:
     path = save_model(fitted, tmp_path / "model.pkl")
-    loaded = load_model(path)
+    loaded = load_model(path, uci())
     features = uci().feature_matrix(small_frame.head(200))
     np.testing.assert_allclose(loaded.predict_proba(features), fitted.predict_proba(features))
 
@@ -78,7 +79,7 @@ def test_skops_loader_refuses_types_outside_the_allow_list(tmp_path: Path) -> No
 
 def test_missing_model_file_says_to_train_first(tmp_path: Path) -> None:
     with pytest.raises(CreditopsError, match="run the train step first"):
-        load_model(tmp_path / "model.pkl")
+        load_model(tmp_path / "model.pkl", uci())
 
 
 def test_unknown_algorithm_is_refused(small_frame: pd.DataFrame) -> None:

@@ -8,6 +8,7 @@ import joblib
 import pytest
 import sklearn
 
+from creditops.data.contract import uci
 from creditops.errors import CreditopsError
 from creditops.modelling.estimators import TrainedModel
 from creditops.modelling.serialization import load_model
@@ -17,7 +18,7 @@ RETRAIN = "retrain it with 'creditops run'"
 
 def _refusal(path: Path) -> str:
     with pytest.raises(CreditopsError) as raised:
-        load_model(path, allow_pickle=True)
+        load_model(path, uci(), allow_pickle=True)
     message = str(raised.value)
     assert "\n" not in message
     assert message.startswith(f"{path} is a pickle that this scikit-learn ({sklearn.__version__}) cannot load (")
@@ -74,7 +75,7 @@ def test_the_original_train_steps_joblib_model_loads_when_this_scikit_learn_can(
     path = tmp_path / "model.pkl"
     joblib.dump(small_sklearn_model.estimator, path)  # what the original train step wrote
     with pytest.warns(UserWarning, match="loaded the pickle"):
-        loaded = load_model(path, allow_pickle=True)
+        loaded = load_model(path, uci(), allow_pickle=True)
     assert loaded.algorithm == "sklearn_gbm"
 
 
@@ -82,4 +83,4 @@ def test_without_the_opt_in_a_pickle_is_refused_before_it_is_read(tmp_path: Path
     path = tmp_path / "model.pkl"
     path.write_bytes(b"\x80\x04 truncated")
     with pytest.raises(CreditopsError, match="is a pickle, and loading a pickle runs the code it names"):
-        load_model(path)
+        load_model(path, uci())

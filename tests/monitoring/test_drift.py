@@ -6,6 +6,14 @@ from creditops.data.synth import synthesize
 from creditops.monitoring.drift import DriftThresholds, compare, population_stability_index
 
 
+def _columns(frame):
+    """The UCI request columns of a frame, as the request log keeps them."""
+    return uci().encoded(frame, uci().request_columns)
+
+
+_NAMES = (uci().request_columns, uci().coded_columns)
+
+
 def test_psi_of_the_same_distribution_is_zero() -> None:
     values = np.random.default_rng(0).normal(size=5_000)
     assert population_stability_index(values, values) == pytest.approx(0.0, abs=1e-12)
@@ -29,11 +37,7 @@ def test_psi_grows_with_the_shift() -> None:
 def test_same_population_shows_no_drift() -> None:
     reference, live = synthesize(4_000, 1), synthesize(2_000, 2)
     report = compare(
-        uci().feature_matrix(reference),
-        uci().feature_matrix(live),
-        np.full(4_000, 0.2),
-        np.full(2_000, 0.2),
-        DriftThresholds(),
+        _columns(reference), _columns(live), np.full(4_000, 0.2), np.full(2_000, 0.2), DriftThresholds(), *_NAMES
     )
     assert report.drifted_features == ()
     assert not report.drifted
@@ -43,11 +47,7 @@ def test_same_population_shows_no_drift() -> None:
 def test_synthetic_drift_is_caught_on_its_feature(kind: str, feature: str) -> None:
     reference, live = synthesize(4_000, 1), synthesize(2_000, 2, kind)
     report = compare(
-        uci().feature_matrix(reference),
-        uci().feature_matrix(live),
-        np.full(4_000, 0.2),
-        np.full(2_000, 0.2),
-        DriftThresholds(),
+        _columns(reference), _columns(live), np.full(4_000, 0.2), np.full(2_000, 0.2), DriftThresholds(), *_NAMES
     )
     assert feature in report.drifted_features
     assert report.drifted
@@ -56,11 +56,7 @@ def test_synthetic_drift_is_caught_on_its_feature(kind: str, feature: str) -> No
 def test_a_shift_of_the_predicted_default_rate_alone_is_drift() -> None:
     frame = synthesize(1_000, 3)
     report = compare(
-        uci().feature_matrix(frame),
-        uci().feature_matrix(frame),
-        np.full(1_000, 0.2),
-        np.full(1_000, 0.3),
-        DriftThresholds(),
+        _columns(frame), _columns(frame), np.full(1_000, 0.2), np.full(1_000, 0.3), DriftThresholds(), *_NAMES
     )
     assert report.drifted_features == ()
     assert report.rate_shift == pytest.approx(0.1)

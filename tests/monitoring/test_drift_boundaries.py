@@ -6,7 +6,6 @@ from scipy.stats import chi2_contingency, ks_2samp
 
 from creditops.config.environments import MonitoringSettings
 from creditops.data.contract import uci
-from creditops.data.schema import FEATURES
 from creditops.monitoring.drift import (
     EPSILON,
     DriftReport,
@@ -20,7 +19,16 @@ from creditops.monitoring.drift import (
     too_few_rows,
 )
 
+FEATURES = uci().request_columns
 SETTINGS = MonitoringSettings(psi=0.25, p_value=0.01, default_rate_shift=0.05, min_rows=200)
+
+
+def _columns(frame):
+    """The UCI request columns of a frame, as the request log keeps them."""
+    return uci().encoded(frame, uci().request_columns)
+
+
+_NAMES = (uci().request_columns, uci().coded_columns)
 
 
 @pytest.mark.parametrize(
@@ -140,8 +148,8 @@ def test_psi_counts_an_empty_top_bin_and_values_on_a_cut() -> None:
 
 
 def test_compare_reports_rows_rates_and_each_feature(small_frame) -> None:
-    features = uci().feature_matrix(small_frame)
-    report = compare(features[:1200], features[1200:], np.full(1200, 0.2), np.full(800, 0.3), SETTINGS)
+    features = _columns(small_frame)
+    report = compare(features[:1200], features[1200:], np.full(1200, 0.2), np.full(800, 0.3), SETTINGS, *_NAMES)
     assert (report.rows, report.reference_rows) == (800, 1200)
     assert report.reference_rate == pytest.approx(0.2)
     assert report.live_rate == pytest.approx(0.3)

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
+from creditops.data.contract import uci
 from creditops.data.schema import ID_COLUMN, LABEL, OBSERVED_ON
 from creditops.errors import CreditopsError, TooLittleEvidenceError
 from creditops.monitoring.performance import calibration, id_key, join, judge, read_outcomes
@@ -16,7 +17,7 @@ def _outcomes(ids: list[object], labels: list[int], dates: list[str] | None = No
     frame = pd.DataFrame({ID_COLUMN: ids, LABEL: labels})
     if dates is not None:
         frame[OBSERVED_ON] = dates
-    return read_outcomes(frame, "outcomes.csv")
+    return read_outcomes(frame, "outcomes.csv", uci())
 
 
 def _logged(id_: object, probability: float, t: float = 1.0, version: str = "1") -> dict[str, object]:
@@ -75,7 +76,7 @@ def test_no_prediction_with_an_id_is_too_little_evidence() -> None:
 )
 def test_a_bad_outcomes_table_is_named_row_and_column(frame: pd.DataFrame, message: str) -> None:
     with pytest.raises(CreditopsError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        read_outcomes(frame, "outcomes.csv")
+        read_outcomes(frame, "outcomes.csv", uci())
 
 
 def test_the_figures_are_the_metrics_with_intervals_around_them() -> None:

@@ -128,13 +128,13 @@ def test_flag_mode_answers_the_original_request_with_warnings_on_its_second_row(
 
 
 def test_explain_adds_the_principal_reasons_of_each_row_and_nothing_without_it(client: TestClient) -> None:
-    from creditops.modelling.reasons import reason_table
+    from creditops.data.contract import uci
 
     request = json.loads(SAMPLE_REQUEST.read_text())
     plain = _post(client, "/score", request).json()
     explained = _post(client, "/score?explain=3", request).json()
     assert all("reasons" not in row for row in plain["predictions"])
-    codes = {group.code for group in reason_table()[1] if group.permissible}
+    codes = {group.code for group in uci().reasons}
     for row, same in zip(explained["predictions"], plain["predictions"], strict=True):
         assert row["probability"] == same["probability"]
         assert len(row["reasons"]) <= 3

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from creditops.data.contract import uci
 from creditops.data.schema import FEATURES
 from creditops.serving.app import ServiceSettings, create_app
 from creditops.serving.errors import RequestError
@@ -53,7 +54,7 @@ def _encode(document: object) -> bytes:
 def _status(body: bytes, mode: str = "reject") -> int:
     """200 for a request the parser accepts, else the status of its own error (any other error propagates)."""
     try:
-        parse_request(body, max_rows=10, on_invalid=mode)  # type: ignore[arg-type]
+        parse_request(body, uci(), max_rows=10, on_invalid=mode)  # type: ignore[arg-type]
     except RequestError as error:
         return error.status
     return 200

@@ -10,13 +10,16 @@ import jsonschema
 import pytest
 from starlette.testclient import TestClient
 
+from creditops.data.contract import uci
 from creditops.data.schema import FEATURES
 from creditops.serving.app import ServiceSettings, create_app
 from creditops.serving.model import LoadedModel
-from creditops.serving.openapi import ANSWER, REQUEST_FORMATS, REQUEST_SCHEMA
+from creditops.serving.openapi import ANSWER, request_formats, request_schema
 
 from ..sample_requests import SAMPLE_REQUEST, VALID_ROW
 
+REQUEST_FORMATS = request_formats(uci())
+REQUEST_SCHEMA = request_schema(uci())
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

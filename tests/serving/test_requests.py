@@ -2,6 +2,7 @@ import numpy as np
 import orjson
 import pytest
 
+from creditops.data.contract import uci
 from creditops.data.schema import FEATURES
 from creditops.serving.errors import RequestError
 from creditops.serving.requests import parse_request
@@ -38,13 +39,13 @@ EXPECTED = np.array([VALID_ROW, SECOND], dtype=float)
 
 
 def _parse(payload: object, max_rows: int = 100):
-    return parse_request(orjson.dumps(payload), max_rows=max_rows)
+    return parse_request(orjson.dumps(payload), uci(), max_rows=max_rows)
 
 
 def _fails(payload: object, status: int, message: str, max_rows: int = 100) -> None:
     body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
     with pytest.raises(RequestError) as raised:
-        parse_request(body, max_rows=max_rows)
+        parse_request(body, uci(), max_rows=max_rows)
     assert raised.value.status == status
     assert message in raised.value.message
 
@@ -64,13 +65,13 @@ def _fails(payload: object, status: int, message: str, max_rows: int = 100) -> N
     ids=["azureml", "azureml-list", "split", "records", "instances", "instances-records", "inputs", "inputs-columns"],
 )
 def test_every_format_gives_the_same_matrix(payload: dict) -> None:
-    np.testing.assert_array_equal(_parse(payload).features, EXPECTED)
+    np.testing.assert_array_equal(_parse(payload).columns, EXPECTED)
 
 
 def test_columns_in_any_order_are_put_in_training_order() -> None:
     order = list(reversed(range(23)))
     payload = {"dataframe_split": {"columns": [FEATURES[i] for i in order], "data": [[VALID_ROW[i] for i in order]]}}
-    np.testing.assert_array_equal(_parse(payload).features, EXPECTED[:1])
+    np.testing.assert_array_equal(_parse(payload).columns, EXPECTED[:1])
 
 
 def test_the_index_is_kept() -> None:
@@ -190,7 +191,7 @@ def test_a_boolean_is_not_a_number(value: bool) -> None:
 
 def test_the_word_true_elsewhere_in_the_body_does_not_refuse_numeric_rows() -> None:
     body = {"input_data": {"columns": list(range(23)), "index": ["true", "false"], "data": [VALID_ROW, VALID_ROW]}}
-    parsed = parse_request(orjson.dumps(body), max_rows=5)
+    parsed = parse_request(orjson.dumps(body), uci(), max_rows=5)
     assert parsed.index == ["true", "false"]
 
 
@@ -209,7 +210,7 @@ def test_nesting_that_parses_is_refused_as_rows_not_numbers() -> None:
 def test_a_hundred_thousand_keys_give_a_short_message() -> None:
     payload = {f"k{i}": i for i in range(100_000)}
     with pytest.raises(RequestError) as raised:
-        parse_request(orjson.dumps(payload), max_rows=5)
+        parse_request(orjson.dumps(payload), uci(), max_rows=5)
     assert raised.value.status == 422
     assert "and 99995 more" in raised.value.message
     assert len(raised.value.message) < 400
@@ -217,7 +218,7 @@ def test_a_hundred_thousand_keys_give_a_short_message() -> None:
 
 def test_a_huge_column_name_is_quoted_short() -> None:
     with pytest.raises(RequestError) as raised:
-        parse_request(orjson.dumps({"dataframe_split": {"columns": ["x" * 100_000], "data": [[1]]}}), max_rows=5)
+        parse_request(orjson.dumps({"dataframe_split": {"columns": ["x" * 100_000], "data": [[1]]}}), uci(), max_rows=5)
     assert raised.value.status == 422
     assert len(raised.value.message) < 300
 
@@ -225,13 +226,15 @@ def test_a_huge_column_name_is_quoted_short() -> None:
 def test_flag_mode_scores_invalid_codes_and_names_them_per_row() -> None:
     impossible = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 10, 9, 8]
     body = orjson.dumps({"input_data": {"columns": list(range(23)), "index": [0, 1], "data": [VALID_ROW, impossible]}})
-    parsed = parse_request(body, max_rows=5, on_invalid="flag")
-    assert parsed.features.shape == (2, 23)
+    parsed = parse_request(body, uci(), max_rows=5, on_invalid="flag")
+    assert parsed.columns.shape == (2, 23)
     assert parsed.warnings is not None
     assert set(parsed.warnings) == {1}
     assert "SEX: 9 is not an allowed code (1..2)" in parsed.warnings[1]
     assert "EDUCATION: 8 is not an allowed code (0..6)" in parsed.warnings[1]
-    assert parse_request(orjson.dumps({"instances": [VALID_ROW]}), max_rows=5, on_invalid="flag").warnings is None
+    assert (
+        parse_request(orjson.dumps({"instances": [VALID_ROW]}), uci(), max_rows=5, on_invalid="flag").warnings is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -245,7 +248,7 @@ def test_flag_mode_scores_invalid_codes_and_names_them_per_row() -> None:
 )
 def test_flag_mode_still_refuses_structural_errors(body: bytes, message: str) -> None:
     with pytest.raises(RequestError) as raised:
-        parse_request(body, max_rows=5, on_invalid="flag")
+        parse_request(body, uci(), max_rows=5, on_invalid="flag")
     assert raised.value.status == 422
     assert message in raised.value.message
 
@@ -254,7 +257,7 @@ def test_an_id_column_anywhere_is_taken_as_the_rows_ids_and_index() -> None:
     columns = ["ID", *reversed(FEATURES)]
     data = [[71, *reversed(VALID_ROW)], [72, *reversed(SECOND)]]
     parsed = _parse({"dataframe_split": {"columns": columns, "data": data}})
-    np.testing.assert_array_equal(parsed.features, EXPECTED)
+    np.testing.assert_array_equal(parsed.columns, EXPECTED)
     assert parsed.ids == [71, 72]
     assert parsed.index == [71, 72]
     records_ = [{"ID": 9, **row} for row in records([VALID_ROW])]
@@ -297,3 +300,72 @@ def test_a_bad_explain_in_the_body_is_a_422_naming_the_range(asked: object) -> N
         assert _parse({"instances": [VALID_ROW], "explain": None}).explain == 0  # null asks for nothing
         return
     _fails({"instances": [VALID_ROW], "explain": asked}, 422, "explain must be a whole number of reasons from 1 to 10")
+
+
+def test_protected_columns_may_be_left_out_and_are_never_scored() -> None:
+    contract = uci()
+    features = list(contract.features)
+    row = dict(zip(FEATURES, VALID_ROW, strict=True))
+    without = {name: row[name] for name in features}
+    parsed = _parse({"dataframe_records": [without]})
+    np.testing.assert_array_equal(parsed.features[0], [row[name] for name in features])
+    assert np.isnan(parsed.columns[0, [FEATURES.index(name) for name in ("SEX", "MARRIAGE", "AGE")]]).all()
+    full = _parse({"dataframe_records": [row]})
+    np.testing.assert_array_equal(full.features, parsed.features)  # the same score with or without them
+    np.testing.assert_array_equal(full.columns[0], VALID_ROW)  # and kept for the request log when sent
+    positional = _parse({"instances": [[row[name] for name in features]]})
+    np.testing.assert_array_equal(positional.features, parsed.features)
+    _fails({"instances": [[row[name] for name in features[:-1]]]}, 422, "row 0: 19 values, expected 23")
+
+
+def test_a_protected_column_sent_is_still_validated() -> None:
+    row = dict(zip(FEATURES, VALID_ROW, strict=True))
+    _fails({"dataframe_records": [{**row, "SEX": 9}]}, 422, "column 'SEX' row 0: 9 is not an allowed code (1..2)")
+
+
+def _portfolio():
+    from creditops.data.contract import Contract
+
+    return Contract.model_validate(
+        {
+            "name": "german",
+            "label": {"column": "risk", "positive": "bad"},
+            "columns": {
+                "account": {"role": "id", "type": "integer"},
+                "purpose": {"type": "category", "categories": ["car (new)", "education", "business"]},
+                "amount": {"type": "number", "range": [0, 100000]},
+                "savings": {"type": "number", "missing": True},
+                "sex": {"role": "protected", "type": "category", "categories": ["male", "female"]},
+                "risk": {"role": "label", "type": "category", "categories": ["good", "bad"]},
+            },
+        }
+    )
+
+
+def test_text_categories_are_read_as_their_codes_and_an_unknown_one_is_a_422() -> None:
+    contract = _portfolio()
+    record = {"purpose": "education", "amount": 1200.5, "savings": None, "sex": "female", "account": 17}
+    parsed = parse_request(orjson.dumps({"dataframe_records": [record]}), contract, max_rows=5)
+    np.testing.assert_array_equal(parsed.features, [[1.0, 1200.5, np.nan]])
+    np.testing.assert_array_equal(parsed.columns, [[1.0, 1200.5, np.nan, 1.0]])
+    assert parsed.ids == [17]
+    for bad, message in (
+        (
+            {**record, "purpose": "yacht"},
+            "column 'purpose' row 0: 'yacht' is not an allowed category (car (new), education, business)",
+        ),
+        ({**record, "purpose": 1}, "column 'purpose' row 0: 1 is not an allowed category"),
+        ({**record, "purpose": None}, "column 'purpose' row 0: null is not an allowed category"),
+        ({**record, "amount": "12"}, "column 'amount' row 0: non-numeric '12' value"),
+        ({**record, "amount": None}, "column 'amount' row 0: null value"),
+        ({**record, "sex": "x"}, "column 'sex' row 0: 'x' is not an allowed category (male, female)"),
+    ):
+        with pytest.raises(RequestError) as raised:
+            parse_request(orjson.dumps({"dataframe_records": [bad]}), contract, max_rows=5)
+        assert raised.value.status == 422
+        assert raised.value.message.startswith(message)
+
+
+def test_unknown_columns_are_named_with_the_contracts_columns() -> None:
+    with pytest.raises(RequestError, match=r"unknown column 'x': use the column names \(purpose … sex\) or positions"):
+        parse_request(orjson.dumps({"dataframe_split": {"columns": ["x"], "data": [[1]]}}), _portfolio(), max_rows=5)

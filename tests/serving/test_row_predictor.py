@@ -16,7 +16,9 @@ def _one_by_one(predict: RowPredictor, features: np.ndarray) -> np.ndarray:
 
 def test_each_row_scores_exactly_as_the_booster(small_model: TrainedModel, small_frame: pd.DataFrame) -> None:
     features = uci().feature_matrix(small_frame)
-    reloaded = TrainedModel("lightgbm", lgb.Booster(model_str=small_model.estimator.model_to_string()))
+    reloaded = TrainedModel(
+        "lightgbm", lgb.Booster(model_str=small_model.estimator.model_to_string()), small_model.contract
+    )
     predict = RowPredictor(reloaded)
     assert predict.uses_fast_path
     assert np.array_equal(_one_by_one(predict, features), small_model.predict_proba(features))
@@ -30,7 +32,7 @@ def test_an_early_stopped_booster_scores_with_its_best_iteration(
     features = uci().feature_matrix(small_frame)[:50]
     expected = booster.predict(features)
     assert not np.allclose(expected, small_model.predict_proba(features))
-    assert np.array_equal(_one_by_one(RowPredictor(TrainedModel("lightgbm", booster)), features), expected)
+    assert np.array_equal(_one_by_one(RowPredictor(TrainedModel("lightgbm", booster, uci())), features), expected)
 
 
 @pytest.mark.parametrize("rows", [0, 2, 100])

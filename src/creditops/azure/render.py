@@ -22,6 +22,10 @@ from creditops.files import write_text
 SCHEMAS: Final = "https://azuremlschemas.azureedge.net/latest"
 BASE_IMAGE: Final = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
 CONFIG_NAME: Final = "modelling.json"
+CONFIG_FOLDER: Final = "config"
+"""The rendered config folder, uploaded as one data asset: the modelling config and the data contract it
+names travel together, as in the project's own config/ folder."""
+SCHEMA_NAME: Final = "schema.yaml"
 AZUREML_MLFLOW: Final = "azureml-mlflow>=1.57"
 """MLflow's `azureml://` tracking and registry URIs: what a step needs to log into the workspace."""
 INFERENCE_SERVER: Final = "azureml-inference-server-http>=1.3"
@@ -37,8 +41,9 @@ def render(
     out = out.resolve()
     prefix = f"creditops-{environment.name}"
     data_file = Path(environment.data.path)
+    contract = modelling.contract()
     rendered_config = modelling.model_copy(
-        update={"data": modelling.data.model_copy(update={"data_file": data_file.name})}
+        update={"data": modelling.data.model_copy(update={"data_file": data_file.name, "schema_file": SCHEMA_NAME})}
     )
     code = os.path.relpath((project / "src").resolve(), out)
     model = f"azureml:{rendered_config.registry.model_name}@latest"
@@ -46,7 +51,7 @@ def render(
         "compute.yml": _compute(prefix, environment),
         "environment.yml": environment_spec(prefix, "conda.yml"),
         "data-input.yml": _data(f"{prefix}-input", "uri_folder", _relative(data_file.parent, project, out)),
-        "data-config.yml": _data(f"{prefix}-config", "uri_file", CONFIG_NAME),
+        "data-config.yml": _data(f"{prefix}-config", "uri_folder", CONFIG_FOLDER),
         "pipeline.yml": _pipeline(prefix, code, label, environment),
         "online-endpoint.yml": online_endpoint_spec(environment),
         "online-deployment.yml": online_deployment_spec(environment, "blue", model, code, ("latest", 0.5)),
@@ -55,7 +60,10 @@ def render(
     }
     written = [write_text(out / name, yaml.safe_dump(spec, sort_keys=False)) for name, spec in files.items()]
     written.append(write_text(out / "conda.yml", yaml.safe_dump(conda_spec(project), sort_keys=False)))
-    written.append(write_text(out / CONFIG_NAME, json.dumps(rendered_config.model_dump(mode="json"), indent=2)))
+    config_text = json.dumps(rendered_config.model_dump(mode="json"), indent=2)
+    written.append(write_text(out / CONFIG_FOLDER / CONFIG_NAME, config_text))
+    contract_text = yaml.safe_dump(contract.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    written.append(write_text(out / CONFIG_FOLDER / SCHEMA_NAME, contract_text))
     return written
 
 
@@ -138,7 +146,7 @@ def _pipeline(prefix: str, code: str, label: str, environment: EnvironmentConfig
             "outputs": outputs,
         }
 
-    config = "--config_file ${{inputs.config}}"
+    config = f"--config_file ${{{{inputs.config}}}}/{CONFIG_NAME}"
 
     def folder() -> dict[str, Any]:
         return {"type": "uri_folder", "mode": "rw_mount"}
@@ -151,7 +159,7 @@ def _pipeline(prefix: str, code: str, label: str, environment: EnvironmentConfig
         "tags": {"creditops.environment": environment.name, "creditops.build": label},
         "inputs": {
             "data": {"type": "uri_folder", "path": f"azureml:{prefix}-input@latest", "mode": "ro_mount"},
-            "config": {"type": "uri_file", "path": f"azureml:{prefix}-config@latest", "mode": "ro_mount"},
+            "config": {"type": "uri_folder", "path": f"azureml:{prefix}-config@latest", "mode": "ro_mount"},
         },
         "jobs": {
             "data_prep": step(

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from creditops.config.validation import read_config_text, validated
 from creditops.errors import ConfigError
@@ -29,7 +29,7 @@ class DataSection(_Section):
     eval_file: str = Field("test.csv", description="Split that evaluate scores")
     random_seed: int = Field(42, description="Seed of the stratified split")
     schema_file: str | None = Field(
-        None, description="Data contract YAML (from the project folder); null: the built-in UCI contract"
+        None, description="Data contract YAML, from the folder of this config file; null: the built-in UCI contract"
     )
 
 
@@ -70,12 +70,16 @@ class ModellingConfig(_Section):
     model: ModelSection = ModelSection()
     eval: EvalSection = EvalSection()
     registry: RegistrySection = RegistrySection()
+    _folder: Path = PrivateAttr(default_factory=Path)
+    """Where the config file lies: its schema_file is read from there (the current folder for the defaults)."""
 
     def contract(self) -> "Contract":
         """The data contract this config names (the built-in UCI one when it names none)."""
         from creditops.data.contract import load_contract
 
-        return load_contract(None if self.data.schema_file is None else Path(self.data.schema_file))
+        if self.data.schema_file is None:
+            return load_contract(None)
+        return load_contract(self._folder / self.data.schema_file)
 
     def digest(self) -> str:
         """SHA-256 of the resolved config and of the contract it names, stable across key order and formatting:
@@ -103,4 +107,6 @@ def load_modelling_config(path: Path | None) -> ModellingConfig:
         payload = json.loads(read_config_text(path, label="config "))
     except json.JSONDecodeError as error:
         raise ConfigError(f"config {path} is not valid JSON: {error}") from error
-    return validated(ModellingConfig, payload, path, label="config ")
+    config = validated(ModellingConfig, payload, path, label="config ")
+    config._folder = path.parent
+    return config

@@ -98,7 +98,7 @@ def _build_schema(contract: Contract, require_label: bool) -> pa.DataFrameSchema
     for name in checked_columns(contract, require_label):
         column = contract.columns[name]
         columns[name] = pa.Column(
-            _DTYPES.get(column.type),
+            "int64" if column.type == "category" and not column.text_categories else _DTYPES.get(column.type),
             _value_checks(contract, name),
             nullable=column.missing,
             unique=column.role == "id",

@@ -237,6 +237,11 @@ class Contract(_Strict):
         return tuple(name for name in self.features if self.columns[name].text_categories)
 
     @cached_property
+    def coded_columns(self) -> frozenset[str]:
+        """Request columns whose values are codes (categories, booleans): compared by their counts."""
+        return frozenset(name for name in self.request_columns if self.columns[name].type in ("category", "boolean"))
+
+    @cached_property
     def text_columns(self) -> dict[str, dict[str, int]]:
         """Per request column with text categories, each category's code."""
         return {

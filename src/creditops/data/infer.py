@@ -112,9 +112,8 @@ def infer_contract(
         else:
             role: Literal["feature", "protected"] = "protected" if column_name in protected else "feature"
             columns[column_name] = _column(column_name, profile, role)
-            bands = _bands(columns[column_name], profile) if role == "protected" else None
-            if bands:
-                slices[column_name] = bands
+            if role == "protected" and columns[column_name].type in ("integer", "number"):
+                slices[column_name] = _bands(column_name, columns[column_name], profile)
     assert label_spec is not None  # the label was checked to be a column of the frame
     if not any(column.role == "feature" for column in columns.values()):
         raise DataError("no column is left to be a feature: the model needs at least one")
@@ -190,13 +189,14 @@ def _profile(series: pd.Series) -> _Profile:
     if pd.api.types.is_numeric_dtype(series.dtype):
         return made(_number_kind(filled), filled)
     items = filled.astype(object)
-    if all(isinstance(item, bool | np.bool_) for item in items):
+    held = pd.api.types.infer_dtype(items, skipna=True)
+    if held == "boolean":
         return made("truth", items.map(lambda item: str(bool(item))))
-    if all(isinstance(item, int | float | np.number) for item in items):
+    if held in ("integer", "floating", "mixed-integer-float", "decimal"):
         numbers = pd.to_numeric(items)
         return made(_number_kind(numbers), numbers)
     text = items.map(str)
-    if all(_ISO_DATE.match(item) for item in text):
+    if all(_ISO_DATE.match(item) for item in text.unique()):
         dates = pd.to_datetime(text, format="ISO8601", errors="coerce")
         if dates.notna().all():
             return made("date", pd.Series(dates))
@@ -385,7 +385,8 @@ def _widened(values: pd.Series, integer: bool) -> tuple[float | None, float | No
     wide_high = _at_least(wide_high if math.isfinite(wide_high) else float(high_f), high_f)
     if low_f >= 0:
         wide_low = max(wide_low, 0.0)
-    return (None if low == -math.inf else wide_low), (None if high == math.inf else wide_high)
+    # + 0.0: no -0.0, which equals 0 but writes as another digest
+    return (None if low == -math.inf else wide_low + 0.0), (None if high == math.inf else wide_high + 0.0)
 
 
 def _step(margin: float, integer: bool) -> float:
@@ -417,24 +418,22 @@ def _at_least(bound: float, value: float | int) -> float:
     return bound
 
 
-def _bands(column: Column, profile: _Profile) -> dict[str, list[Category] | Band] | None:
+def _bands(name: str, column: Column, profile: _Profile) -> dict[str, list[Category] | Band]:
     """Bands of a protected number column cut at its rounded quartiles, covering its whole range.
 
     Integer bands meet without overlap ([21, 29], [30, 34] …); number bands share their cut value, which
     the first band claims."""
-    if column.type not in ("integer", "number") or column.range is None:
-        return None
     values = profile.values.astype("float64")
     values = values[np.isfinite(values)]
     if values.empty:
-        return None
+        raise DataError(f"protected column {name!r} holds no finite number to cut into bands")
+    low, high = column.range or (None, None)
     whole = profile.kind == "whole"
     first, last = float(values.min()), float(values.max())
     quantiles = [float(q) for q in np.quantile(values, [k / SLICE_BANDS for k in range(1, SLICE_BANDS)])]
     step = _cut_step(quantiles[-1] - quantiles[0] or last - first, whole)
     cuts = sorted({_nearest(q, step) for q in quantiles})
     cuts = [cut for cut in cuts if first < cut <= last]
-    low, high = column.range
     edges = [first, *cuts]
     bands: dict[str, list[Category] | Band] = {}
     for position, start in enumerate(edges):
@@ -444,7 +443,7 @@ def _bands(column: Column, profile: _Profile) -> dict[str, list[Category] | Band
         label = _band_label(start, end)
         if label in bands:  # four digits did not tell two bands apart
             label = f"{start!r} to {end!r}"
-        bands[label] = Band(min=band_low, max=band_high)
+        bands[label] = Band(min=band_low + 0.0, max=band_high + 0.0)
     return bands
 
 
@@ -526,7 +525,7 @@ def contract_yaml(contract: Contract, *, source: str | Path | None = None, on: d
     text = "\n".join(header) + "\n" + body
     if _reads_back(text, contract):
         return text
-    text = "\n".join(header) + "\n" + _dump(payload, flow=None)
+    text = "\n".join(header) + "\n" + _dump(payload, flow=None, unicode=False)  # odd characters escaped
     if _reads_back(text, contract):
         return text
     raise ValueError("the contract does not survive YAML: report this as a creditops bug")
@@ -615,7 +614,7 @@ def _readable(payload: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _dump(payload: Any, *, flow: bool | None) -> str:
+def _dump(payload: Any, *, flow: bool | None, unicode: bool = True) -> str:
     return yaml.safe_dump(
-        payload, default_flow_style=flow, sort_keys=False, allow_unicode=True, width=10**6 if flow else _LINE
+        payload, default_flow_style=flow, sort_keys=False, allow_unicode=unicode, width=10**6 if flow else _LINE
     )

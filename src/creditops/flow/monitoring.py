@@ -63,8 +63,9 @@ def check_drift(context: Context, since_seconds: float) -> DriftCheck:
         )
     train = environment_split(context)[0]
     reference = contract.encoded(train, columns)
-    categorical = frozenset(name for name in columns if contract.columns[name].type in ("category", "boolean"))
-    report = compare(reference, live, model.predict_proba(train), live_probability, settings, columns, categorical)
+    report = compare(
+        reference, live, model.predict_proba(train), live_probability, settings, columns, contract.coded_columns
+    )
     stamp = _stamp()
     path = context.monitoring_dir / f"drift-{env}-{stamp}.html"
     page.render(report, reference, live, f"Drift on {endpoint} ({env}, model version {version})", path)

@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import (  # type: ignore[import-untyped]
     MetricFrame,
-    count,
     equalized_odds_difference,
     false_positive_rate,
     selection_rate,
@@ -119,7 +118,7 @@ def protected_groups(contract: Contract, frame: pd.DataFrame) -> dict[str, pd.Se
             continue
         groups = contract.groups(frame, name)
         named = [str(label) for label in contract.slices.get(name, {})]
-        others = sorted(set(groups.dropna().astype(str)) - set(named))
+        others = sorted({str(value) for value in groups.dropna().unique()} - set(named))
         found[name] = pd.Series(pd.Categorical(groups, categories=[*named, *others]), index=groups.index)
     return found
 
@@ -134,7 +133,7 @@ def fairness_report(
 ) -> FairnessReport:
     """The fairness of approving the rows whose probability of default is below `threshold`, for each
     protected column's groups (one label per row, NA where unknown; positional, like `labels`)."""
-    labels = np.asarray(labels).astype(np.int64)
+    labels = np.asarray(labels)
     flagged = (np.asarray(probability, dtype=np.float64) >= threshold).astype(np.int64)
     columns = tuple(
         column_fairness(labels, flagged, name, values, min_rows=min_rows) for name, values in groups.items()
@@ -145,53 +144,72 @@ def fairness_report(
 def column_fairness(
     labels: np.ndarray, flagged: np.ndarray, column: str, groups: pd.Series, *, min_rows: int
 ) -> ColumnFairness:
-    """One protected column: `flagged` is 1 where the model declines (predicts a default), 0 approves."""
+    """One protected column: `flagged` is 1 where the model declines (predicts a default), 0 approves.
+
+    The rows are first counted per group, outcome and decision, and fairlearn weighs those counts: the
+    same figures (sums of whole numbers are exact), in a time that does not grow with the rows, where
+    fairlearn on the rows themselves stacks them one by one (about a minute per million)."""
+    labels, flagged = np.asarray(labels), np.asarray(flagged)
     if len(groups) != len(labels) or len(flagged) != len(labels):
         raise ValueError(f"{column}: {len(groups)} groups and {len(flagged)} decisions for {len(labels)} labels")
-    known = ~groups.isna().to_numpy(dtype=bool)
-    names = groups.astype(object).to_numpy()[known].astype(str)
-    labels, flagged = labels[known], flagged[known]
+    if not (np.isin(labels, (0, 1)).all() and np.isin(flagged, (0, 1)).all()):
+        raise ValueError(f"{column}: labels and decisions must be 0 or 1")
+    codes, found = pd.factorize(groups, use_na_sentinel=True)
+    known = codes >= 0
+    missing = int((~known).sum())
+    counts = np.bincount(
+        codes[known] * 4 + labels[known].astype(np.int64) * 2 + flagged[known].astype(np.int64),
+        minlength=4 * len(found),
+    ).reshape(-1, 4)  # per group: good payers approved, declined; defaulters approved, declined
+    names = np.array([str(value) for value in found], dtype=object)
     if not len(names):
-        return ColumnFairness(column, (), int((~known).sum()), None, None, None, None, None)
-    frame = MetricFrame(
-        metrics={
-            "rows": count,
-            "approval": partial(selection_rate, pos_label=0),
-            "TPR": partial(true_positive_rate, pos_label=1),
-            "FPR": partial(false_positive_rate, pos_label=1),
-        },
-        y_true=labels,
-        y_pred=flagged,
-        sensitive_features=names,
-    )
-    table = frame.by_group
+        return ColumnFairness(column, (), missing, None, None, None, None, None)
+    cells = np.flatnonzero(counts.ravel())
+    group, outcome, decision = names[cells // 4], (cells // 2) % 2, cells % 2
+    weight = counts.ravel()[cells].astype(np.float64)
+    metrics = {
+        "approval": partial(selection_rate, pos_label=0),
+        "TPR": partial(true_positive_rate, pos_label=1),
+        "FPR": partial(false_positive_rate, pos_label=1),
+    }
+    table = MetricFrame(
+        metrics=metrics,
+        y_true=outcome,
+        y_pred=decision,
+        sensitive_features=group,
+        sample_params={name: {"sample_weight": weight} for name in metrics},
+    ).by_group
     rates = []
-    for group in _ordered(set(table.index), groups):
-        defaults = int(labels[names == group].sum())
-        rows = int(table.loc[group, "rows"])
+    for position in _ordered(list(names), groups):
+        name = names[position]
+        rows, defaults = int(counts[position].sum()), int(counts[position, 2:].sum())
         rates.append(
             GroupRates(
-                group=group,
+                group=name,
                 rows=rows,
                 defaults=defaults,
-                approval_rate=float(table.loc[group, "approval"]),
-                true_positive_rate=float(table.loc[group, "TPR"]) if defaults else None,
-                false_positive_rate=float(table.loc[group, "FPR"]) if rows > defaults else None,
+                approval_rate=float(table.loc[name, "approval"]),
+                true_positive_rate=float(table.loc[name, "TPR"]) if defaults else None,
+                false_positive_rate=float(table.loc[name, "FPR"]) if rows > defaults else None,
                 judged=rows >= min_rows and 0 < defaults < rows,
             )
         )
-    missing = int((~known).sum())
     judged = [rate for rate in rates if rate.judged]
     if len(judged) < 2:
         return ColumnFairness(column, tuple(rates), missing, None, None, None, None, None)
     approval = _gap(judged, "approval_rate")
     ratio = 1.0 if approval.high == 0 else approval.low / approval.high
-    in_judged = np.isin(names, [rate.group for rate in judged])
+    in_judged = np.isin(group, [rate.group for rate in judged])
     difference = float(
-        equalized_odds_difference(labels[in_judged], flagged[in_judged], sensitive_features=names[in_judged])
+        equalized_odds_difference(
+            outcome[in_judged],
+            decision[in_judged],
+            sensitive_features=group[in_judged],
+            sample_weight=weight[in_judged],
+        )
     )
     true_gap, false_gap = _gap(judged, "true_positive_rate"), _gap(judged, "false_positive_rate")
-    rate: Rate = "TPR" if true_gap.high - true_gap.low >= false_gap.high - false_gap.low else "FPR"
+    widest: Rate = "TPR" if true_gap.high - true_gap.low >= false_gap.high - false_gap.low else "FPR"
     return ColumnFairness(
         column=column,
         groups=tuple(rates),
@@ -199,8 +217,8 @@ def column_fairness(
         adverse_impact_ratio=ratio,
         approval_gap=approval,
         equalized_odds_difference=difference,
-        odds_rate=rate,
-        odds_gap=true_gap if rate == "TPR" else false_gap,
+        odds_rate=widest,
+        odds_gap=true_gap if widest == "TPR" else false_gap,
     )
 
 
@@ -215,12 +233,11 @@ def difference_meets(difference: float | None, maximum: float) -> bool | None:
     return None if difference is None else difference <= maximum + TOLERANCE
 
 
-def _ordered(seen: set[str], groups: pd.Series) -> list[str]:
-    """The groups in their categorical order (the contract's), else in text order."""
-    if isinstance(groups.dtype, pd.CategoricalDtype):
-        listed = [str(label) for label in groups.cat.categories if str(label) in seen]
-        return [*listed, *sorted(seen - set(listed))]
-    return sorted(seen)
+def _ordered(names: list[str], groups: pd.Series) -> list[int]:
+    """Positions of `names` in their categorical order (the contract's), else in text order."""
+    order = [str(label) for label in groups.cat.categories] if isinstance(groups.dtype, pd.CategoricalDtype) else []
+    rank = {name: position for position, name in enumerate(order)}
+    return sorted(range(len(names)), key=lambda position: (rank.get(names[position], len(rank)), names[position]))
 
 
 def _gap(judged: list[GroupRates], field: str) -> Gap:

@@ -27,6 +27,7 @@ from creditops.files import write_text
 from creditops.modelling.estimators import TrainedModel
 from creditops.modelling.fairness import (
     ColumnFairness,
+    Gap,
     difference_meets,
     fairness_report,
     protected_groups,
@@ -40,7 +41,7 @@ BOOTSTRAP_SAMPLES = 200
 IMPORTANCE_ROWS = 2_000
 SAMPLE_ROWS = 50_000
 """Above this many rows, the card's intervals, curves, tables, slices and champion comparison use a
-seeded sample of this size (the card says so); the metric values always use every row."""
+seeded sample of this size (the card says so); the metric values and fairness figures always use every row."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ def _sampled(rows: int) -> str:
     if rows <= SAMPLE_ROWS:
         return ""
     return (
-        f"<p><strong>Sampled.</strong> The metric values use all {rows:,} rows; the intervals, curves, tables,"
+        f"<p><strong>Sampled.</strong> The metric values and the fairness figures use all {rows:,} rows (as"
+        " the gate measures them); the intervals, curves, tables,"
         f" slices, importance and champion comparison use a seeded sample of {SAMPLE_ROWS:,} rows, so the"
         " intervals are those of the sample (wider than the whole's).</p>"
     )
@@ -320,18 +322,20 @@ def _fairness_column(column: ColumnFairness, gate: GateSettings) -> str:
     )
     name = html.escape(column.column)
     missing = f" {column.missing:,} rows without a {name} value are left out." if column.missing else ""
-    if column.adverse_impact_ratio is None or column.equalized_odds_difference is None:
+    ratio, approval = column.adverse_impact_ratio, column.approval_gap
+    difference, odds = column.equalized_odds_difference, column.odds_gap
+    if ratio is None or approval is None or difference is None or odds is None:
         verdict = (
             f"<p>Not judged: fewer than two groups of {gate.min_group_rows}+ rows with both outcomes.{missing}</p>"
         )
     else:
-        ratio_ok = ratio_meets(column.adverse_impact_ratio, gate.min_adverse_impact_ratio)
-        odds_ok = difference_meets(column.equalized_odds_difference, gate.max_equalized_odds_difference)
+        ratio_ok = ratio_meets(ratio, gate.min_adverse_impact_ratio)
+        odds_ok = difference_meets(difference, gate.max_equalized_odds_difference)
         verdict = (
-            f"<p>Adverse impact ratio <strong>{column.adverse_impact_ratio:.3f}</strong>"
-            f" ({_meets(ratio_ok)} the minimum {gate.min_adverse_impact_ratio:g});"
-            f" equalized odds difference <strong>{column.equalized_odds_difference:.3f}</strong>, in {column.odds_rate}"
-            f" ({_meets(odds_ok)} the maximum {gate.max_equalized_odds_difference:g}).{missing}</p>"
+            f"<p>Adverse impact ratio <strong>{ratio:.3f}</strong> ({_gap(approval)} approved):"
+            f" {_meets(ratio_ok)} the minimum {gate.min_adverse_impact_ratio:g}. Equalized odds difference"
+            f" <strong>{difference:.3f}</strong> ({column.odds_rate} {_gap(odds)}):"
+            f" {_meets(odds_ok)} the maximum {gate.max_equalized_odds_difference:g}.{missing}</p>"
         )
     formats = {"rows": ",d", "approval rate": ".1%", "TPR": ".1%", "FPR": ".1%"}
     return f"<h3>{name}</h3>" + _table(table, formats) + verdict
@@ -339,6 +343,10 @@ def _fairness_column(column: ColumnFairness, gate: GateSettings) -> str:
 
 def _meets(ok: bool | None) -> str:
     return "meets" if ok else "<strong>fails</strong>"
+
+
+def _gap(gap: Gap) -> str:
+    return f"{html.escape(gap.low_group)} {gap.low:.1%} vs {html.escape(gap.high_group)} {gap.high:.1%}"
 
 
 def _importance(model: TrainedModel, features: np.ndarray, labels: np.ndarray) -> str:

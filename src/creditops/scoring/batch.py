@@ -149,12 +149,15 @@ def checked_chunks(source: Path, contract: Contract, chunk_rows: int = 100_000) 
     return _checked(_chunks(source, chunk_rows, contract), contract)
 
 
-def _checked(chunks: Iterator[tuple[np.ndarray, np.ndarray]], contract: Contract) -> Iterator[CheckedChunk]:
-    """Each chunk split into its valid rows and its refused rows (with the service's per-row checks)."""
-    rules = ValueRules(contract, contract.features)
+def _checked(chunks: Iterator[tuple[np.ndarray, np.ndarray, "_Layout"]], contract: Contract) -> Iterator[CheckedChunk]:
+    """Each chunk split into its valid rows and its refused rows (with the service's per-row checks, on every
+    request column the file has: a protected column is checked too, though it never scores)."""
     id_column = contract.id_column or "ID"
-    for ids, features in chunks:
-        problems = rules.row_problems(features)
+    rules: ValueRules | None = None
+    for ids, values, layout in chunks:
+        rules = rules or ValueRules(contract, layout.columns)
+        problems = rules.row_problems(values)
+        features = values[:, layout.features] if layout.features is not None else values
         if not problems:
             yield CheckedChunk(ids, features, None)
             continue
@@ -164,8 +167,34 @@ def _checked(chunks: Iterator[tuple[np.ndarray, np.ndarray]], contract: Contract
         yield CheckedChunk(ids[valid], features[valid], pd.DataFrame({id_column: ids[~valid], "reasons": reasons}))
 
 
-def _chunks(source: Path, chunk_rows: int, contract: Contract) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(IDs, features as float64) per chunk; IDs are row numbers where the file has no ID column."""
+@dataclass(frozen=True)
+class _Layout:
+    """Which request columns a file has (the features, and the protected columns it carries), where the
+    features sit among them (None: they are all of them), and its ID column."""
+
+    columns: tuple[str, ...]
+    features: list[int] | None
+    id_column: str | None
+
+    @classmethod
+    def of(cls, source: Path, names: object, contract: Contract) -> "_Layout":
+        present = set(map(str, names))  # type: ignore[call-overload]
+        missing = [name for name in contract.features if name not in present]
+        if missing:
+            raise DataError(f"{source} lacks the feature column(s) {', '.join(missing)}")
+        columns = tuple(name for name in contract.request_columns if name in present)
+        positions = [columns.index(name) for name in contract.features]
+        id_column = contract.id_column if contract.id_column in present else None
+        return cls(columns, None if positions == list(range(len(columns))) else positions, id_column)
+
+    @property
+    def read(self) -> list[str]:
+        return [*self.columns, *([self.id_column] if self.id_column else [])]
+
+
+def _chunks(source: Path, chunk_rows: int, contract: Contract) -> Iterator[tuple[np.ndarray, np.ndarray, _Layout]]:
+    """(IDs, request columns as float64, their layout) per chunk; IDs are row numbers where the file has no ID
+    column."""
     suffix = source.suffix.lower()
     if not source.is_file():
         raise DataError(f"data file not found: {source}")
@@ -173,64 +202,50 @@ def _chunks(source: Path, chunk_rows: int, contract: Contract) -> Iterator[tuple
         yield from _parquet_chunks(source, chunk_rows, contract)
         return
     if suffix == ".csv":
-        header = pd.read_csv(source, nrows=0).columns
-        _require_features(source, header, contract)
-        usecols = [*contract.features, *_id_column(contract, header)]
+        layout = _Layout.of(source, pd.read_csv(source, nrows=0).columns, contract)
         start = 0
-        for frame in pd.read_csv(source, usecols=usecols, chunksize=chunk_rows):
-            yield _split(frame, start, contract)
+        for frame in pd.read_csv(source, usecols=layout.read, chunksize=chunk_rows):
+            yield _split(frame, start, contract, layout)
             start += len(frame)
         return
     frame = read_table(source, contract)  # Excel: whole, through the training reader (no streaming reader exists)
-    _require_features(source, frame.columns, contract)
+    layout = _Layout.of(source, frame.columns, contract)
     for start in range(0, len(frame), chunk_rows):
-        yield _split(frame.iloc[start : start + chunk_rows], start, contract)
+        yield _split(frame.iloc[start : start + chunk_rows], start, contract, layout)
 
 
-def _id_column(contract: Contract, names: object) -> list[str]:
-    present = set(map(str, names))  # type: ignore[call-overload]
-    return [contract.id_column] if contract.id_column is not None and contract.id_column in present else []
-
-
-def _parquet_chunks(source: Path, chunk_rows: int, contract: Contract) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _parquet_chunks(
+    source: Path, chunk_rows: int, contract: Contract
+) -> Iterator[tuple[np.ndarray, np.ndarray, _Layout]]:
     try:
         parquet = pq.ParquetFile(source)
     except (pa.ArrowInvalid, OSError) as error:
         raise DataError(f"cannot read {source}: {str(error).splitlines()[0]}") from error
-    names = parquet.schema_arrow.names
-    _require_features(source, names, contract)
-    ids_from = _id_column(contract, names)
-    columns = [*contract.features, *ids_from]
-    numeric = not contract.text_columns and all(contract.columns[n].type != "boolean" for n in contract.features)
+    layout = _Layout.of(source, parquet.schema_arrow.names, contract)
+    numeric = not contract.text_columns and all(contract.columns[n].type != "boolean" for n in layout.columns)
     start = 0
-    for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
+    for batch in parquet.iter_batches(batch_size=chunk_rows, columns=layout.read):
         if not numeric:
-            yield _split(batch.to_pandas(), start, contract)
+            yield _split(batch.to_pandas(), start, contract, layout)
             start += batch.num_rows
             continue
-        features = np.empty((batch.num_rows, len(contract.features)), dtype=np.float64, order="F")  # a copy a column
-        for position, name in enumerate(contract.features):
-            features[:, position] = batch.column(name).to_numpy(zero_copy_only=False)
-        if ids_from:
-            ids = batch.column(ids_from[0]).to_numpy(zero_copy_only=False)
+        values = np.empty((batch.num_rows, len(layout.columns)), dtype=np.float64, order="F")  # a copy a column
+        for position, name in enumerate(layout.columns):
+            values[:, position] = batch.column(name).to_numpy(zero_copy_only=False)
+        if layout.id_column:
+            ids = batch.column(layout.id_column).to_numpy(zero_copy_only=False)
         else:
             ids = np.arange(start, start + batch.num_rows)
         start += batch.num_rows
-        yield ids, features
+        yield ids, values, layout
 
 
-def _split(frame: pd.DataFrame, start: int, contract: Contract) -> tuple[np.ndarray, np.ndarray]:
-    features = contract.feature_matrix(frame)
-    id_column = contract.id_column
-    ids = frame[id_column].to_numpy() if id_column in frame else np.arange(start, start + len(frame))
-    return ids, features
-
-
-def _require_features(source: Path, columns: object, contract: Contract) -> None:
-    present = set(map(str, columns))  # type: ignore[call-overload]
-    missing = [name for name in contract.features if name not in present]
-    if missing:
-        raise DataError(f"{source} lacks the feature column(s) {', '.join(missing)}")
+def _split(
+    frame: pd.DataFrame, start: int, contract: Contract, layout: _Layout
+) -> tuple[np.ndarray, np.ndarray, _Layout]:
+    values = contract.encoded(frame, layout.columns)
+    ids = frame[layout.id_column].to_numpy() if layout.id_column else np.arange(start, start + len(frame))
+    return ids, values, layout
 
 
 class _Writer:

@@ -156,7 +156,7 @@ def _service_app(service: ScoringApp) -> FastAPI:
     app = FastAPIOffline(  # Swagger UI and ReDoc served from the package: the docs work with no network
         title="creditops scoring service",
         version=creditops.__version__,
-        description=f"Probability of default, for the columns of the {service.loaded.model.contract.name} data contract.",
+        description=f"Probability of default, for the columns of the {service.loaded.model.contract.name} contract.",
     )
     identity = service.identity
 

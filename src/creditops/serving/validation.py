@@ -34,6 +34,11 @@ class ValueRules:
         }
 
     @cached_property
+    def open_ended(self) -> bool:
+        """Some column has no low or no high bound: there ±inf is within its range and is refused apart."""
+        return bool(np.isinf(self.low).any() or np.isinf(self.high).any())
+
+    @cached_property
     def any_may_miss(self) -> bool:
         return bool(self.may_miss.any())
 
@@ -42,7 +47,9 @@ class ValueRules:
         where its column may be missing passes); None when every cell is valid."""
         if len(values) >= _LARGE_BATCH and self._all_valid_by_column(values):
             return None
-        within = (values >= self.low) & (values <= self.high)  # False for NaN and ±inf too
+        within = (values >= self.low) & (values <= self.high)  # False for NaN, and ±inf where bounded
+        if self.open_ended:
+            within &= ~np.isinf(values)
         if self.any_may_miss:
             within |= np.isnan(values) & self.may_miss
         codes = values[:, self.whole]
@@ -60,7 +67,7 @@ class ValueRules:
     def _all_valid_by_column(self, values: np.ndarray) -> bool:
         """Every value in range (a NaN fails its column's min or max) and every code whole, column by
         column: for large batches, reductions beat boolean matrices the size of the batch."""
-        if self.any_may_miss or self.gaps:
+        if self.any_may_miss or self.gaps or self.open_ended:
             return False
         if not ((values.min(axis=0) >= self.low).all() and (values.max(axis=0) <= self.high).all()):
             return False
@@ -78,10 +85,11 @@ class ValueRules:
             return f"not one of the allowed categories ({shown}{' …' if len(column.categories or []) > 12 else ''})"
         if column.type == "category":
             listed = ", ".join(str(code) for code in column.categories or ())
-            return f"{value:g} is not an allowed code ({listed if position in self.gaps else f'{low:g}..{high:g}'})"
+            allowed = listed if position in self.gaps else f"{_number(low)}..{_number(high)}"
+            return f"{_number(value)} is not an allowed code ({allowed})"
         if column.type in ("integer", "boolean") and value != np.floor(value):
-            return f"{value:g} is not a whole number"
-        return f"{value:g} is outside {_bound(low)}..{_bound(high)}"
+            return f"{_number(value)} is not a whole number"
+        return f"{_number(value)} is outside {_bound(low)}..{_bound(high)}"
 
     def check(self, values: np.ndarray) -> None:
         """Refuse the first bad value (reject mode), naming its column and row."""
@@ -119,7 +127,12 @@ class ValueRules:
 
 
 def _bound(value: float) -> str:
-    return "" if not np.isfinite(value) else f"{value:g}"
+    return "" if not np.isfinite(value) else _number(value)
+
+
+def _number(value: float) -> str:
+    """A value as people write it: 10000000 (not 1e+07), 1.5."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 _LARGE_BATCH: Final = 4096
