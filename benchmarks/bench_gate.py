@@ -21,11 +21,11 @@ def measure(rows: int, kind: str) -> dict[str, float]:
     import numpy as np
 
     from creditops.config.environments import GateSettings
-    from creditops.data.schema import LABEL
+    from creditops.data.contract import uci
     from creditops.data.synth import synthesize
 
     holdout = synthesize(rows, 11)
-    labels = holdout[LABEL].to_numpy()
+    labels = uci().labels(holdout)
     rng = np.random.default_rng(0)
     candidate = np.clip(0.3 * labels + rng.normal(0.3, 0.2, rows), 0, 1)
     champion = np.clip(0.28 * labels + rng.normal(0.3, 0.2, rows), 0, 1)
@@ -40,6 +40,8 @@ def measure(rows: int, kind: str) -> dict[str, float]:
             candidate,
             champion,
             GateSettings(),
+            contract=uci(),
+            threshold=0.5,
             champion_version="1",
             approval_required=False,
             approver=None,

@@ -122,6 +122,8 @@ def from_process(env: str | None = None, environ: Mapping[str, str] | None = Non
     environment = load_environment(env)
     workspace = (Path(variables.get(HOME_ENV) or DEFAULT_WORKSPACE) / "envs" / environment.name).resolve()
     config_path = Path(environment.modelling_config) if environment.modelling_config else None
+    if environment.built_in and config_path is not None and not config_path.is_file():
+        config_path = None  # a folder with no config/ of its own: the built-in defaults throughout
     declared = expand(environment.tracking_uri, variables, env) if environment.tracking_uri else ""
     store = declared or embedded_store(workspace)
     notes: tuple[str, ...] = ()

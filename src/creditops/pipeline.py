@@ -151,6 +151,7 @@ def _report(
         None if champion is None else champion.version,
         run_id,
         evaluation.probability,
+        gate=None if context.environment is None else context.environment.gate,
     )
 
 

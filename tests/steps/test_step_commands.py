@@ -22,6 +22,7 @@ def _config(tmp_path: Path, **overrides: dict) -> Path:
         payload[section].update(values)
     path = tmp_path / "modelling.json"
     path.write_text(json.dumps(payload))
+    (tmp_path / "schema.yaml").write_text((REPO_CONFIG.parent / "schema.yaml").read_text())
     return path
 
 

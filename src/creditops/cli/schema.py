@@ -47,7 +47,7 @@ def schema_infer(
         raise typer.BadParameter(f"write the contract as YAML: {output} should end in .yaml", param_hint="--output")
     if output.exists() and not force:
         raise CreditopsError(f"{output} exists: give --force to overwrite it, or another --output")
-    frame = read_table(data)
+    frame = read_table(data, header=[label])
     names = [str(column) for column in frame.columns]
     contract = infer_contract(
         frame,
@@ -74,7 +74,7 @@ def _listed(given: list[str] | None, names: list[str]) -> list[str]:
 
 
 def _counted(count: int, role: str) -> str:
-    plural = "s" if count != 1 and role in ("feature", "label") else ""
+    plural = "s" if count != 1 and role in ("feature", "label", "date") else ""
     return f"{count} {role}{plural}"
 
 

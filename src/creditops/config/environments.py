@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from creditops.config.validation import read_config_text, validated
 from creditops.endpoints.decisions import rollout_steps_problem
@@ -165,13 +165,26 @@ class EnvironmentConfig(_Section):
     azureml: AzureMLSettings = AzureMLSettings()
     gate: GateSettings = GateSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    _built_in: bool = PrivateAttr(False)
+    """Read from creditops' own files (the project has no config/environments)."""
+
+    @property
+    def built_in(self) -> bool:
+        return self._built_in
+
+
+BUILT_IN_DIR: Final = Path(__file__).with_name("built_in")
+"""The environment files creditops ships (the same as the repository's config/environments): what a folder
+with no config/environments of its own uses."""
 
 
 def load_environment(name: str, directory: Path = ENVIRONMENTS_DIR) -> EnvironmentConfig:
-    """The validated environment `name` from `directory/NAME.yaml`."""
+    """The validated environment `name` from `directory/NAME.yaml`; the built-in one when the project has no
+    such folder at all (a folder with its own environments never falls back)."""
     if name not in ENVIRONMENTS:
         raise ConfigError(f"unknown environment {name!r}: use one of {', '.join(ENVIRONMENTS)}")
-    path = directory / f"{name}.yaml"
+    built_in = not directory.is_dir()
+    path = (BUILT_IN_DIR if built_in else directory) / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"environment file not found: {path} (run from the project root)")
     try:
@@ -181,6 +194,7 @@ def load_environment(name: str, directory: Path = ENVIRONMENTS_DIR) -> Environme
     environment = validated(EnvironmentConfig, payload, path)
     if environment.name != name:
         raise ConfigError(f"{path} declares name {environment.name!r}; it must be {name!r}")
+    environment._built_in = built_in
     return environment
 
 

@@ -151,6 +151,12 @@ class Contract(_Strict):
                 named = {field for _, field, _, _ in string.Formatter().parse(group.text) if field}
             except ValueError as error:
                 raise ValueError(f"reason {group.code}: its text is not a valid template ({error})") from None
+            for name in sorted(named):
+                if not name.isidentifier() and (any(mark in name for mark in ".[]") or name.isdigit()):
+                    raise ValueError(
+                        f"reason {group.code}'s text shows {{{name}}}, which a template reads as an attribute,"
+                        " an index or a position: leave that value out of the sentence"
+                    )
             for name in sorted(named - set(self.features)):
                 raise ValueError(f"reason {group.code}'s text shows {{{name}}}, which is not a feature")
             for name in group.columns:

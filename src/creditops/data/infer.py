@@ -18,7 +18,8 @@ What is inferred, column by column (each cut-off is a constant below):
   German credit coding, where 2 is bad) must name its positive value.
 - The id column has role id and a range open upwards; protected columns have role protected and,
   when they are numbers, SLICE_BANDS bands cut at rounded quartiles (labels such as "21-29").
-- Each feature is its own reason group, R01… in column order, reading "<column> (<its value>)".
+- Each feature is its own reason group, R01… in column order, reading "<column> (<its value>)"; a name
+  str.format cannot take as a field (a dot, a bracket, a colon, all digits) reads as the name alone.
 - Every description says what the data showed ("inferred: 18..75, none missing"): facts to check and
   replace with what the column means, never a placeholder.
 """
@@ -448,10 +449,12 @@ def _bands(name: str, column: Column, profile: _Profile) -> dict[str, list[Categ
 
 
 def _cut_step(spread: float, whole: bool) -> float:
-    """A round step for cut points: 1, 2 or 5 times a power of ten, about half the spread (5 for ages)."""
+    """A round step for cut points: a power of ten, or half of one, near half the spread (5 for ages)."""
     if spread <= 0 or not math.isfinite(spread):
         return 1.0 if whole else 0.0
     power = 10.0 ** math.floor(math.log10(spread))
+    if power == 0:  # a spread too small for a power of ten (subnormal): cut where the quartiles are
+        return 1.0 if whole else 0.0
     step = power / 2 if spread / power < 2 else power
     return max(step, 1.0) if whole else step
 
@@ -465,7 +468,7 @@ def _nearest(value: float, step: float) -> float:
 
 
 def _band_label(start: float, end: float) -> str:
-    """ "21-29", "30" or "-0.25 to 0.5": whole numbers as they are, others to four significant digits."""
+    """A band's name, such as 21-29, 30 or -0.25 to 0.5: whole numbers as they are, others to four digits."""
     shown = [_number(value) if float(value).is_integer() else f"{value:.4g}" for value in (start, end)]
     if shown[0] == shown[1]:
         return shown[0]

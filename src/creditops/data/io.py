@@ -15,9 +15,10 @@ WRITABLE: Final = (".csv", ".parquet", ".xlsx")
 _HEADER_SEARCH_ROWS: Final = 10
 
 
-def read_table(path: Path, contract: Contract | None = None) -> pd.DataFrame:
+def read_table(path: Path, contract: Contract | None = None, *, header: Iterable[str] = ()) -> pd.DataFrame:
     """Load a data table from .csv, .parquet, .xlsx or .xls, finding the header row of an Excel sheet by the
-    column names of `contract` (the UCI one when None)."""
+    column names of `contract`, or as the first row that names every column of `header`; with neither, the
+    UCI header where the sheet has one, else its first row."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in READABLE:
@@ -30,7 +31,7 @@ def read_table(path: Path, contract: Contract | None = None) -> pd.DataFrame:
         elif suffix == ".parquet":
             frame = _read_parquet(path)
         else:
-            frame = _read_excel(path, contract or uci())
+            frame = _read_excel(path, contract, tuple(header))
     except DataError:
         raise
     except Exception as error:  # every reader raises its own types; the user needs the file and cause
@@ -96,9 +97,14 @@ def write_chunks(frames: Iterable[pd.DataFrame], path: Path) -> Path:
     return path
 
 
-def _read_excel(path: Path, contract: Contract) -> pd.DataFrame:
+def _read_excel(path: Path, contract: Contract | None, header: tuple[str, ...]) -> pd.DataFrame:
     raw = pd.read_excel(path, header=None, engine="calamine", dtype=object)
-    header_row = _find_header_row(raw, contract)
+    if header:
+        header_row = _row_naming(raw, set(header))
+    elif contract is None:
+        header_row = _row_naming(raw, {uci().id_column or "", uci().label_column}, default=0)
+    else:
+        header_row = _find_header_row(raw, contract)
     frame = raw.iloc[header_row + 1 :].reset_index(drop=True)
     frame.columns = [str(name).strip() for name in raw.iloc[header_row]]
     frame = frame.dropna(how="all")
@@ -119,6 +125,17 @@ def _find_header_row(raw: pd.DataFrame, contract: Contract) -> int:
         f"no header row with the {contract.name} column names (e.g. {shown}) in the first {_HEADER_SEARCH_ROWS}"
         " rows: check the sheet, or the schema's column names"
     )
+
+
+def _row_naming(raw: pd.DataFrame, names: set[str], default: int | None = None) -> int:
+    """The first row that names every one of `names` (`default` when none does, else an error)."""
+    for row in range(min(_HEADER_SEARCH_ROWS, len(raw))):
+        if names <= {str(value).strip() for value in raw.iloc[row]}:
+            return row
+    if default is not None:
+        return default
+    listed = ", ".join(f"'{name}'" for name in sorted(names))
+    raise DataError(f"no header row naming {listed} in the first {_HEADER_SEARCH_ROWS} rows: check the column names")
 
 
 def _whole_numbers_as_integers(frame: pd.DataFrame) -> pd.DataFrame:

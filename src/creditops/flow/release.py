@@ -12,6 +12,7 @@ import pandas as pd
 
 from creditops.config.environments import environment_lock_hash
 from creditops.context import Context
+from creditops.data.contract import uci
 from creditops.data.io import read_table, write_table
 from creditops.data.split import split
 from creditops.data.synth import synthesize
@@ -42,10 +43,18 @@ class AwaitingApprovalError(CreditopsError):
 
 
 def ensure_data(context: Context, say: Say = print) -> Path:
-    """The environment's data file, synthesized from its own seed when absent."""
+    """The environment's data file; the UCI demo's is synthesized from its own seed when absent. Rows of any
+    other portfolio are never invented: its file must be there."""
     settings = context.env.data
     path = Path(settings.path)
     if not path.is_file():
+        contract = context.modelling.contract()
+        if contract.request_columns != uci().request_columns:
+            raise CreditopsError(
+                f"the {context.env.name} data file {path} is not there: put the {contract.name} portfolio there"
+                f" (data.path in config/environments/{context.env.name}.yaml names it); creditops synthesizes"
+                " only the UCI demo's data"
+            )
         write_table(synthesize(settings.rows, settings.seed), path)
         say(f"synthesized {settings.rows:,} rows (seed {settings.seed}) for {context.env.name}: {path}")
     return path

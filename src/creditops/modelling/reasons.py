@@ -99,7 +99,7 @@ def _sentence(text: str, values: dict[str, Any]) -> str:
     `{X:g}`) shows the value as it is."""
     try:
         return text.format(**values)
-    except (ValueError, TypeError, KeyError, IndexError):
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         return text.format_map({name: _Plain(value) for name, value in values.items()})
 
 
