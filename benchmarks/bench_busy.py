@@ -24,20 +24,20 @@ CHOICES = {
 MEASURE = """
 import json, sys, time
 import numpy as np
-from creditops.data.schema import LABEL
+from creditops.data.contract import uci
 from creditops.data.synth import synthesize
-from creditops.modelling import estimators
-from creditops.modelling.estimators import feature_matrix, train_model
+from creditops.modelling.estimators import train_model
+from creditops.modelling.learners import base
 threads = json.loads(sys.argv[1])
 frame = synthesize(30_000, 5)
-features, labels = feature_matrix(frame), frame[LABEL].to_numpy()
+features, labels = uci().feature_matrix(frame), uci().labels(frame)
 if threads is not None:
-    estimators.TRAINING_THREADS = threads
-train_model(features[:2000], labels[:2000], algorithm="lightgbm", n_estimators=5, learning_rate=0.1,
-            num_leaves=7, max_depth=3, seed=0)  # warm-up: OpenMP and LightGBM start
+    base.TRAINING_THREADS = threads
+train_model(features[:2000], labels[:2000], algorithm="lightgbm", params={"n_estimators": 5, "learning_rate": 0.1},
+            seed=0, contract=uci())  # warm-up: OpenMP and LightGBM start
 started = time.perf_counter()
-model = train_model(features, labels, algorithm="lightgbm", n_estimators=100, learning_rate=0.05,
-                    num_leaves=7, max_depth=3, seed=42)
+model = train_model(features, labels, algorithm="lightgbm", params={"n_estimators": 100, "learning_rate": 0.05},
+                    seed=42, contract=uci())
 trained = time.perf_counter() - started
 many = np.tile(features, (10, 1))
 started = time.perf_counter()

@@ -25,27 +25,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     from creditops.context import Context
+    from creditops.data.contract import uci
     from creditops.data.io import write_table
-    from creditops.data.schema import LABEL
     from creditops.data.synth import synthesize
-    from creditops.modelling.estimators import feature_matrix, train_model
+    from creditops.modelling.estimators import train_model
     from creditops.tracking.registry import save_model_dir
 
     scratch = Path(tempfile.mkdtemp(prefix="creditops-bench-scoring-"))
     frame = synthesize(args.rows, 17)
     data = write_table(frame, scratch / "portfolio.parquet")
     model = train_model(
-        feature_matrix(frame.head(30_000)),
-        frame[LABEL].to_numpy()[:30_000],
+        uci().feature_matrix(frame.head(30_000)),
+        uci().labels(frame.head(30_000)),
         algorithm="lightgbm",
-        n_estimators=100,
-        learning_rate=0.05,
-        num_leaves=7,
-        max_depth=3,
+        params={"n_estimators": 100, "learning_rate": 0.05, "num_leaves": 7},
         seed=42,
+        contract=uci(),
     )
     folder = save_model_dir(model, scratch / "model")
-    matrix = np.ascontiguousarray(feature_matrix(frame))
+    matrix = np.ascontiguousarray(uci().feature_matrix(frame))
     del frame
     Context.local(scratch / "workspace")
 

@@ -28,14 +28,12 @@ def small_frame() -> pd.DataFrame:
 
 
 def _quick_model(frame: pd.DataFrame, algorithm: str) -> TrainedModel:
+    shape = {"num_leaves": 7} if algorithm == "lightgbm" else {"max_depth": 3}
     return train_model(
         uci().feature_matrix(frame),
         uci().labels(frame),
         algorithm=algorithm,
-        n_estimators=20,
-        learning_rate=0.1,
-        num_leaves=7,
-        max_depth=3,
+        params={"n_estimators": 20, "learning_rate": 0.1, **shape},
         seed=0,
         contract=uci(),
     )

@@ -196,5 +196,5 @@ def set_process_defaults() -> None:
     when the OpenMP runtime loads; so only while LightGBM and scikit-learn are not loaded yet, and never
     over a policy the caller chose). LightGBM then trains on two threads (see `training_threads`)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    if "OMP_WAIT_POLICY" not in os.environ and not {"lightgbm", "sklearn"} & set(sys.modules):
+    if "OMP_WAIT_POLICY" not in os.environ and not {"lightgbm", "sklearn", "xgboost"} & set(sys.modules):
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"

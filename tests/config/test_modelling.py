@@ -46,7 +46,10 @@ def test_new_keys_are_optional_and_validated(tmp_path: Path) -> None:
         ({"train": {"n_estimatorz": 5}}, r"train\.n_estimatorz: unknown key"),
         ({"train": {"n_estimators": "many"}}, r"train\.n_estimators: Input should be a valid integer"),
         ({"data": {"test_train_ratio": 1.5}}, r"data\.test_train_ratio: Input should be less than 1"),
-        ({"train": {"algorithm": "xgboost"}}, r"train\.algorithm: Input should be 'lightgbm' or"),
+        (
+            {"train": {"algorithm": "catboost"}},
+            r"train\.algorithm: 'catboost' is not a learner: use lightgbm, sklearn_gbm, xgboost or scorecard",
+        ),
         ({"extra": {}}, r"extra: unknown key"),
         ([1, 2], r"must hold an object of settings"),
     ],

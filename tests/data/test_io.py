@@ -62,10 +62,23 @@ def test_unreadable_file_is_one_line_error(tmp_path: Path) -> None:
     assert "\n" not in str(raised.value)
 
 
-def test_excel_without_header_row_is_rejected(tmp_path: Path) -> None:
+def test_excel_without_the_contracts_header_row_is_rejected(tmp_path: Path) -> None:
+    from creditops.data.contract import uci
+
     pd.DataFrame({"a": [1], "b": [2]}).to_excel(tmp_path / "x.xlsx", index=False)
-    with pytest.raises(DataError, match="no header row"):
-        read_table(tmp_path / "x.xlsx")
+    with pytest.raises(DataError, match="no header row with the uci-credit-default column names"):
+        read_table(tmp_path / "x.xlsx", uci())
+    with pytest.raises(DataError, match="no header row naming 'label'"):
+        read_table(tmp_path / "x.xlsx", header=["label"])
+    assert list(read_table(tmp_path / "x.xlsx").columns) == ["a", "b"]  # no contract: its first row
+
+
+def test_excel_with_title_rows_finds_the_header_that_names_the_given_columns(tmp_path: Path) -> None:
+    raw = pd.DataFrame([["Portfolio 2026", None], [None, None], ["amount", "bad"], [100, "no"], [250, "yes"]])
+    raw.to_excel(tmp_path / "book.xlsx", index=False, header=False)
+    frame = read_table(tmp_path / "book.xlsx", header=["bad"])
+    assert list(frame.columns) == ["amount", "bad"]
+    assert frame["amount"].tolist() == [100, 250]
 
 
 def test_write_refuses_unknown_suffix_and_leaves_nothing(tmp_path: Path, small_frame: pd.DataFrame) -> None:

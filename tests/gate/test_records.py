@@ -16,7 +16,16 @@ from creditops.gate.checks import Check, GateResult, approval_check, data_check,
 from creditops.modelling.fairness import fairness_report, protected_groups
 from creditops.modelling.metrics import bootstrap_auc
 
-NAMES = ["data_checks", "minimum_roc_auc", "champion_comparison", "slices", "fairness", "smoke_test", "approval"]
+NAMES = [
+    "data_checks",
+    "minimum_roc_auc",
+    "champion_comparison",
+    "slices",
+    "fairness",
+    "directions",
+    "smoke_test",
+    "approval",
+]
 CONTRACT = uci()
 
 
@@ -59,9 +68,10 @@ def test_the_summaries_hold_the_aucs_and_their_intervals(small_frame: pd.DataFra
         f"ROC AUC difference vs champion v4: {difference['mean']:+.4f}"
         f" (90% CI {difference['low']:+.4f} … {difference['high']:+.4f}); may be up to 0.01 worse"
     )
-    assert result.checks[5] == Check("smoke_test", "pending", "runs on the new deployment before it gets traffic")
-    assert result.checks[6] == Check("approval", "pending", "required and not recorded yet")
-    assert result.as_dict()["checks"][6] == {
+    assert result.checks[5] == Check("directions", "skip", "no model given")
+    assert result.checks[6] == Check("smoke_test", "pending", "runs on the new deployment before it gets traffic")
+    assert result.checks[7] == Check("approval", "pending", "required and not recorded yet")
+    assert result.as_dict()["checks"][7] == {
         "name": "approval",
         "verdict": "pending",
         "detail": "required and not recorded yet",
@@ -151,9 +161,9 @@ def test_the_smoke_verdict_replaces_only_the_smoke_check(
 ) -> None:
     before = _against_champion(small_frame, scored)
     after = before.with_smoke(verdict)  # type: ignore[arg-type]
-    assert after.checks[5] == Check("smoke_test", verdict, detail)
-    assert after.checks[:5] == before.checks[:5]
-    assert after.checks[6] == before.checks[6]
+    assert after.checks[6] == Check("smoke_test", verdict, detail)
+    assert after.checks[:6] == before.checks[:6]
+    assert after.checks[7] == before.checks[7]
     assert (after.mode, after.candidate, after.champion) == (before.mode, before.candidate, before.champion)
 
 

@@ -10,18 +10,17 @@ from creditops.data.contract import uci
 from creditops.data.schema import LABEL
 from creditops.errors import CreditopsError
 from creditops.modelling.estimators import TrainedModel, train_model
-from creditops.modelling.serialization import load_model, load_skops, save_model
+from creditops.modelling.learners.sklearn_gbm import load_skops
+from creditops.modelling.serialization import load_model, save_model
 
 
 def _fit(frame: pd.DataFrame, algorithm: str, trees: int = 40) -> TrainedModel:
+    shape = {"num_leaves": 15} if algorithm == "lightgbm" else {"max_depth": 3}
     return train_model(
         uci().feature_matrix(frame),
         frame[LABEL].to_numpy(),
         algorithm=algorithm,
-        n_estimators=trees,
-        learning_rate=0.1,
-        num_leaves=15,
-        max_depth=3,
+        params={"n_estimators": trees, "learning_rate": 0.1, **shape},
         seed=1,
         contract=uci(),
     )
@@ -83,5 +82,12 @@ def test_missing_model_file_says_to_train_first(tmp_path: Path) -> None:
 
 
 def test_unknown_algorithm_is_refused(small_frame: pd.DataFrame) -> None:
-    with pytest.raises(ValueError, match="unknown algorithm"):
-        _fit(small_frame, "xgboost")
+    with pytest.raises(CreditopsError, match=r"unknown learner 'catboost': creditops has lightgbm, sklearn_gbm, "):
+        _fit(small_frame, "catboost")
+
+
+def test_a_file_of_no_learner_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(b"")
+    with pytest.raises(CreditopsError, match=r"is not a model file of any learner \(lightgbm, sklearn_gbm, "):
+        load_model(path, uci())

@@ -96,9 +96,9 @@ def test_the_scikit_learn_gbm_gives_reasons_too(small_sklearn_model: TrainedMode
     assert given[0].code == "R01"
 
 
-def test_other_models_and_no_reasons_are_clear_errors(small_model: TrainedModel, small_frame) -> None:
-    other = TrainedModel("xgboost", small_model.estimator, uci())
-    with pytest.raises(CreditopsError, match="need a LightGBM or scikit-learn GBM model; this one is xgboost"):
+def test_unknown_learners_and_no_reasons_are_clear_errors(small_model: TrainedModel, small_frame) -> None:
+    other = TrainedModel("catboost", small_model.estimator, uci())
+    with pytest.raises(CreditopsError, match="unknown learner 'catboost'"):
         contributions(other, uci().feature_matrix(small_frame.head(2)))
     with pytest.raises(CreditopsError, match="at least one reason"):
         top_reasons(uci(), np.zeros((1, 21)), np.zeros((1, 20)), 0)

@@ -10,6 +10,7 @@ from creditops.cli import (
     data,
     endpoint,
     flow,
+    init,
     report,
     run,
     schema,
@@ -24,7 +25,22 @@ from creditops.cli.app import app, errors
 from creditops.context import file_refusal, set_process_defaults
 from creditops.errors import CreditopsError
 
-COMMAND_GROUPS = (azure, data, endpoint, flow, report, run, schema, score, serve, settings, status, team_store, ui)
+COMMAND_GROUPS = (
+    azure,
+    data,
+    endpoint,
+    flow,
+    init,
+    report,
+    run,
+    schema,
+    score,
+    serve,
+    settings,
+    status,
+    team_store,
+    ui,
+)
 """Imported for the commands they add to `app`."""
 
 

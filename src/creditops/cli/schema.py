@@ -54,8 +54,8 @@ def schema_infer(
         label=label,
         positive=positive,
         id_column=id_column,
-        protected=_listed(protected, names),
-        ignore=_listed(ignore, names),
+        protected=listed_columns(protected, names),
+        ignore=listed_columns(ignore, names),
         name=name or data.stem,
         source=data.name,
     )
@@ -64,7 +64,7 @@ def schema_infer(
         _say(line)
 
 
-def _listed(given: list[str] | None, names: list[str]) -> list[str]:
+def listed_columns(given: list[str] | None, names: list[str]) -> list[str]:
     """The columns given, each option value a column name or names separated by commas."""
     listed: list[str] = []
     for value in given or ():

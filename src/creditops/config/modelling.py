@@ -3,17 +3,26 @@
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from creditops.config.validation import read_config_text, validated
+from creditops.config.validation import describe, read_config_text, validated
 from creditops.errors import ConfigError
 
 if TYPE_CHECKING:
     from creditops.data.contract import Contract
+    from creditops.modelling.learners.base import LearnerParams
 
-Algorithm = Literal["lightgbm", "sklearn_gbm"]
 Metric = Literal["roc_auc", "pr_auc", "log_loss", "brier_score", "accuracy", "f1"]
 
 
@@ -33,13 +42,81 @@ class DataSection(_Section):
     )
 
 
+def _learners_schema(schema: dict[str, Any]) -> None:
+    from creditops.modelling.learners import LEARNERS
+
+    schema["enum"] = list(LEARNERS)
+
+
+def _params_schema(schema: dict[str, Any]) -> None:
+    from creditops.modelling.learners import LEARNERS
+
+    schema["anyOf"] = [learner.Params.model_json_schema() | {"title": learner.name} for learner in LEARNERS.values()]
+
+
+SHARED_KEYS: Final = ("n_estimators", "learning_rate", "num_leaves", "max_depth")
+"""The original config's hyperparameters: each goes to the learners whose Params have it."""
+
+
 class TrainSection(_Section):
     n_estimators: int = Field(100, ge=1, le=10_000, description="Number of boosted trees")
     learning_rate: float = Field(0.05, gt=0, le=1, description="Shrinkage of each tree")
-    algorithm: Algorithm = Field("lightgbm", description="lightgbm, or the original sklearn_gbm")
+    algorithm: str = Field(
+        "lightgbm",
+        description="The learner, one of the enum: lightgbm by default, sklearn_gbm the original project's",
+        json_schema_extra=_learners_schema,
+    )
     num_leaves: int = Field(7, ge=2, le=4096, description="Leaves per tree (lightgbm)")
-    max_depth: int = Field(3, ge=1, le=64, description="Depth per tree (sklearn_gbm)")
+    max_depth: int = Field(3, ge=1, le=64, description="Depth per tree (sklearn_gbm, xgboost)")
     random_seed: int = Field(42, description="Seed of the learner")
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The chosen learner's own hyperparameters (its Params); they take the place of the keys above",
+        json_schema_extra=_params_schema,
+    )
+
+    @field_validator("algorithm")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        from creditops.modelling.learners import LEARNERS, listing
+
+        if name not in LEARNERS:
+            raise ValueError(f"{name!r} is not a learner: use {listing()}")
+        return name
+
+    @field_validator("params")
+    @classmethod
+    def _params_fit_the_learner(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        from creditops.modelling.learners import learner
+
+        if "algorithm" not in info.data:  # an unknown learner: already said
+            return params
+        chosen = learner(info.data["algorithm"])
+        shared: dict[str, Any] = {
+            key: info.data[key] for key in SHARED_KEYS if key in chosen.Params.model_fields and key in info.data
+        }
+        try:
+            chosen.Params.model_validate({**shared, **params})
+        except ValidationError as error:
+            unknown = any(item["type"] == "extra_forbidden" for item in error.errors())
+            hint = f" ({chosen.name} takes {', '.join(chosen.Params.model_fields)})" if unknown else ""
+            raise ValueError(f"{describe(error)}{hint}") from None
+        return params
+
+    @model_validator(mode="after")
+    def _set_once(self) -> "TrainSection":
+        for key in SHARED_KEYS:
+            if key in self.params and key in self.model_fields_set:
+                raise ValueError(f"{key} is set both as train.{key} and as train.params.{key}: keep one")
+        return self
+
+    def learner_params(self) -> "LearnerParams":
+        """The chosen learner's hyperparameters: `params`, and the original keys where the learner has them."""
+        from creditops.modelling.learners import learner
+
+        chosen = learner(self.algorithm)
+        shared: dict[str, Any] = {key: getattr(self, key) for key in SHARED_KEYS if key in chosen.Params.model_fields}
+        return chosen.params({**shared, **self.params})
 
 
 class ModelSection(_Section):

@@ -288,6 +288,7 @@ def _gate(
         champion_version=None if champion is None else champion.version,
         approval_required=context.env.approval_required,
         approver=_approver_of(context, registry.describe(candidate.name, candidate.version), entries),
+        candidate_model=candidate_model,
     )
 
 

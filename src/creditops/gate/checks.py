@@ -1,7 +1,7 @@
 """The promotion gate: named checks with thresholds as data, pure functions of scores and labels."""
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -10,6 +10,7 @@ from sklearn.metrics import roc_auc_score
 from creditops.config.environments import GateSettings
 from creditops.data.checks import check_data
 from creditops.data.contract import Contract
+from creditops.modelling.estimators import TrainedModel
 from creditops.modelling.fairness import (
     ColumnFairness,
     Gap,
@@ -23,6 +24,8 @@ from creditops.modelling.metrics import bootstrap_auc
 Verdict = Literal["pass", "fail", "pending", "skip"]
 Thresholds = GateSettings
 """What the gate demands: the environment file's gate settings, one model for both."""
+DIRECTION_TOLERANCE: Final = 1e-9
+"""How far a probability may move the wrong way before the directional check counts it (float noise)."""
 
 
 @dataclass(frozen=True)
@@ -82,11 +85,13 @@ def run_gate(
     smoke: Verdict = "pending",
     approval_required: bool,
     approver: str | None,
+    candidate_model: TrainedModel | None = None,
 ) -> GateResult:
     """Run every check on the same frozen holdout. `disabled` mode judges nothing but approval.
 
     `contract` is the candidate's (its slices and protected columns), `threshold` its decision threshold:
-    the fairness check judges the decisions the candidate would make."""
+    the fairness check judges the decisions the candidate would make. The directional check re-scores
+    changed rows with `candidate_model`; without one it is skipped."""
     intervals = bootstrap_auc(
         labels,
         candidate,
@@ -103,6 +108,7 @@ def run_gate(
         champion_check(intervals, champion_version, thresholds),
         slice_check(holdout, labels, candidate, champion, thresholds, contract),
         fairness_check(holdout, labels, candidate, threshold, thresholds, contract),
+        directional_check(holdout, candidate_model),
         Check("smoke_test", smoke, _smoke_detail(smoke)),
         approval_check(approval_required, approver),
     ]
@@ -225,6 +231,66 @@ def fairness_check(
     if problems:
         return Check("fairness", "fail", "; ".join(problems), data)
     return Check("fairness", "pass", _fairness_summary(report.columns, thresholds), data)
+
+
+def directional_check(holdout: pd.DataFrame, model: TrainedModel | None) -> Check:
+    """Pass when, for every feature the model's contract gives a monotone direction, raising it one step on
+    each holdout row never moves the model's probability of default the wrong way (beyond float noise).
+
+    One step is the next allowed code of an integer category, else a tenth of the feature's spread on the
+    holdout (of its declared range where the holdout does not vary), whole for whole-number features and
+    kept within the declared range. The observed spread, not the declared range: a range is a validity
+    bound, often far wider than the data (LIMIT_BAL's runs to 10,000,000), and a step past every row's
+    neighbourhood would test nothing. Rows already at the top, or missing the feature, are not moved."""
+    if model is None:
+        return Check("directions", "skip", "no model given")
+    contract = model.contract
+    directed = {name: contract.columns[name].monotone for name in contract.features if contract.columns[name].monotone}
+    if not directed:
+        return Check("directions", "pass", "no feature of the contract declares a monotone direction")
+    matrix = contract.feature_matrix(holdout)
+    before = model.predict_proba(matrix)
+    per_feature, problems = {}, []
+    for name, direction in directed.items():
+        position = contract.features.index(name)
+        values = matrix[:, position]
+        raised = _one_step_up(contract, name, values)
+        moved = np.isfinite(values) & np.isfinite(raised) & (raised > values)
+        changed = matrix[moved]
+        changed[:, position] = raised[moved]
+        shift = model.predict_proba(changed) - before[moved]
+        wrong = -shift if direction == "increasing" else shift
+        worst = float(wrong.max(initial=0.0))
+        failing = int((wrong > DIRECTION_TOLERANCE).sum())
+        per_feature[name] = {"direction": direction, "rows": int(moved.sum()), "wrong": failing, "worst": worst}
+        if failing:
+            problems.append(
+                f"{name} ({direction}): {failing} of {int(moved.sum())} rows moved the wrong way, worst by {worst:.3g}"
+            )
+    if problems:
+        return Check("directions", "fail", "; ".join(problems), per_feature)
+    detail = (
+        f"raising {', '.join(directed)} one step never moves the probability the wrong way"
+        f" on {len(holdout):,} holdout rows"
+    )
+    return Check("directions", "pass", detail, per_feature)
+
+
+def _one_step_up(contract: Contract, name: str, values: np.ndarray) -> np.ndarray:
+    """`values` of feature `name` raised one step (NaN where no step up is allowed)."""
+    low, high = contract.bounds(name)
+    if contract.columns[name].type == "category":
+        codes = np.array(sorted(contract.codes(name)))
+        above = np.searchsorted(codes, values, side="right")
+        return np.where(above < len(codes), codes[np.minimum(above, len(codes) - 1)], np.nan)
+    seen = values[np.isfinite(values)]
+    spread = float(seen.max() - seen.min()) if seen.size else 0.0
+    if spread <= 0 and np.isfinite(high - low):
+        spread = high - low
+    step = 0.1 * spread if spread > 0 else 1.0
+    if contract.whole(name):
+        step = max(1.0, float(np.round(step)))
+    return np.minimum(values + step, high)
 
 
 def _fairness_problems(column: ColumnFairness, thresholds: Thresholds) -> list[str]:

@@ -1,10 +1,8 @@
 """Reason codes: why the model gave a row the risk it gave, from the model's own feature contributions.
 
-LightGBM's `pred_contrib` gives exact TreeSHAP contributions to the log-odds (they sum, with the base
-value, to the raw score). The scikit-learn GBM has no TreeSHAP of its own: its contributions are the
-path attributions of each tree (Saabas; `treeinterpreter`'s method): every split a row passes credits
-its feature with the change in the node's value, so they too sum exactly to the raw score, though
-unlike SHAP they are not averaged over feature orders.
+Each learner gives per-row contributions to the log-odds that sum, with its base value, to the row's raw
+score (see `Learner.contributions`): exact TreeSHAP for LightGBM and XGBoost, path attributions (Saabas)
+for the scikit-learn GBM, points lost against the best bin for the scorecard.
 
 Related features are summed in the reason groups of the model's data contract, and the groups that raised
 the risk most are the reasons, each as a code and a sentence a loan officer can read. Only features can be
@@ -32,44 +30,7 @@ class Reason:
 
 def contributions(model: TrainedModel, features: np.ndarray, *, threads: int = 1) -> np.ndarray:
     """Per row, each feature's contribution to the log-odds, then the base value (n × features + 1)."""
-    values = np.asarray(features, dtype=np.float64)
-    if model.algorithm == "lightgbm":
-        return np.asarray(model.estimator.predict(values, pred_contrib=True, num_threads=threads), dtype=np.float64)
-    if model.algorithm == "sklearn_gbm":
-        return _path_contributions(model.estimator, values)
-    raise CreditopsError(f"reason codes need a LightGBM or scikit-learn GBM model; this one is {model.algorithm}")
-
-
-def _path_contributions(estimator: Any, values: np.ndarray) -> np.ndarray:
-    """Saabas path attributions of a binary GradientBoostingClassifier, with its base value last.
-
-    One sparse product per tree: the rows' decision paths times each node's change in value, placed
-    in the column of the feature its parent split on."""
-    from scipy import sparse
-
-    rate = float(estimator.learning_rate)
-    prior = float(estimator.init_.predict_proba(values[:1])[0, 1]) if len(values) else 0.5
-    base = np.log(prior / (1 - prior))
-    width = values.shape[1]
-    out = np.zeros((len(values), width + 1))
-    for tree in (item.tree_ for item in estimator.estimators_[:, 0]):
-        node_value = tree.value[:, 0, 0]
-        parent = np.full(tree.node_count, -1)
-        for children in (tree.children_left, tree.children_right):
-            inner = np.flatnonzero(children >= 0)
-            parent[children[inner]] = inner
-        below_root = np.flatnonzero(parent >= 0)
-        change = sparse.csr_matrix(
-            (
-                node_value[below_root] - node_value[parent[below_root]],
-                (below_root, tree.feature[parent[below_root]]),
-            ),
-            shape=(tree.node_count, width),
-        )
-        out[:, :-1] += rate * (tree.decision_path(values.astype(np.float32)) @ change).toarray()
-        base += rate * node_value[0]
-    out[:, -1] = base
-    return out
+    return model.learner.contributions(model.estimator, np.asarray(features, dtype=np.float64), threads)
 
 
 def top_reasons(contract: Contract, contributions_: np.ndarray, features: np.ndarray, k: int) -> list[list[Reason]]:

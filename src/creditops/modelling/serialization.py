@@ -1,9 +1,8 @@
 """Model files in formats that execute no code when loaded.
 
-LightGBM models are stored in LightGBM's own text format: a list of trees and numbers, parsed, never
-unpickled. The original scikit-learn GBM is stored with skops, which refuses every type not on an
-allow-list; the allow-list lives here in code, never read from the file, and names exactly the types
-a fitted GradientBoostingClassifier holds beyond what skops trusts by default.
+Each learner writes its own safe format (LightGBM text, a skops archive with an allow-list, XGBoost JSON,
+a JSON points table; see modelling/learners/). A file is recognised by its first bytes, so the model file
+of any learner reads back under the config's one file name.
 """
 
 import warnings
@@ -14,25 +13,22 @@ from creditops.data.contract import Contract, legacy_uci
 from creditops.errors import CreditopsError
 from creditops.files import atomic_path
 from creditops.modelling.estimators import TrainedModel
+from creditops.modelling.learners import LEARNERS
 
-SKOPS_TRUSTED_TYPES: Final = ("sklearn.tree._tree.Tree",)
+_HEAD: Final = 64
+"""Bytes read to recognise a model file."""
 
 
 def save_model(model: TrainedModel, path: Path) -> Path:
-    """Write `model` to `path` atomically (LightGBM text or a skops archive)."""
+    """Write `model` to `path` atomically, in its learner's format."""
     with atomic_path(path) as temporary:
-        if model.algorithm == "lightgbm":
-            model.estimator.save_model(str(temporary))
-        else:
-            import skops.io  # on use: importing skops loads every scikit-learn estimator (~0.6 s)
-
-            skops.io.dump(model.estimator, temporary)
+        model.learner.save(model.estimator, temporary)
     return path
 
 
 def load_model(path: Path, contract: Contract, *, allow_pickle: bool = False) -> TrainedModel:
-    """Read a model file trained under `contract`, recognised by its content: LightGBM text, a skops archive,
-    or (opt-in) a pickle, which is a model of the original project (its 23 UCI columns).
+    """Read a model file trained under `contract`, recognised by its content: any learner's format, or
+    (opt-in) a pickle, which is a model of the original project (its 23 UCI columns).
 
     A pickle is what the original train step wrote; loading one runs whatever code it names, so it is
     refused unless the caller opted in (MLflow's own MLFLOW_ALLOW_PICKLE_DESERIALIZATION, or --allow-pickle).
@@ -41,14 +37,16 @@ def load_model(path: Path, contract: Contract, *, allow_pickle: bool = False) ->
     if not path.is_file():
         raise CreditopsError(f"model file not found: {path}; run the train step first")
     with path.open("rb") as stream:
-        head = stream.read(4)
-    if head.startswith(b"PK"):
-        return TrainedModel("sklearn_gbm", load_skops(path), contract)
+        head = stream.read(_HEAD)
     if head.startswith(_PICKLE_PROTOCOL):
         return _load_pickle(path, allow_pickle)
-    from creditops.modelling.lightgbm_text import read_booster
-
-    return TrainedModel("lightgbm", read_booster(path), contract)
+    for learner in LEARNERS.values():
+        if learner.recognises(head):
+            return TrainedModel(learner.name, learner.load(path, contract), contract)
+    raise CreditopsError(
+        f"{path} is not a model file of any learner ({', '.join(LEARNERS)}): it is damaged or not a model;"
+        " run the train step again"
+    )
 
 
 _PICKLE_PROTOCOL: Final = b"\x80"
@@ -86,13 +84,3 @@ def _unpickled(path: Path) -> object:
             " written by another scikit-learn (e.g. the original project's 0.24.2 model.pkl) or is damaged;"
             " retrain it with 'creditops run'"
         ) from error
-
-
-def load_skops(path: Path) -> object:
-    """Load a skops archive, refusing any type outside SKOPS_TRUSTED_TYPES."""
-    import skops.io
-
-    untrusted = set(skops.io.get_untrusted_types(file=path)) - set(SKOPS_TRUSTED_TYPES)
-    if untrusted:
-        raise CreditopsError(f"refusing to load {path}: untrusted types {sorted(untrusted)}")
-    return skops.io.load(path, trusted=list(SKOPS_TRUSTED_TYPES))

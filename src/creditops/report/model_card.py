@@ -409,7 +409,7 @@ def _contribution_view(model: TrainedModel, features: np.ndarray) -> str:
             "mean |contribution|": [by_group[group.code] for group in groups],
         }
     ).sort_values("mean |contribution|", ascending=False)
-    method = "exact TreeSHAP" if model.algorithm == "lightgbm" else "path attributions (Saabas)"
+    method = model.learner.explanation
     top = ", ".join(names[i] for i in order[::-1][:3])
     note = (
         f"<p>How much each feature moves the model's log-odds on average, over {len(features):,} rows"

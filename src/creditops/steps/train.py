@@ -35,12 +35,10 @@ def train(
     """Fit the configured learner on the features of `contract` in `frame` (the train split of `data`), built
     from code at `commit`; the model carries the contract."""
     settings = config.train
+    learner_params = settings.learner_params().model_dump()
     params: dict[str, str | int | float] = {
         "algorithm": settings.algorithm,
-        "n_estimators": settings.n_estimators,
-        "learning_rate": settings.learning_rate,
-        "num_leaves": settings.num_leaves,
-        "max_depth": settings.max_depth,
+        **learner_params,
         "seed": settings.random_seed,
     }
     model = train_model(
@@ -48,10 +46,7 @@ def train(
         contract.labels(frame),
         contract=contract,
         algorithm=settings.algorithm,
-        n_estimators=settings.n_estimators,
-        learning_rate=settings.learning_rate,
-        num_leaves=settings.num_leaves,
-        max_depth=settings.max_depth,
+        params=learner_params,
         seed=settings.random_seed,
     )
     config_hash = config.digest()
@@ -65,7 +60,7 @@ def train(
         git_commit=commit,
         fingerprint=fingerprint(data_sha256=data.data_sha256, config_hash=config_hash, commit=commit),
     )
-    common.log.info("train: %s with %s trees on %s rows", settings.algorithm, settings.n_estimators, len(frame))
+    common.log.info("train: %s on %s rows", settings.algorithm, len(frame))
     log = RunLog(
         params={f"train.{key}": value for key, value in params.items()},
         tags={names.GIT_COMMIT: commit, names.CONFIG_HASH: config_hash},

@@ -1,20 +1,23 @@
 """The MLflow model registry: log and register models with lineage, aliases, champion lookup, loading.
 
-Models go into MLflow in formats that run no code on load (see modelling/serialization.py): the
-LightGBM flavor with the native text model, or the scikit-learn flavor with skops and the explicit
-allow-list. Loading reads the flavor and uses the same safe loaders, so it needs no opt-in to
-unpickling.
+Models go into MLflow in formats that run no code on load (see modelling/learners/): the LightGBM flavor
+with the native text model, the scikit-learn flavor with skops and the explicit allow-list, and for the
+learners MLflow has no safe flavor for, creditops' own (a pyfunc over the learner's JSON file, loaded by
+`_load_pyfunc` here). Loading finds the learner from the flavor and uses its safe loader, so it needs no
+opt-in to unpickling.
 """
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import import_module, metadata
 from pathlib import Path
 from typing import Any, Final
 
 import mlflow
 import numpy as np
+import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model, ModelSignature
 from mlflow.types import ColSpec, Schema, TensorSpec
@@ -25,8 +28,9 @@ from creditops.data.contract import Contract, contract_for_features, contract_fr
 from creditops.errors import CreditopsError
 from creditops.files import atomic_path, exclusive_lock, scratch_dir
 from creditops.modelling.estimators import TrainedModel
-from creditops.modelling.lightgbm_text import read_booster
-from creditops.modelling.serialization import SKOPS_TRUSTED_TYPES, load_skops
+from creditops.modelling.learners import LEARNERS, listing
+from creditops.modelling.learners import pyfunc as creditops_flavor
+from creditops.modelling.learners.base import Learner
 from creditops.tracking import integrity
 from creditops.tracking.names import ALIAS_TAG_PREFIX, CHAMPION, FINGERPRINT, MODEL_FILES
 from creditops.tracking.store import connect, lock_path, sqlite_path, store_exists
@@ -90,23 +94,17 @@ def _flavor_call(model: TrainedModel, function: str, **where: str) -> Any:
 
 
 def _flavor_call_with(model: TrainedModel, function: str, extra_files: list[str], **where: str) -> Any:
-    common = {"signature": signature(model.contract), "extra_files": extra_files, **where}
-    if model.algorithm == "lightgbm":
-        import lightgbm as lgb
-
-        requirements = [f"lightgbm=={lgb.__version__}"]
-        return getattr(mlflow.lightgbm, function)(model.estimator, pip_requirements=requirements, **common)
-    import sklearn
-    import skops
-
-    requirements = [f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}"]
-    return getattr(mlflow.sklearn, function)(
-        model.estimator,
-        serialization_format="skops",
-        skops_trusted_types=list(SKOPS_TRUSTED_TYPES),
-        pip_requirements=requirements,
-        **common,
-    )
+    learner = model.learner
+    common = {
+        "signature": signature(model.contract),
+        "extra_files": extra_files,
+        "pip_requirements": [f"{name}=={metadata.version(name)}" for name in learner.requirements],
+        **where,
+    }
+    native = learner.native_flavor
+    if native is None:
+        return getattr(creditops_flavor, function)(model=model, loader_module=__name__, **common)
+    return getattr(import_module(f"mlflow.{native.name}"), function)(model.estimator, **native.options, **common)
 
 
 class Registry:
@@ -357,21 +355,65 @@ def locate(registry: Registry, model_uri: str) -> ModelReference:
 
 
 def load_model_dir(path: Path) -> TrainedModel:
-    """A model from a local MLflow model directory, through the safe loaders only."""
+    """A model from a local MLflow model directory, through its learner's safe loader only."""
     if not (path / "MLmodel").is_file():
         raise CreditopsError(f"not an MLflow model directory (no MLmodel file): {path}")
     try:
         flavors = Model.load(str(path / "MLmodel")).flavors
     except (MlflowException, OSError, ValueError, TypeError) as error:
         raise CreditopsError(f"cannot read {path / 'MLmodel'}: {str(error).splitlines()[0]}") from error
-    if "lightgbm" in flavors:
-        booster = read_booster(_inside(path, flavors["lightgbm"].get("data")))
-        return TrainedModel("lightgbm", booster, _contract_of(path, booster.feature_name(), booster.num_feature()))
-    sklearn_flavor = flavors.get("sklearn", {})
-    if sklearn_flavor.get("serialization_format") == "skops":
-        estimator: Any = load_skops(_inside(path, sklearn_flavor.get("pickled_model")))
-        return TrainedModel("sklearn_gbm", estimator, _contract_of(path, None, int(estimator.n_features_in_)))
-    raise CreditopsError(f"unsupported model at {path}: creditops loads LightGBM text models and skops GBMs only")
+    learner, flavor, data = _learner_of(path, flavors)
+    estimator = learner.load(_inside(path, flavor.get(data)), _carried(path))
+    return TrainedModel(learner.name, estimator, _contract_of(path, *learner.inputs(estimator)))
+
+
+def _learner_of(path: Path, flavors: Mapping[str, Any]) -> tuple[Learner, Mapping[str, Any], str]:
+    """The learner that wrote the folder, its flavor's entries and the entry naming the model file."""
+    own = flavors.get(creditops_flavor.FLAVOR)
+    if isinstance(own, dict):
+        name = own.get("learner")
+        if not isinstance(name, str) or name not in LEARNERS:
+            raise CreditopsError(
+                f"{path / 'MLmodel'} names learner {name!r}, which this creditops does not have ({listing()}):"
+                " install the creditops that registered it"
+            )
+        return LEARNERS[name], own, creditops_flavor.DATA
+    for learner in LEARNERS.values():
+        native = learner.native_flavor
+        entries = flavors.get(native.name) if native is not None else None
+        if (
+            native is not None
+            and isinstance(entries, dict)
+            and all(entries.get(key) == value for key, value in native.requires.items())
+        ):
+            return learner, entries, native.data
+    raise CreditopsError(
+        f"unsupported model at {path}: creditops loads the models of its learners ({listing()}) in their safe"
+        " formats only"
+    )
+
+
+def _carried(folder: Path) -> Contract | None:
+    """The data contract the folder carries, for the learners that read their file through it."""
+    if not (folder / CONTRACT_FILE).is_file():
+        return None
+    return contract_from_json(_inside(folder, CONTRACT_FILE).read_text(encoding="utf-8"), str(folder))
+
+
+def _load_pyfunc(data_path: str) -> "_Pyfunc":
+    """MLflow's entry to a folder written with creditops' flavor (`mlflow.pyfunc.load_model`): the model of
+    the folder that holds `data_path` (`<folder>/data/<file>`), read exactly as creditops reads it."""
+    return _Pyfunc(load_model_dir(Path(data_path).parents[1]))
+
+
+class _Pyfunc:
+    """What MLflow's pyfunc calls: the probability of default of each row of a frame of the features."""
+
+    def __init__(self, model: TrainedModel) -> None:
+        self.model = model
+
+    def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> np.ndarray:
+        return self.model.predict_proba(pd.DataFrame(model_input))
 
 
 def _contract_of(folder: Path, names: list[str] | None, count: int) -> Contract:

@@ -56,7 +56,9 @@ class XGBoost(Learner):
         # The thread count set globally, not on the booster: a booster keeps no count of its own, so each
         # prediction uses the one it is asked for.
         with xgb.config_context(nthread=training_threads(len(labels)), verbosity=1):
-            return xgb.train(settings, _matrix(features, contract.features, _types(contract), labels), params.n_estimators)
+            return xgb.train(
+                settings, _matrix(features, contract.features, _types(contract), labels), params.n_estimators
+            )
 
     def predict_proba(self, estimator: Any, matrix: np.ndarray, threads: int) -> np.ndarray:
         import xgboost as xgb
