@@ -103,6 +103,7 @@ def test_the_edges_make_openmp_sleep_only_before_it_loads_and_never_over_a_choic
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     monkeypatch.delitem(sys.modules, "lightgbm", raising=False)
     monkeypatch.delitem(sys.modules, "sklearn", raising=False)
+    monkeypatch.delitem(sys.modules, "xgboost", raising=False)
     set_process_defaults()
     assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
     assert training_threads(300_000) == 2

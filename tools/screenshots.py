@@ -13,10 +13,10 @@ import tempfile
 from pathlib import Path
 
 from creditops.config.environments import MonitoringSettings
-from creditops.data.schema import LABEL
+from creditops.data.contract import uci
 from creditops.data.split import split
 from creditops.data.synth import synthesize
-from creditops.modelling.estimators import feature_matrix, train_model
+from creditops.modelling.estimators import train_model
 from creditops.monitoring.drift import compare
 from creditops.monitoring.page import render as render_drift
 from creditops.report.model_card import CardInputs
@@ -44,16 +44,15 @@ def main() -> int:
         parser.error("Chromium is not installed: apt-get install chromium")
     args.out.mkdir(parents=True, exist_ok=True)
     frame = synthesize(20_000, seed=2005)
-    train, test = split(frame, test_ratio=0.25, seed=42)
+    contract = uci()
+    train, test = split(frame, contract.labels(frame), test_ratio=0.25, seed=42)
     model = train_model(
-        feature_matrix(train),
-        train[LABEL].to_numpy(),
+        contract.feature_matrix(train),
+        contract.labels(train),
         algorithm="lightgbm",
-        n_estimators=100,
-        learning_rate=0.05,
-        num_leaves=31,
-        max_depth=-1,
+        params={"n_estimators": 100, "learning_rate": 0.05, "num_leaves": 31},
         seed=0,
+        contract=contract,
     )
     with tempfile.TemporaryDirectory() as scratch:
         card = render_card(
@@ -62,11 +61,11 @@ def main() -> int:
             ),
             Path(scratch) / "card.html",
         )
-        reference = feature_matrix(test)
-        live = feature_matrix(synthesize(2_000, seed=12, drift="delinquency"))
-        report = compare(
-            reference, live, model.predict_proba(reference), model.predict_proba(live), MonitoringSettings()
-        )
+        drifted = synthesize(2_000, seed=12, drift="delinquency")
+        columns = contract.request_columns
+        reference, live = contract.encoded(test, columns), contract.encoded(drifted, columns)
+        probabilities = model.predict_proba(test), model.predict_proba(drifted)
+        report = compare(reference, live, *probabilities, MonitoringSettings(), columns, contract.coded_columns)
         drift = render_drift(
             report, reference, live, "Drift on creditops-prod (prod, model version 1)", Path(scratch) / "drift.html"
         )

@@ -152,7 +152,7 @@ class Contract(_Strict):
             except ValueError as error:
                 raise ValueError(f"reason {group.code}: its text is not a valid template ({error})") from None
             for name in sorted(named):
-                if not name.isidentifier() and (any(mark in name for mark in ".[]") or name.isdigit()):
+                if not _plain_field(name):
                     raise ValueError(
                         f"reason {group.code}'s text shows {{{name}}}, which a template reads as an attribute,"
                         " an index or a position: leave that value out of the sentence"
@@ -329,6 +329,15 @@ class Contract(_Strict):
         """The contract as compact JSON. Keys keep their order: the order of the columns is the order of the
         features and of positional requests, so it is part of what the contract says."""
         return json.dumps(self.model_dump(mode="json"), separators=(",", ":"))
+
+
+def _plain_field(name: str) -> bool:
+    """Whether a template reads `{name}` as the value named `name` (not an attribute, index or position)."""
+    marker = object()
+    try:
+        return string.Formatter().get_field(name, (), {name: marker})[0] is marker
+    except (KeyError, IndexError, AttributeError, ValueError, TypeError):
+        return False
 
 
 _BOOLEAN: Final = {True: 1.0, False: 0.0, "true": 1.0, "false": 0.0, "True": 1.0, "False": 0.0}
