@@ -57,6 +57,7 @@ def _row(**changes: object) -> dict[str, object]:
 
 @pytest.fixture
 def served(project: Path) -> Iterator[str]:
+    assert main(["run", "--data", "data/germancredit.csv", "-q"]) == 0
     port = processes.free_port()
     server = subprocess.Popen(  # nosec B603: a fixed argument list
         [sys.executable, "-m", "creditops", "serve", "--model", "models:/german_credit@champion", "--port", str(port)],
@@ -66,13 +67,16 @@ def served(project: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 90
+        while server.poll() is None and time.monotonic() < deadline:
             try:
                 if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        else:
+            server.kill()
+            pytest.fail(f"the server did not start: {server.communicate()[0].decode()[-2000:]}")
         yield url
     finally:
         server.terminate()
@@ -83,7 +87,7 @@ def test_a_new_portfolio_runs_from_init_to_a_served_request(project: Path, serve
     # Given the project init made (run by the fixture), the inferred contract is what the data say
     contract = yaml.safe_load((project / "config" / "schema.yaml").read_text())
     assert contract["label"] == {"column": "creditability", "positive": "bad"}
-    assert {name for name, column in contract["columns"].items() if column["role"] == "protected"} == set(PROTECTED)
+    assert {name for name, column in contract["columns"].items() if column.get("role") == "protected"} == set(PROTECTED)
     assert contract["columns"]["purpose"]["type"] == "category"
 
     # When a client sends records with text categories, it is scored; an unknown category is a 422

@@ -207,3 +207,22 @@ def test_a_large_card_says_what_it_sampled_and_keeps_every_row_for_the_metric_va
     assert slice_rows is not None
     assert female is not None
     assert int(slice_rows[1]) + int(female[1]) == rows // 4  # slices on the sample
+
+
+def test_a_scorecards_card_shows_its_points_table_and_a_tree_models_does_not(
+    small_model: TrainedModel, small_frame, tmp_path: Path
+) -> None:
+    from creditops.data.contract import uci
+    from creditops.modelling.estimators import train_model
+
+    scorecard = train_model(
+        uci().feature_matrix(small_frame), uci().labels(small_frame), algorithm="scorecard", seed=0, contract=uci()
+    )
+    page = render(CardInputs(title="points", model=scorecard, data=small_frame), tmp_path / "p.html").read_text()
+    assert "<h2>Model</h2><p>Points table: base " in page
+    assert "points double the odds of good to bad" in page
+    for characteristic in scorecard.estimator.table.characteristics:
+        assert f"<td>{characteristic.feature}</td>" in page
+    assert "missing or unknown" in page
+    trees = render(CardInputs(title="trees", model=small_model, data=small_frame), tmp_path / "t.html").read_text()
+    assert "Points table" not in trees

@@ -15,31 +15,36 @@ if TYPE_CHECKING:
 schema_app = group("schema", "The data contract: infer one from a portfolio's data, check one.")
 CONTRACT_SUFFIXES = (".yaml", ".yml")
 
+LabelOption = Annotated[str, typer.Option(help="The column that says whether the account defaulted")]
+PositiveOption = Annotated[
+    str | None,
+    typer.Option(help="The label value meaning default", show_default="1 of 0/1, else bad, yes, default or true"),
+]
+IdOption = Annotated[str | None, typer.Option("--id", help="The account identifier column")]
+ProtectedOption = Annotated[
+    list[str] | None,
+    typer.Option(help="A column kept to measure fairness, never to score (repeat, or separate with commas)"),
+]
+IgnoreOption = Annotated[
+    list[str] | None, typer.Option(help="A column to leave out of the contract (repeat, or separate with commas)")
+]
+"""The options `schema infer` and `init` share: what the data cannot say about themselves."""
+
 
 @schema_app.command("infer")
 def schema_infer(
     data: Annotated[Path, typer.Argument(help="Data file: .csv, .parquet, .xlsx or .xls")],
-    label: Annotated[str, typer.Option(help="The column that says whether the account defaulted")],
+    label: LabelOption,
     output: Annotated[Path, typer.Option(help="Contract file to write (.yaml)")],
-    positive: Annotated[
-        str | None,
-        typer.Option(help="The label value meaning default", show_default="1 of 0/1, else bad, yes, default or true"),
-    ] = None,
-    id_column: Annotated[str | None, typer.Option("--id", help="The account identifier column")] = None,
-    protected: Annotated[
-        list[str] | None,
-        typer.Option(help="A column kept to measure fairness, never to score (repeat, or separate with commas)"),
-    ] = None,
-    ignore: Annotated[
-        list[str] | None,
-        typer.Option(help="A column to leave out of the contract (repeat, or separate with commas)"),
-    ] = None,
+    positive: PositiveOption = None,
+    id_column: IdOption = None,
+    protected: ProtectedOption = None,
+    ignore: IgnoreOption = None,
     name: Annotated[str | None, typer.Option(help="The portfolio's name", show_default="the data file's name")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --output if it exists")] = False,
 ) -> None:
     """Propose a data contract from a data file, for a person to review: roles, types, categories, ranges."""
-    from creditops.data.infer import contract_yaml, infer_contract
-    from creditops.data.io import read_table
+    from creditops.data.infer import contract_yaml
     from creditops.errors import CreditopsError
     from creditops.files import write_text
 
@@ -47,6 +52,25 @@ def schema_infer(
         raise typer.BadParameter(f"write the contract as YAML: {output} should end in .yaml", param_hint="--output")
     if output.exists() and not force:
         raise CreditopsError(f"{output} exists: give --force to overwrite it, or another --output")
+    contract, rows, names = inferred(data, label, positive, id_column, protected, ignore, name or data.stem)
+    write_text(output, contract_yaml(contract, source=data.name))
+    for line in _summary(contract, output, data, rows, left_out=[n for n in names if n not in contract.columns]):
+        _say(line)
+
+
+def inferred(
+    data: Path,
+    label: str,
+    positive: str | None,
+    id_column: str | None,
+    protected: list[str] | None,
+    ignore: list[str] | None,
+    name: str,
+) -> "tuple[Contract, int, list[str]]":
+    """The contract proposed from the data file, its row count and its column names."""
+    from creditops.data.infer import infer_contract
+    from creditops.data.io import read_table
+
     frame = read_table(data, header=[label])
     names = [str(column) for column in frame.columns]
     contract = infer_contract(
@@ -56,12 +80,10 @@ def schema_infer(
         id_column=id_column,
         protected=listed_columns(protected, names),
         ignore=listed_columns(ignore, names),
-        name=name or data.stem,
+        name=name,
         source=data.name,
     )
-    write_text(output, contract_yaml(contract, source=data.name))
-    for line in _summary(contract, output, data, len(frame), left_out=[n for n in names if n not in contract.columns]):
-        _say(line)
+    return contract, len(frame), names
 
 
 def listed_columns(given: list[str] | None, names: list[str]) -> list[str]:

@@ -81,6 +81,7 @@ def render(inputs: CardInputs, path: Path) -> Path:
         _threshold_table(shown[1], shown[2]),
         _slices(contract, data, shown[1], shown[2]),
         _fairness(contract, inputs.data, labels, probability, inputs.threshold, inputs.gate),
+        _reviewed_table(inputs.model),
         _importance(inputs.model, shown[0], shown[1]),
         _contribution_view(inputs.model, shown[0]),
         _champion(inputs, data, shown[1], shown[2]),
@@ -347,6 +348,15 @@ def _meets(ok: bool | None) -> str:
 
 def _gap(gap: Gap) -> str:
     return f"{html.escape(gap.low_group)} {gap.low:.1%} vs {html.escape(gap.high_group)} {gap.high:.1%}"
+
+
+def _reviewed_table(model: TrainedModel) -> str:
+    """What validators review of the model itself (a scorecard's points), where the learner has it."""
+    found = model.learner.reviewed_table(model.estimator)
+    if found is None:
+        return ""
+    title, table = found
+    return f"<h2>Model</h2><p>{html.escape(title)}.</p>" + _table(table, {"points": ".1f"})
 
 
 def _importance(model: TrainedModel, features: np.ndarray, labels: np.ndarray) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Final
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from creditops.config.validation import describe
@@ -104,6 +105,11 @@ class Learner(ABC):
     def inputs(self, estimator: Any) -> tuple[list[str] | None, int]:
         """The feature names the estimator keeps (None where it keeps none) and their count, checked
         against the contract it travels with."""
+
+    def reviewed_table(self, estimator: Any) -> "tuple[str, pd.DataFrame] | None":
+        """What validators review of the model itself, as a titled table for the card (a scorecard's points);
+        None where the model speaks through its contributions only (trees)."""
+        return None
 
     @abstractmethod
     def recognises(self, head: bytes) -> bool:

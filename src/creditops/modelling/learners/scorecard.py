@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from creditops.config.validation import describe
@@ -189,11 +190,37 @@ class Scorecard(Learner):
         except ValueError as error:
             raise CreditopsError(f"points table {path} does not fit its data contract: {error}") from None
 
+    def reviewed_table(self, estimator: ScoringTable) -> tuple[str, pd.DataFrame]:
+        table = estimator.table
+        scaling = table.scaling
+        rows = [
+            {"characteristic": item.feature, "bin": _described(bin_), "points": bin_.points}
+            for item in table.characteristics
+            for bin_ in item.bins
+        ]
+        rows += [
+            {"characteristic": item.feature, "bin": "missing or unknown", "points": item.missing}
+            for item in table.characteristics
+        ]
+        title = (
+            f"Points table: base {table.base_points:.1f} points; {scaling.pdo:g} points double the odds of good"
+            f" to bad, which are {scaling.odds:g}:1 at {scaling.score:g} points; a higher score is a lower risk"
+        )
+        return title, pd.DataFrame(rows).sort_values(["characteristic"], kind="stable")
+
     def inputs(self, estimator: ScoringTable) -> tuple[list[str] | None, int]:
         return list(estimator.table.features), len(estimator.table.features)
 
     def recognises(self, head: bytes) -> bool:
         return b'"creditops-scorecard/' in head
+
+
+def _described(item: Bin) -> str:
+    if item.categories is not None:
+        return ", ".join(item.categories)
+    low = "-inf" if item.low is None else f"{item.low:g}"
+    high = "+inf" if item.high is None else f"{item.high:g}"
+    return f"[{low}, {high})"
 
 
 def compiled(table: PointsTable, contract: Contract) -> ScoringTable:
