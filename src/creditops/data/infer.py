@@ -101,21 +101,21 @@ def infer_contract(
 
     columns: dict[str, Column] = {}
     slices: dict[str, dict[str, list[Category] | Band]] = {}
-    label_spec: Label | None = None
+    label_column, label_spec = _label(label, _profile(frame[label]), positive)
     for column_name in names:
         if column_name in ignore:
             continue
-        profile = _profile(frame[column_name])
         if column_name == label:
-            columns[column_name], label_spec = _label(column_name, profile, positive)
-        elif column_name == id_column:
+            columns[column_name] = label_column
+            continue
+        profile = _profile(frame[column_name])
+        if column_name == id_column:
             columns[column_name] = _identifier(column_name, profile)
         else:
             role: Literal["feature", "protected"] = "protected" if column_name in protected else "feature"
             columns[column_name] = _column(column_name, profile, role)
             if role == "protected" and columns[column_name].type in ("integer", "number"):
                 slices[column_name] = _bands(column_name, columns[column_name], profile)
-    assert label_spec is not None  # the label was checked to be a column of the frame
     if not any(column.role == "feature" for column in columns.values()):
         raise DataError("no column is left to be a feature: the model needs at least one")
     of = f" of {source}" if source else ""
