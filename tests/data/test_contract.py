@@ -132,6 +132,20 @@ def test_the_digest_ignores_formatting_but_not_the_column_order(tmp_path: Path) 
         ({"slices": {}}, "protected number column 'age' needs bands under slices"),
         ({"slices": {**_payload()["slices"], "sex": {"x": ["z"]}}}, "slice sex=x: ['z'] not categories of sex"),
         ({"slices": {**_payload()["slices"], "opened": {"x": ["z"]}}}, "must be a feature or protected column"),
+        ({"reasons": [{"code": "A", "columns": ["amount"], "text": "{} {amount}"}]}, "text has an empty {}"),
+        (
+            {"reasons": [{"code": "A", "columns": ["amount"], "text": "{amount:{purpose}}"}]},
+            "formats {amount} with '{purpose}': use a short format",
+        ),
+        ({"reasons": [{"code": "A", "columns": ["amount"], "text": "{amount:>999999999}"}]}, "use a short format"),
+        (
+            {"columns": {**_payload()["columns"], "risk": {**_payload()["columns"]["risk"], "missing": True}}},
+            "the label 'risk' may not be missing: drop the rows without an outcome",
+        ),
+        (
+            {"columns": {"a:b": {"type": "number"}, "risk": _payload()["columns"]["risk"]}},
+            "feature 'a:b' has a character learners refuse in feature names",
+        ),
     ],
 )
 def test_what_a_contract_refuses(changes: dict[str, Any], message: str) -> None:
@@ -143,7 +157,11 @@ def test_what_a_contract_refuses(changes: dict[str, Any], message: str) -> None:
     ("column", "message"),
     [
         ({"type": "category"}, "a category column needs its list of categories"),
-        ({"type": "category", "categories": [1, "1"]}, "categories are listed twice"),
+        ({"type": "category", "categories": [1, 1]}, "categories are listed twice"),
+        ({"type": "category", "categories": [1, "2"]}, "categories mix numbers and text: quote them all"),
+        ({"type": "category", "categories": ["yes", True]}, "categories read as booleans: YAML reads unquoted"),
+        ({"type": "number", "range": [float("nan"), 5]}, "a range bound is NaN"),
+        ({"type": "date", "range": [0, 5]}, "only integer or number columns have a range, not date ones"),
         ({"type": "number", "categories": [1]}, "only category columns have categories"),
         ({"type": "number", "range": [5, 1]}, "range low 5.0 is above high 1.0"),
         ({"type": "category", "categories": [1], "monotone": "increasing"}, "only integer or number features"),
@@ -163,3 +181,12 @@ def test_a_contract_file_problem_is_one_line_naming_the_file(tmp_path: Path) -> 
         parse_contract("name: x\nlabel: {column: y}\ncolumns:\n  a: {type: text}\n", Path("x.yaml"))
     with pytest.raises(ConfigError, match=r"the model's schema\.json in m is not JSON"):
         contract_from_json("{", "m")
+
+
+def test_a_key_given_twice_or_nesting_too_deep_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"schema x\.yaml is not valid YAML at line 2: 'name' is listed twice"):
+        parse_contract("name: a\nname: b\n", Path("x.yaml"))
+    with pytest.raises(ConfigError, match="'purpose' is listed twice"):
+        parse_contract('{"columns": {"purpose": {}, "purpose": {}}}', Path("x.json"))
+    with pytest.raises(ConfigError, match="is nested too deeply to be a contract"):
+        parse_contract("name: " + "[" * 100_000, Path("x.yaml"))

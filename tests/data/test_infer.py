@@ -79,6 +79,8 @@ def assert_round_trips(contract: Contract) -> str:
 
 # Frames of any small shape with a binary label.
 
+_LEARNER_UNSAFE = '",:[]{}'
+"""What learners refuse in a feature's name (label and ID columns may hold it)."""
 _ODD_NAMES = ["age", "a.b", "x{y}", "1", "c:d", "amount [NT$]", "späť", "two words", "- dash", "null", "#"]
 _TEXTS = ["a", "b", "c d", "1", "é", "True", "null", " padded ", "x: y", "[z]"]
 _LABELS = {
@@ -126,12 +128,14 @@ def column_values(draw: st.DrawFn, rows: int) -> tuple[pd.Series, bool]:
 def frames(draw: st.DrawFn) -> tuple[pd.DataFrame, dict[str, object]]:
     rows = draw(st.integers(2, 40))
     width = draw(st.integers(1, 4))
+    name = st.sampled_from(_ODD_NAMES) | st.text(min_size=1, max_size=6)
+    feature_name = name.filter(lambda found: not any(mark in found for mark in _LEARNER_UNSAFE))
     names = draw(
-        st.lists(
-            st.sampled_from(_ODD_NAMES) | st.text(min_size=1, max_size=6), min_size=width + 2, max_size=width + 2
-        ).filter(lambda found: len(set(found)) == len(found))
+        st.tuples(name, name, st.lists(feature_name, min_size=width, max_size=width)).filter(
+            lambda found: len({found[0], found[1], *found[2]}) == width + 2
+        )
     )
-    label, id_name, features = names[0], names[1], names[2:]
+    label, id_name, features = names[0], names[1], names[2]
     kind = draw(st.sampled_from(sorted(_LABELS)))
     pair, positive = _LABELS[kind]
     labels = draw(st.lists(st.sampled_from(pair), min_size=rows, max_size=rows))
@@ -401,3 +405,12 @@ def test_data_or_options_that_cannot_make_a_contract_are_one_line_errors(
     with pytest.raises(error, match=message) as raised:
         infer_contract(frame, label="t", **options)  # type: ignore[arg-type]
     assert "\n" not in str(raised.value)
+
+
+def test_names_learners_refuse_and_an_empty_label_are_one_line() -> None:
+    frame = pd.DataFrame({"a{b}": [1, 2, 3, 4], "bad": [0, 1, 0, 1]})
+    with pytest.raises(DataError, match=r"feature 'a\{b\}' has a character learners refuse"):
+        infer_contract(frame, label="bad")
+    gaps = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "bad": [0, 1, None, 1]})
+    with pytest.raises(DataError, match="the label 'bad' is empty in 1 row"):
+        infer_contract(gaps, label="bad")

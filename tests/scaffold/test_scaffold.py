@@ -92,3 +92,16 @@ def test_a_missing_data_file_is_one_line(tmp_path: Path, monkeypatch: pytest.Mon
     assert main(["init", "p", "--data", "nope.csv", "--label", "x"]) == 1
     assert "data file not found: nope.csv" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
+
+
+def test_where_init_cannot_write_it_says_why_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    assert main(["init", "afile/project", *ARGUMENTS]) == 1
+    assert "afile is a file, not a folder: init cannot make afile/project inside it" in capsys.readouterr().err
+    long = "x" * 70
+    assert main(["init", long, *ARGUMENTS]) == 2
+    assert f"the folder's name '{long}' cannot be a model's name: give one with --name" in capsys.readouterr().err
+    assert main(["init", long, *ARGUMENTS, "--name", "short"]) == 0

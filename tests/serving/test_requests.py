@@ -85,7 +85,7 @@ def test_malformed_json_is_400() -> None:
 
 def test_nan_names_column_and_row() -> None:
     row = ", ".join(map(str, VALID_ROW[:6])) + ", NaN, " + ", ".join(map(str, VALID_ROW[7:]))
-    _fails(f'{{"instances": [[{row}]]}}'.encode(), 422, "column 'PAY_2' row 0: nan is not a finite number")
+    _fails(f'{{"instances": [[{row}]]}}'.encode(), 422, "column 'PAY_2' row 0: empty or not a number")
 
 
 def test_unknown_format_is_422() -> None:
@@ -240,7 +240,7 @@ def test_flag_mode_scores_invalid_codes_and_names_them_per_row() -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b'{"instances": [[NaN' + b", 1" * 22 + b"]]}", "column 'LIMIT_BAL' row 0: nan is not a finite number"),
+        (b'{"instances": [[NaN' + b", 1" * 22 + b"]]}", "column 'LIMIT_BAL' row 0: empty or not a number"),
         (orjson.dumps({"instances": [VALID_ROW[:5]]}), "row 0: 5 values"),
         (orjson.dumps({"instances": [[None] * 23]}), "null value"),
         (orjson.dumps({"dataframe_split": {"columns": list(FEATURES[:-1]), "data": [VALID_ROW[:-1]]}}), "missing"),

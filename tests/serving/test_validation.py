@@ -70,7 +70,7 @@ def test_the_row_limit_is_inclusive(rows: int, status: int) -> None:
     [
         ("SEX", 3.0, "SEX: 3 is not an allowed code (1..2)"),
         ("PAY_0", 1.5, "PAY_0: 1.5 is not an allowed code (-2..9)"),
-        ("AGE", float("nan"), "AGE: nan is not a finite number"),
+        ("AGE", float("nan"), "AGE: empty or not a number"),
         ("LIMIT_BAL", 0.0, "LIMIT_BAL: 0 is outside 1..10000000"),
     ],
 )
@@ -154,7 +154,7 @@ def test_flag_keeps_bad_codes_as_warnings_but_refuses_what_no_model_can_score() 
     strict = ValueRules(UCI, FEATURES)
     nan_row = np.array([VALID_ROW], dtype=np.float64)
     nan_row[0, 4] = np.nan
-    with pytest.raises(RequestError, match="column 'AGE' row 0: nan is not a finite number"):
+    with pytest.raises(RequestError, match="column 'AGE' row 0: empty or not a number"):
         strict.flag(nan_row)
 
 

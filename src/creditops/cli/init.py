@@ -25,9 +25,12 @@ def init(
     """Scaffold a project for a portfolio: its data contract (inferred), modelling config, dev/staging/prod
     environments, GitHub workflows, Azure Pipelines and a README; then `creditops run` works there."""
     from creditops.cli.schema import inferred
-    from creditops.scaffold import scaffold
+    from creditops.errors import ConfigError
+    from creditops.scaffold import MODEL_NAME, scaffold
 
     model_name = name or folder.resolve().name
+    if name is None and not MODEL_NAME.match(model_name):
+        raise ConfigError(f"the folder's name {model_name!r} cannot be a model's name: give one with --name")
     contract, _, _ = inferred(data, label, positive, id_column, protected, ignore, model_name)
     project = scaffold(folder, data, contract, model_name)
     console.print(f"created {project.folder} for the {contract.name} portfolio:", highlight=False)

@@ -8,8 +8,6 @@ import typer
 from creditops.cli.app import console, errors, group
 
 if TYPE_CHECKING:
-    from pydantic_core import ErrorDetails
-
     from creditops.data.contract import Contract
 
 schema_app = group("schema", "The data contract: infer one from a portfolio's data, check one.")
@@ -156,30 +154,24 @@ def schema_check(
 
 def _validated(path: Path, text: str) -> tuple["Contract | None", list[str]]:
     """The contract, or each problem of the file as one line."""
-    import yaml
     from pydantic import ValidationError
 
-    from creditops.data.contract import Contract
+    from creditops.config.validation import problems
+    from creditops.data.contract import Contract, contract_payload
+    from creditops.errors import ConfigError
 
     try:
-        payload = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        return None, [f"not valid YAML{at}: {getattr(error, 'problem', None) or error}"]
+        payload = contract_payload(text, path)
+    except ConfigError as error:
+        return None, [str(error).removeprefix(f"schema {path} ")]
     if not isinstance(payload, dict):
         return None, [f"must hold an object of settings, not {type(payload).__name__}"]
     try:
         return Contract.model_validate(payload), []
     except ValidationError as error:
-        return None, [_problem(item) for item in error.errors()]
-
-
-def _problem(item: "ErrorDetails") -> str:
-    """One problem as `key.path: message`, worded as the config errors are (`describe`)."""
-    key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-    message = {"extra_forbidden": "unknown key", "missing": "required key is missing"}.get(item["type"], item["msg"])
-    return f"{key}: {message.removeprefix('Value error, ')}"
+        return None, problems(error)
+    except RecursionError:
+        return None, ["is nested too deeply to be a contract: check its brackets"]
 
 
 def _check_columns(contract: "Contract", data: Path) -> None:

@@ -184,6 +184,8 @@ def load_modelling_config(path: Path | None) -> ModellingConfig:
         payload = json.loads(read_config_text(path, label="config "))
     except json.JSONDecodeError as error:
         raise ConfigError(f"config {path} is not valid JSON: {error}") from error
+    except RecursionError:
+        raise ConfigError(f"config {path} is nested too deeply to be a modelling config: check its brackets") from None
     config = validated(ModellingConfig, payload, path, label="config ")
     config._folder = path.parent
     return config

@@ -33,9 +33,14 @@ def validated(model: type[Model], payload: object, source: Path, label: str = ""
 
 def describe(error: ValidationError) -> str:
     """All problems of a validation error on one line: `key.path: message; …`."""
-    problems = []
+    return "; ".join(problems(error))
+
+
+def problems(error: ValidationError) -> list[str]:
+    """Each problem of a validation error as `key.path: message` (the message alone for the whole file)."""
+    found = []
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        key = ".".join(str(part) for part in item["loc"])
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown key"
@@ -43,5 +48,5 @@ def describe(error: ValidationError) -> str:
             message = "required key is missing"
         elif item["type"] == "value_error":
             message = message.removeprefix("Value error, ")
-        problems.append(f"{key}: {message}")
-    return "; ".join(problems)
+        found.append(f"{key}: {message}" if key else message)
+    return found

@@ -11,6 +11,8 @@ categories as their position in the contract's list (LightGBM and XGBoost are to
 
 import hashlib
 import json
+import math
+import re
 import string
 from functools import cached_property
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Annotated, Any, Final, Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from creditops.config.validation import read_config_text, validated
 from creditops.errors import ConfigError
@@ -66,19 +68,36 @@ class Column(_Strict):
         None, description="increasing: a higher value never lowers the risk; decreasing: never raises it"
     )
 
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        if isinstance(value, list) and any(isinstance(item, bool) for item in value):
+            raise ValueError(
+                "categories read as booleans: YAML reads unquoted yes, no, on, off, true and false so;"
+                " quote them ('yes') or write 1 and 0"
+            )
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> "Column":
         if self.type == "category":
             if not self.categories:
                 raise ValueError("a category column needs its list of categories")
+            if len({type(value) for value in self.categories}) > 1:
+                raise ValueError("categories mix numbers and text: quote them all ('1') or write them all as numbers")
             if len(set(map(str, self.categories))) != len(self.categories):
                 raise ValueError("categories are listed twice")
             if self.range is not None:
                 raise ValueError("a category column has categories, not a range")
         elif self.categories is not None:
             raise ValueError(f"only category columns have categories, not {self.type} ones")
-        if self.range is not None and None not in self.range and self.range[0] > self.range[1]:  # type: ignore[operator]
-            raise ValueError(f"range low {self.range[0]} is above high {self.range[1]}")
+        if self.range is not None:
+            if self.type not in ("integer", "number"):
+                raise ValueError(f"only integer or number columns have a range, not {self.type} ones")
+            if any(bound is not None and math.isnan(bound) for bound in self.range):
+                raise ValueError("a range bound is NaN: write a number, or null for no bound")
+            if None not in self.range and self.range[0] > self.range[1]:  # type: ignore[operator]
+                raise ValueError(f"range low {self.range[0]} is above high {self.range[1]}")
         if self.monotone is not None and (self.role != "feature" or self.type not in ("integer", "number")):
             raise ValueError("only integer or number features have a monotone direction")
         return self
@@ -138,6 +157,14 @@ class Contract(_Strict):
             raise ValueError(f"the label {self.label.column!r} must be a category column with exactly two values")
         if str(self.label.positive) not in map(str, label.categories or ()):
             raise ValueError(f"label.positive {self.label.positive!r} is not one of {label.categories}")
+        if label.missing:
+            raise ValueError(f"the label {self.label.column!r} may not be missing: drop the rows without an outcome")
+        for name in roles["feature"]:
+            if any(mark in name for mark in _LEARNER_UNSAFE):
+                raise ValueError(
+                    f"feature {name!r} has a character learners refuse in feature names ({' '.join(_LEARNER_UNSAFE)}):"
+                    " rename the column in the data and the contract"
+                )
         self._check_reasons()
         self._check_slices()
         return self
@@ -148,9 +175,18 @@ class Contract(_Strict):
             raise ValueError("reason codes are listed twice")
         for group in self.reasons:
             try:
-                named = {field for _, field, _, _ in string.Formatter().parse(group.text) if field}
+                parts = list(string.Formatter().parse(group.text))
             except ValueError as error:
                 raise ValueError(f"reason {group.code}: its text is not a valid template ({error})") from None
+            named = {field for _, field, _, _ in parts if field}
+            for _, field, spec, _ in parts:
+                if field == "":
+                    raise ValueError(f"reason {group.code}'s text has an empty {{}}: name the feature, as {{PAY_0}}")
+                if field is not None and not _short_spec(spec or ""):
+                    raise ValueError(
+                        f"reason {group.code}'s text formats {{{field}}} with {spec!r}: use a short format such"
+                        " as :g or :,.0f"
+                    )
             for name in sorted(named):
                 if not _plain_field(name):
                     raise ValueError(
@@ -331,6 +367,16 @@ class Contract(_Strict):
         return json.dumps(self.model_dump(mode="json"), separators=(",", ":"))
 
 
+_LEARNER_UNSAFE: Final = ('"', ",", ":", "[", "]", "{", "}")
+"""Characters LightGBM refuses in feature names (it writes them into its JSON model description)."""
+
+
+def _short_spec(spec: str) -> bool:
+    """A format specification a reason's sentence may use (`,.0f`, `>8.2f`): short, reading no other value,
+    with no width or precision beyond two digits, so no template can blow a sentence up."""
+    return len(spec) <= 12 and "{" not in spec and all(len(run) <= 2 for run in re.findall(r"\d+", spec))
+
+
 def _plain_field(name: str) -> bool:
     """Whether a template reads `{name}` as the value named `name` (not an attribute, index or position)."""
     marker = object()
@@ -362,13 +408,40 @@ ContractText = Annotated[str, "YAML or JSON"]
 
 def parse_contract(text: ContractText, source: Path) -> Contract:
     """A contract from its YAML (or JSON) text, or a one-line ConfigError naming the file and every bad key."""
+    payload = contract_payload(text, source)
     try:
-        payload = yaml.safe_load(text)
+        return validated(Contract, payload, source, label="schema ")
+    except RecursionError:
+        raise ConfigError(f"schema {source} is nested too deeply to be a contract: check its brackets") from None
+
+
+def contract_payload(text: ContractText, source: Path) -> object:
+    """The YAML (or JSON) of a contract file, read safely; a syntax error, a key given twice or nesting too deep
+    for any contract is a one-line ConfigError."""
+    try:
+        # _UniqueKeys is yaml's SafeLoader that also refuses repeated keys: no tag can construct an object.
+        return yaml.load(text, Loader=_UniqueKeys)  # nosec B506
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         at = f" at line {where.line + 1}" if where is not None else ""
         raise ConfigError(f"schema {source} is not valid YAML{at}: {getattr(error, 'problem', error)}") from None
-    return validated(Contract, payload, source, label="schema ")
+    except RecursionError:
+        raise ConfigError(f"schema {source} is nested too deeply to be a contract: check its brackets") from None
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is listed twice: keep one", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def load_contract(path: Path | None) -> Contract:
@@ -376,6 +449,8 @@ def load_contract(path: Path | None) -> Contract:
     if path is None:
         return uci()
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"schema file {path} is a folder: name the contract's YAML file (data.schema_file)")
     if not path.is_file():
         raise ConfigError(f"schema file not found: {path}; write one with 'creditops schema infer' or omit it (UCI)")
     return parse_contract(read_config_text(path, label="schema "), path)
@@ -421,6 +496,6 @@ def contract_from_json(text: str, source: str) -> Contract:
     """The contract a registered model carries (its `schema.json`)."""
     try:
         payload = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise ConfigError(f"the model's {ARTIFACT} in {source} is not JSON: {error}") from None
     return validated(Contract, payload, Path(source), label="the model's schema ")

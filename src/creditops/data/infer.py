@@ -37,7 +37,9 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 import yaml
+from pydantic import ValidationError
 
+from creditops.config.validation import describe
 from creditops.data.contract import Band, Category, Column, Contract, Label, ReasonGroup, parse_contract
 from creditops.errors import ConfigError, DataError
 
@@ -119,14 +121,17 @@ def infer_contract(
     if not any(column.role == "feature" for column in columns.values()):
         raise DataError("no column is left to be a feature: the model needs at least one")
     of = f" of {source}" if source else ""
-    return Contract(
-        name=name,
-        description=f"Inferred from {len(frame):,} rows{of} ({len(names)} columns)",
-        label=label_spec,
-        columns=columns,
-        reasons=_reasons(columns),
-        slices=slices,
-    )
+    try:
+        return Contract(
+            name=name,
+            description=f"Inferred from {len(frame):,} rows{of} ({len(names)} columns)",
+            label=label_spec,
+            columns=columns,
+            reasons=_reasons(columns),
+            slices=slices,
+        )
+    except ValidationError as error:
+        raise DataError(f"the data cannot have a contract as they are: {describe(error)}") from None
 
 
 # Names and roles.
@@ -287,12 +292,16 @@ def _label(name: str, profile: _Profile, positive: object) -> tuple[Column, Labe
         shown = ", ".join(map(str, values[:_SHOWN])) + (" …" if len(values) > _SHOWN else "")
         raise DataError(f"the label {name!r} must have exactly two values; it has {len(values)}: {shown or 'none'}")
     chosen = _positive(name, values, positive)
+    if profile.missing:
+        raise DataError(
+            f"the label {name!r} is empty in {profile.missing:,} row(s): a model learns from known outcomes only;"
+            " drop those rows (score them later) and infer again"
+        )
     share = float((texts == str(chosen)).mean())
     column = Column(
         role="label",
         type="category",
         categories=values,
-        missing=profile.missing > 0,
         description=_said(f"{chosen} in {share:.1%} of labelled rows", profile),
     )
     return column, Label(column=name, positive=chosen)

@@ -27,6 +27,7 @@ def read_table(path: Path, contract: Contract | None = None, *, header: Iterable
         raise DataError(f"data file not found: {path}")
     try:
         if suffix == ".csv":
+            csv_header(path)
             frame = pd.read_csv(path)
         elif suffix == ".parquet":
             frame = _read_parquet(path)
@@ -37,6 +38,19 @@ def read_table(path: Path, contract: Contract | None = None, *, header: Iterable
     except Exception as error:  # every reader raises its own types; the user needs the file and cause
         raise DataError(f"cannot read {path}: {_first_line(error)}") from error
     return _whole_numbers_as_integers(frame)
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file, refusing a file with none and a name given twice (pandas would rename
+    the second 'a.1' and the data would silently lose a column)."""
+    try:
+        names = [str(name) for name in pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].tolist()]
+    except pd.errors.EmptyDataError:
+        raise DataError(f"cannot read {path}: it is empty (not even a header row)") from None
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(f"{path} names the column(s) {', '.join(map(repr, repeated))} twice: keep one of each")
+    return names
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -61,7 +61,10 @@ def _sentence(text: str, values: dict[str, Any]) -> str:
     try:
         return text.format(**values)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-        return text.format_map({name: _Plain(value) for name, value in values.items()})
+        try:
+            return text.format_map({name: _Plain(value) for name, value in values.items()})
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return text  # a contract from before templates were checked: the sentence as written
 
 
 class _Plain:

@@ -48,6 +48,9 @@ def scaffold(folder: Path, data: Path, contract: Contract, model_name: str) -> P
         )
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise CreditopsError(f"{folder} exists and is not an empty folder: choose a new one")
+    for parent in folder.absolute().parents:
+        if parent.exists() and not parent.is_dir():
+            raise CreditopsError(f"{parent} is a file, not a folder: init cannot make {folder} inside it")
     endpoint = re.sub(r"[^a-z0-9-]+", "-", model_name.lower()).strip("-") or "portfolio"
     data_name = data.name
     files = {

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from creditops.data.contract import Contract
-from creditops.data.io import read_table
+from creditops.data.io import csv_header, read_table
 from creditops.errors import DataError
 from creditops.files import atomic_path
 from creditops.serving.model import LoadedModel
@@ -202,7 +202,7 @@ def _chunks(source: Path, chunk_rows: int, contract: Contract) -> Iterator[tuple
         yield from _parquet_chunks(source, chunk_rows, contract)
         return
     if suffix == ".csv":
-        layout = _Layout.of(source, pd.read_csv(source, nrows=0).columns, contract)
+        layout = _Layout.of(source, csv_header(source), contract)
         start = 0
         for frame in pd.read_csv(source, usecols=layout.read, chunksize=chunk_rows):
             yield _split(frame, start, contract, layout)

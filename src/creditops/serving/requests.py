@@ -89,6 +89,7 @@ class RequestReader:
         self.required = frozenset(contract.features)
         self.text = {self.positions[name]: codes for name, codes in contract.text_columns.items()}
         self.may_miss = frozenset(p for p, name in enumerate(self.names) if contract.columns[name].missing)
+        self.booleans = frozenset(p for p, name in enumerate(self.names) if contract.columns[name].type == "boolean")
         self.every = tuple(range(len(self.names)))
         self.only_features = tuple(int(p) for p in contract.feature_positions)
         self.column_order = lru_cache(maxsize=256)(self._resolve_column_order)
@@ -234,8 +235,10 @@ class RequestReader:
         targets = [self._sent_position(columns, present, p) for p in range(width)]
         matrix = np.empty((len(rows), width), dtype=np.float64)
         for number, row in enumerate(rows):
-            if not isinstance(row, list) or len(row) != width:
-                raise self._first_bad_cell(rows, columns, present, width)
+            if not isinstance(row, list):
+                raise RequestError(422, f"row {number}: expected a list of {width} values")
+            if len(row) != width:
+                raise RequestError(422, f"row {number}: {len(row)} values, expected {width}")
             for position, (value, target) in enumerate(zip(row, targets, strict=True)):
                 matrix[number, position] = self._cell(value, target, columns, present, position, number)
         return matrix
@@ -259,15 +262,18 @@ class RequestReader:
             what = "null" if value is None else _short(value)
             name = self._name(columns, present, position)
             raise RequestError(422, f"column {name} row {number}: {what} is not an allowed category ({listed})")
-        if type(value) is int or type(value) is float:
+        if type(value) is int or type(value) is float or (type(value) is bool and target in self.booleans):
             return float(value)
+        name = self._name(columns, present, position)
+        if type(value) is bool:
+            raise RequestError(422, f"column {name} row {number}: {str(value).lower()} is a boolean, not a number")
         kind = "null" if value is None else f"non-numeric {_short(value)}"
-        raise RequestError(422, f"column {self._name(columns, present, position)} row {number}: {kind} value")
+        raise RequestError(422, f"column {name} row {number}: {kind} value")
 
     def _refuse_booleans(self, rows: list[Any], columns: list[Any] | None, present: tuple[int, ...] | None) -> None:
         for number, row in enumerate(rows):
             for position, value in enumerate(row):
-                if type(value) is bool:
+                if type(value) is bool and self._sent_position(columns, present, position) not in self.booleans:
                     name = self._name(columns, present, position)
                     raise RequestError(
                         422, f"column {name} row {number}: {str(value).lower()} is a boolean, not a number"

@@ -77,6 +77,8 @@ class ValueRules:
         """Why one value fails: "9 is not an allowed code (1..2)"."""
         name = self.columns[position]
         low, high = self.contract.bounds(name)
+        if np.isnan(value):
+            return "empty or not a number"
         if not np.isfinite(value):
             return f"{value} is not a finite number"
         column = self.contract.columns[name]
