@@ -85,6 +85,42 @@ def test_the_step_is_a_tenth_of_the_holdouts_spread_whole_and_within_the_range()
     assert np.isnan(raised[5])
 
 
+def _numbers(range_: list | None) -> Contract:
+    return Contract.model_validate(
+        {
+            "name": "shop",
+            "label": {"column": "bad", "positive": 1},
+            "columns": {
+                "rate": {"type": "number", "range": range_, "monotone": "increasing"},
+                "bad": {"role": "label", "type": "category", "categories": [0, 1]},
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("range_", "values", "raised"),
+    [
+        ([0, 1000], [2.0, 7.0, 12.0], [3.0, 8.0, 13.0]),  # a tenth of the spread 10 (not of the range)
+        ([-50, 1000], [-20.0, -10.0], [-19.0, -9.0]),  # a spread, not the sum of the ends
+        ([0, 40], [5.0, 5.0], [9.0, 9.0]),  # a constant holdout: a tenth of the declared range
+        ([-30, 10], [5.0], [9.0]),  # the range's width, not the sum of its ends
+        ([0, None], [5.0, 5.0], [6.0, 6.0]),  # constant and unbounded: a step of 1
+        ([0, 1000], [0.5, 0.9], [0.54, 0.94]),  # a spread below 1 still steps a tenth of it
+        ([0, None], [], []),
+    ],
+)
+def test_a_number_rises_a_tenth_of_its_spread_else_of_its_range_else_one(
+    range_: list, values: list[float], raised: list[float]
+) -> None:
+    np.testing.assert_allclose(_one_step_up(_numbers(range_), "rate", np.array(values)), raised)
+
+
+def test_a_whole_number_rises_by_at_least_one() -> None:
+    raised = _one_step_up(_contract(range_=[0, 100]), "usage", np.array([3.0, 4.0, 5.0]))  # spread 2: 0.2 → 1
+    np.testing.assert_array_equal(raised, [4.0, 5.0, 6.0])
+
+
 def test_rows_at_the_top_or_missing_the_feature_are_not_moved() -> None:
     holdout = _holdout([100, 100, np.nan, 50])
     scorer = _Scorer(_contract(), lambda matrix: np.zeros(len(matrix)))
@@ -131,3 +167,56 @@ def test_the_gate_runs_it_after_fairness_with_the_candidate_model(
         "pass",
         "no feature of the contract declares a monotone direction",
     )
+
+
+def _two_directed() -> Contract:
+    return Contract.model_validate(
+        {
+            "name": "shop",
+            "label": {"column": "bad", "positive": 1},
+            "columns": {
+                "usage": {"type": "number", "range": [0, 100], "monotone": "increasing"},
+                "income": {"type": "number", "range": [0, 100], "monotone": "decreasing"},
+                "bad": {"role": "label", "type": "category", "categories": [0, 1]},
+            },
+        }
+    )
+
+
+def test_the_words_name_every_directed_feature_and_every_failure() -> None:
+    contract = _two_directed()
+    holdout = pd.DataFrame({"usage": [10.0, 20.0, 30.0], "income": [40.0, 50.0, 60.0], "bad": [0, 1, 0]})
+    right = _Scorer(contract, lambda matrix: (matrix[:, 0] - matrix[:, 1] + 100) / 300)
+    passed = _check(right, holdout)
+    assert passed.detail == "raising usage, income one step never moves the probability the wrong way on 3 holdout rows"
+    assert passed.data["usage"] == {"direction": "increasing", "rows": 3, "wrong": 0, "worst": 0.0}
+    wrong = _Scorer(contract, lambda matrix: (-matrix[:, 0] + matrix[:, 1] + 100) / 300)
+    failed = _check(wrong, holdout)
+    assert failed.verdict == "fail"
+    assert failed.detail == (
+        "usage (increasing): 3 of 3 rows moved the wrong way, worst by 0.00667;"
+        " income (decreasing): 3 of 3 rows moved the wrong way, worst by 0.00667"
+    )
+
+
+def test_the_gate_checks_directions_on_the_holdout_it_was_given() -> None:
+    contract = _two_directed()
+    holdout = pd.DataFrame({"usage": [10.0, 20.0, 30.0, 40.0], "income": [40.0, 50.0, 60.0, 70.0], "bad": [0, 1, 0, 1]})
+    scorer = _Scorer(contract, lambda matrix: (matrix[:, 0] - matrix[:, 1] + 100) / 300)
+    labels = holdout["bad"].to_numpy()
+    probability = scorer.probability(contract.feature_matrix(holdout))
+    result = run_gate(
+        holdout,
+        labels,
+        probability,
+        None,
+        GateSettings(),
+        contract=contract,
+        threshold=0.5,
+        champion_version=None,
+        approval_required=False,
+        approver=None,
+        candidate_model=scorer,  # type: ignore[arg-type]
+    )
+    directions = next(check for check in result.checks if check.name == "directions")
+    assert directions.detail.endswith("on 4 holdout rows")

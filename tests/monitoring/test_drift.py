@@ -61,3 +61,23 @@ def test_a_shift_of_the_predicted_default_rate_alone_is_drift() -> None:
     assert report.drifted_features == ()
     assert report.rate_shift == pytest.approx(0.1)
     assert report.drifted
+
+
+def test_a_column_live_traffic_never_sent_is_not_judged_and_empty_cells_are_left_out() -> None:
+    reference, live = _columns(synthesize(3_000, 1)).copy(), _columns(synthesize(1_000, 2)).copy()
+    names = uci().request_columns
+    live[:, names.index("SEX")] = np.nan  # requests without the protected column
+    live[:10, names.index("LIMIT_BAL")] = np.nan  # a few empty cells
+    report = compare(reference, live, np.full(3_000, 0.2), np.full(1_000, 0.2), DriftThresholds(), *_NAMES)
+    judged = [item.feature for item in report.features]
+    assert "SEX" not in judged
+    assert judged == [name for name in names if name != "SEX"]  # every other column, in order
+    assert report.columns == names
+    limit = next(item for item in report.features if item.feature == "LIMIT_BAL")
+    assert np.isfinite(limit.psi)
+    assert next(item for item in report.features if item.feature == "PAY_0").categorical
+    assert not limit.categorical
+    empty_reference = reference.copy()
+    empty_reference[:, names.index("AGE")] = np.nan
+    report = compare(empty_reference, live, np.full(3_000, 0.2), np.full(1_000, 0.2), DriftThresholds(), *_NAMES)
+    assert "AGE" not in [item.feature for item in report.features]

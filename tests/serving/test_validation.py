@@ -170,3 +170,27 @@ def test_a_long_list_of_text_categories_is_cut_in_the_message() -> None:
     assert rules.row_problems(np.array([[-1.0]])) == {
         0: ["kind: not one of the allowed categories (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11 …)"]
     }
+
+
+def test_only_code_sets_with_gaps_pay_for_a_membership_test() -> None:
+    assert ValueRules(UCI, FEATURES).gaps == {}  # every UCI code set is contiguous: bounds suffice
+    contiguous = _shop(
+        columns={
+            "grade": {"type": "category", "categories": [1, 2, 3]},
+            "bad": {"role": "label", "type": "category", "categories": ["no", "yes"]},
+        }
+    )
+    assert ValueRules(contiguous, ("grade",)).gaps == {}
+    assert list(ValueRules(_shop(), _shop().request_columns).gaps) == [1]
+
+
+def test_a_contract_without_whole_numbers_is_checked_too() -> None:
+    contract = _shop(
+        columns={
+            "income": {"type": "number", "range": [0, 10]},
+            "bad": {"role": "label", "type": "category", "categories": ["no", "yes"]},
+        }
+    )
+    rules = ValueRules(contract, ("income",))
+    assert rules.row_problems(np.array([[2.5], [11.0]])) == {1: ["income: 11 is outside 0..10"]}
+    assert rules.row_problems(np.tile([[2.5]], (5_000, 1))) == {}
