@@ -6,6 +6,7 @@ up to that, followed by `end of trees`, is refused before LightGBM sees it.
 """
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +34,24 @@ def problem(text: bytes) -> str | None:
     return None
 
 
-def read_booster(path: Path) -> Any:
-    """The LightGBM booster in `path`, after checking the file is whole; a bad file is one line."""
-    import lightgbm as lgb
-
+def checked_bytes(path: Path, check: Callable[[bytes], str | None]) -> bytes:
+    """The model file's bytes once `check` finds no problem in them (a learner's own structural check, made
+    before its library parses them); an unreadable or damaged file is one line."""
     try:
         text = Path(path).read_bytes()
     except OSError as error:
         raise CreditopsError(f"cannot read the model file {path}: {error.strerror or error}") from error
-    found = problem(text)
+    found = check(text)
     if found is not None:
         raise CreditopsError(f"model file {path} cannot be loaded: {found}; register or save the model again")
+    return text
+
+
+def read_booster(path: Path) -> Any:
+    """The LightGBM booster in `path`, after checking the file is whole; a bad file is one line."""
+    import lightgbm as lgb
+
+    text = checked_bytes(path, problem)
     try:
         return lgb.Booster(model_str=text.decode("utf-8"))
     except (lgb.basic.LightGBMError, UnicodeDecodeError) as error:

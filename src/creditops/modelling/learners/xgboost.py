@@ -16,6 +16,7 @@ from pydantic import Field
 from creditops.data.contract import Contract
 from creditops.errors import CreditopsError
 from creditops.modelling.learners.base import Learner, LearnerParams, training_threads
+from creditops.modelling.lightgbm_text import checked_bytes
 
 
 class XGBoostParams(LearnerParams):
@@ -79,13 +80,7 @@ class XGBoost(Learner):
     def load(self, path: Path, contract: Contract | None) -> Any:
         import xgboost as xgb
 
-        try:
-            text = Path(path).read_bytes()
-        except OSError as error:
-            raise CreditopsError(f"cannot read the model file {path}: {error.strerror or error}") from error
-        found = problem(text)
-        if found is not None:
-            raise CreditopsError(f"model file {path} cannot be loaded: {found}; register or save the model again")
+        text = checked_bytes(path, problem)
         booster = xgb.Booster()
         try:
             booster.load_model(bytearray(text))
