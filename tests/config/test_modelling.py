@@ -88,3 +88,16 @@ def test_a_config_that_is_not_utf8_is_one_line_naming_it(tmp_path: Path) -> None
     ) as raised:
         load_modelling_config(path)
     assert str(raised.value).endswith("save it as UTF-8")
+
+
+def test_a_config_nested_too_deeply_or_a_contract_that_is_a_folder_is_one_line(tmp_path: Path) -> None:
+    from creditops.errors import ConfigError
+
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"data": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(ConfigError, match="is nested too deeply to be a modelling config"):
+        load_modelling_config(deep)
+    folder = tmp_path / "modelling.json"
+    folder.write_text('{"data": {"schema_file": "."}}')
+    with pytest.raises(ConfigError, match=r"schema file .* is a folder: name the contract's YAML file"):
+        load_modelling_config(folder).contract()

@@ -126,3 +126,12 @@ def test_more_rows_than_an_excel_sheet_holds_is_refused(tmp_path: Path, monkeypa
     with pytest.raises(DataError, match="30 rows is more than an Excel sheet holds"):
         io.write_chunks([small_frame.head(30)], tmp_path / "data.xlsx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_csv_with_nothing_or_a_column_named_twice_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match=r"cannot read .*empty\.csv: it is empty \(not even a header row\)"):
+        read_table(tmp_path / "empty.csv")
+    (tmp_path / "twice.csv").write_text("a,a,bad\n1,2,0\n")
+    with pytest.raises(DataError, match=r"twice\.csv names the column\(s\) 'a' twice: keep one of each"):
+        read_table(tmp_path / "twice.csv")

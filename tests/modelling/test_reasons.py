@@ -102,3 +102,10 @@ def test_unknown_learners_and_no_reasons_are_clear_errors(small_model: TrainedMo
         contributions(other, uci().feature_matrix(small_frame.head(2)))
     with pytest.raises(CreditopsError, match="at least one reason"):
         top_reasons(uci(), np.zeros((1, 21)), np.zeros((1, 20)), 0)
+
+
+def test_a_sentence_that_cannot_be_formatted_is_given_as_written() -> None:
+    from creditops.modelling.reasons import _sentence
+
+    assert _sentence("Purpose {purpose:g}", {"purpose": "boat"}) == "Purpose boat"
+    assert _sentence("Amount {amount} and {}", {"amount": 1.0}) == "Amount {amount} and {}"

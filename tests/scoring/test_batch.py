@@ -167,3 +167,18 @@ def test_explain_gives_each_scored_row_its_reasons(
     assert len(given) > 100
     assert given.str.match(r"^R0\d ").all()
     assert (given.str.count(r" \| ") <= 1).all()
+
+
+def test_scoring_a_file_with_nothing_or_a_feature_named_twice_is_one_line(
+    small_model: TrainedModel, tmp_path: Path
+) -> None:
+    from creditops.errors import DataError
+
+    scoring = LoadedModel(small_model, "m", "1", "models:/m/1")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="it is empty"):
+        score_file(scoring, tmp_path / "empty.csv", tmp_path / "out.csv")
+    (tmp_path / "twice.csv").write_text("PAY_0,PAY_0\n1,2\n")
+    with pytest.raises(DataError, match="'PAY_0' twice"):
+        score_file(scoring, tmp_path / "twice.csv", tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()

@@ -369,3 +369,54 @@ def test_text_categories_are_read_as_their_codes_and_an_unknown_one_is_a_422() -
 def test_unknown_columns_are_named_with_the_contracts_columns() -> None:
     with pytest.raises(RequestError, match=r"unknown column 'x': use the column names \(purpose … sex\) or positions"):
         parse_request(orjson.dumps({"dataframe_split": {"columns": ["x"], "data": [[1]]}}), _portfolio(), max_rows=5)
+
+
+def test_positional_rows_of_another_width_are_named_even_beside_text_categories() -> None:
+    contract = _portfolio()
+    good = ["education", 10.0, None, "male"]
+    with pytest.raises(RequestError, match=r"^row 1: 3 values, expected 4$"):
+        parse_request(orjson.dumps({"instances": [good, good[:3]]}), contract, max_rows=5)
+    with pytest.raises(RequestError, match=r"^row 1: expected a list of 4 values$"):
+        parse_request(orjson.dumps({"instances": [good, "x"]}), contract, max_rows=5)
+
+
+def test_a_boolean_column_takes_true_and_false_and_a_number_column_refuses_them() -> None:
+    from creditops.data.contract import Contract
+
+    contract = Contract.model_validate(
+        {
+            "name": "flags",
+            "label": {"column": "bad", "positive": 1},
+            "columns": {
+                "owner": {"type": "boolean"},
+                "kind": {"type": "category", "categories": ["a", "b"]},
+                "amount": {"type": "number"},
+                "bad": {"role": "label", "type": "category", "categories": [0, 1]},
+            },
+        }
+    )
+    parsed = parse_request(orjson.dumps({"instances": [[True, "a", 1.5], [False, "b", 2]]}), contract, max_rows=5)
+    np.testing.assert_array_equal(parsed.features, [[1.0, 0.0, 1.5], [0.0, 1.0, 2.0]])
+    numeric = parse_request(orjson.dumps({"instances": [[True, 0, 1.5]]}), _numbers_and_flags(), max_rows=5)
+    np.testing.assert_array_equal(numeric.features, [[1.0, 0.0, 1.5]])
+    with pytest.raises(RequestError, match="column 'amount' row 0: true is a boolean, not a number"):
+        parse_request(orjson.dumps({"instances": [[True, "a", True]]}), contract, max_rows=5)
+    with pytest.raises(RequestError, match="column 'amount' row 0: true is a boolean, not a number"):
+        parse_request(orjson.dumps({"instances": [[True, 0, True]]}), _numbers_and_flags(), max_rows=5)
+
+
+def _numbers_and_flags():  # type: ignore[no-untyped-def]
+    from creditops.data.contract import Contract
+
+    return Contract.model_validate(
+        {
+            "name": "numbers",
+            "label": {"column": "bad", "positive": 1},
+            "columns": {
+                "owner": {"type": "boolean"},
+                "grade": {"type": "integer"},
+                "amount": {"type": "number"},
+                "bad": {"role": "label", "type": "category", "categories": [0, 1]},
+            },
+        }
+    )

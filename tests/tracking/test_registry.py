@@ -7,6 +7,7 @@ import pytest
 from creditops.context import Context
 from creditops.data.contract import uci
 from creditops.errors import CreditopsError
+from creditops.modelling.estimators import TrainedModel
 from creditops.tracking import registry
 from creditops.tracking.registry import Registry
 
@@ -107,3 +108,21 @@ def test_other_alias_errors_are_not_hidden(context: Context, monkeypatch: pytest
     monkeypatch.setattr(mlflow.MlflowClient, "set_registered_model_alias", broken)
     with pytest.raises(MlflowException, match="does not exist"):
         Registry(context.store_uri).set_alias("nope", "champion", "9")
+
+
+def test_a_hand_edited_contract_in_a_model_folder_is_refused(small_model: TrainedModel, tmp_path: Path) -> None:
+    import json
+
+    from creditops.tracking.registry import CONTRACT_FILE, load_model_dir, save_model_dir
+
+    folder = save_model_dir(small_model, tmp_path / "model")
+    assert load_model_dir(folder).contract == small_model.contract
+    contract_file = folder / CONTRACT_FILE
+    payload = json.loads(contract_file.read_text())
+    payload["columns"]["SEX"]["role"] = "feature"  # a protected column slipped back in
+    contract_file.write_text(json.dumps(payload))
+    with pytest.raises(CreditopsError, match="the model's 20 features are not the 21 of its data contract"):
+        load_model_dir(folder)
+    contract_file.write_text(contract_file.read_text()[:40])
+    with pytest.raises(CreditopsError, match=r"schema\.json in .* is not JSON"):
+        load_model_dir(folder)
