@@ -6,11 +6,13 @@ Needs `wrk` (Debian package). Run: `make bench-serving` or `python benchmarks/be
 """
 
 import argparse
+import asyncio
 import json
 import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -141,13 +143,125 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+async def _client(port: int, request: bytes, until: float, latencies: list[float]) -> None:
+    """One keep-alive connection posting `request` until `until`; each answer's latency appended."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.perf_counter() < until:
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise SystemExit(f"not a 200: {head[:200]!r}")
+            length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE).group(1))
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+    finally:
+        writer.close()
+
+
+def python_load(port: int, path: str, body: bytes, content_type: str, connections: int, seconds: float) -> dict:
+    """wrk's figures (requests/s, p50, p99) from an asyncio client: for machines without wrk. The client
+    costs CPU too, so compare its figures with each other, not with wrk's."""
+    request = (
+        f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: {content_type}\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    latencies: list[float] = []
+
+    async def run() -> None:
+        until = time.perf_counter() + seconds
+        await asyncio.gather(*(_client(port, request, until, latencies) for _ in range(connections)))
+
+    started = time.perf_counter()
+    asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "rps": len(ordered) / elapsed,
+        "p50": 1000 * ordered[len(ordered) // 2],
+        "p99": 1000 * ordered[int(len(ordered) * 0.99)],
+        "errors": 0,
+    }
+
+
+def side_by_side(args: argparse.Namespace) -> None:
+    """`creditops serve` of this tree against the same command run from `--baseline-src` (a copy of another
+    tree's src/), both up at once and measured in alternation, so a noisy machine slows both alike. Medians
+    of `--rounds` runs of each cell."""
+    scratch = Path(tempfile.mkdtemp(prefix="creditops-bench-"))
+    model_dir = scratch / "model"
+    _small_model(model_dir)
+    env = {**os.environ, "CREDITOPS_WORKSPACE": str(scratch / "workspace")}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    trees = {"baseline": {**env, "PYTHONPATH": str(Path(args.baseline_src).resolve())}, "this tree": env}
+    processes: dict[str, tuple[subprocess.Popen, int]] = {}
+    try:
+        for name, tree_env in trees.items():
+            port = free_port()
+            command = [sys.executable, "-m", "creditops", "serve", "--model", str(model_dir), "--port", str(port)]
+            url = f"http://127.0.0.1:{port}/invocations"
+            processes[name] = (start(command, url, scratch / f"{name.replace(' ', '-')}.log", tree_env), port)
+        cells = [("/invocations", rows, connections) for rows in (1, 100) for connections in (1, 8)]
+        results: dict[tuple[str, str, int, int], list[dict]] = {}
+        for _round in range(args.rounds):
+            for path, rows, connections in cells:
+                for name, (_process, port) in processes.items():
+                    body = request_body(rows).encode()
+                    figures = python_load(port, path, body, "application/json", connections, args.seconds)
+                    results.setdefault((name, path, rows, connections), []).append(figures)
+        csv_body = (",".join(FEATURES) + "\n" + ",".join(map(str, ROW)) + "\n").encode()
+        for connections in (1, 8):  # text/csv: new in this tree, shown beside the JSON figures
+            port = processes["this tree"][1]
+            for _round in range(args.rounds):
+                figures = python_load(port, "/invocations", csv_body, "text/csv", connections, args.seconds)
+                results.setdefault(("this tree, text/csv", "/invocations", 1, connections), []).append(figures)
+    finally:
+        for process, _port in processes.values():
+            stop(process)
+    print(f"medians of {args.rounds} runs of {args.seconds} s, asyncio client, 1 worker each, alternating\n")
+    print("| server | route | rows | connections | requests/s | p50 ms | p99 ms |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for (name, path, rows, connections), runs in results.items():
+        rps, p50, p99 = (statistics.median(run[key] for run in runs) for key in ("rps", "p50", "p99"))
+        print(f"| {name} | {path} | {rows} | {connections} | {rps:,.0f} | {p50:.3f} | {p99:.3f} |")
+    for path, rows, connections in cells:
+        before = statistics.median(run["rps"] for run in results["baseline", path, rows, connections])
+        after = statistics.median(run["rps"] for run in results["this tree", path, rows, connections])
+        print(f"{path} {rows} row(s), {connections} connection(s): this tree / baseline = {after / before:.3f}")
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _small_model(target: Path) -> None:
+    """A LightGBM model of the size the full benchmark trains, saved as a model folder (no store needed)."""
+    from creditops.data.contract import uci
+    from creditops.modelling.estimators import train_model
+    from creditops.tracking.registry import save_model_dir
+
+    frame = synthesize(30_000, 2005)
+    contract = uci()
+    params = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 31}
+    features, labels = contract.feature_matrix(frame), contract.labels(frame)
+    model = train_model(features, labels, algorithm="lightgbm", params=params, seed=0, contract=contract)
+    save_model_dir(model, target)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=1, help="Worker processes of every server")
     parser.add_argument("--seconds", type=int, default=5, help="Duration of each wrk run")
+    parser.add_argument(
+        "--baseline-src",
+        default=None,
+        help="A copy of another tree's src/: measure its `creditops serve` beside this tree's (no wrk needed)",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="Alternating runs per cell with --baseline-src")
     args = parser.parse_args()
+    if args.baseline_src:
+        side_by_side(args)
+        return
     if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk")
+        raise SystemExit("wrk is not installed: apt-get install wrk (or compare two trees with --baseline-src)")
     scratch = Path(tempfile.mkdtemp(prefix="creditops-bench-"))
     env = {**os.environ, "CREDITOPS_WORKSPACE": str(scratch / "workspace"), "MLFLOW_TRACKING_URI": ""}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"

@@ -97,7 +97,8 @@ def test_a_new_portfolio_runs_from_init_to_a_served_request(project: Path, serve
     assert 0 <= probability <= 1
     unknown = httpx.post(f"{served}/invocations", json={"dataframe_records": [_row(purpose="yacht")]}, timeout=30)
     assert unknown.status_code == 422
-    assert unknown.json()["error"].startswith("column 'purpose' row 0: 'yacht' is not an allowed category")
+    assert unknown.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert unknown.json()["message"].startswith("column 'purpose' row 0: 'yacht' is not an allowed category")
     # and the protected columns never score: the same answer without them
     without = {key: value for key, value in _row().items() if key not in PROTECTED}
     same = httpx.post(f"{served}/invocations", json={"dataframe_records": [without]}, timeout=30)

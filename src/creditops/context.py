@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
-from creditops.azure.workspace import WORKSPACE_VARIABLES
+from creditops.azure.workspace import CLIENT_FACTORY, WORKSPACE_VARIABLES
 from creditops.config.environments import EnvironmentConfig, load_environment
 from creditops.config.modelling import ModellingConfig, load_modelling_config
 from creditops.errors import ConfigError, CreditopsError
@@ -44,7 +44,7 @@ class Context:
     store_user: str | None = None
     """The account the store authenticates (MLflow's MLFLOW_TRACKING_USERNAME), when it is a server."""
     azure_workspace: Mapping[str, str] = field(default_factory=dict)
-    """The Azure ML workspace variables (subscription, resource group, workspace) that are set."""
+    """The Azure ML workspace variables (subscription, resource group, workspace, client factory) that are set."""
 
     @classmethod
     def local(cls, workspace: Path, store_uri: str | None = None) -> "Context":
@@ -134,7 +134,7 @@ def from_process(env: str | None = None, environ: Mapping[str, str] | None = Non
             f" using {redacted(store)} (name the variable in tracking_uri, e.g. ${{{TRACKING_ENV}}}, to use it)",
         )
     modelling = load_modelling_config(config_path)
-    azure = {name: variables[name] for name in WORKSPACE_VARIABLES if variables.get(name)}
+    azure = {name: variables[name] for name in (*WORKSPACE_VARIABLES, CLIENT_FACTORY) if variables.get(name)}
     return Context(workspace, store, environment, modelling, commit, allow_pickle, notes, user, azure)
 
 

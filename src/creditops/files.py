@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 @contextmanager
@@ -54,10 +54,16 @@ def read_json(source: Path) -> Any:
 
 def sha256_file(path: Path) -> str:
     """The hex SHA-256 digest of a file's bytes."""
-    digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+        return sha256_stream(handle)
+
+
+def sha256_stream(handle: IO[bytes]) -> str:
+    """The hex SHA-256 digest of the bytes left in `handle`, read a megabyte at a time (a local file or one
+    opened through fsspec: the one way creditops hashes data)."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 

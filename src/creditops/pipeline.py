@@ -15,6 +15,7 @@ from typing import Any
 
 from creditops.config.modelling import ModellingConfig
 from creditops.context import Context
+from creditops.data.location import DataLocation
 from creditops.files import scratch_dir
 from creditops.report.build import card_for_candidate
 from creditops.steps import common
@@ -70,7 +71,7 @@ def run_name(algorithm: str, commit: str) -> str:
 
 
 def run_pipeline(
-    data_path: Path,
+    data_path: DataLocation,
     config: ModellingConfig,
     context: Context,
     *,

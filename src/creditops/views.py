@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from creditops.data.checks import CheckFailure
-from creditops.endpoints.manager import Health
 from creditops.endpoints.smoke import SmokeReport
 from creditops.endpoints.state import Endpoint
+from creditops.endpoints.targets.base import Health
 from creditops.modelling.metrics import SCALAR_METRICS
 from creditops.monitoring.drift import DriftReport
 from creditops.pipeline import PipelineResult

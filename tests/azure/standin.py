@@ -7,6 +7,11 @@ raises `ResourceNotFoundError`. Every entity given to it is dumped with the SDK 
 the SDK's schema, as the service validates what it receives. Deployments really score: each one loads
 its uploaded scoring script and model (as a container would), behind an HTTP front that routes by
 traffic weights or the `azureml-model-deployment` header and checks the key.
+
+Pipeline jobs really run: the data and config assets are snapshots taken when they are created (as an
+upload is), and each step's component command runs (in this interpreter, or a process each), logging into
+the workspace's MLflow store (`store_uri`: what Azure ML gives a job as MLFLOW_TRACKING_URI). Batch
+invocations run the deployment's batch script over every file and write its predictions file.
 """
 
 import copy
@@ -16,6 +21,7 @@ import json
 import os
 import random
 import shutil
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,11 +30,15 @@ from types import ModuleType
 from typing import Any
 
 import azure.ai.ml as ml
+import pandas as pd
 import yaml
 from azure.ai.ml.entities import EndpointAuthKeys
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+from creditops.azure.render import load_model_batch_deployment
 from creditops.serving.protocol import DEPLOYMENT_HEADER
+
+from .pipeline_runner import IN_PROCESS, run_steps
 
 
 class Poller:
@@ -89,8 +99,12 @@ class Running:
 class StandInML:
     """The MLClient operations creditops calls, on one in-memory workspace."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, store_uri: str | None = None, python: str = IN_PROCESS) -> None:
         self.root = root
+        self.store_uri = store_uri
+        """The workspace's MLflow store, which pipeline jobs log and register into."""
+        self.python = python
+        """What runs a pipeline step's `python -m …` (see pipeline_runner; sys.executable for a process each)."""
         self.calls: list[str] = []
         self.endpoints: dict[str, Any] = {}
         self.keys: dict[str, str] = {}
@@ -101,6 +115,16 @@ class StandInML:
         self.batch: dict[str, Any] = {}
         self.batch_scripts: dict[tuple[str, str], Any] = {}
         self.job_status: dict[str, str] = {}
+        self.job_logs: dict[str, str] = {}
+        self.job_outputs: dict[str, Path] = {}
+        """Batch job name → the predictions file it wrote."""
+        self.computes: dict[str, Any] = {}
+        self.data_assets: dict[str, list[Path]] = {}
+        """Data asset name → the snapshot folder of each version, oldest first."""
+        self.batch_deployed: dict[tuple[str, str], Any] = {}
+        """(batch endpoint, deployment) → the deployment as the service received it."""
+        self.failing_batch: set[str] = set()
+        """Batch deployment names whose jobs fail (a fault to inject)."""
         self.fail_init: set[str] = set()
         """Deployment names whose container fails to start (a fault to inject)."""
         self.failing: set[str] = set()
@@ -113,6 +137,8 @@ class StandInML:
         self.batch_endpoints = _BatchEndpoints(self)
         self.batch_deployments = _BatchDeployments(self)
         self.jobs = _Jobs(self)
+        self.compute = _Compute(self)
+        self.data = _Data(self)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -281,15 +307,26 @@ class _BatchEndpoints:
         return self.ws.batch[name]
 
     def invoke(self, endpoint_name: str, deployment_name: str, inputs: dict[str, Any]) -> Any:
-        """Run the deployment's batch script over every file of the input folder, one file per mini-batch."""
-        deployment = self.ws.batch_scripts[(endpoint_name, deployment_name)]
+        """Run the deployment's batch script over every file of the input folder, one file per mini-batch,
+        appending its rows to the deployment's output file (`output_action: append_row`)."""
+        ws = self.ws
+        deployment = ws.batch_scripts[(endpoint_name, deployment_name)]
+        settings = ws.batch_deployed[(endpoint_name, deployment_name)].settings
         name = f"batch-{next(_COUNTER)}"
+        ws.calls.append(f"batch invoke {endpoint_name}/{deployment_name}")
         try:
+            if deployment_name in ws.failing_batch:
+                raise RuntimeError(f"deployment {deployment_name}: scoring failed")
             files = sorted(str(path) for path in Path(inputs["input"].path).iterdir())
             outputs = [deployment.run([file]) for file in files]
-            self.ws.job_status[name] = "Completed" if all(len(out) for out in outputs) else "Failed"
-        except Exception:  # a failing scoring script fails the job, as on Azure ML
-            self.ws.job_status[name] = "Failed"
+            output = ws.root / "jobs" / name / settings.output_file_name
+            output.parent.mkdir(parents=True)
+            pd.concat(outputs, ignore_index=True).to_csv(output, index=False)
+            ws.job_outputs[name] = output
+            ws.job_status[name] = "Completed" if all(len(out) for out in outputs) else "Failed"
+        except Exception as error:  # a failing scoring script fails the job, as on Azure ML
+            ws.job_logs[name] = repr(error)
+            ws.job_status[name] = "Failed"
         return ml.entities.BatchJob(name=name)
 
 
@@ -299,18 +336,99 @@ class _BatchDeployments:
 
     def begin_create_or_update(self, deployment: Any) -> Poller:
         ws = self.ws
-        _roundtrip(deployment, ml.load_batch_deployment, ws.root / "received")
-        model_name, _, version = str(deployment.model).removeprefix("azureml:").partition(":")
-        script = Path(deployment.code_configuration.code) / deployment.code_configuration.scoring_script
+        if deployment.endpoint_name not in ws.batch:
+            raise ResourceNotFoundError(f"batch endpoint {deployment.endpoint_name} not found")
+        received = _roundtrip(deployment, load_model_batch_deployment, ws.root / "received")
+        model_name, _, version = str(received.model).removeprefix("azureml:").partition(":")
+        if (model_name, version) not in ws.model_files:
+            raise HttpResponseError(f"model {model_name}:{version} not found in the workspace")
+        environment = str(received.environment).removeprefix("azureml:").split("@")[0]
+        if environment not in ws.environment_specs:
+            raise HttpResponseError(f"environment {environment} not found")
+        if str(received.compute).removeprefix("azureml:") not in ws.computes:
+            raise HttpResponseError(f"compute {received.compute} not found")
+        upload = ws.root / "code" / f"{deployment.endpoint_name}-{deployment.name}-{next(_COUNTER)}"
+        shutil.copytree(deployment.code_configuration.code, upload)
+        script = upload / deployment.code_configuration.scoring_script
         model_dir = str(ws.model_files[(model_name, version)])
-        module = _started(script, {**(deployment.environment_variables or {}), "AZUREML_MODEL_DIR": model_dir})
+        variables = dict(received.settings.environment_variables or {})
+        module = _started(script, {**variables, "AZUREML_MODEL_DIR": model_dir})
         ws.batch_scripts[(deployment.endpoint_name, deployment.name)] = module
-        return Poller(deployment)
+        ws.batch_deployed[(deployment.endpoint_name, deployment.name)] = received
+        ws.calls.append(f"batch deployment update {deployment.endpoint_name}/{deployment.name} {model_name}:{version}")
+        return Poller(received)
+
+
+class _Compute:
+    def __init__(self, ws: StandInML) -> None:
+        self.ws = ws
+
+    def begin_create_or_update(self, compute: Any) -> Poller:
+        self.ws.computes[compute.name] = _roundtrip(compute, ml.load_compute, self.ws.root / "received")
+        return Poller(compute)
+
+
+class _Data:
+    def __init__(self, ws: StandInML) -> None:
+        self.ws = ws
+
+    def create_or_update(self, data: Any) -> Any:
+        """A new version of the asset: its local folder uploaded (copied) now."""
+        received = _roundtrip(data, ml.load_data, self.ws.root / "received")
+        versions = self.ws.data_assets.setdefault(data.name, [])
+        snapshot = self.ws.root / "data" / data.name / str(len(versions) + 1)
+        shutil.copytree(Path(received.path), snapshot)
+        versions.append(snapshot)
+        self.ws.calls.append(f"data create {data.name}:{len(versions)}")
+        return received
+
+    def resolve(self, reference: str) -> Path:
+        """`azureml:NAME@latest` or `azureml:NAME:VERSION` as the folder a job mounts."""
+        name, _, version = reference.removeprefix("azureml:").replace("@latest", "").partition(":")
+        if name not in self.ws.data_assets:
+            raise HttpResponseError(f"data asset {name} not found")
+        return self.ws.data_assets[name][int(version) - 1 if version else -1]
 
 
 class _Jobs:
     def __init__(self, ws: StandInML) -> None:
         self.ws = ws
+        self.made: dict[str, Any] = {}
+
+    def create_or_update(self, job: Any) -> Any:
+        """Run a pipeline job's steps as the service would: its inputs resolved to the data assets' snapshots,
+        each step's component command in its code folder, logging into the workspace's MLflow store."""
+        ws = self.ws
+        received = _roundtrip(job, ml.load_job, ws.root / "received")
+        name = f"pipeline-{next(_COUNTER)}"
+        received.name = name
+        ws.calls.append(f"job create {name}")
+        spec = received._to_dict()  # components inlined, code paths resolved: what the service runs
+        for node in spec["jobs"].values():
+            component = node["component"]
+            environment = str(component["environment"]).removeprefix("azureml:").split("@")[0]
+            if environment not in ws.environment_specs:
+                raise HttpResponseError(f"environment {environment} not found")
+            if str(node["compute"]).removeprefix("azureml:") not in ws.computes:
+                raise HttpResponseError(f"compute {node['compute']} not found")
+        inputs = {key: ws.data.resolve(value["path"]) for key, value in spec["inputs"].items()}
+        if ws.store_uri is None:
+            raise HttpResponseError("this stand-in workspace has no MLflow store for jobs (store_uri)")
+        scratch = ws.root / "jobs" / name
+        environ = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(scratch),
+            "MLFLOW_TRACKING_URI": ws.store_uri,
+            "CREDITOPS_WORKSPACE": str(scratch / "workspace"),  # not the code folder (a shared checkout here)
+        }
+        steps = run_steps(spec, inputs, scratch / "outputs", ws.python, environ)
+        ws.job_logs[name] = "\n".join(f"{step.name}: {step.returncode}\n{step.stdout}{step.stderr}" for step in steps)
+        completed = len(steps) == len(spec["jobs"]) and all(step.returncode == 0 for step in steps)
+        ws.job_status[name] = "Completed" if completed else "Failed"
+        if not completed:
+            print(f"pipeline job {name} failed:\n{ws.job_logs[name][-3000:]}", file=sys.stderr)
+        self.made[name] = received
+        return received
 
     def stream(self, name: str) -> None:
         self.get(name)
@@ -318,8 +436,12 @@ class _Jobs:
     def get(self, name: str) -> Any:
         if name not in self.ws.job_status:
             raise ResourceNotFoundError(f"job {name} not found")
-        job = ml.entities.BatchJob(name=name)
-        job.status = self.ws.job_status[name]
+        if name not in self.made:
+            job = ml.entities.BatchJob(name=name)
+            job.status = self.ws.job_status[name]
+            return job
+        job = copy.copy(self.made[name])
+        job._status = self.ws.job_status[name]  # read-only: the service fills it in
         return job
 
 

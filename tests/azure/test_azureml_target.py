@@ -4,13 +4,11 @@ The models are real registry versions; each stand-in deployment runs creditops' 
 the model the target uploaded, behind an HTTP front with Azure ML's routing rules.
 """
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
-import yaml
 
 from creditops.cli import main
 from creditops.config.modelling import ModellingConfig
@@ -28,34 +26,18 @@ from creditops.serving.loading import load_for_serving
 from creditops.serving.protocol import SAMPLE_REQUEST
 from creditops.serving.requests import parse_request
 
-from ..small_environments import write_small_environments
+from .project import MODEL, WORKSPACE, inside, write_azure_project
 from .standin import StandInML
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
-WORKSPACE = {"AZURE_SUBSCRIPTION_ID": "0000", "AZURE_RESOURCE_GROUP": "rg", "AZUREML_WORKSPACE_NAME": "ws"}
-MODEL = "credit_default_model"
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A project whose prod endpoint is on Azure ML, and a prod registry holding versions 1 and 2."""
     root = tmp_path_factory.mktemp("azure-project")
-    write_small_environments(root)
-    for env in ("staging", "prod"):
-        path = root / "config" / "environments" / f"{env}.yaml"
-        settings = yaml.safe_load(path.read_text())
-        settings["endpoint"]["target"] = "azureml"
-        settings["rollout"]["requests_per_step"] = 20
-        path.write_text(yaml.safe_dump(settings))
-    for name in ("modelling.json", "schema.yaml"):
-        shutil.copy(REPO / "config" / name, root / "config" / name)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)
-        patch.setenv("CREDITOPS_HOME", str(root / ".creditops"))
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        for name, value in WORKSPACE.items():
-            patch.setenv(name, value)
+    write_azure_project(root, rollout={"requests_per_step": 20})
+    with inside(root):
         data = write_table(synthesize(1_500, 3), root / "data.csv")
         for trees in (5, 40):
             config = ModellingConfig.model_validate({"train": {"n_estimators": trees}, "eval": {"tolerance": 1.0}})
@@ -65,9 +47,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 def ws(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInML]:
-    standin = StandInML(tmp_path / "workspace")
-    monkeypatch.setattr("creditops.endpoints.targets.azureml.workspace_client", lambda variables: standin)
     monkeypatch.chdir(project)
+    standin = StandInML(tmp_path / "workspace", store_uri=from_process("staging").store_uri)
+    monkeypatch.setattr("creditops.endpoints.targets.azureml.workspace_client", lambda variables: standin)
+    monkeypatch.setattr("creditops.azure.workspace.client", lambda variables: standin)
     yield standin
     standin.close()
 
@@ -234,8 +217,10 @@ def test_batch_endpoint_scores_a_folder_and_a_failed_job_fails(ws: StandInML, tm
 
 def test_ci_release_lands_on_azure_ml_and_records_it(ws: StandInML, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ci", "release", "--env", "staging"]) == 0
-    said = capsys.readouterr().out
-    assert "deployed to the Azure ML endpoint creditops-staging at http://127.0.0.1:" in " ".join(said.split())
+    said = " ".join(capsys.readouterr().out.split())
+    assert "trained on Azure ML: credit_default_model version 1" in said  # the pipeline ran in the workspace
+    assert "deployed to the Azure ML endpoint creditops-staging at http://127.0.0.1:" in said
+    assert "batch smoke test passed" in said
     endpoint = ws.endpoints["creditops-staging"]
     assert endpoint.traffic == {"blue": 100}
     assert ws.running[("creditops-staging", "blue")].module is not None

@@ -1,11 +1,12 @@
 """Rendered Azure ML specs load in the real azure-ai-ml SDK, so a schema error fails here."""
 
+import warnings
 from pathlib import Path
 
 import pytest
 import yaml
 
-from creditops.azure.render import render
+from creditops.azure.render import NOT_DETERMINISTIC, STEPS, load_model_batch_deployment, render
 from creditops.config.environments import ENVIRONMENTS, load_environment
 from creditops.config.modelling import load_modelling_config
 
@@ -20,7 +21,8 @@ LOADERS = {
     "online-endpoint.yml": ml.load_online_endpoint,
     "online-deployment.yml": ml.load_online_deployment,
     "batch-endpoint.yml": ml.load_batch_endpoint,
-    "batch-deployment.yml": ml.load_batch_deployment,
+    "batch-deployment.yml": load_model_batch_deployment,
+    **{f"components/{step}.yml": ml.load_component for step in STEPS},
 }
 
 
@@ -28,7 +30,7 @@ LOADERS = {
 def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     environment = load_environment(request.param, REPO / "config" / "environments")
     out = tmp_path_factory.mktemp(f"azureml-{request.param}")
-    render(environment, load_modelling_config(REPO / "config" / "modelling.json"), REPO, out, "t1")
+    render(environment, load_modelling_config(REPO / "config" / "modelling.json"), REPO, out, "t1", "c0ffee")
     return request.param, out
 
 
@@ -42,7 +44,7 @@ def test_every_spec_loads_in_the_sdk_and_carries_its_schema(rendered: tuple[str,
 def test_the_pipeline_runs_the_four_steps_with_the_original_flags(rendered: tuple[str, Path]) -> None:
     _, out = rendered
     job = ml.load_job(out / "pipeline.yml")
-    commands = {name: step.command for name, step in job.jobs.items()}
+    commands = {name: step.component.command for name, step in job.jobs.items()}
     assert list(commands) == ["data_prep", "train", "evaluate", "register"]
     assert "python -m creditops.steps.data_prep --data_input_dir" in commands["data_prep"]
     assert "--registry_dir ${{outputs.registry}}" in commands["register"]
@@ -156,7 +158,8 @@ def test_pipeline_reads_data_assets_by_name_and_names_the_build(rendered: tuple[
     )
     assert pipeline["experiment_name"] == f"creditops-{env}-training"
     assert pipeline["display_name"].endswith("-t1")
-    assert all(job["code"].endswith("src") for job in pipeline["jobs"].values())
+    components = [yaml.safe_load((out / job["component"]).read_text()) for job in pipeline["jobs"].values()]
+    assert all((out / "components" / component["code"]).resolve() == REPO / "src" for component in components)
     conda = yaml.safe_load((out / "conda.yml").read_text())
     assert any(item.startswith("azureml-mlflow") for item in conda["dependencies"][-1]["pip"])
 
@@ -182,3 +185,54 @@ def test_compute_and_instances_come_from_the_environment_file(tmp_path: Path) ->
     assert (deployment.instance_type, deployment.instance_count) == ("Standard_F4s_v2", 3)
     assert deployment.liveness_probe.initial_delay == 90
     assert deployment.app_insights_enabled is False
+
+
+def test_the_batch_deployment_is_the_model_form_and_loads_without_a_deprecation_warning(
+    rendered: tuple[str, Path],
+) -> None:
+    env, out = rendered
+    spec = yaml.safe_load((out / "batch-deployment.yml").read_text())
+    assert spec["$schema"].endswith("/modelBatchDeployment.schema.json")
+    assert spec["type"] == "model"
+    assert {"mini_batch_size", "retry_settings", "output_action", "output_file_name"} <= set(spec["settings"])
+    from marshmallow.warnings import RemovedInMarshmallow4Warning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", RemovedInMarshmallow4Warning)  # marshmallow's own, not our spec's
+        deployment = load_model_batch_deployment(out / "batch-deployment.yml")
+    assert type(deployment).__name__ == "ModelBatchDeployment"
+    assert (
+        deployment.settings.mini_batch_size
+        == load_environment(env, REPO / "config" / "environments").azureml.mini_batch_size
+    )
+    assert deployment.settings.output_action == "append_row"
+    assert deployment.settings.retry_settings.max_retries == 3
+    assert deployment.settings.environment_variables == {"CREDITOPS_THRESHOLD": "0.5"}
+    with pytest.warns(UserWarning, match="direct usage is deprecated"):  # what the flat form gave
+        ml.load_batch_deployment(_flat(spec, out))
+
+
+def _flat(spec: dict[str, object], out: Path) -> Path:
+    settings = spec["settings"]
+    assert isinstance(settings, dict)
+    flat = {key: value for key, value in spec.items() if key not in ("settings", "type", "$schema")}
+    flat.update({key: value for key, value in settings.items() if key != "environment_variables"})
+    path = out / "flat-batch-deployment.yml"
+    path.write_text(yaml.safe_dump(flat))
+    return path
+
+
+def test_evaluate_and_register_are_not_deterministic_so_azure_ml_never_reuses_them(rendered: tuple[str, Path]) -> None:
+    _, out = rendered
+    assert {"evaluate", "register"} == NOT_DETERMINISTIC
+    for step in STEPS:
+        assert ml.load_component(out / "components" / f"{step}.yml").is_deterministic is (step not in NOT_DETERMINISTIC)
+    job = ml.load_job(out / "pipeline.yml")
+    assert {name: node.component.is_deterministic for name, node in job.jobs.items()} == {
+        "data_prep": True,
+        "train": True,
+        "evaluate": False,
+        "register": False,
+    }
+    assert all(node.environment_variables == {"CREDITOPS_GIT_COMMIT": "c0ffee"} for node in job.jobs.values())

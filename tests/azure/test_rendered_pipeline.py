@@ -6,8 +6,6 @@ local folders, as Azure ML mounts them. Nothing of this checkout's virtual envir
 """
 
 import os
-import re
-import shlex
 import subprocess  # nosec B404
 import sys
 from pathlib import Path
@@ -22,8 +20,11 @@ from creditops.data.io import write_table
 from creditops.data.synth import synthesize
 from creditops.tracking.registry import Registry
 
+from .pipeline_runner import run_steps
+
+ml = pytest.importorskip("azure.ai.ml", reason="azure-ai-ml is the optional extra creditops[azure]")
+
 REPO = Path(__file__).resolve().parents[2]
-BINDING = re.compile(r"\$\{\{(inputs|outputs)\.(\w+)\}\}")
 WORKSPACE_URI = (
     "azureml://eastus.api.azureml.ms/mlflow/v1.0/subscriptions/0/resourceGroups/rg/providers/"
     "Microsoft.MachineLearningServices/workspaces/ws"
@@ -47,43 +48,21 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return out, venv / "bin" / "python"
 
 
-def _bound(value: str, job: str, scratch: Path, parent_inputs: dict[str, Path]) -> Path:
-    """Where Azure ML would mount the pipeline binding `value` for job `job`."""
-    if value.startswith("${{parent.inputs."):
-        return parent_inputs[value.removeprefix("${{parent.inputs.").removesuffix("}}")]
-    producer, _, output = value.removeprefix("${{parent.jobs.").removesuffix("}}").partition(".outputs.")
-    return scratch / producer / output
-
-
 def test_the_rendered_steps_run_in_the_rendered_environment_and_register_a_model(
     rendered: tuple[Path, Path], tmp_path: Path
 ) -> None:
     out, python = rendered
-    pipeline = yaml.safe_load((out / "pipeline.yml").read_text())
+    job = ml.load_job(out / "pipeline.yml")._to_dict()  # what the service receives: components inlined
     config = load_modelling_config(out / "config" / "modelling.json")
     data = tmp_path / "data"
     write_table(synthesize(800, seed=11), data / config.data.data_file)
     parent_inputs = {"data": data, "config": out / "config"}
     store = f"sqlite:///{tmp_path / 'store.db'}"
     environ = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "MLFLOW_TRACKING_URI": store}
-    for name, job in pipeline["jobs"].items():
-        inputs = {key: _bound(value, name, tmp_path / "jobs", parent_inputs) for key, value in job["inputs"].items()}
-        outputs = {key: tmp_path / "jobs" / name / key for key in job["outputs"]}
-        for folder in outputs.values():
-            folder.mkdir(parents=True, exist_ok=True)
-        bound = {"inputs": inputs, "outputs": outputs}
-        command = BINDING.sub(lambda m, bound=bound: str(bound[m[1]][m[2]]), job["command"])
-        arguments = shlex.split(command)
-        assert arguments[0] == "python"
-        done = subprocess.run(  # nosec B603
-            [str(python), *arguments[1:]],
-            cwd=(out / job["code"]).resolve(),
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert done.returncode == 0, f"{name}: {done.stderr[-2000:]}"
+    steps = run_steps(job, parent_inputs, tmp_path / "jobs", str(python), environ)
+    assert [step.name for step in steps] == ["data_prep", "train", "evaluate", "register"]
+    for step in steps:
+        assert step.returncode == 0, f"{step.name}: {step.stderr[-2000:]}"
     versions = Registry(store).versions(config.registry.model_name)
     assert [info.version for info in versions] == ["1"]
     assert (tmp_path / "jobs" / "register" / "registry" / config.model.model_name / "MLmodel").is_file()

@@ -190,3 +190,8 @@ def test_a_key_given_twice_or_nesting_too_deep_is_one_line(tmp_path: Path) -> No
         parse_contract('{"columns": {"purpose": {}, "purpose": {}}}', Path("x.json"))
     with pytest.raises(ConfigError, match="is nested too deeply to be a contract"):
         parse_contract("name: " + "[" * 100_000, Path("x.yaml"))
+
+
+def test_a_mapping_given_as_a_key_is_one_line() -> None:
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        parse_contract("? {a: 1}\n: 2\n", Path("odd.yaml"))

@@ -13,7 +13,8 @@ from creditops.context import from_process
 from creditops.data.contract import uci
 from creditops.data.io import write_table
 from creditops.data.synth import synthesize
-from creditops.endpoints import manager, state
+from creditops.endpoints import state
+from creditops.endpoints.targets.local import LocalTarget
 from creditops.modelling.estimators import TrainedModel
 from creditops.pipeline import run_pipeline
 from creditops.tracking.registry import save_model_dir
@@ -32,7 +33,7 @@ def model_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             run_pipeline(data, ModellingConfig.model_validate(settings), from_process())
         yield root
         for name in state.names(from_process().endpoints_dir):
-            manager.delete(from_process(), name)
+            LocalTarget(from_process(), name).delete()
 
 
 @pytest.fixture(scope="package")
@@ -53,9 +54,9 @@ def broken_model(model_workspace: Path) -> str:
 @pytest.fixture
 def endpoint(model_workspace: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     name = "ep-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.removeprefix("test_").lower())[:29].strip("-")
-    manager.create(from_process(), name, auth="key")
+    LocalTarget(from_process(), name).create(auth="key")
     yield name
-    manager.delete(from_process(), name)
+    LocalTarget(from_process(), name).delete()
 
 
 @pytest.fixture(scope="package")

@@ -9,7 +9,8 @@ import pytest
 
 from creditops import processes
 from creditops.context import from_process
-from creditops.endpoints import blue_green, manager, state
+from creditops.endpoints import blue_green, state
+from creditops.endpoints.targets import local_process
 from creditops.endpoints.targets.local import LocalTarget
 from creditops.errors import CreditopsError
 
@@ -24,11 +25,11 @@ def _post(url: str, body: bytes, **headers: str) -> httpx.Response:
 
 
 def test_deploy_invoke_key_auth_and_header_routing(endpoint: str) -> None:
-    manager.deploy(from_process(), endpoint, "blue", V1)
+    LocalTarget(from_process(), endpoint).deploy_by_hand("blue", V1)
     with pytest.raises(CreditopsError, match="must sum to 100, not 90"):
-        manager.set_traffic(from_process(), endpoint, {"blue": 90})
-    manager.set_traffic(from_process(), endpoint, {"blue": 100})
-    answer = manager.invoke(from_process(), endpoint, SAMPLE)
+        LocalTarget(from_process(), endpoint).set_traffic_by_hand({"blue": 90})
+    LocalTarget(from_process(), endpoint).set_traffic_by_hand({"blue": 100})
+    answer = LocalTarget(from_process(), endpoint).invoke(SAMPLE)
     assert answer.status_code == 200
     assert answer.json()["model_version"] == "1"
 
@@ -37,17 +38,17 @@ def test_deploy_invoke_key_auth_and_header_routing(endpoint: str) -> None:
     key = state.read_key(from_process().endpoints_dir, endpoint)
     assert _post(url, SAMPLE, authorization=f"Bearer {key}").status_code == 200
 
-    manager.deploy(from_process(), endpoint, "green", V2)
-    routed = manager.invoke(from_process(), endpoint, SAMPLE, deployment="green")
+    LocalTarget(from_process(), endpoint).deploy_by_hand("green", V2)
+    routed = LocalTarget(from_process(), endpoint).invoke(SAMPLE, deployment="green")
     assert routed.json()["model_version"] == "2"
     assert routed.headers["azureml-model-deployment"] == "green"
-    assert manager.invoke(from_process(), endpoint, SAMPLE, deployment="purple").status_code == 404
+    assert LocalTarget(from_process(), endpoint).invoke(SAMPLE, deployment="purple").status_code == 404
 
 
 def test_traffic_split_follows_the_weights(endpoint: str) -> None:
-    manager.deploy(from_process(), endpoint, "blue", V1)
-    manager.deploy(from_process(), endpoint, "green", V2)
-    manager.set_traffic(from_process(), endpoint, {"blue": 70, "green": 30})
+    LocalTarget(from_process(), endpoint).deploy_by_hand("blue", V1)
+    LocalTarget(from_process(), endpoint).deploy_by_hand("green", V2)
+    LocalTarget(from_process(), endpoint).set_traffic_by_hand({"blue": 70, "green": 30})
     url, key = (
         state.load(from_process().endpoints_dir, endpoint).url,
         state.read_key(from_process().endpoints_dir, endpoint),
@@ -62,38 +63,40 @@ def test_traffic_split_follows_the_weights(endpoint: str) -> None:
 
 
 def test_original_request_over_http_names_the_invalid_row(endpoint: str, original_request_bytes: bytes) -> None:
-    manager.deploy(from_process(), endpoint, "blue", V1)
-    manager.set_traffic(from_process(), endpoint, {"blue": 100})
-    answer = manager.invoke(from_process(), endpoint, original_request_bytes)
+    LocalTarget(from_process(), endpoint).deploy_by_hand("blue", V1)
+    LocalTarget(from_process(), endpoint).set_traffic_by_hand({"blue": 100})
+    answer = LocalTarget(from_process(), endpoint).invoke(original_request_bytes)
     assert answer.status_code == 422
     assert "column 'SEX' row 1: 9 is not an allowed code" in answer.json()["error"]
     first_row_only = json.loads(original_request_bytes)
     first_row_only["input_data"]["data"] = first_row_only["input_data"]["data"][:1]
     first_row_only["input_data"]["index"] = [0]
-    assert manager.invoke(from_process(), endpoint, json.dumps(first_row_only).encode()).status_code == 200
+    assert LocalTarget(from_process(), endpoint).invoke(json.dumps(first_row_only).encode()).status_code == 200
 
 
 def test_state_survives_a_restart(endpoint: str) -> None:
-    manager.deploy(from_process(), endpoint, "blue", V1)
-    manager.deploy(from_process(), endpoint, "green", V2)
-    manager.set_traffic(from_process(), endpoint, {"blue": 40, "green": 60})
+    LocalTarget(from_process(), endpoint).deploy_by_hand("blue", V1)
+    LocalTarget(from_process(), endpoint).deploy_by_hand("green", V2)
+    LocalTarget(from_process(), endpoint).set_traffic_by_hand({"blue": 40, "green": 60})
     before = state.load(from_process().endpoints_dir, endpoint)
     # Given every process is gone, as after a reboot
     processes.stop(before.pid)
     assert not processes.port_in_use(before.port)
     # When the endpoint is started again, then it has the same address, deployments and weights
-    after = manager.start(from_process(), endpoint)
+    LocalTarget(from_process(), endpoint).start()
+    after = state.load(from_process().endpoints_dir, endpoint)
     assert after.port == before.port
     assert after.traffic == {"blue": 40, "green": 60}
     assert {d.model_uri for d in after.deployments.values()} == {V1, V2}
-    assert manager.invoke(from_process(), endpoint, SAMPLE).status_code == 200
+    assert LocalTarget(from_process(), endpoint).invoke(SAMPLE).status_code == 200
 
 
 def test_delete_leaves_no_process_and_frees_the_port(model_workspace) -> None:
-    endpoint = manager.create(from_process(), "to-delete", auth="none", workers=2)
-    manager.deploy(from_process(), "to-delete", "blue", V1)
-    workers = manager._supervision(from_process(), "to-delete")["workers"]
-    manager.delete(from_process(), "to-delete")
+    LocalTarget(from_process(), "to-delete").create(auth="none", workers=2)
+    endpoint = state.load(from_process().endpoints_dir, "to-delete")
+    LocalTarget(from_process(), "to-delete").deploy_by_hand("blue", V1)
+    workers = local_process.supervision(from_process(), "to-delete")["workers"]
+    LocalTarget(from_process(), "to-delete").delete()
     assert not processes.port_in_use(endpoint.port)
     assert not any(processes.alive(pid) for pid in [endpoint.pid, *workers])
     assert "to-delete" not in state.names(from_process().endpoints_dir)
@@ -101,15 +104,16 @@ def test_delete_leaves_no_process_and_frees_the_port(model_workspace) -> None:
 
 
 def test_delete_with_keep_logs_keeps_only_the_logs(model_workspace) -> None:
-    endpoint = manager.create(from_process(), "to-keep", auth="key")
-    manager.delete(from_process(), "to-keep", keep_logs=True)
+    LocalTarget(from_process(), "to-keep").create(auth="key")
+    endpoint = state.load(from_process().endpoints_dir, "to-keep")
+    LocalTarget(from_process(), "to-keep").delete(keep_logs=True)
     folder = from_process().endpoints_dir / "to-keep"
     assert not processes.port_in_use(endpoint.port)
     assert (folder / "logs" / "front-door.log").is_file()
     assert sorted(path.name for path in folder.iterdir()) == ["logs"]
     assert "to-keep" not in state.names(from_process().endpoints_dir)
-    manager.create(from_process(), "to-keep", auth="none")  # the name is free again
-    manager.delete(from_process(), "to-keep")
+    LocalTarget(from_process(), "to-keep").create(auth="none")  # the name is free again
+    LocalTarget(from_process(), "to-keep").delete()
 
 
 def test_serve_with_on_invalid_flag_answers_the_original_smoke_request(
@@ -150,17 +154,17 @@ def test_rollout_shifts_traffic_retires_the_old_and_rollback_returns(endpoint: s
     blue_green.rollback(LocalTarget(from_process(), endpoint), SAMPLE, say=messages.append)
     back = state.load(from_process().endpoints_dir, endpoint)
     assert back.live().model_uri == V1
-    assert manager.invoke(from_process(), endpoint, SAMPLE).json()["model_version"] == "1"
+    assert LocalTarget(from_process(), endpoint).invoke(SAMPLE).json()["model_version"] == "1"
 
 
 def test_rollout_of_a_broken_model_rolls_back_with_traffic_unchanged(endpoint: str, broken_model: str) -> None:
-    manager.deploy(from_process(), endpoint, "blue", V1)
-    manager.deploy(from_process(), endpoint, "green", V2)
-    manager.set_traffic(from_process(), endpoint, {"blue": 80, "green": 20})
+    LocalTarget(from_process(), endpoint).deploy_by_hand("blue", V1)
+    LocalTarget(from_process(), endpoint).deploy_by_hand("green", V2)
+    LocalTarget(from_process(), endpoint).set_traffic_by_hand({"blue": 80, "green": 20})
     with pytest.raises(CreditopsError, match="green still carries 20% of the traffic"):
         blue_green.rollout(LocalTarget(from_process(), endpoint), broken_model, SAMPLE, say=lambda message: None)
-    manager.set_traffic(from_process(), endpoint, {"blue": 100})
-    manager.remove_deployment(from_process(), endpoint, "green")
+    LocalTarget(from_process(), endpoint).set_traffic_by_hand({"blue": 100})
+    LocalTarget(from_process(), endpoint).remove("green")
     before = state.load(from_process().endpoints_dir, endpoint)
     with pytest.raises(CreditopsError, match=r"rolled back: smoke test of green failed: probabilities in"):
         blue_green.rollout(LocalTarget(from_process(), endpoint), broken_model, SAMPLE, say=lambda message: None)
@@ -168,17 +172,17 @@ def test_rollout_of_a_broken_model_rolls_back_with_traffic_unchanged(endpoint: s
     assert after.traffic == before.traffic
     assert set(after.deployments) == {"blue"}
     assert after.deployments["blue"] == before.deployments["blue"]
-    assert manager.invoke(from_process(), endpoint, SAMPLE).status_code == 200
+    assert LocalTarget(from_process(), endpoint).invoke(SAMPLE).status_code == 200
 
 
-def test_bad_requests_to_the_manager_are_clear(endpoint: str) -> None:
+def test_bad_requests_to_a_local_endpoint_are_clear(endpoint: str) -> None:
     with pytest.raises(CreditopsError, match="exists already"):
-        manager.create(from_process(), endpoint)
+        LocalTarget(from_process(), endpoint).create()
     with pytest.raises(CreditopsError, match="no deployment named blue"):
-        manager.set_traffic(from_process(), endpoint, {"blue": 100})
+        LocalTarget(from_process(), endpoint).set_traffic_by_hand({"blue": 100})
     with pytest.raises(CreditopsError, match="has no version 99"):
-        manager.deploy(from_process(), endpoint, "blue", "models:/credit_default_model/99")
+        LocalTarget(from_process(), endpoint).deploy_by_hand("blue", "models:/credit_default_model/99")
     with pytest.raises(CreditopsError, match="steps must rise to 100"):
         blue_green.rollout(LocalTarget(from_process(), endpoint), V1, SAMPLE, (50, 20))
     with pytest.raises(CreditopsError, match="no endpoint named 'nowhere'"):
-        manager.invoke(from_process(), "nowhere", SAMPLE)
+        LocalTarget(from_process(), "nowhere").invoke(SAMPLE)

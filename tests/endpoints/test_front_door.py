@@ -17,9 +17,11 @@ import pytest
 from creditops import processes
 from creditops.cli import main
 from creditops.context import from_process
-from creditops.endpoints import blue_green, manager, state
+from creditops.data.schema import FEATURES
+from creditops.endpoints import blue_green, state
 from creditops.endpoints.decisions import MirrorLimits
 from creditops.endpoints.state import Endpoint
+from creditops.endpoints.targets import local_process
 from creditops.endpoints.targets.local import LocalTarget
 from creditops.errors import CreditopsError
 
@@ -32,15 +34,15 @@ V1, V2 = "models:/credit_default_model/1", "models:/credit_default_model/2"
 def _live(endpoint: str, workers: int = 1) -> tuple[Endpoint, str]:
     context = from_process()
     if workers != 1:
-        manager.deploy(context, endpoint, "blue", V1, workers)
+        LocalTarget(context, endpoint, workers).deploy_by_hand("blue", V1)
     else:
-        manager.deploy(context, endpoint, "blue", V1)
-    manager.set_traffic(context, endpoint, {"blue": 100})
+        LocalTarget(context, endpoint).deploy_by_hand("blue", V1)
+    LocalTarget(context, endpoint).set_traffic_by_hand({"blue": 100})
     return state.load(context.endpoints_dir, endpoint), state.read_key(context.endpoints_dir, endpoint) or ""
 
 
 def _workers(endpoint: str) -> list[int]:
-    return list(manager._supervision(from_process(), endpoint).get("workers", []))
+    return list(local_process.supervision(from_process(), endpoint).get("workers", []))
 
 
 def _raw(port: int, request: bytes, timeout: float = 10.0) -> bytes:
@@ -213,15 +215,15 @@ def test_a_killed_worker_is_replaced_and_costs_only_the_requests_in_flight(endpo
         time.sleep(0.1)
     assert victim not in _workers(endpoint)
     assert len(_workers(endpoint)) == 2
-    _endpoint, report = manager.health(from_process(), endpoint)
+    _endpoint, report = LocalTarget(from_process(), endpoint).health()
     assert "1 restart(s)" in report[0].detail
     assert f"worker {victim} was killed by SIGKILL" in report[0].detail
-    _path, lines = manager.log_tail(from_process(), endpoint, 20)  # `creditops endpoint logs`
+    lines = LocalTarget(from_process(), endpoint).logs(20).lines  # `creditops endpoint logs`
     assert any(f"worker {victim} was killed by SIGKILL" in line for line in lines)
-    _path, own = manager.log_tail(from_process(), endpoint, 20, deployment="blue")
+    own = LocalTarget(from_process(), endpoint).logs(20, deployment="blue").lines
     assert all("blue" in line for line in own)
     with pytest.raises(CreditopsError, match=r"no deployment named green on endpoint .* deployments: blue"):
-        manager.log_tail(from_process(), endpoint, 20, deployment="green")
+        LocalTarget(from_process(), endpoint).logs(20, deployment="green")
     assert _load(live.url, key, 1.0, 2)[1] == 0
 
 
@@ -229,7 +231,7 @@ def test_a_truncated_state_file_is_refused_while_every_worker_serves_and_delete_
     model_workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     name = "ep-truncated-state"
-    manager.create(from_process(), name, auth="key", workers=2)
+    LocalTarget(from_process(), name).create(auth="key", workers=2)
     live, key = _live(name)
     path = state.folder(from_process().endpoints_dir, name) / state.STATE_FILE
     # The supervisor follows the file every 50 ms, as the workers do: a file broken within that moment of the
@@ -276,8 +278,8 @@ def test_workers_die_with_a_killed_front_door_and_start_brings_it_back(endpoint:
     while any(processes.alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(processes.alive(pid) for pid in workers)
-    manager.start(from_process(), endpoint)
-    assert manager.invoke(from_process(), endpoint, SAMPLE).status_code == 200
+    LocalTarget(from_process(), endpoint).start()
+    assert LocalTarget(from_process(), endpoint).invoke(SAMPLE).status_code == 200
 
 
 def _rollout_process(endpoint: str, *extra: str, python: tuple[str, ...] = (sys.executable,)) -> subprocess.Popen[str]:
@@ -322,7 +324,7 @@ def test_a_stopped_rollout_restores_the_traffic(endpoint: str, stop: signal.Sign
     assert f"rollout of {V2} interrupted ({stop.name}): traffic restored to blue=100%" in output
     after = state.load(from_process().endpoints_dir, endpoint)
     assert (after.traffic, set(after.deployments), after.rollout) == ({"blue": 100}, {"blue"}, None)
-    assert {row["model_version"] for row in [manager.invoke(from_process(), endpoint, SAMPLE).json()]} == {"1"}
+    assert {row["model_version"] for row in [LocalTarget(from_process(), endpoint).invoke(SAMPLE).json()]} == {"1"}
     assert (tmp_path / ".coverage").is_file()
 
 
@@ -333,14 +335,14 @@ def test_a_killed_rollout_is_undone_by_the_next_command(endpoint: str) -> None:
     time.sleep(0.3)
     rolling.kill()
     rolling.communicate(timeout=30)
-    _endpoint, report = manager.health(from_process(), endpoint)
+    _endpoint, report = LocalTarget(from_process(), endpoint).health()
     assert any(item.name == "rollout" and "endpoint recover" in item.detail for item in report)
-    said = manager.recover(from_process(), endpoint)
+    said = LocalTarget(from_process(), endpoint).recover()
     assert said.startswith(f"an unfinished rollout of {V2} (pid {rolling.pid}, at '10%'")
     assert said.endswith("was undone: traffic restored to blue=100%")
     after = state.load(from_process().endpoints_dir, endpoint)
     assert (after.traffic, set(after.deployments), after.rollout) == ({"blue": 100}, {"blue"}, None)
-    assert manager.recover(from_process(), endpoint).endswith("has no unfinished rollout: nothing to recover")
+    assert LocalTarget(from_process(), endpoint).recover().endswith("has no unfinished rollout: nothing to recover")
 
 
 def test_a_second_rollout_at_the_same_time_is_refused(endpoint: str) -> None:
@@ -350,7 +352,7 @@ def test_a_second_rollout_at_the_same_time_is_refused(endpoint: str) -> None:
     with pytest.raises(CreditopsError, match=rf"endpoint {endpoint} is busy: rollout of {V2} \(pid {rolling.pid}"):
         blue_green.rollout(LocalTarget(from_process(), endpoint), V1, SAMPLE)
     with pytest.raises(CreditopsError, match="is busy"):
-        manager.set_traffic(from_process(), endpoint, {"blue": 100})
+        LocalTarget(from_process(), endpoint).set_traffic_by_hand({"blue": 100})
     rolling.terminate()
     rolling.communicate(timeout=60)
     assert state.load(from_process().endpoints_dir, endpoint).traffic == {"blue": 100}
@@ -392,8 +394,8 @@ def test_a_deployment_that_cannot_load_fails_alone_and_its_share_goes_to_the_oth
     endpoint: str, capsys: pytest.CaptureFixture[str], harm: str
 ) -> None:
     live, key = _live(endpoint, workers=2)
-    green = manager.deploy(from_process(), endpoint, "green", V2)
-    manager.set_traffic(from_process(), endpoint, {"blue": 50, "green": 50})
+    green = LocalTarget(from_process(), endpoint).deploy_by_hand("green", V2)
+    LocalTarget(from_process(), endpoint).set_traffic_by_hand({"blue": 50, "green": 50})
     # Given green's model files are gone or cut short and a worker restarts (it must load every model again)
     damage, said = HARMS[harm]
     damage(Path(green.model_dir))
@@ -405,12 +407,12 @@ def test_a_deployment_that_cannot_load_fails_alone_and_its_share_goes_to_the_oth
     time.sleep(0.5)
     # Then every scoring request is still answered, green's share by blue where green did not load
     assert _load(live.url, key, 1.5, 2)[1] == 0
-    _endpoint, report = manager.health(from_process(), endpoint)
+    _endpoint, report = LocalTarget(from_process(), endpoint).health()
     health = {item.name: item for item in report}
     assert health["blue"].healthy
     assert not health["green"].healthy
     assert said in health["green"].detail
-    pinned = manager.invoke(from_process(), endpoint, SAMPLE, deployment="green")
+    pinned = LocalTarget(from_process(), endpoint).invoke(SAMPLE, deployment="green")
     assert pinned.status_code in (200, 503)  # the other worker still holds green; the new one says why not
     assert main(["endpoint", "show", endpoint, "--output", "json"]) == 1
     shown = json.loads(capsys.readouterr().out)
@@ -423,7 +425,7 @@ def test_smoke_tests_and_rollout_checks_are_not_logged_as_live_traffic(endpoint:
 
     _live(endpoint)
     logged = state.requests(from_process().endpoints_dir, endpoint)
-    assert manager.smoke(from_process(), endpoint, SAMPLE).passed
+    assert LocalTarget(from_process(), endpoint).smoke(SAMPLE).passed
     loose = MirrorLimits(min_class_agreement=0.0, max_mean_abs_delta=1.0, max_abs_delta=1.0)
     blue_green.rollout(
         LocalTarget(from_process(), endpoint),
@@ -435,7 +437,7 @@ def test_smoke_tests_and_rollout_checks_are_not_logged_as_live_traffic(endpoint:
         say=lambda m: None,
     )
     assert list(read(logged, since=0)) == []  # 1 smoke test, a mirror step and 2 steps of probes: none logged
-    assert manager.invoke(from_process(), endpoint, SAMPLE).status_code == 200
+    assert LocalTarget(from_process(), endpoint).invoke(SAMPLE).status_code == 200
     deadline = time.monotonic() + 5
     while len(list(read(logged, since=0))) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -444,18 +446,41 @@ def test_smoke_tests_and_rollout_checks_are_not_logged_as_live_traffic(endpoint:
 
 def test_a_stopped_traffic_change_puts_the_weights_back(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _live(endpoint)
-    manager.deploy(from_process(), endpoint, "green", V2)
-    reports = manager._worker_reports
+    LocalTarget(from_process(), endpoint).deploy_by_hand("green", V2)
+    reports = local_process.worker_reports
 
     def stopped_while_waiting(context: object, name: str, workers: object) -> object:
         os.kill(os.getpid(), signal.SIGTERM)  # Ctrl-C or SIGTERM while the workers take the change
-        monkeypatch.setattr(manager, "_worker_reports", reports)
+        monkeypatch.setattr(local_process, "worker_reports", reports)
         return []
 
-    monkeypatch.setattr(manager, "_worker_reports", stopped_while_waiting)
+    monkeypatch.setattr(local_process, "worker_reports", stopped_while_waiting)
     with pytest.raises(
         CreditopsError, match=rf"traffic change on {endpoint} interrupted \(SIGTERM\): traffic restored to blue=100%"
     ):
-        manager.set_traffic(from_process(), endpoint, {"blue": 50, "green": 50})
+        LocalTarget(from_process(), endpoint).set_traffic_by_hand({"blue": 50, "green": 50})
     assert state.load(from_process().endpoints_dir, endpoint).traffic == {"blue": 100, "green": 0}
-    assert {manager.invoke(from_process(), endpoint, SAMPLE).json()["model_version"] for _ in range(20)} == {"1"}
+    assert {LocalTarget(from_process(), endpoint).invoke(SAMPLE).json()["model_version"] for _ in range(20)} == {"1"}
+
+
+def test_mlflow_ping_needs_no_key_and_csv_is_scored_as_json(endpoint: str) -> None:
+    live, key = _live(endpoint)
+    ping = httpx.get(f"{live.url}/ping")  # MLflow's liveness probe, keyless as /health
+    assert ping.status_code == 200
+    authorization = {"authorization": f"Bearer {key}"}
+    split = json.loads(SAMPLE)["input_data"]
+    names = list(FEATURES)
+    rows = split["data"][:1]
+    csv = (",".join(names) + "\n" + ",".join(map(str, rows[0])) + "\n").encode()
+    as_csv = httpx.post(f"{live.url}/invocations", content=csv, headers={**authorization, "content-type": "text/csv"})
+    as_json = httpx.post(
+        f"{live.url}/invocations",
+        json={"dataframe_split": {"columns": names, "data": rows}},
+        headers=authorization,
+    )
+    assert as_csv.status_code == as_json.status_code == 200
+    assert as_csv.json()["predictions"] == as_json.json()["predictions"]
+    refused = httpx.post(
+        f"{live.url}/invocations", content=b"{}", headers={**authorization, "content-type": "application/json"}
+    )
+    assert (refused.status_code, refused.json()["error_code"]) == (400, "BAD_REQUEST")

@@ -7,7 +7,7 @@ import pytest
 
 from creditops.data.contract import uci
 from creditops.data.schema import FEATURES
-from creditops.endpoints.manager import _refuse_bad_cells
+from creditops.endpoints.rows import refuse_bad_cells
 from creditops.errors import CreditopsError
 from creditops.serving.validation import ValueRules
 
@@ -23,7 +23,7 @@ def test_every_bad_column_is_named_with_its_first_bad_row() -> None:
     values[2, FEATURES.index("SEX")] = 9
     values[4, FEATURES.index("AGE")] = np.nan
     with pytest.raises(CreditopsError) as raised:
-        _refuse_bad_cells(Path("bad.csv"), values, RULES)
+        refuse_bad_cells(Path("bad.csv"), values, RULES)
     message = str(raised.value)
     assert message.startswith("bad.csv has bad values in 3 column(s), the first of each: SEX row 3: 9")
     assert "AGE row 5: empty or not a number" in message
@@ -33,4 +33,4 @@ def test_every_bad_column_is_named_with_its_first_bad_row() -> None:
 
 
 def test_a_clean_file_passes() -> None:
-    _refuse_bad_cells(Path("good.csv"), np.array([VALID_ROW] * 3, dtype=float), RULES)
+    refuse_bad_cells(Path("good.csv"), np.array([VALID_ROW] * 3, dtype=float), RULES)

@@ -12,7 +12,8 @@ import pytest
 from creditops import processes
 from creditops.cli import main
 from creditops.context import from_process
-from creditops.endpoints import manager, state
+from creditops.endpoints import state
+from creditops.endpoints.targets.local import LocalTarget
 from creditops.errors import CreditopsError
 from creditops.flow import custody, release
 from creditops.flow.rollback import rollback
@@ -30,7 +31,7 @@ def _registry() -> Registry:
 
 
 def _served(endpoint: str) -> str:
-    return str(manager.invoke(from_process("prod"), endpoint, SAMPLE_REQUEST.read_bytes()).json()["model_version"])
+    return str(LocalTarget(from_process("prod"), endpoint).invoke(SAMPLE_REQUEST.read_bytes()).json()["model_version"])
 
 
 def _model_folder(version: str) -> Path:
@@ -99,12 +100,12 @@ def test_tags_and_aliases_written_outside_creditops_serve_nothing_in_prod(
     # An endpoint stopped while it served version 2 (withdrawn since, say on another runner) starts again
     # without giving it traffic; the next release brings the champion back
     prod = from_process("prod")
-    manager.deploy(prod, endpoint, "green", f"models:/{MODEL}/2")
-    manager.set_traffic(prod, endpoint, {"green": 100})
+    LocalTarget(prod, endpoint).deploy_by_hand("green", f"models:/{MODEL}/2")
+    LocalTarget(prod, endpoint).set_traffic_by_hand({"green": 100})
     processes.stop(state.load(prod.endpoints_dir, endpoint).pid)
     assert main(["endpoint", "start", endpoint, "--env", "prod"]) == 0
     assert "green starts with no traffic: version 2 was rolled back in prod" in capsys.readouterr().err
-    assert manager.invoke(prod, endpoint, SAMPLE_REQUEST.read_bytes()).status_code == 503
+    assert LocalTarget(prod, endpoint).invoke(SAMPLE_REQUEST.read_bytes()).status_code == 503
     assert release.release(from_process("prod"), say=quiet) is None
     assert _served(endpoint) == "1"
 
@@ -114,7 +115,7 @@ def test_tags_and_aliases_written_outside_creditops_serve_nothing_in_prod(
     original = (folder / "model.lgb").read_bytes()
     replacement = _model_folder("2") / "model.lgb"
     (folder / "model.lgb").write_bytes(replacement.read_bytes())
-    manager.delete(from_process("prod"), endpoint)
+    LocalTarget(from_process("prod"), endpoint).delete()
     with pytest.raises(CreditopsError, match=r"model file model.lgb of models:/credit_default_model/1 does not match"):
         release.release(from_process("prod"), say=quiet)
     data = from_process("prod").env.data.path

@@ -8,7 +8,7 @@ import yaml
 
 from creditops import processes
 from creditops.context import from_process
-from creditops.endpoints import manager, state
+from creditops.endpoints import state
 from creditops.endpoints.targets.local import LocalTarget
 from creditops.errors import CreditopsError
 from creditops.flow import release
@@ -65,9 +65,11 @@ def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) 
     assert "already the champion" in said[-1]
     # …and after the endpoint was deleted, the same no-op release brings it back serving the champion
     endpoint = from_process("prod").env.endpoint.name
-    manager.delete(from_process("prod"), endpoint)
+    LocalTarget(from_process("prod"), endpoint).delete()
     assert release.release(from_process("prod"), say=said.append) is None
-    assert manager.invoke(from_process("prod"), endpoint, SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
+    assert (
+        LocalTarget(from_process("prod"), endpoint).invoke(SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
+    )
 
     # New code config → a new candidate, approved and promoted; then a one-command rollback
     _change_modelling(project, n_estimators=150)
@@ -80,17 +82,23 @@ def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) 
     assert mirror["rows"] > 0
     assert mirror["errors"] == 0
     assert any(message.startswith("green mirrored") for message in said)
-    assert manager.invoke(from_process("prod"), endpoint, SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "2"
+    assert (
+        LocalTarget(from_process("prod"), endpoint).invoke(SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "2"
+    )
 
     rollback(from_process("prod"), by="bo", reason="complaints", say=said.append)
     assert _champion("prod") == "1"
-    assert manager.invoke(from_process("prod"), endpoint, SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
+    assert (
+        LocalTarget(from_process("prod"), endpoint).invoke(SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
+    )
     assert names.PREVIOUS_CHAMPION not in _aliases("prod", "2")  # it never names a withdrawn version
     # A second rollback does not bring back what the first withdrew: nothing earlier may serve, nothing moves
     with pytest.raises(CreditopsError, match="no earlier champion in prod that is approved and not withdrawn"):
         rollback(from_process("prod"), by="bo", reason="again", say=said.append)
     assert _champion("prod") == "1"
-    assert manager.invoke(from_process("prod"), endpoint, SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
+    assert (
+        LocalTarget(from_process("prod"), endpoint).invoke(SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
+    )
 
     # The rollback stays: a release with nothing changed does not bring version 2 back …
     assert release.release(from_process("prod"), say=said.append) is None
@@ -136,7 +144,8 @@ def test_unknown_environment_and_version_are_clear(project: Path) -> None:
 
 def test_a_busy_port_names_the_endpoint_holding_it_and_port_chooses_another(project: Path) -> None:
     dev = from_process("dev")
-    held = manager.create(dev, "holder-ep", processes.free_port(), auth="none")
+    LocalTarget(dev, "holder-ep").create(processes.free_port(), auth="none")
+    held = state.load(dev.endpoints_dir, "holder-ep")
     settings = yaml.safe_load((project / "config" / "environments" / "prod.yaml").read_text())
     settings["endpoint"]["port"] = held.port
     (project / "config" / "environments" / "prod.yaml").write_text(yaml.safe_dump(settings))
@@ -149,7 +158,7 @@ def test_a_busy_port_names_the_endpoint_holding_it_and_port_chooses_another(proj
     chosen = processes.free_port()
     LocalTarget(from_process("prod"), "creditops-prod").ensure(chosen)
     assert state.load(from_process("prod").endpoints_dir, "creditops-prod").port == chosen
-    manager.delete(dev, "holder-ep")
+    LocalTarget(dev, "holder-ep").delete()
 
 
 def test_prod_refuses_uncommitted_code_unless_allowed_and_records_it(project: Path, capsys) -> None:

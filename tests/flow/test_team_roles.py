@@ -16,7 +16,8 @@ from mlflow.exceptions import MlflowException
 
 from creditops import processes
 from creditops.context import from_process
-from creditops.endpoints import manager, state
+from creditops.endpoints import state
+from creditops.endpoints.targets.local import LocalTarget
 from creditops.serving.protocol import SAMPLE_REQUEST
 from creditops.tracking import names, server, team_users
 from creditops.tracking.registry import Registry
@@ -53,7 +54,7 @@ def _served(project: Path, runner: str) -> str:
     os.environ["CREDITOPS_HOME"] = str(project / f"runner-{runner}")
     try:
         context = from_process("prod")
-        answer = manager.invoke(context, context.env.endpoint.name, SAMPLE_REQUEST.read_bytes())
+        answer = LocalTarget(context, context.env.endpoint.name).invoke(SAMPLE_REQUEST.read_bytes())
     finally:
         os.environ["CREDITOPS_HOME"] = str(project / ".creditops")
     return str(answer.json()["model_version"])
@@ -206,7 +207,7 @@ def test_runners_share_the_store_each_account_does_only_its_part_and_rollback_st
             os.environ["CREDITOPS_HOME"] = str(project / f"runner-{user}")
             context = from_process("prod")
             for name in state.names(context.endpoints_dir):
-                manager.delete(context, name)
+                LocalTarget(context, name).delete()
         os.environ["CREDITOPS_HOME"] = str(project / ".creditops")
         server.stop(home)
         shutil.rmtree(store.postgres_data or home, ignore_errors=True)

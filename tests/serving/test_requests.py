@@ -88,8 +88,8 @@ def test_nan_names_column_and_row() -> None:
     _fails(f'{{"instances": [[{row}]]}}'.encode(), 422, "column 'PAY_2' row 0: empty or not a number")
 
 
-def test_unknown_format_is_422() -> None:
-    _fails({"rows": []}, 422, "expected exactly one of input_data")
+def test_unknown_format_is_400_as_mlflow_answers() -> None:
+    _fails({"rows": []}, 400, "expected exactly one of input_data")
 
 
 def test_missing_column_is_named() -> None:
@@ -115,7 +115,12 @@ def test_duplicated_column_is_named() -> None:
 
 
 def test_wrong_row_width_names_the_row() -> None:
-    _fails({"instances": [VALID_ROW, VALID_ROW[:20]]}, 422, "row 1: 20 values, expected 23")
+    _fails({"instances": [VALID_ROW[:19]]}, 422, "row 0: 19 values, expected 23")
+
+
+def test_ragged_rows_are_not_a_table() -> None:
+    _fails({"instances": [VALID_ROW, VALID_ROW[:20]]}, 400, "row 1: 20 values, where row 0 has 23 values")
+    _fails({"dataframe_split": {"columns": list(FEATURES), "data": [VALID_ROW[:20]]}}, 400, "20 values for 23 columns")
 
 
 def test_non_numeric_value_names_column_and_row() -> None:
@@ -170,11 +175,11 @@ def test_too_many_rows_is_413() -> None:
 def test_records_with_other_columns_are_refused() -> None:
     rows = records([VALID_ROW, SECOND])
     rows[1] = {**rows[1], "EXTRA": 1}
-    _fails({"dataframe_records": rows}, 422, "row 1: its columns differ from row 0's")
+    _fails({"dataframe_records": rows}, 400, "row 1: its columns differ from row 0's")
 
 
 def test_index_length_must_match() -> None:
-    _fails({"input_data": {"columns": list(range(23)), "index": [0], "data": [VALID_ROW, SECOND]}}, 422, "index has 1")
+    _fails({"input_data": {"columns": list(range(23)), "index": [0], "data": [VALID_ROW, SECOND]}}, 400, "index has 1")
 
 
 def test_the_original_smoke_request_is_refused_for_its_invalid_second_row(original_request_bytes: bytes) -> None:
@@ -211,7 +216,7 @@ def test_a_hundred_thousand_keys_give_a_short_message() -> None:
     payload = {f"k{i}": i for i in range(100_000)}
     with pytest.raises(RequestError) as raised:
         parse_request(orjson.dumps(payload), uci(), max_rows=5)
-    assert raised.value.status == 422
+    assert raised.value.status == 400
     assert "and 99995 more" in raised.value.message
     assert len(raised.value.message) < 400
 
@@ -374,9 +379,11 @@ def test_unknown_columns_are_named_with_the_contracts_columns() -> None:
 def test_positional_rows_of_another_width_are_named_even_beside_text_categories() -> None:
     contract = _portfolio()
     good = ["education", 10.0, None, "male"]
-    with pytest.raises(RequestError, match=r"^row 1: 3 values, expected 4$"):
+    with pytest.raises(RequestError, match=r"^row 0: 2 values, expected 4$"):
+        parse_request(orjson.dumps({"instances": [good[:2], good[:2]]}), contract, max_rows=5)
+    with pytest.raises(RequestError, match=r"^row 1: 3 values, where row 0 has 4 values$"):
         parse_request(orjson.dumps({"instances": [good, good[:3]]}), contract, max_rows=5)
-    with pytest.raises(RequestError, match=r"^row 1: expected a list of 4 values$"):
+    with pytest.raises(RequestError, match=r"^row 1: a string, where row 0 has 4 values$"):
         parse_request(orjson.dumps({"instances": [good, "x"]}), contract, max_rows=5)
 
 

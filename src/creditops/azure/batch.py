@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from creditops.azure.models import package_copy, spec_stream, workspace_model
-from creditops.azure.render import batch_deployment_spec
+from creditops.azure.render import batch_deployment_spec, compute_spec, load_model_batch_deployment
 from creditops.context import Context
 from creditops.errors import CreditopsError
 from creditops.say import Say
@@ -20,17 +20,19 @@ def endpoint_name(context: Context) -> str:
 
 
 def deploy_batch(ml: Any, context: Context, model_uri: str, say: Say = print) -> str:
-    """The environment's batch endpoint with its one deployment serving `model_uri`; the model version."""
-    from azure.ai.ml import load_batch_deployment
+    """The environment's batch endpoint with its one deployment serving `model_uri` on the environment's
+    cluster (created when missing); the model version."""
+    from azure.ai.ml import load_compute
     from azure.ai.ml.entities import BatchEndpoint
 
     name = endpoint_name(context)
+    ml.compute.begin_create_or_update(load_compute(spec_stream(compute_spec(context.env)))).result()
     ml.batch_endpoints.begin_create_or_update(BatchEndpoint(name=name, description="creditops batch scoring")).result()
     model = workspace_model(ml, context.store_uri, model_uri)
     with tempfile.TemporaryDirectory() as scratch:
         code = package_copy(Path(scratch))
         spec = batch_deployment_spec(context.env, model.reference, str(code), model.threshold)
-        ml.batch_deployments.begin_create_or_update(load_batch_deployment(spec_stream(spec))).result()
+        ml.batch_deployments.begin_create_or_update(load_model_batch_deployment(spec_stream(spec))).result()
     default = BatchEndpoint(name=name, description="creditops batch scoring", defaults={"deployment_name": DEPLOYMENT})
     ml.batch_endpoints.begin_create_or_update(default).result()
     say(f"batch endpoint {name}: deployment {DEPLOYMENT} serves {model.reference}")

@@ -17,6 +17,8 @@ import yaml
 
 from creditops.config.environments import EnvironmentConfig
 from creditops.config.modelling import ModellingConfig
+from creditops.context import COMMIT_ENV
+from creditops.data.location import DataLocation, as_location, name_of, parent_of
 from creditops.files import write_text
 
 SCHEMAS: Final = "https://azuremlschemas.azureedge.net/latest"
@@ -34,25 +36,40 @@ ONLINE_SCRIPT: Final = "creditops/serving/azureml_score.py"
 BATCH_SCRIPT: Final = "creditops/scoring/azureml_batch.py"
 
 
+COMPONENTS: Final = "components"
+STEPS: Final = ("data_prep", "train", "evaluate", "register")
+NOT_DETERMINISTIC: Final = frozenset({"evaluate", "register"})
+"""Steps whose result depends on the registry's state (the champion they compare with, the versions already
+registered), not on their inputs alone: Azure ML must run them again, never reuse an earlier run's outputs."""
+
+
 def render(
-    environment: EnvironmentConfig, modelling: ModellingConfig, project: Path, out: Path, label: str = "local"
+    environment: EnvironmentConfig,
+    modelling: ModellingConfig,
+    project: Path,
+    out: Path,
+    label: str = "local",
+    commit: str | None = None,
 ) -> list[Path]:
-    """Write every spec into `out`; returns the files written. `label` (a build or commit) names the run."""
+    """Write every spec into `out`; returns the files written. `label` (a build or commit) names the run;
+    `commit`, when given, is the code commit the steps record in their lineage (the job's code folder is a
+    snapshot without git)."""
     out = out.resolve()
     prefix = f"creditops-{environment.name}"
-    data_file = Path(environment.data.path)
+    data_file = as_location(environment.data.path)
     contract = modelling.contract()
     rendered_config = modelling.model_copy(
-        update={"data": modelling.data.model_copy(update={"data_file": data_file.name, "schema_file": SCHEMA_NAME})}
+        update={"data": modelling.data.model_copy(update={"data_file": name_of(data_file), "schema_file": SCHEMA_NAME})}
     )
     code = os.path.relpath((project / "src").resolve(), out)
     model = f"azureml:{rendered_config.registry.model_name}@latest"
     files: dict[str, Any] = {
-        "compute.yml": _compute(prefix, environment),
+        "compute.yml": compute_spec(environment),
         "environment.yml": environment_spec(prefix, "conda.yml"),
-        "data-input.yml": _data(f"{prefix}-input", "uri_folder", _relative(data_file.parent, project, out)),
+        "data-input.yml": _data(f"{prefix}-input", "uri_folder", _relative(parent_of(data_file), project, out)),
         "data-config.yml": _data(f"{prefix}-config", "uri_folder", CONFIG_FOLDER),
-        "pipeline.yml": _pipeline(prefix, code, label, environment),
+        **{f"{COMPONENTS}/{name}.yml": _component(name, os.path.join("..", code), prefix) for name in STEPS},
+        "pipeline.yml": _pipeline(prefix, label, environment, commit),
         "online-endpoint.yml": online_endpoint_spec(environment),
         "online-deployment.yml": online_deployment_spec(environment, "blue", model, code, ("latest", 0.5)),
         "batch-endpoint.yml": _batch_endpoint(prefix),
@@ -76,16 +93,20 @@ def _schema(name: str) -> str:
     return f"{SCHEMAS}/{name}.schema.json"
 
 
-def _relative(path: Path, project: Path, out: Path) -> str:
+def _relative(path: DataLocation, project: Path, out: Path) -> str:
+    """A local folder relative to the specs (as the Azure ML CLI reads them); a URI as it is."""
+    if isinstance(path, str):
+        return path
     absolute = path if path.is_absolute() else project / path
     return os.path.relpath(absolute.resolve(), out)
 
 
-def _compute(prefix: str, environment: EnvironmentConfig) -> dict[str, Any]:
+def compute_spec(environment: EnvironmentConfig) -> dict[str, Any]:
+    """The environment's cluster, where the pipeline trains and batch deployments score."""
     settings = environment.azureml
     return {
         "$schema": _schema("amlCompute"),
-        "name": f"{prefix}-cpu",
+        "name": f"creditops-{environment.name}-cpu",
         "type": "amlcompute",
         "size": settings.compute_size,
         "min_instances": settings.min_nodes,
@@ -131,25 +152,62 @@ def _data(name: str, kind: str, path: str) -> dict[str, Any]:
     return {"$schema": _schema("data"), "name": name, "type": kind, "path": path}
 
 
-def _pipeline(prefix: str, code: str, label: str, environment: EnvironmentConfig) -> dict[str, Any]:
-    runtime = f"azureml:{prefix}-env@latest"
-    compute = f"azureml:{prefix}-cpu"
+_PORTS: Final[dict[str, tuple[dict[str, str], tuple[str, ...], str]]] = {
+    # step: (its inputs and what each is bound to, its outputs, its arguments besides --config_file)
+    "data_prep": (
+        {"data": "${{parent.inputs.data}}"},
+        ("prepared",),
+        "--data_input_dir ${{inputs.data}} --data_output_dir ${{outputs.prepared}}",
+    ),
+    "train": (
+        {"prepared": "${{parent.jobs.data_prep.outputs.prepared}}"},
+        ("model",),
+        "--data_dir ${{inputs.prepared}} --model_dir ${{outputs.model}}",
+    ),
+    "evaluate": (
+        {"prepared": "${{parent.jobs.data_prep.outputs.prepared}}", "model": "${{parent.jobs.train.outputs.model}}"},
+        ("evaluation",),
+        "--data_dir ${{inputs.prepared}} --model_dir ${{inputs.model}} --eval_dir ${{outputs.evaluation}}",
+    ),
+    "register": (
+        {"model": "${{parent.jobs.train.outputs.model}}", "evaluation": "${{parent.jobs.evaluate.outputs.evaluation}}"},
+        ("registry",),
+        "--model_dir ${{inputs.model}} --eval_dir ${{inputs.evaluation}} --registry_dir ${{outputs.registry}}",
+    ),
+}
+_CONFIG_BINDING: Final = {"config": "${{parent.inputs.config}}"}
 
-    def step(name: str, arguments: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
-        return {
+
+def _component(name: str, code: str, prefix: str) -> dict[str, Any]:
+    """The command component of step `name`: `python -m creditops.steps.NAME` with the original flags."""
+    inputs, outputs, arguments = _PORTS[name]
+    return {
+        "$schema": _schema("commandComponent"),
+        "name": f"creditops_{name}",
+        "display_name": name,
+        "type": "command",
+        "is_deterministic": name not in NOT_DETERMINISTIC,
+        "code": code,
+        "environment": f"azureml:{prefix}-env@latest",
+        "command": f"python -m creditops.steps.{name} {arguments} --config_file ${{{{inputs.config}}}}/{CONFIG_NAME}",
+        "inputs": {port: {"type": "uri_folder"} for port in (*inputs, "config")},
+        "outputs": {port: {"type": "uri_folder"} for port in outputs},
+    }
+
+
+def _pipeline(prefix: str, label: str, environment: EnvironmentConfig, commit: str | None) -> dict[str, Any]:
+    def step(name: str) -> dict[str, Any]:
+        inputs, outputs, _ = _PORTS[name]
+        node: dict[str, Any] = {
             "type": "command",
-            "code": code,
-            "command": f"python -m creditops.steps.{name} {arguments}",
-            "environment": runtime,
-            "compute": compute,
-            "inputs": inputs,
-            "outputs": outputs,
+            "component": f"./{COMPONENTS}/{name}.yml",
+            "compute": f"azureml:{prefix}-cpu",
+            "inputs": {**inputs, **_CONFIG_BINDING},
+            "outputs": {port: {"type": "uri_folder", "mode": "rw_mount"} for port in outputs},
         }
-
-    config = f"--config_file ${{{{inputs.config}}}}/{CONFIG_NAME}"
-
-    def folder() -> dict[str, Any]:
-        return {"type": "uri_folder", "mode": "rw_mount"}
+        if commit:
+            node["environment_variables"] = {COMMIT_ENV: commit}
+        return node
 
     return {
         "$schema": _schema("pipelineJob"),
@@ -161,42 +219,7 @@ def _pipeline(prefix: str, code: str, label: str, environment: EnvironmentConfig
             "data": {"type": "uri_folder", "path": f"azureml:{prefix}-input@latest", "mode": "ro_mount"},
             "config": {"type": "uri_folder", "path": f"azureml:{prefix}-config@latest", "mode": "ro_mount"},
         },
-        "jobs": {
-            "data_prep": step(
-                "data_prep",
-                f"--data_input_dir ${{{{inputs.data}}}} --data_output_dir ${{{{outputs.prepared}}}} {config}",
-                {"data": "${{parent.inputs.data}}", "config": "${{parent.inputs.config}}"},
-                {"prepared": folder()},
-            ),
-            "train": step(
-                "train",
-                f"--data_dir ${{{{inputs.prepared}}}} --model_dir ${{{{outputs.model}}}} {config}",
-                {"prepared": "${{parent.jobs.data_prep.outputs.prepared}}", "config": "${{parent.inputs.config}}"},
-                {"model": folder()},
-            ),
-            "evaluate": step(
-                "evaluate",
-                "--data_dir ${{inputs.prepared}} --model_dir ${{inputs.model}} --eval_dir ${{outputs.evaluation}} "
-                + config,
-                {
-                    "prepared": "${{parent.jobs.data_prep.outputs.prepared}}",
-                    "model": "${{parent.jobs.train.outputs.model}}",
-                    "config": "${{parent.inputs.config}}",
-                },
-                {"evaluation": folder()},
-            ),
-            "register": step(
-                "register",
-                "--model_dir ${{inputs.model}} --eval_dir ${{inputs.evaluation}} --registry_dir ${{outputs.registry}} "
-                + config,
-                {
-                    "model": "${{parent.jobs.train.outputs.model}}",
-                    "evaluation": "${{parent.jobs.evaluate.outputs.evaluation}}",
-                    "config": "${{parent.inputs.config}}",
-                },
-                {"registry": folder()},
-            ),
-        },
+        "jobs": {name: step(name) for name in STEPS},
     }
 
 
@@ -263,22 +286,37 @@ def _batch_endpoint(prefix: str) -> dict[str, Any]:
 def batch_deployment_spec(
     environment: EnvironmentConfig, model: str, code: str, threshold: float = 0.5
 ) -> dict[str, Any]:
+    """The model batch deployment (`type: model`, its run settings under `settings:`, the form Azure ML
+    documents now; the flat form is deprecated), scoring with creditops' batch script."""
     prefix, settings = f"creditops-{environment.name}", environment.azureml
     return {
-        "$schema": _schema("batchDeployment"),
+        "$schema": _schema("modelBatchDeployment"),
         "name": "default",
         "endpoint_name": f"{prefix}-batch",
+        "type": "model",
         "model": model,
         "code_configuration": {"code": code, "scoring_script": BATCH_SCRIPT},
         "environment": f"azureml:{prefix}-env@latest",
-        "environment_variables": {"CREDITOPS_THRESHOLD": str(threshold)},
         "compute": f"azureml:{prefix}-cpu",
         "resources": {"instance_count": settings.batch_instance_count},
-        "max_concurrency_per_instance": settings.batch_max_concurrency,
-        "mini_batch_size": settings.mini_batch_size,
-        "output_action": "append_row",
-        "output_file_name": "predictions.csv",
-        "retry_settings": {"max_retries": 3, "timeout": 300},
-        "error_threshold": -1,
-        "logging_level": "info",
+        "settings": {
+            "max_concurrency_per_instance": settings.batch_max_concurrency,
+            "mini_batch_size": settings.mini_batch_size,
+            "output_action": "append_row",
+            "output_file_name": "predictions.csv",
+            "retry_settings": {"max_retries": 3, "timeout": 300},
+            "error_threshold": -1,
+            "logging_level": "info",
+            "environment_variables": {"CREDITOPS_THRESHOLD": str(threshold)},
+        },
     }
+
+
+def load_model_batch_deployment(source: Any) -> Any:
+    """A `type: model` batch deployment spec (a path or stream) through the SDK's own schema for it.
+
+    `azure.ai.ml.load_batch_deployment` knows only the deprecated flat form (it refuses `settings:`), and
+    azure-ai-ml 1.35 does not re-export the loader of this form, so it is imported from where it lives."""
+    from azure.ai.ml.entities._load_functions import load_model_batch_deployment as load
+
+    return load(source)

@@ -1,11 +1,21 @@
-"""The Azure ML workspace a command talks to: named by three variables, signed in as `az login` is."""
+"""The Azure ML workspace a command talks to: named by three variables, signed in as `az login` is.
 
+One extension point: `CREDITOPS_AZUREML_CLIENT=package.module:function` names a function that is called with
+the workspace variables and returns the MLClient every command uses (e.g. one built with a credential of
+your own). It must be importable as written; anything else is refused before any call to Azure.
+"""
+
+import importlib
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
 from creditops.errors import CreditopsError
 
 WORKSPACE_VARIABLES: Final = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
+CLIENT_FACTORY: Final = "CREDITOPS_AZUREML_CLIENT"
+"""`module:function` returning the MLClient (see the module docstring); unset: DefaultAzureCredential."""
+_FACTORY: Final = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 
 
 def missing_variables(variables: Mapping[str, str]) -> list[str]:
@@ -23,8 +33,12 @@ def require_workspace(variables: Mapping[str, str], what: str) -> None:
 
 
 def client(variables: Mapping[str, str]) -> Any:
-    """An MLClient on the workspace the variables name, with the credential `az login` (or CI) provides."""
+    """An MLClient on the workspace the variables name, with the credential `az login` (or CI) provides, or
+    the one the function `variables[CLIENT_FACTORY]` names returns."""
     require_workspace(variables, "this command")
+    factory = variables.get(CLIENT_FACTORY)
+    if factory:
+        return _factory(factory)(variables)
     try:
         from azure.ai.ml import MLClient
         from azure.identity import DefaultAzureCredential
@@ -36,3 +50,18 @@ def client(variables: Mapping[str, str]) -> Any:
         variables["AZURE_RESOURCE_GROUP"],
         variables["AZUREML_WORKSPACE_NAME"],
     )
+
+
+def _factory(name: str) -> Any:
+    """The function `module:function` names, or one line saying why not."""
+    refused = f"{CLIENT_FACTORY}={name!r} must name an importable function as package.module:function"
+    if not _FACTORY.match(name):
+        raise CreditopsError(refused)
+    module, _, function = name.partition(":")
+    try:
+        found = getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError) as error:
+        raise CreditopsError(f"{refused} ({type(error).__name__}: {error})") from error
+    if not callable(found):
+        raise CreditopsError(f"{refused} ({function} is not callable)")
+    return found

@@ -25,8 +25,8 @@ def azure_render(
     from creditops.tracking.lineage import git_commit
 
     context = context_for(env)
-    named = label or git_commit(Path.cwd(), context.commit_override)
-    for path in render(context.env, context.modelling, Path.cwd(), out, named):
+    commit = git_commit(Path.cwd(), context.commit_override)
+    for path in render(context.env, context.modelling, Path.cwd(), out, label or commit, commit):
         console.print(f"wrote {path}")
 
 
@@ -38,9 +38,9 @@ def azure_submit(
     """Submit the rendered training pipeline to the Azure ML workspace (AZURE_SUBSCRIPTION_ID,
     AZURE_RESOURCE_GROUP, AZUREML_WORKSPACE_NAME); exits non-zero when the job fails."""
     from creditops.azure.submit import submit
-    from creditops.azure.workspace import WORKSPACE_VARIABLES
+    from creditops.azure.workspace import CLIENT_FACTORY, WORKSPACE_VARIABLES
 
-    variables = {name: os.environ.get(name, "") for name in WORKSPACE_VARIABLES}
+    variables = {name: os.environ.get(name, "") for name in (*WORKSPACE_VARIABLES, CLIENT_FACTORY)}
     submit(specs, variables, wait=wait, say=console.print)
 
 

@@ -20,7 +20,7 @@ from creditops.errors import CreditopsError
 from creditops.serving.protocol import MAX_REASONS
 
 if TYPE_CHECKING:
-    from creditops.endpoints.targets.azureml import AzureMLTarget
+    from creditops.endpoints.targets import Target
 
 endpoint_app = group(
     "endpoint",
@@ -29,15 +29,16 @@ endpoint_app = group(
 )
 
 
-def _where(ctx: typer.Context, env: str | None, name: str) -> "tuple[Context, AzureMLTarget | None]":
-    """The command's context, and the endpoint's Azure ML target when the environment deploys there
-    (`endpoint.target: azureml`); None for a local endpoint."""
+def _target(ctx: typer.Context, env: str | None, name: str, workers: int | None = None) -> "tuple[Context, Target]":
+    """The command's context, and endpoint `name` on the target its environment names (`endpoint.target`)."""
     from creditops.endpoints.targets import target_for
-    from creditops.endpoints.targets.azureml import AzureMLTarget
 
     context = group_context(ctx, env)
-    target = target_for(context, name)
-    return context, target if isinstance(target, AzureMLTarget) else None
+    return context, target_for(context, name, workers)
+
+
+def _say(line: str) -> None:
+    console.print(line, highlight=False, soft_wrap=True)
 
 
 @endpoint_app.command("create")
@@ -50,15 +51,8 @@ def endpoint_create(
     env: CommandEnv = None,
 ) -> None:
     """Create an endpoint: one address that routes to its deployments."""
-    from creditops.endpoints import manager
-
-    context, azure = _where(ctx, env, name)
-    if azure is not None:
-        azure.ensure()
-        console.print(f"{azure.describe()} (auth: key)", highlight=False, soft_wrap=True)
-        return
-    endpoint = manager.create(context, name, port, auth, workers)
-    console.print(f"endpoint {name} listening on {endpoint.url} (auth: {auth})")
+    _context, target = _target(ctx, env, name)
+    _say(target.create(port, auth, workers))
 
 
 @endpoint_app.command("deploy")
@@ -73,15 +67,9 @@ def endpoint_deploy(
     env: CommandEnv = None,
 ) -> None:
     """Start (or replace) a deployment; a new one gets 0% traffic."""
-    from creditops.endpoints import manager
-
-    context, azure = _where(ctx, env, name)
+    context, target = _target(ctx, env, name, workers)
     _guard(context, f"deploy of {model}", [model])
-    if azure is not None:
-        azure.ensure()
-        started = azure.deploy(deployment, model)
-    else:
-        started = manager.deploy(context, name, deployment, model, workers)
+    started = target.deploy_by_hand(deployment, model)
     console.print(
         f"deployment {deployment} serves model version {started.model_version} on endpoint {name};"
         f" give it traffic with 'creditops endpoint traffic {name} {deployment}=100'"
@@ -96,7 +84,6 @@ def endpoint_traffic(
     env: CommandEnv = None,
 ) -> None:
     """Set the traffic split."""
-    from creditops.endpoints import manager, state
     from creditops.flow.custody import approval_required
 
     parsed = {}
@@ -105,16 +92,12 @@ def endpoint_traffic(
         if not deployment or not percent.strip().isdigit():
             raise CreditopsError(f"traffic {pair!r} is not DEP=PCT (e.g. blue=90)")
         parsed[deployment] = int(percent)
-    context, azure = _where(ctx, env, name)
+    context, target = _target(ctx, env, name)
     if approval_required(context):
-        deployments = azure.deployments() if azure is not None else state.load(context.endpoints_dir, name).deployments
+        deployments = target.deployments()
         given = [deployments[dep].model_uri for dep, pct in parsed.items() if pct > 0 and dep in deployments]
         _guard(context, "traffic change", given)
-    if azure is not None:
-        azure.set_traffic(parsed)
-        traffic = azure.traffic()
-    else:
-        traffic = manager.set_traffic(context, name, parsed).traffic
+    traffic = target.set_traffic_by_hand(parsed)
     console.print(", ".join(f"{dep}={pct}%" for dep, pct in traffic.items()))
 
 
@@ -133,18 +116,13 @@ def endpoint_invoke(
     env: CommandEnv = None,
 ) -> None:
     """Send a scoring request (or a whole data file) to the endpoint and print the answer."""
-    from creditops.endpoints import manager
     from creditops.endpoints.smoke import read_request
 
-    context, azure = _where(ctx, env, name)
+    context, target = _target(ctx, env, name)
     if data is not None and explain:
         raise CreditopsError("--explain goes with a request file, not --data: use 'creditops score --explain K'")
     if data is not None:
-        if azure is not None:
-            raise CreditopsError(
-                "--data sends a file to a local endpoint; on Azure ML use 'creditops azure batch-smoke'"
-            )
-        scored, mean = manager.send_rows(context, name, data, deployment)
+        scored, mean = target.send_rows(data, deployment)
         console.print(f"{name} scored {scored:,} rows from {data}: mean probability of default {mean:.3f}")
         return
     body = read_request(request_file, context.modelling.contract())
@@ -155,7 +133,7 @@ def endpoint_invoke(
         if not isinstance(request, dict):
             raise CreditopsError(f"{request_file} holds no JSON object to add 'explain' to")
         body = orjson.dumps({**request, "explain": explain})
-    answer = azure.invoke(body, deployment) if azure is not None else manager.invoke(context, name, body, deployment)
+    answer = target.invoke(body, deployment)
     console.print_json(answer.text)
     if answer.status_code != 200:
         raise typer.Exit(1)
@@ -169,25 +147,17 @@ def endpoint_show(
     output: OutputOption = "table",
 ) -> None:
     """Show the endpoint, its deployments, traffic and health; exit 1 when a part of it is not healthy."""
-    from dataclasses import asdict
-
-    from creditops.endpoints import manager
     from creditops.views import endpoint_detail
 
-    context, azure = _where(ctx, env, name)
-    if azure is not None:
-        view = azure.show()
-        if output == "json":
-            emit_json(view)
-            return
-        console.print_json(data=view)
-        return
-    endpoint, report = manager.health(context, name)
+    _context, target = _target(ctx, env, name)
+    view = target.show()
     if output == "json":
-        emit_json({**asdict(endpoint), "url": endpoint.url, "health": [asdict(item) for item in report]})
+        emit_json(view.record)
+    elif view.state is not None:
+        console.print(endpoint_detail(view.state, list(view.health)))
     else:
-        console.print(endpoint_detail(endpoint, report))
-    if not all(item.healthy for item in report):
+        console.print_json(data=view.record)
+    if not view.healthy:
         raise typer.Exit(1)
 
 
@@ -202,21 +172,12 @@ def endpoint_logs(
     env: CommandEnv = None,
 ) -> None:
     """The end of the endpoint's log: its workers, restarts and every deployment's errors (like get-logs)."""
-    from creditops.endpoints import manager
-
-    context, azure = _where(ctx, env, name)
-    if azure is not None:
-        live = azure.live()
-        chosen = deployment or (live.name if live else None)
-        if chosen is None:
-            raise CreditopsError(f"endpoint {name} has no live deployment: name one with --deployment")
-        console.print("\n".join(azure.logs(chosen, tail)), markup=False, highlight=False, soft_wrap=True)
+    _context, target = _target(ctx, env, name)
+    found = target.logs(tail, deployment)
+    if not found.lines:
+        _say(f"the log of endpoint {name} is empty ({found.source})")
         return
-    path, lines = manager.log_tail(context, name, tail, deployment)
-    if not lines:
-        console.print(f"the log of endpoint {name} is empty ({path})", highlight=False, soft_wrap=True)
-        return
-    console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+    console.print("\n".join(found.lines), markup=False, highlight=False, soft_wrap=True)
 
 
 @endpoint_app.command("get-credentials")
@@ -226,14 +187,8 @@ def endpoint_credentials(
     env: CommandEnv = None,
 ) -> None:
     """Print the endpoint's API key (send it as 'Authorization: Bearer <key>')."""
-    from creditops.endpoints import state
-
-    endpoints = group_context(ctx, env).endpoints_dir
-    state.load(endpoints, name)
-    key = state.read_key(endpoints, name)
-    if key is None:
-        raise CreditopsError(f"endpoint {name} uses no key (auth none)")
-    console.print(key, highlight=False, soft_wrap=True)
+    _context, target = _target(ctx, env, name)
+    _say(target.credentials())
 
 
 @endpoint_app.command("list")
@@ -272,7 +227,7 @@ def endpoint_start(
     env: CommandEnv = None,
 ) -> None:
     """Bring an endpoint back after a restart, with the same deployments and weights."""
-    from creditops.endpoints import manager
+    from creditops.endpoints.targets import target_for
     from creditops.flow.custody import admission
 
     context = group_context(ctx, env)
@@ -280,8 +235,7 @@ def endpoint_start(
     def withheld(line: str) -> None:
         errors.print(line, markup=False, highlight=False, soft_wrap=True)
 
-    endpoint = manager.start(context, name, admission(context), say=withheld)
-    console.print(f"endpoint {name} on {endpoint.url}: " + ", ".join(f"{d}={p}%" for d, p in endpoint.traffic.items()))
+    console.print(target_for(context, name, admit=admission(context)).start(say=withheld))
 
 
 @endpoint_app.command("delete")
@@ -292,16 +246,8 @@ def endpoint_delete(
     env: CommandEnv = None,
 ) -> None:
     """Stop every process of the endpoint and free its port; its logs go too unless --keep-logs."""
-    from creditops.endpoints import manager
-
-    context, azure = _where(ctx, env, name)
-    if azure is not None:
-        azure.delete()
-        console.print(f"Azure ML endpoint {name} deleted", highlight=False)
-        return
-    manager.delete(context, name, keep_logs=keep_logs)
-    kept = f"; logs kept in {context.endpoints_dir / name}" if keep_logs else ""
-    console.print(f"endpoint {name} deleted{kept}", highlight=False)
+    _context, target = _target(ctx, env, name)
+    console.print(target.delete(keep_logs), highlight=False)
 
 
 @endpoint_app.command("rollout")
@@ -360,11 +306,8 @@ def endpoint_recover(
     env: CommandEnv = None,
 ) -> None:
     """Undo a rollout whose process was killed: traffic as before it, its new deployment removed."""
-    from creditops.endpoints import manager
-
-    context, azure = _where(ctx, env, name)
-    done = azure.recover() if azure is not None else manager.recover(context, name)
-    console.print(done, highlight=False, soft_wrap=True)
+    _context, target = _target(ctx, env, name)
+    _say(target.recover())
 
 
 @endpoint_app.command("rollback")

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from creditops.cli.app import EnvOption, OutputOption, app, console, context_for, emit_json, group
+from creditops.cli.app import EnvOption, OutputOption, app, console, context_for, emit_json, errors, group
 from creditops.tracking import names
 
 gate_app = group("gate", "The promotion gate and its evidence.")
@@ -208,3 +208,56 @@ def ci_stage(
     for stage in stages:
         console.print(f"[bold]stage {stage}[/bold]", highlight=False)
         run_stage(stage, Path.cwd(), reports, capture=False)
+
+
+@ci_app.command("approver")
+def ci_approver(
+    source: Annotated[
+        str, typer.Option("--from", help="github (the run's review history) or azure-devops (the run's approvals)")
+    ],
+    env: EnvOption = "dev",
+    environment: Annotated[
+        str | None,
+        typer.Option(help="The CI environment whose approval counts (GitHub only; default: the --env name)"),
+    ] = None,
+    output: OutputOption = "table",
+) -> None:
+    """Print the login of the person who approved this run's deployment: one line, nothing else
+    (`reviewer=$(creditops ci approver --from github --env prod)`); json: approver, comment, at, source."""
+    import os
+
+    from creditops.flow.approvals import approval
+
+    found = approval(source, os.environ, environment or env)
+    if output == "json":
+        emit_json(found.as_dict())
+        return
+    typer.echo(found.approver)
+
+
+@gate_app.command("summary")
+def gate_summary(
+    env: EnvOption = "dev",
+    version: Annotated[
+        str | None,
+        typer.Option(help="Model version (default: the one awaiting approval, else the newest gated in --env)"),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the Markdown here (atomically) and print the path")] = None,
+    card_out: Annotated[Path | None, typer.Option(help="Copy the version's model card (HTML) into this folder")] = None,
+) -> None:
+    """Markdown summary of a version's newest gate decision in an environment, for the reviewer: checks,
+    ROC AUC against the champion with intervals, slices, fairness and where the model card is."""
+    from creditops.files import write_text
+    from creditops.flow.gate_summary import copy_card, decision
+    from creditops.gate.summary import render
+
+    context = context_for(env)
+    found = decision(context, version)
+    markdown = render(found.record, found.card)
+    if card_out is not None:
+        card = copy_card(context, found, card_out)
+        errors.print(f"model card: {card}", markup=False, highlight=False, soft_wrap=True)
+    if out is None:
+        typer.echo(markdown, nl=False)
+        return
+    console.print(str(write_text(out, markdown)), markup=False, highlight=False, soft_wrap=True)

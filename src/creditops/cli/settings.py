@@ -68,9 +68,21 @@ def env_show(name: Annotated[str, typer.Argument(help="dev, staging or prod")], 
 
 
 @env_app.command("data")
-def env_data(name: Annotated[str, typer.Argument(help="dev, staging or prod")]) -> None:
-    """Create the environment's data set (its own rows and seed) if it is absent."""
-    from creditops.flow.release import ensure_data
+def env_data(
+    name: Annotated[str, typer.Argument(help="dev, staging or prod")],
+    synthetic: Annotated[
+        bool,
+        typer.Option(
+            "--synthetic",
+            help="Write synthetic UCI rows (data.rows, data.seed) where the data belongs, production data or not;"
+            " an existing file is never overwritten",
+        ),
+    ] = False,
+) -> None:
+    """Check the environment's data is there; dev's synthetic demo data is written when absent, production
+    data only with --synthetic."""
+    from creditops.flow.release import ensure_data, synthesize_data
 
-    path = ensure_data(context_for(name), say=console.print)
-    console.print(f"{name} data: {path}")
+    context = context_for(name)
+    location = synthesize_data(context, say=console.print) if synthetic else ensure_data(context, say=console.print)
+    console.print(f"{name} data: {location}", highlight=False, soft_wrap=True)

@@ -2,10 +2,10 @@
 
 import hashlib
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, PrivateAttr, field_validator, model_validator
 
 from creditops.config.validation import read_config_text, validated
 from creditops.endpoints.decisions import rollout_steps_problem
@@ -22,8 +22,17 @@ class _Section(BaseModel):
 
 
 class DataSettings(_Section):
-    path: str = Field(description="Input data of the environment (.csv, .parquet, .xlsx, .xls)")
-    rows: int = Field(ge=100, description="Rows `creditops env data` synthesizes when the file is absent")
+    path: str = Field(
+        description="Input data of the environment (.csv, .parquet, .xlsx, .xls): a local path or a URI"
+        " (file://, memory://, abfss://, az://, s3://, azureml://…)"
+    )
+    production: bool = Field(
+        True,
+        description="Production data: a missing file fails the release and is never synthesized (only"
+        " `creditops env data ENV --synthetic` writes synthetic rows there, on purpose); when absent, true in"
+        " staging and prod, false in dev",
+    )
+    rows: int = Field(ge=100, description="Rows of the synthetic UCI data (dev's on first use, or --synthetic)")
     seed: int = Field(description="Seed of that synthetic data (each environment its own)")
 
 
@@ -32,8 +41,10 @@ class EndpointSettings(_Section):
         pattern=r"^[a-zA-Z][-a-zA-Z0-9]{1,30}[a-zA-Z0-9]$",
         description="Endpoint name: 3 to 32 letters, digits and '-', starting with a letter (Azure ML's rule)",
     )
-    target: Literal["local", "azureml"] = Field(
-        "local", description="local: the front door on this machine; azureml: a managed online endpoint"
+    target: str = Field(
+        "local",
+        description="local: the front door on this machine; azureml: a managed online endpoint",
+        json_schema_extra=lambda schema: _target_schema(schema),
     )
     port: int | None = Field(
         None, ge=1, le=65535, description="Endpoint port on 127.0.0.1; null: a free port, recorded in the endpoint"
@@ -46,6 +57,27 @@ class EndpointSettings(_Section):
     on_invalid: Literal["reject", "flag"] = Field(
         "reject", description="reject: invalid rows are a 422; flag: scored with warnings (for migrating smoke tests)"
     )
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, target: str) -> str:
+        if target not in _target_names():
+            raise ValueError(f"unknown endpoint target {target!r}: use one of {', '.join(_target_names())}")
+        return target
+
+
+def _target_names() -> list[str]:
+    """The registry's names (`endpoints.targets.TARGETS`), read when an environment is validated: the
+    registry imports the context, which imports this module."""
+    from creditops.endpoints.targets import TARGETS
+
+    return list(TARGETS)
+
+
+def _target_schema(schema: dict[str, JsonValue]) -> None:
+    """The registry's names as the schema's enum, as a `Literal` of them would give."""
+    names: list[JsonValue] = [*_target_names()]
+    schema.update(enum=names, type="string")
 
 
 class RolloutSettings(_Section):
@@ -167,6 +199,14 @@ class EnvironmentConfig(_Section):
     monitoring: MonitoringSettings = MonitoringSettings()
     _built_in: bool = PrivateAttr(False)
     """Read from creditops' own files (the project has no config/environments)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _production_by_name(cls, payload: Any) -> Any:
+        """data.production, when the file leaves it out: staging's and prod's data is production data."""
+        if isinstance(payload, dict) and isinstance(payload.get("data"), dict) and "production" not in payload["data"]:
+            return {**payload, "data": {**payload["data"], "production": payload.get("name") != "dev"}}
+        return payload
 
     @property
     def built_in(self) -> bool:

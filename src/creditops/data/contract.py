@@ -14,6 +14,7 @@ import json
 import math
 import re
 import string
+from collections.abc import Hashable
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -436,6 +437,8 @@ class _UniqueKeys(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue  # SafeLoader's own construct_mapping refuses it in one line ("found unhashable key")
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"{key!r} is listed twice: keep one", key_node.start_mark

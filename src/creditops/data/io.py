@@ -2,11 +2,12 @@
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Final
+from typing import IO, Final
 
 import pandas as pd
 
 from creditops.data.contract import Contract, uci
+from creditops.data.location import DataLocation, as_location, open_binary, suffix_of
 from creditops.errors import DataError
 from creditops.files import atomic_path
 
@@ -15,45 +16,60 @@ WRITABLE: Final = (".csv", ".parquet", ".xlsx")
 _HEADER_SEARCH_ROWS: Final = 10
 
 
-def read_table(path: Path, contract: Contract | None = None, *, header: Iterable[str] = ()) -> pd.DataFrame:
-    """Load a data table from .csv, .parquet, .xlsx or .xls, finding the header row of an Excel sheet by the
-    column names of `contract`, or as the first row that names every column of `header`; with neither, the
-    UCI header where the sheet has one, else its first row."""
-    path = Path(path)
-    suffix = path.suffix.lower()
+def read_table(path: DataLocation, contract: Contract | None = None, *, header: Iterable[str] = ()) -> pd.DataFrame:
+    """Load a data table from .csv, .parquet, .xlsx or .xls, at a local path or a URI read through fsspec
+    (see creditops.data.location), finding the header row of an Excel sheet by the column names of
+    `contract`, or as the first row that names every column of `header`; with neither, the UCI header where
+    the sheet has one, else its first row."""
+    location = as_location(path)
+    suffix = suffix_of(location)
     if suffix not in READABLE:
-        raise DataError(f"cannot read {path}: unsupported format '{suffix}'; use {_listing(READABLE)}")
-    if not path.is_file():
-        raise DataError(f"data file not found: {path}")
+        raise DataError(f"cannot read {location}: unsupported format '{suffix}'; use {_listing(READABLE)}")
+    if isinstance(location, Path):
+        if not location.is_file():
+            raise DataError(f"data file not found: {location}")
+        return _read(location, location, suffix, contract, tuple(header))
+    with open_binary(location) as handle:
+        return _read(handle, location, suffix, contract, tuple(header))
+
+
+def _read(
+    source: Path | IO[bytes], shown: DataLocation, suffix: str, contract: Contract | None, header: tuple[str, ...]
+) -> pd.DataFrame:
+    """The table in `source` (a local file, read by path as the readers prefer, or an open URI)."""
     try:
         if suffix == ".csv":
-            csv_header(path)
-            frame = pd.read_csv(path)
+            csv_header(source, shown)
+            if not isinstance(source, Path):
+                source.seek(0)
+            frame = pd.read_csv(source)
         elif suffix == ".parquet":
-            frame = _read_parquet(path)
+            frame = _read_parquet(source)
         else:
-            frame = _read_excel(path, contract, tuple(header))
+            frame = _read_excel(source, contract, header)
     except DataError:
         raise
     except Exception as error:  # every reader raises its own types; the user needs the file and cause
-        raise DataError(f"cannot read {path}: {_first_line(error)}") from error
+        raise DataError(f"cannot read {shown}: {_first_line(error)}") from error
     return _whole_numbers_as_integers(frame)
 
 
-def csv_header(path: Path) -> list[str]:
-    """The column names of a CSV file, refusing a file with none and a name given twice (pandas would rename
-    the second 'a.1' and the data would silently lose a column)."""
+def csv_header(path: Path | IO[bytes], shown: DataLocation | None = None) -> list[str]:
+    """The column names of a CSV file (`shown` names an open one in messages), refusing a file with none and a
+    name given twice (pandas would rename the second 'a.1' and the data would silently lose a column)."""
+    if shown is None:
+        shown = path if isinstance(path, Path) else "the table"
     try:
         names = [str(name) for name in pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].tolist()]
     except pd.errors.EmptyDataError:
-        raise DataError(f"cannot read {path}: it is empty (not even a header row)") from None
+        raise DataError(f"cannot read {shown}: it is empty (not even a header row)") from None
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise DataError(f"{path} names the column(s) {', '.join(map(repr, repeated))} twice: keep one of each")
+        raise DataError(f"{shown} names the column(s) {', '.join(map(repr, repeated))} twice: keep one of each")
     return names
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path | IO[bytes]) -> pd.DataFrame:
     """Parquet as a frame, each Arrow column freed as it is converted: the peak is about one copy of the
     data, not two (pandas' read_parquet holds the Arrow table and the frame at once)."""
     import pyarrow.parquet as pq
@@ -111,7 +127,7 @@ def write_chunks(frames: Iterable[pd.DataFrame], path: Path) -> Path:
     return path
 
 
-def _read_excel(path: Path, contract: Contract | None, header: tuple[str, ...]) -> pd.DataFrame:
+def _read_excel(path: Path | IO[bytes], contract: Contract | None, header: tuple[str, ...]) -> pd.DataFrame:
     raw = pd.read_excel(path, header=None, engine="calamine", dtype=object)
     if header:
         header_row = _row_naming(raw, set(header))

@@ -193,7 +193,7 @@ class FrontDoor:
     async def _route(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> int:
         """Answer the request; the status when the front door answered it itself, else 0."""
         path = scope["path"]
-        if path == "/health":
+        if path in ("/health", "/ping"):  # liveness probes (/ping: MLflow's) carry no credentials
             return await _reply(send, 200, {"status": "ok"})
         routes = self.routes
         if path == "/ready":

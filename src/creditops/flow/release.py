@@ -14,13 +14,13 @@ from creditops.config.environments import environment_lock_hash
 from creditops.context import Context
 from creditops.data.contract import uci
 from creditops.data.io import read_table, write_table
+from creditops.data.location import DataLocation, as_location, exists, sha256
 from creditops.data.split import split
 from creditops.data.synth import synthesize
 from creditops.endpoints import blue_green
 from creditops.endpoints.decisions import MirrorLimits
 from creditops.endpoints.targets import target_for
 from creditops.errors import CreditopsError
-from creditops.files import sha256_file
 from creditops.flow import custody
 from creditops.gate import evidence
 from creditops.gate.evidence import EvidenceRecord
@@ -42,22 +42,58 @@ class AwaitingApprovalError(CreditopsError):
     exit_code = AWAITING_APPROVAL_EXIT
 
 
-def ensure_data(context: Context, say: Say = print) -> Path:
-    """The environment's data file; the UCI demo's is synthesized from its own seed when absent. Rows of any
-    other portfolio are never invented: its file must be there."""
+def ensure_data(context: Context, say: Say = print) -> DataLocation:
+    """The environment's data, a local path or a URI. Production data (data.production) is never invented: a
+    missing file fails in one line. Elsewhere (dev) the UCI demo's data is synthesized from the environment's
+    own seed on first use; rows of any other portfolio are never invented."""
     settings = context.env.data
-    path = Path(settings.path)
-    if not path.is_file():
+    location = as_location(settings.path)
+    if exists(location):
+        return location
+    env = context.env.name
+    if settings.production:
         contract = context.modelling.contract()
-        if contract.request_columns != uci().request_columns:
-            raise CreditopsError(
-                f"the {context.env.name} data file {path} is not there: put the {contract.name} portfolio there"
-                f" (data.path in config/environments/{context.env.name}.yaml names it); creditops synthesizes"
-                " only the UCI demo's data"
-            )
-        write_table(synthesize(settings.rows, settings.seed), path)
-        say(f"synthesized {settings.rows:,} rows (seed {settings.seed}) for {context.env.name}: {path}")
-    return path
+        demo = (
+            f"for a demo, 'creditops env data {env} --synthetic' writes synthetic rows there on purpose"
+            if contract.request_columns == uci().request_columns
+            else "creditops never invents rows of a portfolio"
+        )
+        raise CreditopsError(
+            f"the {env} data {location} is not there and {env}'s data is production data (data.production in"
+            f" config/environments/{env}.yaml): copy the production extract there; {demo}"
+        )
+    return _write_synthetic(context, location, say)
+
+
+def synthesize_data(context: Context, say: Say = print) -> Path:
+    """Write the environment's synthetic UCI rows (its data.rows and data.seed) where its data belongs, on
+    purpose, production or not; an existing file is never overwritten."""
+    location = as_location(context.env.data.path)
+    if exists(location):
+        raise CreditopsError(
+            f"{location} is there already: creditops does not overwrite {context.env.name}'s data; move it away"
+            " first to write synthetic rows"
+        )
+    return _write_synthetic(context, location, say)
+
+
+def _write_synthetic(context: Context, location: DataLocation, say: Say) -> Path:
+    settings, env = context.env.data, context.env.name
+    contract = context.modelling.contract()
+    if contract.request_columns != uci().request_columns:
+        raise CreditopsError(
+            f"the {env} data file {location} is not there: put the {contract.name} portfolio there"
+            f" (data.path in config/environments/{env}.yaml names it); creditops synthesizes"
+            " only the UCI demo's data"
+        )
+    if not isinstance(location, Path):
+        raise CreditopsError(
+            f"the {env} data {location} is not there: creditops writes synthetic rows to a local path only;"
+            " copy the data there, or name a local path in data.path"
+        )
+    write_table(synthesize(settings.rows, settings.seed), location)
+    say(f"synthesized {settings.rows:,} rows (seed {settings.seed}) for {env}: {location}")
+    return location
 
 
 def approve(context: Context, version: str, by: str | None, reason: str) -> VersionInfo:
@@ -183,6 +219,10 @@ def release(
     if known is not None:
         say(f"not retraining: the same data, config and code made version {known.version}")
         version: str | None = known.version
+    elif context.env.endpoint.target == "azureml":  # issue 28: the pipeline trains in the Azure ML workspace
+        from creditops.azure.release import train_in_workspace
+
+        version = train_in_workspace(context, data, say=say)
     else:
         from creditops.pipeline import run_pipeline  # on use: training imports LightGBM and scikit-learn
 
@@ -216,7 +256,12 @@ def release(
         _keep_serving(context, current, say, port)
         say(f"nothing to do: version {version} is already the champion in {env}")
         return None
-    return promote(context, version, say=say, port=port, allow_dirty=allow_dirty)
+    record = promote(context, version, say=say, port=port, allow_dirty=allow_dirty)
+    if context.env.endpoint.target == "azureml":  # issue 28: the same version on the batch endpoint
+        from creditops.azure.release import release_batch
+
+        return release_batch(context, record, say=say)
+    return record
 
 
 def _refuse_dirty(context: Context, what: str, allow_dirty: bool) -> None:
@@ -229,11 +274,11 @@ def _refuse_dirty(context: Context, what: str, allow_dirty: bool) -> None:
         )
 
 
-def _registered_already(context: Context, data: Path) -> VersionInfo | None:
+def _registered_already(context: Context, data: DataLocation) -> VersionInfo | None:
     """The version trained from this data, config and code, found by its fingerprint before training:
     a release with nothing changed needs no retraining to say so."""
     commit = git_commit(override=context.commit_override)
-    expected = fingerprint(data_sha256=sha256_file(data), config_hash=context.modelling.digest(), commit=commit)
+    expected = fingerprint(data_sha256=sha256(data), config_hash=context.modelling.digest(), commit=commit)
     return Registry(context.store_uri).find_by_fingerprint(context.model_name, expected)
 
 

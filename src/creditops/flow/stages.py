@@ -22,6 +22,8 @@ COMMANDS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
 end-to-end tests run in two processes, a test file per process at a time: most of their time is spent
 waiting on servers and subprocesses, so two share even a 2-core machine (9.6 → 6.2 min measured)."""
 REPORTED: Final = {"unit": "junit-unit.xml", "e2e": "junit-e2e.xml"}
+LINT_REPORTS: Final = {"ruff": "junit-ruff.xml", "mypy": "junit-mypy.xml", "bandit": "junit-bandit.xml"}
+"""The JUnit files of the lint and security stages, beside the tests' (CI publishes `junit-*.xml`)."""
 
 
 def commands(stage: str, reports: Path | None = None) -> list[list[str]]:
@@ -29,8 +31,20 @@ def commands(stage: str, reports: Path | None = None) -> list[list[str]]:
     if stage not in COMMANDS:
         raise CreditopsError(f"unknown stage {stage!r}: the stages are {', '.join(COMMANDS)}")
     listed = [list(command) for command in COMMANDS[stage]]
-    if reports is not None and stage in REPORTED:
+    if reports is None:
+        return listed
+    if stage in REPORTED:
         listed[-1] += [f"--junitxml={reports / REPORTED[stage]}", f"--cov-report=xml:{reports / 'coverage.xml'}"]
+    elif stage == "lint":
+        # ruff and bandit write JUnit instead of their readable findings, so each runs once more for the
+        # report alone (never failing: the readable run decides); mypy writes both in one run.
+        ruff = ["ruff", "check", "--exit-zero", "--output-format", "junit", "--output-file"]
+        listed.insert(0, [*ruff, str(reports / LINT_REPORTS["ruff"]), *CHECKED])
+        listed[-1] += ["--junit-xml", str(reports / LINT_REPORTS["mypy"])]
+    elif stage == "security":
+        (bandit,) = listed
+        junit = ["--exit-zero", "--format", "xml", "--output", str(reports / LINT_REPORTS["bandit"])]
+        listed.insert(0, [*bandit, *junit])
     return listed
 
 

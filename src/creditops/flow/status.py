@@ -112,11 +112,12 @@ def _endpoint(context: Context) -> EndpointStatus | None:
     settings = context.env.endpoint
     if settings.target == "azureml":
         return EndpointStatus(settings.name, "azureml", None, {}, {}, None, "on Azure ML: 'creditops endpoint show'")
-    from creditops.endpoints import manager, state
+    from creditops.endpoints import state
+    from creditops.endpoints.targets.local import LocalTarget
 
     if not state.exists(context.endpoints_dir, settings.name):
         return None
-    endpoint, report = manager.health(context, settings.name)
+    endpoint, report = LocalTarget(context, settings.name).health()
     deployments = {name: item.model_version for name, item in endpoint.deployments.items()}
     healthy = all(item.healthy for item in report)
     detail = "; ".join(f"{item.name}: {item.detail}" for item in report if not item.healthy) or "healthy"

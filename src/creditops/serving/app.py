@@ -20,12 +20,14 @@ from creditops.serving.metrics import ServiceMetrics
 from creditops.serving.model import LoadedModel
 from creditops.serving.openapi import scoring_paths
 from creditops.serving.protocol import DEPLOYMENT_HEADER, MAX_REASONS, PROBE_HEADER, OnInvalid
-from creditops.serving.requests import ScoringRequest, parse_request
+from creditops.serving.requests import ScoringRequest, parse_csv_request, parse_request
 from creditops.serving.row_predictor import RowPredictor
 
 JSON: Final = "application/json"
-PROBES: Final = frozenset({"/health", "/ready"})
-"""The only routes that answer without the key: liveness and readiness probes carry no credentials."""
+CSV: Final = "text/csv"
+PROBES: Final = frozenset({"/health", "/ping", "/ready"})
+"""The only routes that answer without the key: liveness and readiness probes carry no credentials
+(/ping is MLflow's liveness probe, which its scoring client polls before it scores)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,18 @@ class ServiceSettings:
 
 
 Shape = Callable[[ScoringRequest, np.ndarray, np.ndarray, dict[str, Any]], dict[str, Any]]
+ErrorShape = Callable[[int, str, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A scoring route: its answer's shape, its error's shape and the body types it reads."""
+
+    shape: Shape
+    error: ErrorShape
+    media_types: tuple[str, ...] = (JSON,)
+
+
 ASGIReceive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 ASGISend = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
@@ -77,7 +91,10 @@ class ScoringApp:
             (b"x-model-version", loaded.version.encode()),
         ]
         self.expected_key = expected_authorization(settings.api_key)
-        self.routes: dict[str, Shape] = {"/score": _score_shape, "/invocations": _mlflow_shape}
+        self.routes = {
+            "/score": Route(_score_shape, _score_error),
+            "/invocations": Route(_mlflow_shape, _mlflow_error, (JSON, CSV)),
+        }
         self.request_log = None
         if settings.request_log:
             from creditops.monitoring.request_log import RequestLog
@@ -92,8 +109,8 @@ class ScoringApp:
         self.fastapi = _service_app(self)
 
     async def __call__(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
-        shape = self.routes.get(scope.get("path", "")) if scope["type"] == "http" else None
-        if shape is None:
+        route = self.routes.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if route is None:
             if self._locked_out(scope):
                 await self.reply(401, orjson.dumps({"error": _KEY_MESSAGE}), send)
                 return
@@ -118,18 +135,21 @@ class ScoringApp:
 
     async def respond(self, scope: dict[str, Any], receive: ASGIReceive) -> "Answer":
         """The answer to a request on a scoring route (`scope["path"]` is one of `self.routes`)."""
+        route = self.routes[scope["path"]]
         try:
             if scope["method"] != "POST":
                 raise RequestError(405, f"{scope['path']} accepts POST only")
             headers = dict(scope["headers"])
             _authorize(headers, self.expected_key)
+            media_type = _media_type(headers, route.media_types)
             body = await _read_body(headers, receive, self.settings.max_body_bytes)
-            parsed = parse_request(
+            parse = parse_request if media_type == JSON else parse_csv_request
+            parsed = parse(
                 body, self.loaded.model.contract, max_rows=self.settings.max_rows, on_invalid=self.settings.on_invalid
             )
             probability = self.predict(parsed.features)
             classes = (probability >= self.loaded.threshold).astype(np.int8)
-            answer = self.routes[scope["path"]](parsed, probability, classes, self.identity)
+            answer = route.shape(parsed, probability, classes, self.identity)
             wanted = _reasons_wanted(scope["query_string"]) if scope.get("query_string") else 0
             if wanted or parsed.explain:
                 _explain(answer["predictions"], self.loaded, parsed, wanted or parsed.explain)
@@ -137,7 +157,7 @@ class ScoringApp:
                 self.request_log.record(parsed.columns, probability, classes, parsed.ids)
             return Answer(200, orjson.dumps(answer), parsed, probability, classes)
         except RequestError as error:
-            return Answer(error.status, orjson.dumps({"error": error.message, **self.identity}))
+            return Answer(error.status, orjson.dumps(route.error(error.status, error.message, self.identity)))
 
 
 @dataclass(frozen=True)
@@ -165,6 +185,11 @@ def _service_app(service: ScoringApp) -> FastAPI:
         """Liveness: the process answers."""
         return JSONResponse({"status": "ok"})
 
+    @app.get("/ping")
+    async def ping() -> Response:
+        """Liveness as MLflow's scoring server answers it (a 200 with a newline), for MLflow's clients."""
+        return Response("\n", media_type=JSON)
+
     @app.get("/ready")
     async def ready() -> JSONResponse:
         """Readiness: the model is loaded (the app is only built from a loaded model)."""
@@ -191,10 +216,28 @@ def _service_app(service: ScoringApp) -> FastAPI:
     return app
 
 
-async def _read_body(headers: dict[bytes, bytes], receive: ASGIReceive, limit: int) -> bytes:
+def _media_type(headers: dict[bytes, bytes], accepted: tuple[str, ...]) -> str:
+    """The body's media type, one of `accepted`; another type, or a charset but UTF-8, is a 415."""
     content_type = headers.get(b"content-type", b"").decode("latin-1")
-    if content_type.split(";", 1)[0].strip().lower() != JSON:
-        raise RequestError(415, f"content type must be {JSON}, not {content_type or 'missing'}")
+    media_type, _, parameters = content_type.partition(";")
+    media_type = media_type.strip().lower()
+    if media_type not in accepted:
+        raise RequestError(415, f"content type must be {' or '.join(accepted)}, not {content_type or 'missing'}")
+    if parameters and _charset(parameters) not in ("utf-8", "utf8"):
+        raise RequestError(415, f"the body must be UTF-8, not {_charset(parameters)}")
+    return media_type
+
+
+def _charset(parameters: str) -> str:
+    """The charset a content type's parameters name (utf-8 when they name none)."""
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return "utf-8"
+
+
+async def _read_body(headers: dict[bytes, bytes], receive: ASGIReceive, limit: int) -> bytes:
     declared = headers.get(b"content-length", b"")
     if declared.isdigit() and int(declared) > limit:
         raise RequestError(413, f"body of {int(declared)} bytes is over the limit of {limit}")
@@ -265,6 +308,20 @@ def _score_shape(
         for index, label, p in zip(parsed.index, classes.tolist(), probability.tolist(), strict=True)
     ]
     return {**identity, "predictions": _flagged(parsed, rows)}
+
+
+def _score_error(status: int, message: str, identity: dict[str, Any]) -> dict[str, Any]:
+    return {"error": message, **identity}
+
+
+MLFLOW_ERROR_CODES: Final = {401: "UNAUTHENTICATED", 422: "INVALID_PARAMETER_VALUE"}
+"""MLflow's error code of a status (BAD_REQUEST for the others): MLflow answers a body it cannot read with
+BAD_REQUEST and a row its model's schema refuses with INVALID_PARAMETER_VALUE."""
+
+
+def _mlflow_error(status: int, message: str, identity: dict[str, Any]) -> dict[str, Any]:
+    """An error as MLflow's scoring server words it (`MlflowException.serialize_as_json`)."""
+    return {"error_code": MLFLOW_ERROR_CODES.get(status, "BAD_REQUEST"), "message": message, **identity}
 
 
 def _mlflow_shape(

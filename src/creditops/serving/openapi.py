@@ -54,7 +54,10 @@ def request_formats(contract: Contract) -> dict[str, dict[str, Any]]:
         "input_data": _split("Azure ML's format (the original smoke-test request)", column),
         "dataframe_split": _split("MLflow's pandas split orientation", column),
         "dataframe_records": {"type": "array", "items": row_object, "description": "MLflow's records orientation"},
-        "instances": {"oneOf": [objects, arrays], "description": "TF-serving style: rows, all of one kind"},
+        "instances": {
+            "oneOf": [objects, arrays, {"type": "object"}],
+            "description": "TF-serving style: rows all of one kind, or columns of values by name",
+        },
         "inputs": {
             "oneOf": [objects, arrays, {"type": "object"}],
             "description": "TF-serving style: rows all of one kind, or columns of values by name",
@@ -86,9 +89,14 @@ def _cell(contract: Contract, name: str) -> dict[str, Any]:
 def _split(description: str, column: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
-        "required": ["columns", "data"],
+        "required": ["data"],
+        "additionalProperties": False,
         "properties": {
-            "columns": {"type": "array", "items": column, "description": "Every feature, in any order"},
+            "columns": {
+                "type": "array",
+                "items": column,
+                "description": "Every feature, in any order (without columns: rows in column order)",
+            },
             "index": {
                 "type": "array",
                 "description": "Row labels (IDs) echoed back as each prediction's index and kept in the request log",
@@ -160,34 +168,51 @@ ANSWER: Final = {
 }
 
 ERROR: Final = {"type": "object", "properties": {"error": {"type": "string", "description": "one line: what and how"}}}
+MLFLOW_ERROR: Final = {
+    "type": "object",
+    "required": ["error_code", "message"],
+    "properties": {
+        "error_code": {
+            "type": "string",
+            "enum": ["BAD_REQUEST", "UNAUTHENTICATED", "INVALID_PARAMETER_VALUE"],
+            "description": "MLflow's error code: INVALID_PARAMETER_VALUE for a 422, UNAUTHENTICATED for a 401",
+        },
+        "message": {"type": "string", "description": "one line: what and how"},
+    },
+}
+CSV: Final = "text/csv"
 
 
 def scoring_paths(contract: Contract) -> dict[str, Any]:
     """The OpenAPI path items of /score and /invocations, for the model's contract."""
     sample = orjson.loads(sample_request(contract))
     split = {"dataframe_split": {k: v for k, v in sample["input_data"].items() if k != "index"}}
-    body = {
-        "required": True,
-        "content": {
-            JSON: {
-                "schema": request_schema(contract),
-                "examples": {
-                    "azureml": {"summary": "Azure ML input_data (the sample request)", "value": sample},
-                    "mlflow": {"summary": "MLflow dataframe_split", "value": split},
-                },
-            }
-        },
+    json_body = {
+        JSON: {
+            "schema": request_schema(contract),
+            "examples": {
+                "azureml": {"summary": "Azure ML input_data (the sample request)", "value": sample},
+                "mlflow": {"summary": "MLflow dataframe_split", "value": split},
+            },
+        }
     }
-    errors = {
-        str(status): {"description": text, "content": {JSON: {"schema": ERROR}}}
-        for status, text in (
-            (400, "malformed JSON, or a bad ?explain"),
-            (401, "missing or wrong API key"),
-            (413, "body or batch too large"),
-            (415, "content type is not application/json"),
-            (422, "invalid rows: the message names the column and row"),
-        )
+    body = {"required": True, "content": json_body}
+    statuses = (
+        (400, "malformed JSON or CSV, a body that is not a table in one format, or a bad ?explain"),
+        (401, "missing or wrong API key"),
+        (413, "body or batch too large"),
+        (415, "content type is not application/json (or text/csv on /invocations), or not UTF-8"),
+        (422, "invalid rows: the message names the column and row"),
+    )
+    errors = {str(status): {"description": text, "content": {JSON: {"schema": ERROR}}} for status, text in statuses}
+    mlflow_errors = {
+        str(status): {"description": text, "content": {JSON: {"schema": MLFLOW_ERROR}}} for status, text in statuses
     }
+    names = contract.request_columns
+    header = [names[column] if isinstance(column, int) else column for column in split["dataframe_split"]["columns"]]
+    first_row = split["dataframe_split"]["data"][0]
+    csv = {"schema": {"type": "string"}, "example": f"{','.join(header)}\n{','.join(map(str, first_row))}\n"}
+    mlflow_body = {"required": True, "content": {**json_body, CSV: csv}}
     explain = {
         "name": "explain",
         "in": "query",
@@ -195,7 +220,7 @@ def scoring_paths(contract: Contract) -> dict[str, Any]:
         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_REASONS},
         "description": "Add each row's K principal reasons (code, sentence, log-odds raised; exact TreeSHAP)",
     }
-    answer = {"200": {"description": "one prediction per row", "content": {JSON: {"schema": ANSWER}}}, **errors}
+    scored = {"200": {"description": "one prediction per row", "content": {JSON: {"schema": ANSWER}}}}
     return {
         "/score": {
             "post": {
@@ -203,16 +228,16 @@ def scoring_paths(contract: Contract) -> dict[str, Any]:
                 "summary": "Score rows: class and probability of default per row, with model and deployment",
                 "parameters": [explain],
                 "requestBody": body,
-                "responses": answer,
+                "responses": {**scored, **errors},
             }
         },
         "/invocations": {
             "post": {
                 "operationId": "invocations",
-                "summary": 'MLflow scoring protocol: answers {"predictions": [...]}',
+                "summary": 'MLflow scoring protocol (JSON or CSV with a header row): answers {"predictions": [...]}',
                 "parameters": [explain],
-                "requestBody": body,
-                "responses": answer,
+                "requestBody": mlflow_body,
+                "responses": {**scored, **mlflow_errors},
             }
         },
     }

@@ -5,8 +5,9 @@ Columns may be names or 0-based positions in the contract's request order (its f
 columns; positional rows may also carry the features alone). Protected columns may be sent or left out:
 they are validated and logged for fairness monitoring, never scored. Text categories are read as their
 codes; an unknown one is refused. Every problem is a RequestError with the HTTP status to answer and a
-message naming the column and row. Validation is vectorised: one numpy conversion and one bounds check for
-the whole batch.
+message naming the column and row: 400 for a body that is not a table in one of the formats (what MLflow's
+scoring server also refuses with 400), 413 for too many rows, 422 for a table this model cannot score.
+Validation is vectorised: one numpy conversion and one bounds check for the whole batch.
 """
 
 import json
@@ -59,6 +60,16 @@ def parse_request(
     return reader(contract).parse(body, max_rows=max_rows, on_invalid=on_invalid)
 
 
+def parse_csv_request(
+    body: bytes, contract: Contract, *, max_rows: int, on_invalid: OnInvalid = "reject"
+) -> ScoringRequest:
+    """Parse and validate a CSV body (a header row, then one row per line) as MLflow's scoring server reads
+    `text/csv`: with pandas, which makes numbers of numeric cells and empty cells missing. The rows then
+    pass the same checks as JSON rows. A first column without a name (the index `DataFrame.to_csv()`
+    writes) is the rows' index."""
+    return reader(contract).parse_csv(body, max_rows=max_rows, on_invalid=on_invalid)
+
+
 def count_rows(body: bytes) -> int:
     """The rows a request holds, read by its format alone (any contract); a request with none is refused."""
     _, rows, _ = _table(_load_json(body))
@@ -101,13 +112,39 @@ class RequestReader:
     def parse(self, body: bytes, *, max_rows: int, on_invalid: OnInvalid) -> ScoringRequest:
         payload = _load_json(body)
         columns, rows, index = _table(payload)
-        explain = _explain(payload.get("explain"))
+        booleans = b"true" in body or b"false" in body
+        return self._validated(
+            columns, rows, index, booleans, max_rows=max_rows, on_invalid=on_invalid, explain=payload.get("explain")
+        )
+
+    def parse_csv(self, body: bytes, *, max_rows: int, on_invalid: OnInvalid) -> ScoringRequest:
+        columns, rows, index = _csv_table(body)
+        booleans = any(type(value) is bool for row in rows for value in row)
+        return self._validated(columns, rows, index, booleans, max_rows=max_rows, on_invalid=on_invalid)
+
+    def _validated(
+        self,
+        columns: list[Any] | None,
+        rows: list[Any],
+        index: list[Any] | None,
+        booleans: bool,
+        *,
+        max_rows: int,
+        on_invalid: OnInvalid,
+        explain: Any = None,
+    ) -> ScoringRequest:
+        """The checked request of a table read from any body; `booleans`: whether a cell may be true or false,
+        `explain`: the body's "explain" (checked after the table: a body that is no table is a 400 first)."""
         if not rows:
             raise RequestError(422, "empty batch: send at least one row")
         if len(rows) > max_rows:
             raise RequestError(413, f"{len(rows)} rows is more than the maximum of {max_rows} per request")
+        if index is not None and len(index) != len(rows):
+            raise RequestError(400, f"index has {len(index)} entries for {len(rows)} rows")
+        if columns is not None and (not isinstance(rows[0], list) or len(rows[0]) != len(columns)):
+            raise RequestError(400, f"row 0: {_row_size(rows[0])} for {len(columns)} columns")
         order, id_position, present = self._order(columns, rows)
-        values = self._matrix(rows, columns, present if columns is None else None, body)
+        values = self._matrix(rows, columns, present if columns is None else None, booleans)
         sent = values[:, order] if order is not None else values
         if id_position is not None:
             if index is not None:
@@ -116,8 +153,6 @@ class RequestReader:
         ids = index
         if index is None:
             index = list(range(len(rows)))
-        elif len(index) != len(rows):
-            raise RequestError(422, f"index has {len(index)} entries for {len(rows)} rows")
         rules = self.rules(present)
         warnings = None
         if on_invalid == "flag":
@@ -126,7 +161,7 @@ class RequestReader:
             rules.check(sent)
         every = sent if present == self.every else self._spread(sent, present)
         features = np.ascontiguousarray(every[:, self.only_features])
-        return ScoringRequest(every, features, index, warnings, ids, explain)
+        return ScoringRequest(every, features, index, warnings, ids, _explain(explain))
 
     def _spread(self, sent: np.ndarray, present: tuple[int, ...]) -> np.ndarray:
         """The sent columns placed among all request columns; the protected ones not sent are NaN."""
@@ -207,13 +242,13 @@ class RequestReader:
         return self.positions.get(column) if isinstance(column, str) else None
 
     def _matrix(
-        self, rows: list[Any], columns: list[Any] | None, present: tuple[int, ...] | None, body: bytes
+        self, rows: list[Any], columns: list[Any] | None, present: tuple[int, ...] | None, booleans: bool
     ) -> np.ndarray:
         """The rows as a float matrix; the first bad row or cell is named when that fails.
 
         numpy infers the type of the whole batch at once: any string or null makes it non-numeric, so JSON
         numbers are told from '12' or null without a loop over the cells. It reads true and false as 1 and 0,
-        so a body that holds either word has its cells looked at one by one. Contracts with text categories
+        so when a cell may be either (`booleans`) the cells are looked at one by one. Contracts with text categories
         or columns that may be missing read such rows cell by cell."""
         width = len(present or self.every) if columns is None else len(columns)
         try:
@@ -221,9 +256,12 @@ class RequestReader:
         except (ValueError, RecursionError):
             values = None
         if values is not None and values.ndim == 2 and values.shape[1] == width and values.dtype.kind in "iuf":
-            if b"true" in body or b"false" in body:
+            if booleans:
                 self._refuse_booleans(rows, columns, present)
             return values.astype(np.float64, copy=False)
+        not_a_table = _not_a_table(rows, columns)
+        if not_a_table is not None:
+            raise not_a_table
         if self.text or self.may_miss:
             return self._cell_by_cell(rows, columns, present, width)
         raise self._first_bad_cell(rows, columns, present, width)
@@ -235,10 +273,8 @@ class RequestReader:
         targets = [self._sent_position(columns, present, p) for p in range(width)]
         matrix = np.empty((len(rows), width), dtype=np.float64)
         for number, row in enumerate(rows):
-            if not isinstance(row, list):
-                raise RequestError(422, f"row {number}: expected a list of {width} values")
-            if len(row) != width:
-                raise RequestError(422, f"row {number}: {len(row)} values, expected {width}")
+            if not isinstance(row, list) or len(row) != width:
+                raise _bad_row(row, number, width)
             for position, (value, target) in enumerate(zip(row, targets, strict=True)):
                 matrix[number, position] = self._cell(value, target, columns, present, position, number)
         return matrix
@@ -283,10 +319,8 @@ class RequestReader:
         self, rows: list[Any], columns: list[Any] | None, present: tuple[int, ...] | None, width: int
     ) -> RequestError:
         for number, row in enumerate(rows):
-            if not isinstance(row, list):
-                return RequestError(422, f"row {number}: expected a list of {width} values")
-            if len(row) != width:
-                return RequestError(422, f"row {number}: {len(row)} values, expected {width}")
+            if not isinstance(row, list) or len(row) != width:
+                return _bad_row(row, number, width)
             for position, value in enumerate(row):
                 if type(value) is not int and type(value) is not float:
                     name = self._name(columns, present, position)
@@ -341,58 +375,125 @@ def _short(value: Any) -> str:
 
 
 def _table(payload: Any) -> tuple[list[Any] | None, list[Any], list[Any] | None]:
-    """(columns or None for positional rows, rows, index or None) from any supported format."""
+    """(columns or None for positional rows, rows, index or None) from any supported format.
+
+    A body that is not a table in exactly one format is a 400, as MLflow's scoring server answers:
+    `dataframe_split` is pandas' split orient (an object with `data`, optionally `columns` and `index`),
+    `dataframe_records` a list of objects, `instances` and `inputs` rows or an object of columns."""
     if not isinstance(payload, dict):
-        raise RequestError(422, f"the request must be a JSON object with one of: {', '.join(FORMATS)}")
+        raise RequestError(400, f"the request must be a JSON object with one of: {', '.join(FORMATS)}")
     present = [key for key in FORMATS if key in payload]
     if len(present) != 1:
         keys = [_short(key) for key in list(payload)[:5]]
         found = (", ".join(keys) + (f" and {len(payload) - 5} more" if len(payload) > 5 else "")) or "no keys"
-        raise RequestError(422, f"expected exactly one of {', '.join(FORMATS)}; found {found}")
+        raise RequestError(400, f"expected exactly one of {', '.join(FORMATS)}; found {found}")
     key = present[0]
     content = payload[key]
-    if key in ("input_data", "dataframe_split") and isinstance(content, dict):
-        return _split(key, content)
-    if key == "dataframe_records" or (isinstance(content, list) and content and isinstance(content[0], dict)):
-        return _records(key, content)
-    if key == "inputs" and isinstance(content, dict):
-        return _column_mapping(content)
-    if isinstance(content, list):
+    if isinstance(content, dict):
+        if key in ("input_data", "dataframe_split"):
+            return _split(key, content)
+        if key in ("inputs", "instances"):
+            return _column_mapping(key, content)
+    elif isinstance(content, list) and key != "dataframe_split":
+        if key == "dataframe_records" or (content and isinstance(content[0], dict)):
+            return _records(key, content)
         return None, content, None
-    raise RequestError(422, f"'{key}' must hold a list of rows or an object with columns and data")
+    wanted = {
+        "dataframe_split": "an object with 'data' and optionally 'columns' and 'index' (pandas' split orient)",
+        "dataframe_records": "a list of objects, one per row",
+    }.get(key, "a list of rows or an object with columns and data")
+    raise RequestError(400, f"'{key}' must be {wanted}, not {_kind(content)}")
 
 
-def _split(key: str, content: dict[str, Any]) -> tuple[list[Any], list[Any], list[Any] | None]:
+def _kind(value: Any) -> str:
+    """A JSON value's kind, as an error message names it."""
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+
+
+_SPLIT_KEYS: Final = frozenset({"columns", "data", "index"})
+
+
+def _split(key: str, content: dict[str, Any]) -> tuple[list[Any] | None, list[Any], list[Any] | None]:
     columns, data, index = content.get("columns"), content.get("data"), content.get("index")
-    if not isinstance(columns, list) or not isinstance(data, list):
-        raise RequestError(422, f"'{key}' needs 'columns' and 'data' lists")
-    if index is not None and not isinstance(index, list):
-        raise RequestError(422, f"'{key}.index' must be a list")
-    return columns, data, index
+    if "data" not in content or not _SPLIT_KEYS.issuperset(content):
+        found = ", ".join(_short(name) for name in list(content)[:5]) or "no keys"
+        raise RequestError(400, f"'{key}' needs 'data' and optionally 'columns' and 'index'; found {found}")
+    for name, value in (("columns", columns), ("data", data), ("index", index)):
+        if not isinstance(value, list) and (value is not None or name == "data"):
+            raise RequestError(400, f"'{key}.{name}' must be a list, not {_kind(value)}")
+    return columns, data or [], index
 
 
-def _records(key: str, content: Any) -> tuple[list[Any], list[Any], None]:
-    if not isinstance(content, list):
-        raise RequestError(422, f"'{key}' must be a list of objects")
+def _records(key: str, content: list[Any]) -> tuple[list[Any], list[Any], None]:
     if not content:
         return [], [], None
     columns = list(content[0]) if isinstance(content[0], dict) else []
     rows = []
     for number, record in enumerate(content):
         if not isinstance(record, dict):
-            raise RequestError(422, f"row {number}: expected an object of column values")
+            raise RequestError(400, f"'{key}' row {number}: expected an object of column values, not {_kind(record)}")
         if list(record) != columns and set(record) != set(columns):
-            raise RequestError(422, f"row {number}: its columns differ from row 0's")
+            raise RequestError(400, f"'{key}' row {number}: its columns differ from row 0's")
         rows.append([record[column] for column in columns])
     return columns, rows, None
 
 
-def _column_mapping(content: dict[str, Any]) -> tuple[list[Any], list[Any], None]:
+def _column_mapping(key: str, content: dict[str, Any]) -> tuple[list[Any], list[Any], None]:
     columns = list(content)
     series = [content[column] for column in columns]
     if not all(isinstance(values, list) for values in series):
-        raise RequestError(422, "'inputs' as an object must map each column to a list of values")
+        raise RequestError(400, f"'{key}' as an object must map each column to a list of values")
     lengths = {len(values) for values in series}
     if len(lengths) > 1:
-        raise RequestError(422, "'inputs' columns have different lengths")
+        raise RequestError(400, f"'{key}' columns have different lengths")
     return columns, [list(row) for row in zip(*series, strict=True)], None
+
+
+def _not_a_table(rows: list[Any], columns: list[Any] | None) -> RequestError | None:
+    """A 400 when the rows are not a table: they disagree with the columns named, or with each other
+    (pandas and numpy refuse those too, so MLflow's server answers them with a 400)."""
+    first = rows[0]
+    for number, row in enumerate(rows):
+        if columns is not None and (not isinstance(row, list) or len(row) != len(columns)):
+            return RequestError(400, f"row {number}: {_row_size(row)} for {len(columns)} columns")
+        if isinstance(row, list) != isinstance(first, list) or (isinstance(row, list) and len(row) != len(first)):
+            return RequestError(400, f"row {number}: {_row_size(row)}, where row 0 has {_row_size(first)}")
+    return None
+
+
+def _bad_row(row: Any, number: int, width: int) -> RequestError:
+    if not isinstance(row, list):
+        return RequestError(422, f"row {number}: expected a list of {width} values")
+    return RequestError(422, f"row {number}: {len(row)} values, expected {width}")
+
+
+def _row_size(row: Any) -> str:
+    return f"{len(row)} values" if isinstance(row, list) else _kind(row)
+
+
+_UNNAMED_INDEX: Final = "Unnamed: 0"
+"""How pandas names the header-less first column that `DataFrame.to_csv()` writes for the index."""
+
+
+def _csv_table(body: bytes) -> tuple[list[Any], list[Any], list[Any] | None]:
+    """(columns, rows, index) of a CSV body read as MLflow reads it (`pandas.read_csv`); a body pandas
+    cannot read is a 400. Empty cells are null; numbers are numbers, other cells text."""
+    import io
+
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(io.StringIO(body.decode("utf-8")))
+    except UnicodeDecodeError as error:
+        raise RequestError(400, f"the CSV is not UTF-8: {error}") from error
+    except (ValueError, pd.errors.ParserError, OverflowError) as error:  # EmptyDataError is a ValueError
+        raise RequestError(400, f"malformed CSV: {str(error).strip()[:200]}") from error
+    index = None
+    if len(frame.columns) and frame.columns[0] == _UNNAMED_INDEX:
+        index = frame.pop(_UNNAMED_INDEX).tolist()
+    # column by column, NaN (the one value unequal to itself) as None, JSON's null: under 1 ms for one row, where
+    # `frame.astype(object).where(frame.notna(), None)` costs 10 ms
+    series = [[None if value != value else value for value in column.tolist()] for _name, column in frame.items()]
+    return [str(name) for name in frame.columns], [list(row) for row in zip(*series, strict=True)], index

@@ -9,8 +9,8 @@ from creditops.config.modelling import ModellingConfig
 from creditops.data.checks import ensure_valid
 from creditops.data.contract import Contract
 from creditops.data.io import read_table, write_table
+from creditops.data.location import DataLocation, name_of, sha256
 from creditops.data.split import split
-from creditops.files import sha256_file
 from creditops.steps import common
 from creditops.steps.manifests import DataManifest, write_manifest
 from creditops.tracking import names
@@ -27,11 +27,11 @@ class Split:
     log: RunLog
 
 
-def load_checked(path: Path, contract: Contract) -> tuple[pd.DataFrame, str]:
-    """The data at `path` and its SHA-256, after every check of `contract` passed."""
+def load_checked(path: DataLocation, contract: Contract) -> tuple[pd.DataFrame, str]:
+    """The data at `path` (a local path or a URI) and its SHA-256, after every check of `contract` passed."""
     frame = read_table(path, contract)
     ensure_valid(frame, contract)
-    return frame, sha256_file(path)
+    return frame, sha256(path)
 
 
 def prepare(frame: pd.DataFrame, digest: str, source: str, config: ModellingConfig, contract: Contract) -> Split:
@@ -57,7 +57,7 @@ def prepare(frame: pd.DataFrame, digest: str, source: str, config: ModellingConf
         manifest.test_rows,
     )
     log = RunLog(
-        params={"data.file": Path(source).name, "data.test_train_ratio": config.data.test_train_ratio},
+        params={"data.file": name_of(source), "data.test_train_ratio": config.data.test_train_ratio},
         metrics={
             "data.rows": manifest.rows,
             "data.default_rate": manifest.default_rate,

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import httpx
 import orjson
 import yaml
 
@@ -27,6 +28,7 @@ from creditops.context import Context
 from creditops.endpoints.decisions import MirrorFigures, StepFigures, checked_weights, p99
 from creditops.endpoints.smoke import SmokeReport, post, probe_share, smoke_test
 from creditops.endpoints.state import Deployment, HistoryEntry, RolloutPlan
+from creditops.endpoints.targets.base import EndpointView, LogTail
 from creditops.errors import CreditopsError
 from creditops.say import Say
 from creditops.tracking import names
@@ -253,18 +255,45 @@ class AzureMLTarget:
 
     # what people run by hand
 
-    def invoke(self, body: bytes, deployment: str | None = None) -> Any:
+    def create(self, port: int | None = None, auth: str = "key", workers: int = 1) -> str:
+        """`ensure` (Azure ML endpoints use key auth; `port` and `workers` have no meaning here)."""
+        self.ensure()
+        return f"{self.describe()} (auth: key)"
+
+    def start(self, say: Say = print) -> str:
+        raise CreditopsError(
+            f"the Azure ML endpoint {self.name} runs while it exists: nothing to start; see"
+            f" 'creditops endpoint --env {self.context.env.name} show {self.name}'"
+        )
+
+    def deploy_by_hand(self, deployment: str, model_uri: str) -> Deployment:
+        self.ensure()
+        return self.deploy(deployment, model_uri)
+
+    def set_traffic_by_hand(self, weights: dict[str, int]) -> dict[str, int]:
+        self.set_traffic(weights)
+        return self.traffic()
+
+    def invoke(self, body: bytes, deployment: str | None = None) -> httpx.Response:
         url, key = self._address()
         return post(url, body, api_key=key, deployment=deployment)
 
-    def logs(self, deployment: str, lines: int) -> list[str]:
-        text = self.ml.online_deployments.get_logs(name=deployment, endpoint_name=self.name, lines=lines)
-        return str(text).splitlines()
+    def send_rows(self, data: Path, deployment: str | None = None) -> tuple[int, float]:
+        raise CreditopsError("--data sends a file to a local endpoint; on Azure ML use 'creditops azure batch-smoke'")
 
-    def show(self) -> dict[str, Any]:
-        """The endpoint as `endpoint show --output json` prints it."""
+    def logs(self, lines: int, deployment: str | None = None) -> LogTail:
+        """The end of `deployment`'s own log (the live deployment's when none is named)."""
+        live = self.live()
+        chosen = deployment or (live.name if live else None)
+        if chosen is None:
+            raise CreditopsError(f"endpoint {self.name} has no live deployment: name one with --deployment")
+        text = self.ml.online_deployments.get_logs(name=chosen, endpoint_name=self.name, lines=lines)
+        return LogTail(f"deployment {chosen} on Azure ML", str(text).splitlines())
+
+    def show(self) -> EndpointView:
+        """The endpoint as `endpoint show` prints it (Azure ML reports no health of its parts here)."""
         endpoint = self._endpoint()
-        return {
+        record = {
             "name": self.name,
             "target": "azureml",
             "scoring_uri": endpoint.scoring_uri,
@@ -274,9 +303,18 @@ class AzureMLTarget:
             "history": self.history(),
             "rollout": (endpoint.tags or {}).get(PLAN_TAG),
         }
+        return EndpointView(record)
 
-    def delete(self) -> None:
+    def credentials(self) -> str:
+        raise CreditopsError(
+            f"the keys of the Azure ML endpoint {self.name} stay in Azure:"
+            f" 'az ml online-endpoint get-credentials --name {self.name}'"
+        )
+
+    def delete(self, keep_logs: bool = False) -> str:
+        """Delete the endpoint and its deployments (Azure ML keeps no logs of a deleted endpoint)."""
         self.ml.online_endpoints.begin_delete(name=self.name).result()
+        return f"Azure ML endpoint {self.name} deleted"
 
 
 def _compare(url: str, key: str | None, body: bytes, live: str, mirror: str, requests: int) -> MirrorFigures:
