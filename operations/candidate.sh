@@ -3,7 +3,7 @@
 # (`ci release --env ENV`, or `ci monitor --env ENV`), then publish as the job's outputs
 #   awaiting  true when a version awaits approval (exit 3), so the deploy job runs; false otherwise
 #   version   the version that awaits approval (the deploy job deploys exactly this one)
-#   gated     true when this run recorded a gate decision, so its evidence goes where reviewers look
+#   gated     true when this run recorded a gate decision: its evidence is in gate-summary.md and gate-card/
 # Usage: candidate.sh github|azure ENVIRONMENT CREDITOPS-ARGUMENTS...
 # GitHub takes outputs from the file $GITHUB_OUTPUT names, Azure Pipelines from `##vso` lines.
 # Exits as the command did, except 3 (awaiting approval), which is this job's success.
@@ -11,24 +11,25 @@ set -uo pipefail
 system="$1"
 environment="$2"
 shift 2
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
-.venv/bin/creditops "$@" 2>&1 | tee "$log"
-code=${PIPESTATUS[0]}
+.venv/bin/creditops "$@"
+code=$?
 
 awaiting=false
 version=""
-gated=true
 if [ "$code" -eq 3 ]; then
   awaiting=true
   version=$(.venv/bin/creditops gate pending --env "$environment") || exit 1
-elif [ "$code" -eq 0 ]; then
-  # the two ways a release ends green without a gate decision (flow/release.py), and monitoring's
-  if grep -qE '^(nothing to do|no candidate to promote|nothing calls for retraining)' "$log"; then gated=false; fi
-elif ! grep -q 'gate blocked version' "$log"; then
-  gated=false # failed before the gate decided (data, config, store): there is no evidence of this run
 fi
+# The evidence of a gate decision this job recorded (awaiting, blocked or promoted), for the reviewers:
+# gate-summary.md for the run's summary page and gate-card/ for its artifacts. Nothing when the job
+# decided nothing (nothing to do, or it failed before the gate).
+rm -rf gate-summary.md gate-card
+.venv/bin/creditops gate summary --env "$environment" --since "$started" --out gate-summary.md --card-out gate-card ||
+  echo "warning: the gate's evidence could not be summarized (above); the release's outcome stands" >&2
+gated=false
+if [ -f gate-summary.md ]; then gated=true; fi
 
 publish() {
   case "$system" in

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
-from creditops.azure.workspace import CLIENT_FACTORY, WORKSPACE_VARIABLES
 from creditops.config.environments import EnvironmentConfig, load_environment
 from creditops.config.modelling import ModellingConfig, load_modelling_config
 from creditops.errors import ConfigError, CreditopsError
@@ -27,6 +26,10 @@ COMMIT_ENV: Final = "CREDITOPS_GIT_COMMIT"
 PICKLE_OPT_IN_ENV: Final = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 USER_ENV: Final = "MLFLOW_TRACKING_USERNAME"
 DEFAULT_WORKSPACE: Final = ".creditops"
+WORKSPACE_VARIABLES: Final = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
+"""The Azure ML workspace a context's commands talk to (read by `creditops.azure.workspace`)."""
+CLIENT_FACTORY: Final = "CREDITOPS_AZUREML_CLIENT"
+"""`module:function` returning the MLClient (see `creditops.azure.workspace`); unset: DefaultAzureCredential."""
 
 
 @dataclass(frozen=True)

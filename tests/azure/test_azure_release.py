@@ -48,7 +48,7 @@ def _workspace(root: Path, env: str, monkeypatch: pytest.MonkeyPatch) -> StandIn
     """The environment's workspace: its MLflow store is the environment's (tracking_uri is the workspace's)."""
     standin = StandInML(root, store_uri=from_process(env).store_uri)
     monkeypatch.setattr("creditops.azure.workspace.client", lambda variables: standin)
-    monkeypatch.setattr("creditops.endpoints.targets.azureml.workspace_client", lambda variables: standin)
+    monkeypatch.setattr("creditops.azure.online.workspace_client", lambda variables: standin)
     return standin
 
 

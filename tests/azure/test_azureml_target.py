@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from creditops.azure.online import AzureMLTarget
 from creditops.cli import main
 from creditops.config.modelling import ModellingConfig
 from creditops.context import from_process
@@ -19,7 +20,6 @@ from creditops.data.synth import synthesize
 from creditops.endpoints import blue_green
 from creditops.endpoints.decisions import MirrorLimits
 from creditops.endpoints.targets import target_for
-from creditops.endpoints.targets.azureml import AzureMLTarget
 from creditops.errors import CreditopsError
 from creditops.pipeline import run_pipeline
 from creditops.serving.loading import load_for_serving
@@ -49,7 +49,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def ws(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInML]:
     monkeypatch.chdir(project)
     standin = StandInML(tmp_path / "workspace", store_uri=from_process("staging").store_uri)
-    monkeypatch.setattr("creditops.endpoints.targets.azureml.workspace_client", lambda variables: standin)
+    monkeypatch.setattr("creditops.azure.online.workspace_client", lambda variables: standin)
     monkeypatch.setattr("creditops.azure.workspace.client", lambda variables: standin)
     yield standin
     standin.close()

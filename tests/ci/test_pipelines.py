@@ -1,6 +1,7 @@
 """CI/CD definitions: actionlint on the GitHub workflows, and the Azure Pipelines templates resolve."""
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -108,7 +109,7 @@ def test_github_deploys_only_the_version_the_candidate_job_published() -> None:
 
 def test_the_gate_evidence_is_shown_where_reviewers_approve_unless_nothing_was_gated() -> None:
     candidate = _load(GITHUB / "release-flow.yml")["jobs"]["candidate"]["steps"]
-    shown = [step for step in candidate if "gate summary" in step.get("run", "")]
+    shown = [step for step in candidate if "gate-summary.md" in step.get("run", "")]
     kept = [step for step in candidate if step.get("uses") == "actions/upload-artifact@v4"]
     for step in (*shown, *kept):
         assert step["if"] == "always() && steps.release.outputs.gated == 'true'"
@@ -116,10 +117,12 @@ def test_the_gate_evidence_is_shown_where_reviewers_approve_unless_nothing_was_g
     assert kept[0]["with"]["path"] == "gate-card/"
     steps = _load(AZURE / "templates" / "release.yml")["jobs"][0]["steps"]
     gated = "and(always(), eq(variables['release.gated'], 'true'))"
-    (summary,) = [step for step in steps if "gate summary" in step.get("script", "")]
+    (summary,) = [step for step in steps if "gate-summary.md" in step.get("script", "")]
     assert "##vso[task.uploadsummary]" in summary["script"]
     (card,) = [step for step in steps if step.get("task") == "PublishPipelineArtifact@1"]
     assert summary["condition"] == card["condition"] == gated
+    written = (REPO / "operations" / "candidate.sh").read_text()  # by the job's own step, of this job's decision
+    assert '--since "$started" --out gate-summary.md --card-out gate-card' in written
 
 
 def _text_under(*folders: Path) -> Iterator[tuple[Path, str]]:
@@ -283,12 +286,17 @@ def test_the_scaffolded_workflows_have_the_same_shape() -> None:
 
 
 FAKE_CREDITOPS = """#!/usr/bin/env bash
-# a stand-in for creditops: records its arguments; `gate pending` and `ci approver` print what they are told
+# a stand-in for creditops: records its arguments; `gate pending` and `ci approver` print what they are told,
+# `gate summary --since T --out FILE` writes FILE when told a gate decision was recorded (FAKE_DECIDED)
 echo "$*" >> calls.txt
 case "$1 $2" in
   "gate pending") echo "$FAKE_PENDING"; exit 0 ;;
   "ci approver") echo "$FAKE_REVIEWER"; exit 0 ;;
-  "ci release"|"ci monitor") [ -n "$FAKE_SAY" ] && echo "$FAKE_SAY"; exit "$FAKE_EXIT" ;;
+  "ci release"|"ci monitor") exit "$FAKE_EXIT" ;;
+  "gate summary")
+    while [ $# -gt 0 ]; do [ "$1" = "--out" ] && out="$2"; shift; done
+    if [ "${FAKE_DECIDED:-}" = "true" ]; then echo "| check |" > "$out"; fi
+    exit 0 ;;
 esac
 """
 
@@ -302,25 +310,24 @@ def _fake_project(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("code", "said", "outputs", "exit_code"),
+    ("code", "decided", "outputs", "exit_code"),
     [
-        (3, "gate passed; awaiting approval", {"awaiting": "true", "version": "7", "gated": "true"}, 0),
-        (0, "nothing to do: version 6 is already the champion in prod", {"awaiting": "false", "gated": "false"}, 0),
-        (0, "no candidate to promote in prod", {"awaiting": "false", "gated": "false"}, 0),
-        (0, "credit_default_model version 7 is the champion in staging", {"awaiting": "false", "gated": "true"}, 0),
-        (1, "error: gate blocked version 7 in prod: minimum_roc_auc", {"awaiting": "false", "gated": "true"}, 1),
-        (1, "error: the prod data x.parquet is not there", {"awaiting": "false", "gated": "false"}, 1),
+        (3, "true", {"awaiting": "true", "version": "7", "gated": "true"}, 0),  # awaiting approval
+        (0, "false", {"awaiting": "false", "gated": "false"}, 0),  # nothing to do
+        (0, "true", {"awaiting": "false", "gated": "true"}, 0),  # promoted without approval (staging)
+        (1, "true", {"awaiting": "false", "gated": "true"}, 1),  # the gate blocked
+        (1, "false", {"awaiting": "false", "gated": "false"}, 1),  # failed before the gate (data missing)
     ],
 )
 def test_the_candidate_script_publishes_what_awaits_and_whether_the_gate_decided(
-    tmp_path: Path, code: int, said: str, outputs: dict[str, str], exit_code: int
+    tmp_path: Path, code: int, decided: str, outputs: dict[str, str], exit_code: int
 ) -> None:
     project = _fake_project(tmp_path)
     github_output = tmp_path / "github-output"
     env = {
         **os.environ,
         "FAKE_EXIT": str(code),
-        "FAKE_SAY": said,
+        "FAKE_DECIDED": decided,
         "FAKE_PENDING": "7",
         "GITHUB_OUTPUT": str(github_output),
     }
@@ -344,6 +351,9 @@ def test_the_candidate_script_publishes_what_awaits_and_whether_the_gate_decided
     )
     for name, value in {"version": "", **outputs}.items():
         assert f"##vso[task.setvariable variable={name};isOutput=true]{value}\n" in azure.stdout
+    summaries = [line for line in (project / "calls.txt").read_text().splitlines() if line.startswith("gate summary")]
+    assert len(summaries) == 2
+    assert all(re.search(r"--env prod --since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ --out", line) for line in summaries)
 
 
 def test_the_deploy_script_refuses_a_version_other_than_the_published_one(tmp_path: Path) -> None:
@@ -353,7 +363,6 @@ def test_the_deploy_script_refuses_a_version_other_than_the_published_one(tmp_pa
         "FAKE_PENDING": "8",
         "FAKE_REVIEWER": "octo",
         "FAKE_EXIT": "0",
-        "FAKE_SAY": "",
         "GITHUB_RUN_ID": "9",
     }
     script = str(REPO / "operations" / "promote.sh")
@@ -374,7 +383,6 @@ def test_the_deploy_script_records_the_reviewer_the_ci_system_names(
         "FAKE_PENDING": "7",
         "FAKE_REVIEWER": "octo",
         "FAKE_EXIT": "0",
-        "FAKE_SAY": "",
         "GITHUB_RUN_ID": "9",
         "MLFLOW_TRACKING_USERNAME": account,
     }

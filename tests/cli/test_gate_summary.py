@@ -61,3 +61,17 @@ def test_summary_of_the_version_awaiting_approval(project: Path, capsys: pytest.
     # Another environment's store has no such version: refused in one line
     assert main(["gate", "summary", "--env", "staging", "--version", "1"]) == 1
     assert "error: model 'credit_default_model' has no version 1" in capsys.readouterr().err
+
+    # Only this CI job's decision: --since the job's start; a later start decided nothing and writes nothing
+    since = project / "since.md"
+    assert main(["gate", "summary", "--env", "prod", "--since", "2000-01-01T00:00:00Z", "--out", str(since)]) == 0
+    assert since.read_text() == printed
+    since.unlink()
+    assert main(["gate", "summary", "--env", "prod", "--since", "2999-01-01T00:00:00Z", "--out", str(since)]) == 0
+    assert "no gate decision in prod since 2999-01-01T00:00:00Z" in capsys.readouterr().err
+    assert not since.exists()
+    for bad, message in (("yesterday", "is not an ISO 8601 time"), ("2026-12-05T04:10:00", "has no UTC offset")):
+        assert main(["gate", "summary", "--env", "prod", "--since", bad]) == 1
+        assert message in capsys.readouterr().err
+    assert main(["gate", "summary", "--env", "prod", "--since", "2000-01-01T00:00:00Z", "--version", "1"]) == 1
+    assert "--since and --version choose the decision two ways" in capsys.readouterr().err

@@ -233,7 +233,7 @@ def test_an_unknown_target_is_refused_in_one_line_naming_the_known_ones(
 
 
 def test_every_registered_target_implements_the_whole_interface() -> None:
-    from creditops.endpoints.targets.azureml import AzureMLTarget
+    from creditops.azure.online import AzureMLTarget
     from creditops.endpoints.targets.base import Target as Interface
     from creditops.endpoints.targets.local import LocalTarget
 

@@ -10,11 +10,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from creditops.context import CLIENT_FACTORY, WORKSPACE_VARIABLES
 from creditops.errors import CreditopsError
 
-WORKSPACE_VARIABLES: Final = ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME")
-CLIENT_FACTORY: Final = "CREDITOPS_AZUREML_CLIENT"
-"""`module:function` returning the MLClient (see the module docstring); unset: DefaultAzureCredential."""
+__all__ = ["CLIENT_FACTORY", "WORKSPACE_VARIABLES", "client", "missing_variables", "require_workspace"]
 _FACTORY: Final = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 
 

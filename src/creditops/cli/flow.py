@@ -244,15 +244,27 @@ def gate_summary(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the Markdown here (atomically) and print the path")] = None,
     card_out: Annotated[Path | None, typer.Option(help="Copy the version's model card (HTML) into this folder")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only a decision recorded at or after this ISO 8601 time (a CI job's start); none: write nothing"
+        ),
+    ] = None,
 ) -> None:
     """Markdown summary of a version's newest gate decision in an environment, for the reviewer: checks,
     ROC AUC against the champion with intervals, slices, fairness and where the model card is."""
+    from creditops.errors import CreditopsError
     from creditops.files import write_text
-    from creditops.flow.gate_summary import copy_card, decision
+    from creditops.flow.gate_summary import copy_card, decided_since, decision, parse_since
     from creditops.gate.summary import render
 
     context = context_for(env)
-    found = decision(context, version)
+    if since is not None and version is not None:
+        raise CreditopsError("--since and --version choose the decision two ways: give one")
+    found = decision(context, version) if since is None else decided_since(context, parse_since(since))
+    if found is None:
+        errors.print(f"no gate decision in {env} since {since}: nothing to summarize", highlight=False)
+        return
     markdown = render(found.record, found.card)
     if card_out is not None:
         card = copy_card(context, found, card_out)

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import cast
 
@@ -43,6 +44,27 @@ def version_to_summarize(context: Context) -> str:
             " first"
         )
     return (waiting or gated)[0].version
+
+
+def parse_since(text: str) -> datetime:
+    """An ISO 8601 time with its offset (`date -u +%Y-%m-%dT%H:%M:%SZ`), as `--since` takes it."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CreditopsError(f"--since {text!r} is not an ISO 8601 time: use e.g. 2026-12-05T04:10:00Z") from None
+    if moment.tzinfo is None:
+        raise CreditopsError(f"--since {text!r} has no UTC offset: end it with Z or +00:00")
+    return moment
+
+
+def decided_since(context: Context, since: datetime) -> Decision | None:
+    """The newest gate decision recorded in this environment at or after `since` (the CI job's start):
+    what this job decided, or None when it decided nothing (nothing to do, or it failed before the gate)."""
+    try:
+        found = decision(context, None)
+    except CreditopsError:
+        return None
+    return found if datetime.fromisoformat(str(found.record.get("decided_at", ""))) >= since else None
 
 
 def decision(context: Context, version: str | None) -> Decision:

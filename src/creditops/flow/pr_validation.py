@@ -109,9 +109,9 @@ def _smoke(scratch: Path) -> str:
 def azure_smoke(scratch: Path, variables: Mapping[str, str], ml: Any = None) -> str:
     """The smoke test on an ephemeral Azure ML endpoint: the throwaway store's champion deployed,
     smoke-tested through its deployment name and invoked; the endpoint is always deleted."""
+    from creditops.azure.online import AzureMLTarget
     from creditops.azure.workspace import client, require_workspace
     from creditops.endpoints import blue_green
-    from creditops.endpoints.targets.azureml import AzureMLTarget
 
     require_workspace(variables, "the Azure ML smoke test")
     dev = load_environment("dev")

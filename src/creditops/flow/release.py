@@ -219,7 +219,7 @@ def release(
     if known is not None:
         say(f"not retraining: the same data, config and code made version {known.version}")
         version: str | None = known.version
-    elif context.env.endpoint.target == "azureml":  # issue 28: the pipeline trains in the Azure ML workspace
+    elif context.env.endpoint.target == "azureml":  # the pipeline trains in the workspace
         from creditops.azure.release import train_in_workspace
 
         version = train_in_workspace(context, data, say=say)
@@ -257,7 +257,7 @@ def release(
         say(f"nothing to do: version {version} is already the champion in {env}")
         return None
     record = promote(context, version, say=say, port=port, allow_dirty=allow_dirty)
-    if context.env.endpoint.target == "azureml":  # issue 28: the same version on the batch endpoint
+    if context.env.endpoint.target == "azureml":  # the same version on the batch endpoint too
         from creditops.azure.release import release_batch
 
         return release_batch(context, record, say=say)

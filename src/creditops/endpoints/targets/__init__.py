@@ -27,7 +27,7 @@ def _local(context: Context, name: str, workers: int | None, admit: Admit | None
 
 
 def _azureml(context: Context, name: str, workers: int | None, admit: Admit | None) -> Target:
-    from creditops.endpoints.targets.azureml import AzureMLTarget  # the Azure SDK, only where it is used
+    from creditops.azure.online import AzureMLTarget  # the Azure SDK, only where it is used
 
     return AzureMLTarget.connect(context, name)
 
