@@ -1,6 +1,7 @@
 """The repository's environment files made small for tests: little data, a short gate, free ports."""
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,11 @@ from creditops.data.synth import synthesize
 REPO = Path(__file__).resolve().parents[1]
 
 
-def write_small_environments(project: Path) -> None:
+def write_small_environments(project: Path, ports: Mapping[str, int] | None = None) -> None:
     """config/environments/*.yaml under `project`: the repository's, with 2,500 rows, a 100-sample
-    bootstrap, lenient gate limits for small data and free endpoint ports. Staging's and prod's data is
-    production data, never synthesized by a release: their 2,500 synthetic rows are written here on purpose,
-    as `creditops env data ENV --synthetic` writes them."""
+    bootstrap, lenient gate limits for small data and free endpoint ports (or `ports`, per environment).
+    Staging's and prod's data is production data, never synthesized by a release: their 2,500 synthetic
+    rows are written here on purpose, as `creditops env data ENV --synthetic` writes them."""
     (project / "config" / "environments").mkdir(parents=True, exist_ok=True)
     for name in ("dev", "staging", "prod"):
         settings = yaml.safe_load((REPO / "config" / "environments" / f"{name}.yaml").read_text())
@@ -26,7 +27,7 @@ def write_small_environments(project: Path) -> None:
             data = project / settings["data"]["path"]
             if not data.exists():
                 write_table(synthesize(settings["data"]["rows"], settings["data"]["seed"]), data)
-        settings["endpoint"]["port"] = processes.free_port()
+        settings["endpoint"]["port"] = ports[name] if ports is not None else processes.free_port()
         settings["gate"]["min_roc_auc"] = 0.6
         settings["gate"]["bootstrap_samples"] = 100
         settings["gate"]["max_roc_auc_drop"] = 0.05  # small data: let a slightly different model through

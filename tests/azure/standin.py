@@ -12,9 +12,16 @@ Pipeline jobs really run: the data and config assets are snapshots taken when th
 upload is), and each step's component command runs (in this interpreter, or a process each), logging into
 the workspace's MLflow store (`store_uri`: what Azure ML gives a job as MLFLOW_TRACKING_URI). Batch
 invocations run the deployment's batch script over every file and write its predictions file.
+
+With `persist=True` the workspace outlives the process, as a real one does: its state is saved as JSON
+under `root` (`standin.json`) after every change and loaded on construction, so the separate processes of
+a CI run's jobs share one workspace. A process starts its HTTP front when it first needs a scoring URI, and
+a deployment's container when a request first reaches it. `from_environment` is the factory
+`CREDITOPS_AZUREML_CLIENT` names for such processes.
 """
 
 import copy
+import functools
 import importlib.util
 import itertools
 import json
@@ -23,11 +30,12 @@ import random
 import shutil
 import sys
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Final, TypeVar
 
 import azure.ai.ml as ml
 import pandas as pd
@@ -52,18 +60,24 @@ class Poller:
         return True
 
 
-def _roundtrip(entity: Any, loader: Any, folder: Path) -> Any:
-    """The entity as the service would receive it: dumped by the SDK, loaded back through its schema.
+def _roundtrip(entity: Any, loader: Any, ws: "StandInML") -> tuple[Any, Path]:
+    """The entity as the service would receive it: dumped by the SDK, loaded back through its schema; and
+    the file it was received as (what a persistent workspace loads it from again).
     (Assets write their YAML; endpoints and deployments return it as a dict.)"""
+    folder = ws.root / "received"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{next(_COUNTER)}.yml"
+    path = folder / f"{ws.next_id()}.yml"
     dumped = entity.dump(path)
     if isinstance(dumped, dict):
         path.write_text(yaml.safe_dump(json.loads(json.dumps(dumped))))
-    return loader(path)
+    return loader(path), path
 
 
 _COUNTER = itertools.count()
+STATE: Final = "standin.json"
+"""The file under a persistent workspace's root that holds its state."""
+ROOT_VARIABLE: Final = "CREDITOPS_STANDIN_ROOT"
+"""The folder of the persistent workspace `from_environment` opens."""
 _ENV_LOCK = threading.Lock()
 
 
@@ -97,23 +111,33 @@ class Running:
 
 
 class StandInML:
-    """The MLClient operations creditops calls, on one in-memory workspace."""
+    """The MLClient operations creditops calls, on one workspace: in memory, or with `persist` saved under
+    `root` after every change and loaded from there on construction (see the module docstring)."""
 
-    def __init__(self, root: Path, store_uri: str | None = None, python: str = IN_PROCESS) -> None:
+    def __init__(
+        self, root: Path, store_uri: str | None = None, python: str = IN_PROCESS, *, persist: bool = False
+    ) -> None:
         self.root = root
         self.store_uri = store_uri
         """The workspace's MLflow store, which pipeline jobs log and register into."""
         self.python = python
         """What runs a pipeline step's `python -m …` (see pipeline_runner; sys.executable for a process each)."""
+        self.persist = persist
+        self.issued = 0
+        """The last id a persistent workspace gave a received file, upload or job (unique across processes)."""
         self.calls: list[str] = []
         self.endpoints: dict[str, Any] = {}
         self.keys: dict[str, str] = {}
         self.deployments: dict[str, dict[str, Any]] = {}
         self.running: dict[tuple[str, str], Running] = {}
+        self.containers: dict[tuple[str, str], tuple[Path, dict[str, str]]] = {}
+        """(endpoint, deployment) → the scoring script and variables its container starts with."""
         self.model_files: dict[tuple[str, str], Path] = {}
         self.environment_specs: dict[str, Any] = {}
         self.batch: dict[str, Any] = {}
         self.batch_scripts: dict[tuple[str, str], Any] = {}
+        self.batch_containers: dict[tuple[str, str], tuple[Path, dict[str, str]]] = {}
+        """(batch endpoint, deployment) → the batch script and variables it starts with."""
         self.job_status: dict[str, str] = {}
         self.job_logs: dict[str, str] = {}
         self.job_outputs: dict[str, Path] = {}
@@ -129,6 +153,8 @@ class StandInML:
         """Deployment names whose container fails to start (a fault to inject)."""
         self.failing: set[str] = set()
         """Deployment names whose container answers 500 (a fault to inject)."""
+        self.received: dict[str, str] = {}
+        """What a persistent workspace loads its entities from: `kind/name…` → the file received."""
         self.rng = random.Random(7)
         self.online_endpoints = _Endpoints(self)
         self.online_deployments = _Deployments(self)
@@ -139,16 +165,187 @@ class StandInML:
         self.jobs = _Jobs(self)
         self.compute = _Compute(self)
         self.data = _Data(self)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server: ThreadingHTTPServer | None = None
+        self._server_lock = threading.Lock()
+        if persist:
+            _load(self)
+        else:
+            self._front()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
 
     def url(self, endpoint: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/{endpoint}/score"
+        return f"http://127.0.0.1:{self._front().server_address[1]}/{endpoint}/score"
+
+    def _front(self) -> ThreadingHTTPServer:
+        """The endpoints' HTTP front of this process, started on first use."""
+        with self._server_lock:
+            if self.server is None:
+                self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+                threading.Thread(target=self.server.serve_forever, daemon=True).start()
+            return self.server
+
+    def next_id(self) -> int:
+        if not self.persist:
+            return next(_COUNTER)
+        self.issued += 1
+        return self.issued
+
+    def container(self, endpoint: str, deployment: str) -> Running | None:
+        """The deployment's running container; in a persistent workspace, started on first use."""
+        key = (endpoint, deployment)
+        if key not in self.running and key in self.containers and deployment in self.deployments.get(endpoint, {}):
+            script, variables = self.containers[key]
+            self.running[key] = Running(_started(script, variables), ["init() done"])
+        return self.running.get((endpoint, deployment))
+
+    def batch_script(self, endpoint: str, deployment: str) -> Any:
+        """The batch deployment's initialised script; in a persistent workspace, started on first use."""
+        if (endpoint, deployment) not in self.batch_scripts:
+            script, variables = self.batch_containers[(endpoint, deployment)]
+            self.batch_scripts[(endpoint, deployment)] = _started(script, variables)
+        return self.batch_scripts[(endpoint, deployment)]
+
+    def changed(self) -> None:
+        """Save the state of a persistent workspace (atomically: a reader sees the old state or the new)."""
+        if self.persist:
+            _save(self)
+
+
+_Operation = TypeVar("_Operation", bound=Callable[..., Any])
+
+
+def _saves(operation: _Operation) -> _Operation:
+    """An operation of the workspace's that changes it: saved after it, also when it raises."""
+
+    @functools.wraps(operation)
+    def saving(self: Any, *arguments: Any, **keywords: Any) -> Any:
+        try:
+            return operation(self, *arguments, **keywords)
+        finally:
+            self.ws.changed()
+
+    return saving  # type: ignore[return-value]
+
+
+def _pair(key: str) -> tuple[str, str]:
+    first, _, second = key.partition("/")
+    return first, second
+
+
+def _save(ws: StandInML) -> None:
+    state = {
+        "store_uri": ws.store_uri,
+        "python": ws.python,
+        "issued": ws.issued,
+        "calls": ws.calls,
+        "received": ws.received,
+        "endpoints": {
+            name: {
+                "traffic": dict(endpoint.traffic or {}),
+                "mirror": dict(endpoint.mirror_traffic or {}),
+                "tags": dict(endpoint.tags or {}),
+            }
+            for name, endpoint in ws.endpoints.items()
+        },
+        "keys": ws.keys,
+        "deployments": {
+            endpoint: {
+                name: {"tags": dict(item.tags or {}), "state": item.provisioning_state}
+                for name, item in deployments.items()
+            }
+            for endpoint, deployments in ws.deployments.items()
+        },
+        "containers": {f"{e}/{d}": [str(s), v] for (e, d), (s, v) in ws.containers.items()},
+        "batch_containers": {f"{e}/{d}": [str(s), v] for (e, d), (s, v) in ws.batch_containers.items()},
+        "batch": {name: _default_deployment(endpoint) for name, endpoint in ws.batch.items()},
+        "batch_deployed": [f"{e}/{d}" for e, d in ws.batch_deployed],
+        "models": [[name, version, str(path)] for (name, version), path in ws.model_files.items()],
+        "environments": sorted(ws.environment_specs),
+        "computes": sorted(ws.computes),
+        "data_assets": {name: [str(path) for path in paths] for name, paths in ws.data_assets.items()},
+        "jobs": sorted(ws.jobs.made),
+        "job_status": ws.job_status,
+        "job_logs": ws.job_logs,
+        "job_outputs": {name: str(path) for name, path in ws.job_outputs.items()},
+        "faults": {"failing_batch": sorted(ws.failing_batch), "fail_init": sorted(ws.fail_init)},
+        "failing": sorted(ws.failing),
+    }
+    ws.root.mkdir(parents=True, exist_ok=True)
+    partial = ws.root / f"{STATE}.partial"
+    partial.write_text(json.dumps(state, indent=1))
+    os.replace(partial, ws.root / STATE)
+
+
+def _default_deployment(endpoint: Any) -> str | None:
+    defaults = endpoint.defaults
+    name = (
+        defaults.get("deployment_name") if isinstance(defaults, Mapping) else getattr(defaults, "deployment_name", "")
+    )
+    return str(name) if name else None
+
+
+def _load(ws: StandInML) -> None:
+    """The state `_save` wrote, if any; the entities loaded again from the files they were received as."""
+    path = ws.root / STATE
+    if not path.is_file():
+        return
+    state = json.loads(path.read_text())
+    ws.store_uri = ws.store_uri or state["store_uri"]
+    ws.python, ws.issued, ws.calls = state["python"], state["issued"], state["calls"]
+    ws.received = state["received"]
+
+    def received(kind: str, name: str, loader: Any) -> Any:
+        return loader(Path(ws.received[f"{kind}/{name}"]))
+
+    for name, saved in state["endpoints"].items():
+        endpoint = received("endpoint", name, ml.load_online_endpoint)
+        endpoint.traffic, endpoint.mirror_traffic, endpoint.tags = saved["traffic"], saved["mirror"], saved["tags"]
+        endpoint._provisioning_state = "Succeeded"
+        ws.endpoints[name] = endpoint
+    ws.keys = state["keys"]
+    for endpoint_name, deployments in state["deployments"].items():
+        ws.deployments[endpoint_name] = {}
+        for name, saved in deployments.items():
+            deployment = received("deployment", f"{endpoint_name}/{name}", ml.load_online_deployment)
+            deployment.tags, deployment._provisioning_state = saved["tags"], saved["state"]
+            ws.deployments[endpoint_name][name] = deployment
+    ws.containers = {_pair(key): (Path(s), v) for key, (s, v) in state["containers"].items()}
+    ws.batch_containers = {_pair(key): (Path(s), v) for key, (s, v) in state["batch_containers"].items()}
+    for name, default in state["batch"].items():
+        ws.batch[name] = received("batch", name, ml.load_batch_endpoint)
+        ws.batch[name].defaults = {"deployment_name": default} if default else None
+    for key in state["batch_deployed"]:
+        ws.batch_deployed[_pair(key)] = received("batch-deployment", key, load_model_batch_deployment)
+    ws.model_files = {(name, version): Path(folder) for name, version, folder in state["models"]}
+    ws.environment_specs = {name: received("environment", name, ml.load_environment) for name in state["environments"]}
+    ws.computes = {name: received("compute", name, ml.load_compute) for name in state["computes"]}
+    ws.data_assets = {name: [Path(folder) for folder in paths] for name, paths in state["data_assets"].items()}
+    for name in state["jobs"]:
+        job = received("job", name, ml.load_job)
+        job.name = name
+        ws.jobs.made[name] = job
+    ws.job_status, ws.job_logs = state["job_status"], state["job_logs"]
+    ws.job_outputs = {name: Path(output) for name, output in state["job_outputs"].items()}
+    ws.failing_batch, ws.fail_init = set(state["faults"]["failing_batch"]), set(state["faults"]["fail_init"])
+    ws.failing = set(state["failing"])
+
+
+_OPEN: dict[Path, StandInML] = {}
+
+
+def from_environment(variables: Mapping[str, str]) -> StandInML:
+    """The factory for `CREDITOPS_AZUREML_CLIENT=tests.azure.standin:from_environment`: the persistent
+    workspace in the folder $CREDITOPS_STANDIN_ROOT names (one per process: every command of it changes the
+    same workspace). `variables` are the workspace variables creditops passes; the stand-in needs none."""
+    root = Path(os.environ[ROOT_VARIABLE])
+    if root not in _OPEN:
+        _OPEN[root] = StandInML(root, persist=True)
+    return _OPEN[root]
 
 
 class _Endpoints:
@@ -158,16 +355,19 @@ class _Endpoints:
     def get(self, name: str) -> Any:
         if name not in self.ws.endpoints:
             raise ResourceNotFoundError(f"online endpoint {name} not found")
-        return copy.deepcopy(self.ws.endpoints[name])
+        found = copy.deepcopy(self.ws.endpoints[name])
+        found._scoring_uri = self.ws.url(name)  # this process's front (a persistent workspace's outlives it)
+        return found
 
     def get_keys(self, name: str) -> EndpointAuthKeys:
         self.get(name)
         return EndpointAuthKeys(primary_key=self.ws.keys[name], secondary_key="second")
 
+    @_saves
     def begin_create_or_update(self, endpoint: Any) -> Poller:
         ws = self.ws
         ws.calls.append(f"endpoint update {endpoint.name}")
-        received = _roundtrip(endpoint, ml.load_online_endpoint, ws.root / "received")
+        received, path = _roundtrip(endpoint, ml.load_online_endpoint, ws)
         deployments = ws.deployments.get(endpoint.name, {})
         traffic = {k: int(v) for k, v in (endpoint.traffic or {}).items()}
         mirror = {k: int(v) for k, v in (endpoint.mirror_traffic or {}).items()}
@@ -185,15 +385,18 @@ class _Endpoints:
         received._scoring_uri = ws.url(endpoint.name)  # read-only: the service fills it in
         received._provisioning_state = "Succeeded"
         ws.endpoints[endpoint.name] = received
+        ws.received[f"endpoint/{endpoint.name}"] = str(path)
         ws.keys.setdefault(endpoint.name, f"key-{endpoint.name}-{ws.rng.getrandbits(64):x}")
         ws.deployments.setdefault(endpoint.name, {})
         return Poller(copy.deepcopy(received))
 
+    @_saves
     def begin_delete(self, name: str) -> Poller:
         self.get(name)
         self.ws.calls.append(f"endpoint delete {name}")
         for deployment in list(self.ws.deployments.get(name, {})):
             self.ws.running.pop((name, deployment), None)
+            self.ws.containers.pop((name, deployment), None)
         self.ws.deployments.pop(name, None)
         del self.ws.endpoints[name]
         return Poller()
@@ -219,8 +422,10 @@ class _Deployments:
 
     def get_logs(self, name: str, endpoint_name: str, lines: int) -> str:
         self.get(name, endpoint_name)
-        return "\n".join(self.ws.running[(endpoint_name, name)].log[-lines:])
+        running = self.ws.container(endpoint_name, name)
+        return "\n".join(running.log[-lines:] if running else [])
 
+    @_saves
     def begin_create_or_update(self, deployment: Any) -> Poller:
         ws = self.ws
         ws.calls.append(f"deployment update {deployment.endpoint_name}/{deployment.name}")
@@ -232,22 +437,26 @@ class _Deployments:
         environment = str(deployment.environment).removeprefix("azureml:").split("@")[0]
         if environment not in ws.environment_specs:
             raise HttpResponseError(f"environment {environment} not found")
-        upload = ws.root / "code" / f"{deployment.endpoint_name}-{deployment.name}-{next(_COUNTER)}"
+        upload = ws.root / "code" / f"{deployment.endpoint_name}-{deployment.name}-{ws.next_id()}"
         shutil.copytree(deployment.code_configuration.code, upload)
-        received = _roundtrip(deployment, ml.load_online_deployment, ws.root / "received")
+        received, path = _roundtrip(deployment, ml.load_online_deployment, ws)
         received.tags = dict(deployment.tags or {})
         found[deployment.name] = received
+        ws.received[f"deployment/{deployment.endpoint_name}/{deployment.name}"] = str(path)
         log = [f"pulling {environment}", f"model {model_ref} mounted"]
         if deployment.name in ws.fail_init:
             received._provisioning_state = "Failed"
             raise HttpResponseError(f"deployment {deployment.name}: container crashed in init()")
         script = upload / deployment.code_configuration.scoring_script
         model_dir = str(ws.model_files[(model_name, version)])
-        module = _started(script, {**(deployment.environment_variables or {}), "AZUREML_MODEL_DIR": model_dir})
+        variables = {**(deployment.environment_variables or {}), "AZUREML_MODEL_DIR": model_dir}
+        module = _started(script, variables)
         ws.running[(deployment.endpoint_name, deployment.name)] = Running(module, [*log, "init() done"])
+        ws.containers[(deployment.endpoint_name, deployment.name)] = (script, variables)
         received._provisioning_state = "Succeeded"
         return Poller(copy.deepcopy(received))
 
+    @_saves
     def begin_delete(self, name: str, endpoint_name: str) -> Poller:
         self.get(name, endpoint_name)
         endpoint = self.ws.endpoints[endpoint_name]
@@ -258,6 +467,7 @@ class _Deployments:
         endpoint.traffic = {dep: pct for dep, pct in (endpoint.traffic or {}).items() if dep != name}
         endpoint.mirror_traffic = {dep: pct for dep, pct in (endpoint.mirror_traffic or {}).items() if dep != name}
         self.ws.running.pop((endpoint_name, name), None)
+        self.ws.containers.pop((endpoint_name, name), None)
         return Poller()
 
 
@@ -272,8 +482,9 @@ class _Models:
         entity.tags = json.loads((self.ws.model_files[(name, version)] / ".tags.json").read_text())
         return entity
 
+    @_saves
     def create_or_update(self, model: Any) -> Any:
-        _roundtrip(model, ml.load_model, self.ws.root / "received")
+        _roundtrip(model, ml.load_model, self.ws)
         stored = self.ws.root / "models" / model.name / str(model.version)
         shutil.copytree(model.path, stored / Path(model.path).name)
         (stored / ".tags.json").write_text(json.dumps(dict(model.tags or {})))
@@ -286,9 +497,11 @@ class _Environments:
     def __init__(self, ws: StandInML) -> None:
         self.ws = ws
 
+    @_saves
     def create_or_update(self, environment: Any) -> Any:
-        _roundtrip(environment, ml.load_environment, self.ws.root / "received")
+        _, path = _roundtrip(environment, ml.load_environment, self.ws)
         self.ws.environment_specs[environment.name] = environment
+        self.ws.received[f"environment/{environment.name}"] = str(path)
         return environment
 
 
@@ -296,9 +509,11 @@ class _BatchEndpoints:
     def __init__(self, ws: StandInML) -> None:
         self.ws = ws
 
+    @_saves
     def begin_create_or_update(self, endpoint: Any) -> Poller:
-        self.ws.batch[endpoint.name] = _roundtrip(endpoint, ml.load_batch_endpoint, self.ws.root / "received")
+        self.ws.batch[endpoint.name], path = _roundtrip(endpoint, ml.load_batch_endpoint, self.ws)
         self.ws.batch[endpoint.name].defaults = endpoint.defaults
+        self.ws.received[f"batch/{endpoint.name}"] = str(path)
         return Poller(endpoint)
 
     def get(self, name: str) -> Any:
@@ -306,13 +521,14 @@ class _BatchEndpoints:
             raise ResourceNotFoundError(f"batch endpoint {name} not found")
         return self.ws.batch[name]
 
+    @_saves
     def invoke(self, endpoint_name: str, deployment_name: str, inputs: dict[str, Any]) -> Any:
         """Run the deployment's batch script over every file of the input folder, one file per mini-batch,
         appending its rows to the deployment's output file (`output_action: append_row`)."""
         ws = self.ws
-        deployment = ws.batch_scripts[(endpoint_name, deployment_name)]
+        deployment = ws.batch_script(endpoint_name, deployment_name)
         settings = ws.batch_deployed[(endpoint_name, deployment_name)].settings
-        name = f"batch-{next(_COUNTER)}"
+        name = f"batch-{ws.next_id()}"
         ws.calls.append(f"batch invoke {endpoint_name}/{deployment_name}")
         try:
             if deployment_name in ws.failing_batch:
@@ -334,11 +550,12 @@ class _BatchDeployments:
     def __init__(self, ws: StandInML) -> None:
         self.ws = ws
 
+    @_saves
     def begin_create_or_update(self, deployment: Any) -> Poller:
         ws = self.ws
         if deployment.endpoint_name not in ws.batch:
             raise ResourceNotFoundError(f"batch endpoint {deployment.endpoint_name} not found")
-        received = _roundtrip(deployment, load_model_batch_deployment, ws.root / "received")
+        received, path = _roundtrip(deployment, load_model_batch_deployment, ws)
         model_name, _, version = str(received.model).removeprefix("azureml:").partition(":")
         if (model_name, version) not in ws.model_files:
             raise HttpResponseError(f"model {model_name}:{version} not found in the workspace")
@@ -347,14 +564,15 @@ class _BatchDeployments:
             raise HttpResponseError(f"environment {environment} not found")
         if str(received.compute).removeprefix("azureml:") not in ws.computes:
             raise HttpResponseError(f"compute {received.compute} not found")
-        upload = ws.root / "code" / f"{deployment.endpoint_name}-{deployment.name}-{next(_COUNTER)}"
+        upload = ws.root / "code" / f"{deployment.endpoint_name}-{deployment.name}-{ws.next_id()}"
         shutil.copytree(deployment.code_configuration.code, upload)
         script = upload / deployment.code_configuration.scoring_script
         model_dir = str(ws.model_files[(model_name, version)])
-        variables = dict(received.settings.environment_variables or {})
-        module = _started(script, {**variables, "AZUREML_MODEL_DIR": model_dir})
-        ws.batch_scripts[(deployment.endpoint_name, deployment.name)] = module
-        ws.batch_deployed[(deployment.endpoint_name, deployment.name)] = received
+        variables = {**(received.settings.environment_variables or {}), "AZUREML_MODEL_DIR": model_dir}
+        module = _started(script, variables)
+        key = (deployment.endpoint_name, deployment.name)
+        ws.batch_scripts[key], ws.batch_containers[key], ws.batch_deployed[key] = module, (script, variables), received
+        ws.received[f"batch-deployment/{deployment.endpoint_name}/{deployment.name}"] = str(path)
         ws.calls.append(f"batch deployment update {deployment.endpoint_name}/{deployment.name} {model_name}:{version}")
         return Poller(received)
 
@@ -363,8 +581,10 @@ class _Compute:
     def __init__(self, ws: StandInML) -> None:
         self.ws = ws
 
+    @_saves
     def begin_create_or_update(self, compute: Any) -> Poller:
-        self.ws.computes[compute.name] = _roundtrip(compute, ml.load_compute, self.ws.root / "received")
+        self.ws.computes[compute.name], path = _roundtrip(compute, ml.load_compute, self.ws)
+        self.ws.received[f"compute/{compute.name}"] = str(path)
         return Poller(compute)
 
 
@@ -372,9 +592,10 @@ class _Data:
     def __init__(self, ws: StandInML) -> None:
         self.ws = ws
 
+    @_saves
     def create_or_update(self, data: Any) -> Any:
         """A new version of the asset: its local folder uploaded (copied) now."""
-        received = _roundtrip(data, ml.load_data, self.ws.root / "received")
+        received, _ = _roundtrip(data, ml.load_data, self.ws)
         versions = self.ws.data_assets.setdefault(data.name, [])
         snapshot = self.ws.root / "data" / data.name / str(len(versions) + 1)
         shutil.copytree(Path(received.path), snapshot)
@@ -395,12 +616,14 @@ class _Jobs:
         self.ws = ws
         self.made: dict[str, Any] = {}
 
+    @_saves
     def create_or_update(self, job: Any) -> Any:
         """Run a pipeline job's steps as the service would: its inputs resolved to the data assets' snapshots,
         each step's component command in its code folder, logging into the workspace's MLflow store."""
         ws = self.ws
-        received = _roundtrip(job, ml.load_job, ws.root / "received")
-        name = f"pipeline-{next(_COUNTER)}"
+        received, path = _roundtrip(job, ml.load_job, ws)
+        name = f"pipeline-{ws.next_id()}"
+        ws.received[f"job/{name}"] = str(path)
         received.name = name
         ws.calls.append(f"job create {name}")
         spec = received._to_dict()  # components inlined, code paths resolved: what the service runs
@@ -464,14 +687,15 @@ def _handler(ws: StandInML) -> type[BaseHTTPRequestHandler]:
             traffic = {k: v for k, v in (endpoint.traffic or {}).items() if v > 0}
             if chosen is None and traffic:
                 chosen = ws.rng.choices(list(traffic), weights=list(traffic.values()))[0]
-            running = ws.running.get((endpoint_name, chosen or ""))
+            running = ws.container(endpoint_name, chosen or "")
             if running is None:
                 return self._reply(404 if chosen else 503, b'{"error": "no deployment to route to"}', chosen)
             if chosen in ws.failing:
                 return self._reply(500, b'{"error": "scoring failed"}', chosen)
             for mirrored, percent in (endpoint.mirror_traffic or {}).items():
-                if ws.rng.random() * 100 < percent and (endpoint_name, mirrored) in ws.running:
-                    ws.running[(endpoint_name, mirrored)].module.run(body.decode())
+                shadow = ws.container(endpoint_name, mirrored) if ws.rng.random() * 100 < percent else None
+                if shadow is not None:
+                    shadow.module.run(body.decode())
             status, answer = running.module.run(body.decode())
             self._reply(status, answer, chosen)
 

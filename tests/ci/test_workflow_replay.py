@@ -8,6 +8,7 @@ answered from recorded answers on 127.0.0.1. A change that breaks the hand-off b
 candidate job publishes for the deploy job) fails here.
 """
 
+import functools
 import json
 import os
 import re
@@ -20,12 +21,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
+from creditops import processes
 from creditops.context import from_process
 from creditops.endpoints import state
 from creditops.endpoints.smoke import post
@@ -53,13 +55,25 @@ MACRO = r"\$\(([\w.]+)\)"
 MODEL = "credit_default_model"
 
 
+@functools.cache
+def _ports() -> dict[str, int]:
+    """Each environment's endpoint port, the same in every clone this process makes (the tests that use
+    them run one after another here and delete their endpoints)."""
+    return {env: processes.free_port() for env in ("dev", "staging", "prod")}
+
+
+COMMITTED: Final = "2024-06-01T10:00:00Z"
+"""The date of every clone's commit: the same tree and dates make the same commit on every runner, as
+the jobs of one real run check out one SHA (the fingerprint of a version holds the commit)."""
+
+
 def _clone(folder: Path, data: Path | None = None) -> Path:
     """A fresh checkout of the commit under test, as a new runner has, with the test's virtualenv. Its
     environment files are made small (2,500 rows, a short gate), and staging's and prod's data is `data`
     (the production extract a runner holds): the steps and the hand-off are as written."""
     subprocess.run(["git", "clone", "-q", str(REPO), str(folder)], check=True)
     (folder / ".venv").symlink_to(VENV)
-    write_small_environments(folder)
+    write_small_environments(folder, _ports())
     if data is not None:
         for env in ("staging", "prod"):
             path = folder / "config" / "environments" / f"{env}.yaml"
@@ -68,7 +82,8 @@ def _clone(folder: Path, data: Path | None = None) -> Path:
             path.write_text(yaml.safe_dump(settings))
     # committed, as a release branch would hold them: prod refuses a release from uncommitted changes
     identity = ["-c", "user.name=ci", "-c", "user.email=ci@example.invalid"]
-    subprocess.run(["git", *identity, "commit", "-qam", "small environments"], cwd=folder, check=True)
+    dated = {**os.environ, "GIT_AUTHOR_DATE": COMMITTED, "GIT_COMMITTER_DATE": COMMITTED}
+    subprocess.run(["git", *identity, "commit", "-qam", "small environments"], cwd=folder, env=dated, check=True)
     return folder
 
 

@@ -12,7 +12,7 @@ CHECKED: Final = ("src", "tests", "benchmarks", "tools")
 COMMANDS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     "lint": (("ruff", "check", *CHECKED), ("ruff", "format", "--check", *CHECKED), ("mypy",)),
     "security": (("bandit", "--quiet", "--recursive", "--configfile", "pyproject.toml", "src"),),
-    "unit": (("pytest", "-q", "-m", "not e2e", "--cov", "--cov-report="),),
+    "unit": (("pytest", "-q", "-m", "not e2e", "-n", "2", "--cov", "--cov-report="),),
     "e2e": (
         ("pytest", "-q", "-m", "e2e", "-n", "2", "--dist", "loadfile", "--cov", "--cov-append", "--cov-report=term"),
     ),
