@@ -14,11 +14,12 @@ from creditops.data.synth import synthesize
 REPO = Path(__file__).resolve().parents[1]
 
 
-def write_small_environments(project: Path, ports: Mapping[str, int] | None = None) -> None:
+def write_small_environments(project: Path, ports: Mapping[str, int | None] | None = None) -> None:
     """config/environments/*.yaml under `project`: the repository's, with 2,500 rows, a 100-sample
-    bootstrap, lenient gate limits for small data and free endpoint ports (or `ports`, per environment).
-    Staging's and prod's data is production data, never synthesized by a release: their 2,500 synthetic
-    rows are written here on purpose, as `creditops env data ENV --synthetic` writes them."""
+    bootstrap, lenient gate limits for small data and free endpoint ports (or `ports` per environment; None:
+    a free port taken when the endpoint starts). Staging's and prod's data is production data, never
+    synthesized by a release: their 2,500 synthetic rows are written here on purpose, as `creditops env
+    data ENV --synthetic` writes them."""
     (project / "config" / "environments").mkdir(parents=True, exist_ok=True)
     for name in ("dev", "staging", "prod"):
         settings = yaml.safe_load((REPO / "config" / "environments" / f"{name}.yaml").read_text())

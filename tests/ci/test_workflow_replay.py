@@ -8,7 +8,6 @@ answered from recorded answers on 127.0.0.1. A change that breaks the hand-off b
 candidate job publishes for the deploy job) fails here.
 """
 
-import functools
 import json
 import os
 import re
@@ -27,7 +26,6 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from creditops import processes
 from creditops.context import from_process
 from creditops.endpoints import state
 from creditops.endpoints.smoke import post
@@ -55,13 +53,6 @@ MACRO = r"\$\(([\w.]+)\)"
 MODEL = "credit_default_model"
 
 
-@functools.cache
-def _ports() -> dict[str, int]:
-    """Each environment's endpoint port, the same in every clone this process makes (the tests that use
-    them run one after another here and delete their endpoints)."""
-    return {env: processes.free_port() for env in ("dev", "staging", "prod")}
-
-
 COMMITTED: Final = "2024-06-01T10:00:00Z"
 """The date of every clone's commit: the same tree and dates make the same commit on every runner, as
 the jobs of one real run check out one SHA (the fingerprint of a version holds the commit)."""
@@ -73,7 +64,8 @@ def _clone(folder: Path, data: Path | None = None) -> Path:
     (the production extract a runner holds): the steps and the hand-off are as written."""
     subprocess.run(["git", "clone", "-q", str(REPO), str(folder)], check=True)
     (folder / ".venv").symlink_to(VENV)
-    write_small_environments(folder, _ports())
+    # no fixed ports: the tree each job commits is the same, and each runner's endpoint takes a free port
+    write_small_environments(folder, dict.fromkeys(("dev", "staging", "prod")))
     if data is not None:
         for env in ("staging", "prod"):
             path = folder / "config" / "environments" / f"{env}.yaml"
