@@ -1,4 +1,5 @@
-"""The release workflows replayed as separate runners: each job in a fresh clone, sharing only the store.
+"""The harness that replays the release workflows as separate runners: each job in a fresh clone,
+sharing only the store.
 
 GitHub Actions' release.yml and staging.yml (calling release-flow.yml, against a real MLflow server on
 PostgreSQL or a shared SQLite store) and the Azure Pipelines cicd.yml stages run their `run:`/`script:`
@@ -11,7 +12,6 @@ candidate job publishes for the deploy job) fails here.
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,20 +23,17 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-import pytest
 import yaml
 
 from creditops.context import from_process
 from creditops.endpoints import state
 from creditops.endpoints.smoke import post
-from creditops.endpoints.targets.local import LocalTarget
 from creditops.serving.protocol import SAMPLE_REQUEST
-from creditops.tracking import names, server, team_users
+from creditops.tracking import names
 from creditops.tracking.registry import Registry
 
 from ..small_environments import write_small_environments
 
-pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
 PIPELINES = REPO / "operations" / "azure_pipelines"
@@ -406,23 +403,6 @@ def _champion_and_approver(store_uri: str, by: str, via: str = "local name", rev
     assert any('"decision": "promoted"' in text and by in text for text in records)
 
 
-@pytest.fixture
-def runners(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path
-    home = os.environ.get("CREDITOPS_HOME")
-    for runner in tmp_path.iterdir():
-        if (runner / ".creditops").is_dir():
-            os.environ["CREDITOPS_HOME"] = str(runner / ".creditops")
-            for env in ("dev", "staging", "prod"):
-                context = from_process(env)
-                for name in state.names(context.endpoints_dir):
-                    LocalTarget(context, name).delete()
-    if home is None:
-        os.environ.pop("CREDITOPS_HOME", None)
-    else:
-        os.environ["CREDITOPS_HOME"] = home
-
-
 def _github_variables(api: ApprovalsApi, run_id: str) -> dict[str, str]:
     return {"GITHUB_API_URL": api.url, "GITHUB_REPOSITORY": REPOSITORY, "GITHUB_RUN_ID": run_id}
 
@@ -449,115 +429,6 @@ AZURE_SECRETS = (
     "AZURE_RESOURCE_GROUP",
     "AZUREML_WORKSPACE_NAME",
 )
-
-
-@pytest.mark.skipif(not server.available(), reason="PostgreSQL is not installed (apt-get install postgresql)")
-def test_github_release_deploys_what_awaits_approved_by_the_reviewer_then_has_nothing_to_do(
-    runners: Path, reachable: Path
-) -> None:
-    release = yaml.safe_load((WORKFLOWS / "release.yml").read_text())
-    assert release["jobs"]["prod"]["with"] == {"environment": "prod"}
-    flow = yaml.safe_load((WORKFLOWS / "release-flow.yml").read_text())["jobs"]
-    assert [flow["candidate"]["needs"], flow["deploy"]["needs"]] == ["validate", "candidate"]
-    assert flow["deploy"]["environment"] == "${{ inputs.environment }}"  # the reviewers' approval gates it
-    store = server.start(runners / "team-store", data_dir=reachable / "postgres")
-    try:
-        admin = server.admin_credentials(runners / "team-store")
-        team_users.add(store.tracking_uri, admin, "ci-trainer", "trainer-password-1", "trainer")
-        team_users.add(store.tracking_uri, admin, "ci-approver", "approver-password-1", "approver")
-        with _approvals_api(_github_reviews("4242", "prod", APPROVER)) as api:
-            run = GitHubRun(
-                runners,
-                secrets=_store_secrets("prod", store.tracking_uri, accounts=True),
-                github={"run_id": "4242", "token": "replay-token", "actor": "octocat"},
-                variables=_github_variables(api, "4242"),
-                data=_production_data(runners / "prod-data"),
-                label="first",
-            )
-            first = run.workflow(WORKFLOWS / "release.yml")
-            assert {job: result.status for job, result in first.items()} == {
-                "prod": "success",
-                "prod/validate": "success",
-                "prod/candidate": "success",
-                "prod/deploy": "success",
-            }, first["prod/deploy"].log
-            assert first["prod/candidate"].outputs == {"awaiting": "true", "version": "1"}
-            # the gate's evidence where the reviewer approves: the run's summary page, and the card
-            evidence = first["prod/candidate"].summary
-            assert "## Gate decision: credit_default_model v1 in prod: awaiting-approval" in evidence, evidence
-            assert GATE_TABLE in evidence
-            assert list((first["prod/candidate"].runner or runners / "none").glob("gate-card/*.html"))
-            assert api.asked == [f"/repos/{REPOSITORY}/actions/runs/4242/approvals"]
-            # a second push with nothing new: the candidate publishes nothing awaiting, the deploy job is skipped
-            run.label, run.github = "again", {**run.github, "run_id": "4243"}
-            again = run.workflow(WORKFLOWS / "release.yml")
-            assert again["prod/candidate"].status == "success", again["prod/candidate"].log
-            assert again["prod/candidate"].outputs == {"awaiting": "false", "version": ""}
-            assert again["prod/deploy"].status == "skipped"
-            assert again["prod"].status == "success"
-            assert again["prod/candidate"].summary == ""  # nothing was gated: no evidence shown
-        with team_users.signed_in(store.tracking_uri, admin):
-            # the store records its signed-in approver account; the reason names the reviewer GitHub names
-            _champion_and_approver(store.tracking_uri, "ci-approver", via="authenticated store", reviewer=APPROVER)
-            champion = Registry(store.tracking_uri).champion(MODEL)
-            assert champion is not None
-            assert "octocat" not in champion.tags.get(names.APPROVAL_REASON, "")
-            assert "GitHub environment prod (run 4242)" in champion.tags.get(names.APPROVAL_REASON, "")
-        _prod_endpoint_answers(runners / "first-deploy")
-    finally:
-        server.stop(runners / "team-store")
-        shutil.rmtree(store.postgres_data or runners / "team-store", ignore_errors=True)
-
-
-def test_github_staging_on_main_retrains_gates_and_deploys_without_asking_anyone(runners: Path) -> None:
-    workflow = yaml.safe_load((WORKFLOWS / "staging.yml").read_text())
-    assert workflow.get("on", workflow.get(True)) == {"push": {"branches": ["main"]}}
-    staging = yaml.safe_load((REPO / "config" / "environments" / "staging.yaml").read_text())
-    assert staging["approval_required"] is False  # so the candidate's release deploys and nobody is asked
-    store = f"sqlite:///{runners / 'shared-store' / 'mlflow.db'}"
-    (runners / "shared-store").mkdir()
-    with _approvals_api({}) as api:
-        run = GitHubRun(
-            runners,
-            secrets=_store_secrets("staging", store, accounts=False),
-            github={"run_id": "5151", "token": "replay-token"},
-            variables=_github_variables(api, "5151"),
-            data=_production_data(runners / "staging-data"),
-        )
-        results = run.workflow(WORKFLOWS / "staging.yml")
-        assert api.asked == []
-    candidate = results["staging/candidate"]
-    assert candidate.status == "success", candidate.log
-    assert candidate.outputs == {"awaiting": "false", "version": ""}
-    assert results["staging/deploy"].status == "skipped"
-    assert "## Gate decision: credit_default_model v1 in staging: promoted" in candidate.summary
-    champion = Registry(store).champion(MODEL)
-    assert champion is not None
-    assert champion.version == "1"
-    _prod_endpoint_answers(runners / "run-candidate", env="staging")
-
-
-def test_github_prod_release_without_its_data_fails_in_one_line_and_invents_nothing(runners: Path) -> None:
-    store = f"sqlite:///{runners / 'shared-store' / 'mlflow.db'}"
-    (runners / "shared-store").mkdir()
-    missing = runners / "prod-data" / "credit_default.parquet"
-    with _approvals_api({}) as api:
-        run = GitHubRun(
-            runners,
-            secrets=_store_secrets("prod", store, accounts=False),
-            github={"run_id": "6161", "token": "replay-token"},
-            variables=_github_variables(api, "6161"),
-            data=missing,
-        )
-        results = run.workflow(WORKFLOWS / "release.yml")
-    candidate = results["prod/candidate"]
-    assert candidate.status == "failure"
-    assert results["prod/deploy"].status == "skipped"
-    assert candidate.summary == ""  # nothing was gated
-    assert "is not there" in candidate.log
-    assert "data.production" in candidate.log
-    assert not missing.exists()
-    assert not Registry(store).versions(MODEL)
 
 
 def _azure_steps(template: Path, parameters: Mapping[str, str]) -> Iterator[dict[str, Any]]:
@@ -734,56 +605,6 @@ class AzureRun:
         return JobResult("success" if succeeded else "failure", flat, summary, runner, log)
 
 
-def test_azure_pipelines_deploy_what_awaits_approved_by_the_approver_then_skip_the_deploy_stage(
-    runners: Path,
-) -> None:
-    cicd = yaml.safe_load((PIPELINES / "cicd.yml").read_text())
-    stages = {stage["stage"]: stage for stage in cicd["stages"]}
-    assert [stages["candidate"]["dependsOn"], stages["deploy"]["dependsOn"]] == ["validate", "candidate"]
-    assert _azure_variables_for("refs/heads/releases/1.0").name == "variables-prod.yml"
-    assert _azure_variables_for("refs/heads/main").name == "variables-staging.yml"
-    shared = f"sqlite:///{runners / 'shared-store' / 'mlflow.db'}"
-    (runners / "shared-store").mkdir()
-    group = {  # the variable group creditops-prod: a store without accounts
-        "mlflowTrackingUri": shared,
-        "System.AccessToken": "replay-access-token",
-    }
-    with _approvals_api(_ado_approvals("77", ADO_APPROVER)) as api:
-        agent = {
-            "SYSTEM_COLLECTIONURI": f"{api.url}/org/",
-            "SYSTEM_TEAMPROJECT": "creditops",
-            "BUILD_BUILDID": "77",
-        }
-        run = AzureRun(
-            runners,
-            "refs/heads/releases/1.0",
-            group,
-            agent,
-            data=_production_data(runners / "prod-data"),
-            label="first",
-        )
-        first = run.run()
-        assert first["candidate"].status == "success", first["candidate"].log
-        assert first["candidate"].outputs == {"awaiting": "true", "version": "1", "gated": "true"}
-        assert "## Gate decision: credit_default_model v1 in prod: awaiting-approval" in first["candidate"].summary
-        assert GATE_TABLE in first["candidate"].summary
-        assert first["deploy"].status == "success", first["deploy"].log
-        # nothing new: the deploy stage's condition is false, nobody is asked
-        run.label, run.variables = "again", {**agent, "BUILD_BUILDID": "78"}
-        asked = len(api.asked)
-        again = run.run()
-        assert again["candidate"].status == "success", again["candidate"].log
-        assert again["candidate"].outputs == {"awaiting": "false", "version": "", "gated": "false"}
-        assert again["deploy"].status == "skipped"
-        assert again["candidate"].summary == ""
-        assert len(api.asked) == asked
-    _champion_and_approver(shared, ADO_APPROVER, reviewer=ADO_APPROVER)
-    champion = Registry(shared).champion(MODEL)
-    assert champion is not None
-    assert "Azure DevOps environment creditops-prod (run 77)" in champion.tags.get(names.APPROVAL_REASON, "")
-    _prod_endpoint_answers(runners / "first-deploy")
-
-
 def _cli(runner: Path, variables: Mapping[str, str], *arguments: str, expect: int = 0) -> str:
     done = subprocess.run(
         [str(runner / ".venv" / "bin" / "creditops"), *arguments],
@@ -794,74 +615,3 @@ def _cli(runner: Path, variables: Mapping[str, str], *arguments: str, expect: in
     )
     assert done.returncode == expect, f"{arguments}\n--- exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr}"
     return done.stdout
-
-
-def test_github_monitor_workflow_retrains_when_outcomes_show_the_model_got_worse(runners: Path) -> None:
-    workflow = yaml.safe_load((WORKFLOWS / "monitor.yml").read_text())
-    triggers = workflow.get("on", workflow.get(True))
-    assert set(triggers) == {"schedule", "workflow_dispatch"}
-    assert triggers["schedule"][0]["cron"]
-    jobs: dict[str, Any] = workflow["jobs"]
-    assert jobs["deploy"]["needs"] == "monitor"
-    assert jobs["deploy"]["environment"] == "prod"
-    data = _production_data(runners / "prod-data")
-    host = _clone(runners / "prod-host", data)  # self-hosted: the endpoint, its request log and both jobs live here
-    subprocess.run(["git", "update-ref", "refs/remotes/origin/releases/1.0", "HEAD"], cwd=host, check=True)
-    store = f"sqlite:///{runners / 'shared-store' / 'mlflow.db'}"
-    (runners / "shared-store").mkdir()
-    trainer = {"PROD_MLFLOW_TRACKING_URI": store, "LOGNAME": "ci-trainer"}
-    reviewer = {"PROD_MLFLOW_TRACKING_URI": store, "LOGNAME": APPROVER}
-    # production as it stands: version 1 approved and serving, then a month of traffic and its outcomes
-    _cli(host, trainer, "ci", "release", "--env", "prod", expect=3)
-    _cli(host, reviewer, "approve", "--env", "prod", "--version", "1", "--reason", "first release")
-    _cli(host, reviewer, "ci", "release", "--env", "prod")
-    traffic = ["--rows", "600", "--seed", "9", "--first-id", "300001", "--drift", "concept"]
-    _cli(host, trainer, "data", "synth", *traffic, "--output", "month.csv", "--outcomes", "outcomes.csv")
-    _cli(host, trainer, "endpoint", "--env", "prod", "invoke", "creditops-prod", "--data", "month.csv")
-    data.unlink()  # this month's production extract
-    _cli(host, trainer, "data", "synth", "--rows", "2500", "--seed", "404", "--drift", "concept", "--output", str(data))
-
-    with _approvals_api(_github_reviews("4343", "prod", APPROVER)) as api:
-        context: dict[str, Any] = {
-            "secrets": {**_store_secrets("prod", store, accounts=False)},
-            "inputs": {"outcomes": str(host / "outcomes.csv")},
-            "github": {"run_id": "4343", "token": "replay-token"},
-            "needs": {},
-        }
-        for job, identity in (("monitor", "ci-trainer"), ("deploy", APPROVER)):
-            if job == "deploy":
-                assert _github_condition(jobs[job]["if"], context, succeeded=True)  # so the deploy job runs
-            steps: dict[str, Any] = {}
-            for number, step in enumerate(jobs[job]["steps"]):
-                if "run" not in step or _is_install(step["run"]):
-                    continue
-                outputs = runners / f"{job}-output-{number}"
-                scope = {**context, "steps": steps, "env": {}}
-                variables = {key: _github_expand(str(value), scope) for key, value in step.get("env", {}).items()}
-                variables = {**variables, **_github_variables(api, "4343"), "GITHUB_OUTPUT": str(outputs)}
-                variables["LOGNAME"] = identity  # who registers (the trainer) is not who approves
-                _run(_github_expand(step["run"], scope), host, variables, ["bash", "-e", "-c"])
-                if "id" in step:
-                    steps[step["id"]] = {
-                        "outputs": dict(line.split("=", 1) for line in outputs.read_text().splitlines())
-                    }
-            if job == "monitor":
-                published = {
-                    key: _github_expand(value, {**context, "steps": steps})
-                    for key, value in jobs[job]["outputs"].items()
-                }
-                assert published == {"awaiting": "true", "version": "2"}
-                context["needs"] = {"monitor": {"outputs": published}}
-    registry = Registry(store)
-    champion = registry.champion(MODEL)
-    assert champion is not None
-    assert champion.version == "2"
-    assert champion.tags.get(names.APPROVAL_BY) == APPROVER
-    reason = champion.tags.get(names.APPROVAL_REASON, "")
-    assert f"reviewer {APPROVER} approved the retraining monitoring called for in GitHub environment prod" in reason
-    attached = [name for name, _ in registry.run_artifact_texts(champion.run_id or "", "monitoring")]
-    assert any(name.startswith("outcomes-prod-") for name in attached), attached
-    os.environ["CREDITOPS_HOME"] = str(host / ".creditops")
-    endpoint = state.load(from_process("prod").endpoints_dir, "creditops-prod")
-    key = state.read_key(from_process("prod").endpoints_dir, "creditops-prod")
-    assert post(endpoint.url, SAMPLE_REQUEST.read_bytes(), api_key=key).json()["model_version"] == "2"

@@ -1,7 +1,7 @@
 """The GitHub release workflow replayed with prod on Azure ML (`endpoint.target: azureml`), against the
 persistent stand-in workspace, its jobs in separate processes as on separate runners.
 
-release.yml → release-flow.yml runs as test_workflow_replay.py replays it (its harness imported, not
+release.yml → release-flow.yml runs as tests/ci/replay.py replays it (its harness imported, not
 copied): each job's `run:` steps in a fresh clone, the `azure/login` step skipped like checkout (a `uses:`
 step), the workflow's AZURE_* secrets mapped to dummy workspace names. Every creditops process of every job
 opens the same workspace: the job variables set `CREDITOPS_AZUREML_CLIENT=tests.azure.standin:from_environment`
@@ -32,7 +32,7 @@ from creditops.tracking.registry import Registry
 
 from ..azure import standin
 from ..azure.standin import StandInML
-from . import test_workflow_replay as replay
+from . import replay
 
 pytestmark = pytest.mark.e2e
 ENDPOINT = "creditops-prod"
