@@ -64,8 +64,8 @@ bench-serving: $(STAMP) ## Benchmark creditops serve vs mlflow models serve vs c
 	$(BIN)/python benchmarks/bench_serving.py --workers 1
 	$(BIN)/python benchmarks/bench_serving.py --workers 2
 
-clean: ## Remove the virtual environment, workspace (but a team store) and caches
-	rm -rf $(VENV) reports .pytest_cache .ruff_cache .mypy_cache .coverage mutants
+clean: ## Remove the virtual environment, workspace (but a team store), the README demo's files and caches
+	rm -rf $(VENV) reports demo .pytest_cache .ruff_cache .mypy_cache .coverage mutants
 	@if [ -d .creditops/server ]; then \
 	  find .creditops -mindepth 1 -maxdepth 1 ! -name server -exec rm -rf {} +; \
 	  echo "kept .creditops/server (the team store's database): remove it by hand to delete every version and approval"; \

@@ -38,6 +38,15 @@ def test_expected_exits_are_read_from_the_comments() -> None:
     assert expected_exit("creditops endpoint --env dev delete creditops-dev") == 0
 
 
+def test_the_demo_reads_and_writes_only_where_git_ignores() -> None:
+    # a newcomer's `git add .` after the demo must not pick up its traffic and outcomes files
+    ignored = {line.strip().rstrip("/") for line in (REPO / ".gitignore").read_text().splitlines()}
+    paths = [path for line in demo_lines() for path in re.findall(r"--(?:data|output|outcomes) (\S+)", line)]
+    assert len(paths) >= 5
+    outside = [path for path in paths if Path(path).parts[0] not in ignored]
+    assert not outside, f"the demo's files belong under an ignored folder (demo/): {outside}"
+
+
 def test_the_closed_loop_demo_runs_as_written(tmp_path: Path) -> None:
     project = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(project)], check=True)
@@ -73,7 +82,7 @@ def test_the_closed_loop_demo_runs_as_written(tmp_path: Path) -> None:
     explained = outputs["creditops endpoint --env dev invoke creditops-dev --explain 3"]
     assert '"reasons"' in explained
     assert '"code": "R0' in explained
-    monitored = outputs["creditops ci monitor --env dev --outcomes concept-outcomes.csv"]
+    monitored = outputs["creditops ci monitor --env dev --outcomes demo/concept-outcomes.csv"]
     assert "retraining in dev: " in monitored
     assert "outcomes: ROC AUC" in monitored
     assert "version 2 is the champion in dev" in monitored

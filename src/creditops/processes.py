@@ -57,6 +57,38 @@ def start_command(command: list[str], log: Path, env: dict[str, str] | None = No
     return process.pid
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def run_attached(command: list[str], env: dict[str, str] | None = None) -> str | None:
+    """Run `command` in its own process group, its output on this terminal, until it ends or this process is
+    asked to stop (SIGINT, SIGTERM, SIGHUP); then the whole group goes (a server and its workers), so
+    nothing is left holding its port. The name of the signal that stopped it; None when it ended by itself.
+
+    The handlers only record the signal: the loop below notices it within 0.2 s."""
+    received: list[signal.Signals] = []
+
+    def record(signum: int, frame: object) -> None:
+        received.append(signal.Signals(signum))
+
+    previous = {number: signal.signal(number, record) for number in STOP_SIGNALS}
+    try:
+        # a fixed argument list and no shell; a session of its own, so a stop reaches every process it starts
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True, env=env)  # nosec B603
+        _children[process.pid] = process
+        try:
+            while not received and process.poll() is None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=0.2)
+        finally:
+            stop(process.pid, timeout=5.0)
+            _children.pop(process.pid, None)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return received[0].name if received else None
+
+
 def alive(pid: int, marker: bytes = b"creditops") -> bool:
     """Whether `pid` is a running process with `marker` in its command line (not a zombie, not a reused pid)."""
     if pid in _children:

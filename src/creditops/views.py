@@ -1,6 +1,6 @@
 """Rich renderings of results for the command line."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from creditops.tracking.registry import VersionInfo
 
 if TYPE_CHECKING:
     from creditops.flow.monitoring import Findings
+    from creditops.flow.pr_validation import StageResult
     from creditops.monitoring.performance import Joined, PerformanceReport
 
 
@@ -67,10 +68,10 @@ def pipeline_summary(result: PipelineResult) -> Table:
 
 
 def check_failures(failures: tuple[CheckFailure, ...]) -> Table:
-    table = _table("data checks failed", ("check", "column", "rows"))
+    table = _table("data checks failed", ("check", "column", "rows", "examples (row = value)"))
     for failure in failures:
         rows = "-" if failure.check == "required_column" else f"{failure.rows:,}"
-        table.add_row(failure.check, failure.column, rows)
+        table.add_row(failure.check, failure.column, rows, failure.shown_examples or "-")
     return table
 
 
@@ -175,9 +176,13 @@ def evidence_table(record: Mapping[str, Any]) -> Table:
     return table
 
 
-def stages_table(results: list[Any]) -> Table:
+def stages_table(results: "Sequence[StageResult]") -> Table:
+    """One row per stage, in order; a stage left out with --skip is a "skipped" row, not a missing one."""
     table = _table("PR validation", ("stage", "result", "seconds", "detail"))
     for result in results:
+        if result.skipped:
+            table.add_row(result.name, "[yellow]skipped[/yellow]", "—", result.detail)
+            continue
         verdict = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
         table.add_row(result.name, verdict, f"{result.seconds:.1f}", result.detail)
     return table
@@ -239,7 +244,10 @@ def status_tables(statuses: list[Any]) -> list[Table]:
             table.add_row("last drift check", "never run")
         else:
             verdict = "DRIFT" if drift["drifted"] else "no drift"
-            rates = f"predicted default rate {drift['reference_default_rate']:.1%} → {drift['live_default_rate']:.1%}"
+            rates = (
+                f"mean predicted probability of default {drift['reference_default_rate']:.1%}"
+                f" → {drift['live_default_rate']:.1%}"
+            )
             table.add_row("last drift check", f"{verdict} at {drift['at']} ({drift['rows']:,} rows; {rates})")
         outcomes = item.outcomes
         if outcomes is None:

@@ -60,7 +60,7 @@ def test_summary_of_the_version_awaiting_approval(project: Path, capsys: pytest.
 
     # Another environment's store has no such version: refused in one line
     assert main(["gate", "summary", "--env", "staging", "--version", "1"]) == 1
-    assert "error: model 'credit_default_model' has no version 1" in capsys.readouterr().err
+    assert "error: no registered model named 'credit_default_model'" in capsys.readouterr().err
 
     # Only this CI job's decision: --since the job's start; a later start decided nothing and writes nothing
     since = project / "since.md"

@@ -154,3 +154,33 @@ def test_the_quick_pass_tests_membership_of_a_code_set_with_gaps(
     assert checks._passes_every_check(frame, contract, True) == (2 in codes)
     assert checks._passes_every_check(frame.drop(columns=["AGE"]), contract, True) is False
     assert checks._passes_every_check(frame.assign(ID=1), contract, True) is False
+
+
+def test_each_failure_shows_up_to_five_rows_by_id_with_their_values(small_frame: pd.DataFrame) -> None:
+    # Given EDUCATION code 9 in three rows and a negative PAY_AMT3 in eight
+    frame = _education_code_9(small_frame.head(100).copy())
+    frame.loc[20:27, "PAY_AMT3"] = -10
+    frame.loc[22, "PAY_AMT3"] = -7
+    failures = {failure.column: failure for failure in check_data(frame, uci())}
+    # Then each failure names its rows by the contract's ID column, with the offending value
+    ids = frame["ID"]
+    assert failures["EDUCATION"].examples == tuple((f"ID {ids[row]}", "9") for row in (4, 5, 6))
+    payments = failures["PAY_AMT3"]
+    assert payments.rows == 8
+    assert payments.examples == tuple((f"ID {ids[row]}", "-7" if row == 22 else "-10") for row in range(20, 25))
+    assert f"value_range on 'PAY_AMT3': 8 row(s), e.g. ID {ids[20]} = -10, ID {ids[21]} = -10" in str(payments)
+
+
+def test_without_an_id_column_rows_are_named_by_their_number(small_frame: pd.DataFrame) -> None:
+    # Given data without its ID column, code 9 in the 5th to 7th data rows and SEX missing in the 9th
+    frame = _missing_sex(_education_code_9(small_frame.head(100).copy())).drop(columns=["ID"])
+    failures = {failure.column: failure for failure in check_data(frame, uci())}
+    assert failures["EDUCATION"].examples == (("row 5", "9"), ("row 6", "9"), ("row 7", "9"))
+    assert failures["SEX"].examples == (("row 9", "missing"), ("row 10", "missing"))
+    assert failures["ID"].examples == ()  # a missing column has no rows to show
+
+
+def test_a_mistyped_column_shows_the_values_that_are_not_whole_numbers(small_frame: pd.DataFrame) -> None:
+    frame = _text_in_pay0(small_frame.head(100).copy())
+    (failure,) = check_data(frame, uci())
+    assert failure.examples == ((f"ID {frame['ID'][1]}", "late"), (f"ID {frame['ID'][2]}", "late"))

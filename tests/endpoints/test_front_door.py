@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -94,8 +95,11 @@ def test_nothing_is_reachable_without_the_key_and_only_the_endpoint_port_listens
     for path in ("/score", "/invocations", "/metrics", "/version", "/docs", "/openapi.json"):
         answer = httpx.post(f"{live.url}{path}", content=SAMPLE, headers={"content-type": "application/json"})
         assert answer.status_code == 401, path
+    for path in ("/score", "/invocations", "/metrics", "/version"):
         routed = httpx.get(f"{live.url}{path}", headers={"azureml-model-deployment": "blue"})
         assert routed.status_code == 401, path
+    for path in ("/docs", "/openapi.json"):  # the API's documentation opens in a browser, with no key
+        assert httpx.get(f"{live.url}{path}").status_code == 200, path
     assert httpx.get(f"{live.url}/health").status_code == 200  # probes carry no credentials
     assert _listening_ports([live.pid, *_workers(endpoint)]) == {live.port}
     key_file = state.folder(from_process().endpoints_dir, endpoint) / state.KEY_FILE
@@ -366,6 +370,9 @@ def test_a_mirror_step_that_finds_disagreement_aborts_the_rollout(endpoint: str,
         )
     after = state.load(from_process().endpoints_dir, endpoint)
     assert (after.traffic, set(after.deployments), after.mirror) == ({"blue": 100}, {"blue"}, {})
+    logged = "\n".join(LocalTarget(from_process(), endpoint).logs(50).lines)  # `creditops endpoint logs`
+    assert re.search(r"smoke test of green passed", logged)
+    assert re.search(r"rollout of .* failed: mirror: .*; traffic restored to blue=100%", logged)
     messages: list[str] = []
     loose = MirrorLimits(min_class_agreement=0.0, max_mean_abs_delta=1.0, max_abs_delta=1.0)
     report = blue_green.rollout(
@@ -376,6 +383,9 @@ def test_a_mirror_step_that_finds_disagreement_aborts_the_rollout(endpoint: str,
     assert report.mirror.rows == report.mirror.requests * len(json.loads(SAMPLE)["input_data"]["data"])
     assert any(message.startswith("green mirrored") for message in messages)
     assert state.load(from_process().endpoints_dir, endpoint).traffic == {"green": 100}
+    logged = "\n".join(LocalTarget(from_process(), endpoint).logs(50).lines)
+    for said in ("green mirrored", "green at 100%: checks passed", "retired blue", f"rollout of {V2} done"):
+        assert said in logged, said
 
 
 def _cut_model_file(model_dir: Path) -> None:

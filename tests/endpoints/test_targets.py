@@ -2,7 +2,7 @@
 else, driven through every `creditops endpoint` command and a rollout."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ class Cloud:
     plans: dict[str, RolloutPlan | None] = field(default_factory=dict)
     history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
+    smoke_answers: bool = True
 
 
 @dataclass
@@ -84,6 +85,12 @@ class FakeTarget:
         self._known()
         return LogTail("the fake provider", self.cloud.log[-lines:])
 
+    def follow(self, deployment: str | None, stop: Callable[[], bool]) -> Iterator[str]:
+        raise CreditopsError("a fake endpoint's log does not grow")
+
+    def note(self, message: str) -> None:
+        self.cloud.log.append(message)
+
     def credentials(self) -> str:
         return "fake-key"
 
@@ -135,7 +142,8 @@ class FakeTarget:
         return made
 
     def smoke(self, body: bytes, deployment: str) -> SmokeReport:
-        return SmokeReport(f"fake://{self.name}", (Check("answer", True, "ok"),), 1.0)
+        answers = self.cloud.smoke_answers
+        return SmokeReport(f"fake://{self.name}", (Check("answer", answers, "ok" if answers else "no answer"),), 1.0)
 
     def set_traffic(self, weights: dict[str, int]) -> None:
         known = self.deployments()
@@ -214,6 +222,11 @@ def test_a_registered_target_runs_every_endpoint_command_with_no_edit_elsewhere(
     assert run("start", "fake-ep")[::2] == (1, "error: a fake endpoint is always running")
     assert run("rollout", "fake-ep", "--model", "models:/credit_default_model/2", "--steps", "50,100")[0] == 0
     assert cloud.traffic["fake-ep"] == {"green": 100}
+    code, out, _ = run("logs", "fake-ep", "--tail", "20")  # the rollout's steps are in the endpoint's log
+    assert code == 0
+    for said in ("smoke test of green passed", "green at 50%: checks passed", "retired blue", "done: green serves"):
+        assert said in out, said
+    assert run("logs", "fake-ep", "--follow")[::2] == (1, "error: a fake endpoint's log does not grow")
     assert run("rollback", "fake-ep")[0] == 0
     assert cloud.traffic["fake-ep"] == {"blue": 100}
     cloud.plans["fake-ep"] = RolloutPlan(1, "green", "models:/credit_default_model/2", {"blue": 100}, None, "now")
@@ -241,3 +254,23 @@ def test_every_registered_target_implements_the_whole_interface() -> None:
     for implementation in (LocalTarget, AzureMLTarget, FakeTarget):
         assert wanted <= set(dir(implementation)), implementation.__name__
     assert set(TARGETS) == {"local", "azureml"}
+
+
+def test_a_failed_rollout_writes_its_reason_and_the_restore_to_the_endpoints_log() -> None:
+    from creditops.endpoints import blue_green
+
+    # Given a fake endpoint serving version 1 on blue, whose next deployment will not answer its smoke test
+    cloud = Cloud()
+    target = FakeTarget(cloud, "fake-ep")
+    target.create(None, "key", 1)
+    blue_green.rollout(target, "models:/credit_default_model/1", b"{}", (100,), say=lambda _: None)
+    cloud.smoke_answers = False
+    # When a rollout of version 2 fails
+    with pytest.raises(CreditopsError, match="rolled back: smoke test of green failed"):
+        blue_green.rollout(target, "models:/credit_default_model/2", b"{}", (50, 100), say=lambda _: None)
+    # Then the log says what was tried, why it failed and that the traffic went back
+    live = "live: blue, models:/credit_default_model/1"
+    assert f"deploying models:/credit_default_model/2 as green ({live})" in cloud.log[-3:]
+    assert cloud.log[-1].startswith("rollout of models:/credit_default_model/2 failed: smoke test of green failed")
+    assert cloud.log[-1].endswith("traffic restored to blue=100%")
+    assert cloud.traffic["fake-ep"] == {"blue": 100}

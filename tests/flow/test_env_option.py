@@ -37,7 +37,7 @@ def test_approving_where_no_approval_is_needed_says_so(project: Path, env: str, 
     assert f"{env} needs no approval" in error
     assert f"'creditops ci release --env {env}' promotes without one" in error
     assert main(["approve", "--env", "prod", "--version", "99", "--by", "ana", "--reason", "looks good"]) == 1
-    assert "has no version 99: it has no versions yet" in capsys.readouterr().err
+    assert "no registered model named 'credit_default_model'" in capsys.readouterr().err
 
 
 def test_pr_validation_smoke_target_is_checked_before_anything_runs(

@@ -26,8 +26,10 @@ def test_integration_and_smoke_stages_run_and_clean_up(tmp_path: Path, monkeypat
     monkeypatch.chdir(REPO)
     checks = tuple(COMMANDS)
     results = run_pr_validation(REPO, tmp_path / "reports", skip=checks, say=lambda m: None)
-    assert [(result.name, result.passed) for result in results] == [("integration", True), ("smoke", True)]
-    assert "answered the sample request" in results[1].detail
+    ran = [result for result in results if not result.skipped]
+    assert [(result.name, result.passed) for result in ran] == [("integration", True), ("smoke", True)]
+    assert "answered the sample request" in ran[1].detail
+    assert [result.name for result in results if result.skipped] == list(checks)
     assert (tmp_path / "reports").is_dir()
 
 
@@ -49,3 +51,34 @@ def test_every_stage_lists_commands_that_write_reports_where_asked(tmp_path: Pat
 def test_the_command_exits_non_zero_on_a_bad_stage_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ci", "pr-validation", "--skip", "typecheck"]) == 1
     assert "unknown stage" in capsys.readouterr().err
+
+
+def test_every_stage_skipped_runs_nothing_and_lists_each_as_skipped(tmp_path: Path) -> None:
+    said: list[str] = []
+    results = run_pr_validation(REPO, tmp_path / "reports", skip=STAGES, say=said.append)
+    assert [(result.name, result.skipped, result.failed) for result in results] == [
+        (stage, True, False) for stage in STAGES
+    ]
+    assert said == []  # no stage started
+
+
+def test_the_command_shows_skipped_stages_and_passes_when_nothing_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("COLUMNS", "200")
+    skip = ",".join(STAGES)
+    assert main(["ci", "pr-validation", "--skip", skip, "--reports", str(tmp_path / "reports")]) == 0
+    shown = capsys.readouterr().out
+    for stage in STAGES:
+        assert any(line.strip("│ ").startswith(f"{stage} ") and "skipped" in line for line in shown.splitlines())
+
+
+def test_the_help_names_every_stage_that_can_be_skipped(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["ci", "pr-validation", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    for stage in STAGES:
+        assert f" {stage}," in shown or f" {stage};" in shown, stage

@@ -12,11 +12,13 @@ from creditops.endpoints import state
 from creditops.endpoints.targets.local import LocalTarget
 from creditops.errors import CreditopsError
 from creditops.flow import release
+from creditops.flow.custody import withdrawn_in
 from creditops.flow.rollback import rollback
 from creditops.pipeline import run_pipeline
+from creditops.report.build import report_path
 from creditops.serving.protocol import SAMPLE_REQUEST
 from creditops.tracking import names
-from creditops.tracking.registry import Registry
+from creditops.tracking.registry import Registry, VersionInfo
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +41,16 @@ def _champion(env: str) -> str | None:
 def _aliases(env: str, version: str) -> tuple[str, ...]:
     context = from_process(env)
     return Registry(context.store_uri).describe(context.model_name, version).aliases
+
+
+def _version(env: str, version: str) -> VersionInfo:
+    context = from_process(env)
+    return Registry(context.store_uri).describe(context.model_name, version)
+
+
+def _card(env: str, version: str) -> str:
+    context = from_process(env)
+    return report_path(context.reports_dir, context.model_name, version).read_text(encoding="utf-8")
 
 
 def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) -> None:
@@ -78,6 +90,11 @@ def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) 
     release.approve(from_process("prod"), "2", "ana", "more trees")
     promoted = release.promote(from_process("prod"), "2", say=said.append)
     assert _champion("prod") == "2"
+    # The stored card compares with the champion the gate compared with (v1), not the moved alias
+    card = _card("prod", "2")
+    assert "No champion to compare with" not in card
+    assert "champion v1" in card
+    assert "Champion in prod." in card
     mirror = promoted["rollout"]["mirror"]  # prod mirrors 20 % of live requests before any live traffic
     assert mirror["rows"] > 0
     assert mirror["errors"] == 0
@@ -92,6 +109,11 @@ def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) 
         LocalTarget(from_process("prod"), endpoint).invoke(SAMPLE_REQUEST.read_bytes()).json()["model_version"] == "1"
     )
     assert names.PREVIOUS_CHAMPION not in _aliases("prod", "2")  # it never names a withdrawn version
+    assert withdrawn_in(_version("prod", "2")) == ["prod"]
+    # Both stored cards say what the rollback did: v2 withdrawn, v1 the champion again
+    assert "Rolled back / withdrawn in prod: version 2 was rolled back in prod" in _card("prod", "2")
+    assert "Reason: complaints." in _card("prod", "2")
+    assert "Restored as the champion in prod since version 2 was rolled back" in _card("prod", "1")
     # A second rollback does not bring back what the first withdrew: nothing earlier may serve, nothing moves
     with pytest.raises(CreditopsError, match="no earlier champion in prod that is approved and not withdrawn"):
         rollback(from_process("prod"), by="bo", reason="again", say=said.append)
@@ -110,6 +132,7 @@ def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) 
     assert release.gate_report(from_process("prod"), "2")["decision"] == "rolled-back"
     # … until someone approves it again
     release.approve(from_process("prod"), "2", "ana", "fixed upstream")
+    assert withdrawn_in(_version("prod", "2")) == []
     assert release.release(from_process("prod"), say=said.append)["decision"] == "promoted"
     assert _champion("prod") == "2"
 
@@ -136,7 +159,7 @@ def test_dev_needs_no_approval_and_a_blocked_gate_records_why(project: Path) -> 
 def test_unknown_environment_and_version_are_clear(project: Path) -> None:
     with pytest.raises(CreditopsError, match="unknown environment 'qa'"):
         release.release(from_process("qa"))
-    with pytest.raises(CreditopsError, match="no version 7"):
+    with pytest.raises(CreditopsError, match=r"no registered model named 'credit_default_model' in .*prod"):
         release.approve(from_process("prod"), "7", "ana", "why")
     with pytest.raises(CreditopsError, match="no earlier champion in staging that is approved and not withdrawn"):
         rollback(from_process("staging"), by="ana", reason="why")

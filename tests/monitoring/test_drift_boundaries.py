@@ -73,10 +73,13 @@ def test_the_summary_counts_levels_and_the_rate_shift_in_points() -> None:
     )
     report = DriftReport(800, 3000, features, 0.219, 0.327, SETTINGS)
     assert report.summary() == (
-        "1 of 3 features drifted, 1 to watch; predicted default rate 21.9% → 32.7% (+10.8 percentage points)"
+        "1 of 3 features drifted, 1 to watch; mean predicted probability of default 21.9% → 32.7%"
+        " (+10.8 percentage points)"
     )
     calm = DriftReport(800, 3000, features[2:], 0.2, 0.19, SETTINGS)
-    assert calm.summary() == "0 of 1 features drifted; predicted default rate 20.0% → 19.0% (-1.0 percentage points)"
+    assert calm.summary() == (
+        "0 of 1 features drifted; mean predicted probability of default 20.0% → 19.0% (-1.0 percentage points)"
+    )
 
 
 @pytest.mark.parametrize(

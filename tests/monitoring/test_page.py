@@ -4,12 +4,13 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from creditops.config.environments import MonitoringSettings
 from creditops.data.contract import uci
 from creditops.data.synth import synthesize
 from creditops.monitoring.drift import compare
-from creditops.monitoring.page import _amount, render
+from creditops.monitoring.page import _amount, _decile_shares, interval_labels, render
 
 
 def _columns(frame):
@@ -39,3 +40,30 @@ def test_the_page_leads_with_a_summary_and_draws_codes_amounts_and_age_each_thei
 
 def test_amounts_are_labelled_compactly() -> None:
     assert [_amount(v) for v in (0, 999, 12_345, 1_500_000, -20_000)] == ["0", "999", "12.3k", "1.5M", "-20k"]
+
+
+def test_amounts_are_labelled_compactly_and_fractions_keep_their_digits() -> None:
+    assert [_amount(v) for v in (0.5, 12.25, -0.125)] == ["0.5", "12.25", "-0.125"]
+
+
+def test_each_amount_bin_is_labelled_with_its_true_interval() -> None:
+    # A value equal to a cut belongs to the bin above it: the labels say so
+    assert interval_labels(np.array([0.0, 120.0, 5_000.0])) == ["< 0", "0 to < 120", "120 to < 5k", "≥ 5k"]
+    assert interval_labels(np.array([])) == ["all"]
+
+
+def test_zero_lands_in_a_bin_whose_label_contains_it_on_an_amount_with_many_zeros() -> None:
+    # Given a PAY_AMT2-like column where a fifth of the rows are 0
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"PAY_AMT2": np.where(rng.random(5_000) < 0.2, 0.0, rng.integers(1, 20_000, 5_000))})
+    values = frame["PAY_AMT2"].to_numpy(dtype=float)
+    # When its reference deciles are drawn
+    labels, (reference, _live) = _decile_shares(values, values)
+    # Then the bin holding the zeros says it holds 0, and holds at least their share
+    zeros = float(np.mean(values == 0))
+    assert zeros > 0.15
+    assert (labels[0], reference[0]) == ("< 0", 0)
+    assert labels[1].startswith("0 to < ")
+    assert reference[1] >= zeros
+    assert "≤0" not in labels
+    assert abs(reference.sum() - 1) < 1e-9

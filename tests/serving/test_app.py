@@ -101,8 +101,8 @@ def test_metrics_count_requests_errors_and_latency_per_route(client: TestClient)
     assert 'creditops_request_seconds_count{deployment="blue",route="/invocations"} 1.0' in text
 
 
-@pytest.mark.parametrize("path", ["/version", "/metrics", "/docs", "/openapi.json", "/redoc", "/nowhere"])
-def test_with_a_key_only_the_probes_answer_without_it(loaded: LoadedModel, path: str) -> None:
+@pytest.mark.parametrize("path", ["/version", "/metrics", "/nowhere"])
+def test_with_a_key_only_the_probes_and_docs_answer_without_it(loaded: LoadedModel, path: str) -> None:
     client = TestClient(create_app(loaded, ServiceSettings(api_key="s3cret")))
     assert client.get(path).status_code == 401
     assert client.get(path, headers={"authorization": "Bearer wrong"}).status_code == 401
@@ -155,3 +155,24 @@ def test_a_bad_explain_is_a_400_naming_the_range(client: TestClient, query: str)
         return
     assert answer.status_code == 400
     assert "explain must be a whole number of reasons from 1 to 10" in answer.json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json", "/static-offline-docs/swagger-ui.css"])
+def test_the_docs_open_in_a_browser_without_the_key(loaded: LoadedModel, path: str) -> None:
+    # Given an app that needs a key, a browser (no Authorization header) reads the API's documentation
+    client = TestClient(create_app(loaded, ServiceSettings(api_key="s3cret")))
+    answer = client.get(path)
+    assert answer.status_code == 200
+    assert "s3cret" not in answer.text
+    # … but the documentation paths take nothing else without the key, and what names the model stays locked
+    assert client.post(path, json={}).status_code == 401
+    assert client.get("/version").status_code == 401
+
+
+def test_the_docs_declare_the_bearer_key_on_every_route_but_the_probes(loaded: LoadedModel) -> None:
+    schema = TestClient(create_app(loaded, ServiceSettings(api_key="s3cret"))).get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    assert schema["paths"]["/score"]["post"]["security"] == [{"bearer": []}]
+    assert schema["paths"]["/version"]["get"]["security"] == [{"bearer": []}]
+    assert schema["paths"]["/health"]["get"]["security"] == []
+    assert "credit_default_model" not in json.dumps(schema)  # the docs do not name the model

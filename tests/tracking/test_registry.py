@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,13 +35,32 @@ def test_loading_a_folder_that_is_not_a_model_is_refused(tmp_path: Path) -> None
 
 def test_unknown_references_are_named(context: Context) -> None:
     store = Registry(context.store_uri)
-    with pytest.raises(CreditopsError, match="no registered model named 'nope'"):
-        store.resolve("nope")
-    with pytest.raises(CreditopsError, match="no version with alias 'champion': it has no aliases yet"):
-        store.resolve("models:/nope@champion")
-    with pytest.raises(CreditopsError, match=r"no version 99: it has no versions yet$"):
-        store.resolve("models:/nope/99")
+    for reference in ("nope", "models:/nope@champion", "models:/nope/99"):
+        with pytest.raises(CreditopsError, match=r"no registered model named 'nope' in .*: it has no registered"):
+            store.resolve(reference)
     assert store.champion("nope") is None
+
+
+def test_a_misspelt_model_is_refused_as_unknown_with_the_registered_names_closest_first(context: Context) -> None:
+    # Given a store with three registered models
+    client = mlflow.MlflowClient(context.store_uri, context.store_uri)
+    for name in ("zeta", "churn_model", "credit_default_model"):
+        client.create_registered_model(name)
+    store = Registry(context.store_uri)
+    # When a version of a misspelt name is asked for, by alias, number or name
+    for reference in ("models:/credit_defualt_model@champion", "credit_defualt_model/1", "credit_defualt_model"):
+        with pytest.raises(CreditopsError) as refused:
+            store.resolve(reference)
+        # Then the model is said not to exist, and the registered ones are listed, the closest first
+        message = str(refused.value)
+        assert message.startswith("no registered model named 'credit_defualt_model' in sqlite:///")
+        assert message.endswith(": the registered models are credit_default_model, churn_model, zeta")
+    with pytest.raises(CreditopsError, match="the registered models are credit_default_model"):
+        store.require("credit_defualt_model")
+    store.require("zeta")  # a registered name passes
+    # A registered model without any version is named as such, not as unknown
+    with pytest.raises(CreditopsError, match=r"^model 'zeta' has no version with alias 'champion': it has no"):
+        store.resolve("models:/zeta@champion")
 
 
 def _registered(context: Context, model, name: str, versions: int) -> Registry:

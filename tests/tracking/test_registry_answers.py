@@ -81,5 +81,5 @@ def test_an_absent_version_is_not_found_not_a_failure(tmp_path: object) -> None:
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     registry = Registry(uri)
     assert registry.versions("credit_default_model") == []
-    with pytest.raises(CreditopsError, match="has no version"):
+    with pytest.raises(CreditopsError, match="no registered model named 'credit_default_model'"):
         registry.resolve("credit_default_model/3")

@@ -11,7 +11,7 @@ agent that disappears leaves them where the next agent finds them.
 
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -289,6 +289,16 @@ class AzureMLTarget:
             raise CreditopsError(f"endpoint {self.name} has no live deployment: name one with --deployment")
         text = self.ml.online_deployments.get_logs(name=chosen, endpoint_name=self.name, lines=lines)
         return LogTail(f"deployment {chosen} on Azure ML", str(text).splitlines())
+
+    def follow(self, deployment: str | None, stop: Callable[[], bool]) -> Iterator[str]:
+        raise CreditopsError(
+            "--follow reads a local endpoint's log as it grows; Azure ML gives a deployment's log in one piece:"
+            f" run 'creditops endpoint logs {self.name}' again"
+        )
+
+    def note(self, message: str) -> None:
+        """Nothing: Azure ML's logs are the deployments' own, which creditops does not write to; the
+        rollout's messages are printed by the command that runs it."""
 
     def show(self) -> EndpointView:
         """The endpoint as `endpoint show` prints it (Azure ML reports no health of its parts here)."""

@@ -1,8 +1,13 @@
 """The Typer app and what every command group shares: consoles, the --env option, the context."""
 
+import io
 import os
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import typer
 from rich.console import Console
@@ -31,6 +36,7 @@ RequestFile = Annotated[
 OutputOption = Annotated[
     Literal["table", "json"], typer.Option("--output", "-o", help="table (for people) or json (stable keys)")
 ]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show MLflow's own messages too")]
 
 console = Console()
 errors = Console(stderr=True)
@@ -66,6 +72,12 @@ def _options(
     ] = False,
 ) -> None:
     """Train, evaluate, register, serve and promote the credit-default model."""
+
+
+def stdout_is_terminal() -> bool:
+    """Whether a person reads stdout; asked of the stream itself, not of rich, which FORCE_COLOR (set by
+    some CI runners) would make say yes to a pipe."""
+    return sys.stdout.isatty()
 
 
 def emit_json(payload: Any) -> None:
@@ -116,3 +128,24 @@ def api_key(variable: str | None) -> str | None:
     if not key:
         raise CreditopsError(f"environment variable {variable} is empty or not set: export the API key there")
     return key
+
+
+MLFLOW_CHATTER: Final = re.compile(
+    r"^(Successfully registered model|Created version|Registered model .* already exists|"
+    r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d INFO )"
+)
+"""MLflow's own progress lines (store migrations, registrations): noise beside creditops' display."""
+
+
+@contextmanager
+def mlflow_messages(*, shown: bool) -> Iterator[None]:
+    """MLflow writes its progress lines to stderr while a command runs; hold them back and, at its end, show
+    what is not chatter (a warning, an error), or everything when `shown` (--verbose)."""
+    held = io.StringIO()
+    try:
+        with redirect_stderr(held):
+            yield
+    finally:
+        kept = [line for line in held.getvalue().splitlines() if shown or not MLFLOW_CHATTER.match(line)]
+        if kept:
+            print("\n".join(kept), file=sys.stderr)

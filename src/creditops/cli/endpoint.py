@@ -170,14 +170,26 @@ def endpoint_logs(
         str | None, typer.Option(help="Only the lines of this deployment (on Azure ML: its own log)")
     ] = None,
     env: CommandEnv = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Then print lines as they are written, until Ctrl-C")
+    ] = False,
 ) -> None:
-    """The end of the endpoint's log: its workers, restarts and every deployment's errors (like get-logs)."""
+    """The end of the endpoint's log: its workers, restarts, every deployment's errors and what rollouts
+    did (like get-logs); with --follow, then each new line as it comes."""
     _context, target = _target(ctx, env, name)
+    following = target.follow(deployment, lambda: False) if follow else None  # from before the tail is read
     found = target.logs(tail, deployment)
-    if not found.lines:
+    if found.lines:
+        console.print("\n".join(found.lines), markup=False, highlight=False, soft_wrap=True)
+    elif following is None:
         _say(f"the log of endpoint {name} is empty ({found.source})")
         return
-    console.print("\n".join(found.lines), markup=False, highlight=False, soft_wrap=True)
+    if following is not None:
+        try:
+            for line in following:
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
+        except KeyboardInterrupt:
+            return
 
 
 @endpoint_app.command("get-credentials")

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from creditops.cli.app import EnvOption, OutputOption, app, console, context_for, emit_json, errors, group
+from creditops.cli.app import EnvOption, OutputOption, Verbose, app, console, context_for, emit_json, errors, group
 from creditops.tracking import names
 
 gate_app = group("gate", "The promotion gate and its evidence.")
@@ -45,14 +45,29 @@ def gate_report(
 
 @gate_app.command("pending")
 def gate_pending(env: EnvOption = "dev", output: OutputOption = "table") -> None:
-    """Print the version awaiting approval in an environment (exit 1 when none)."""
+    """Print the version awaiting approval in an environment (exit 1 when none): on a terminal a sentence
+    naming the command that approves it; otherwise the bare version (`version=$(creditops gate pending)`);
+    json: version, environment, registered_by, awaiting_since."""
+    from creditops.cli.app import stdout_is_terminal
     from creditops.flow.release import pending_candidate
 
     pending = pending_candidate(context_for(env))
     if output == "json":
-        emit_json({"environment": env, "version": pending})
+        emit_json(pending.as_dict())
         return
-    console.print(pending, highlight=False)
+    if not stdout_is_terminal():  # scripts read the bare version: what operations/*.sh and CI depend on
+        typer.echo(pending.version)
+        return
+    known = [f"registered by {pending.registered_by}"] if pending.registered_by else []
+    known += [f"waiting since {pending.awaiting_since}"] if pending.awaiting_since else []
+    details = f" ({', '.join(known)})" if known else ""
+    console.print(
+        f"version {pending.version} awaits approval in {env}{details}:"
+        f' creditops approve --env {env} --version {pending.version} --reason "…"',
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -113,7 +128,13 @@ def rollback(
 @ci_app.command("pr-validation")
 def ci_pr_validation(
     reports: Annotated[Path, typer.Option(help="Folder for JUnit and coverage XML")] = Path("reports"),
-    skip: Annotated[str, typer.Option(help="Comma-separated stages to skip")] = "",
+    skip: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated stages to leave out (listed as skipped): lint, security, unit, e2e, mutation,"
+            " integration, smoke; e2e and mutation take most of the time"
+        ),
+    ] = "",
     smoke_on: Annotated[
         str,
         typer.Option(
@@ -122,7 +143,8 @@ def ci_pr_validation(
         ),
     ] = "local",
 ) -> None:
-    """Lint, security scan, unit tests, integration test and a smoke test on an ephemeral endpoint."""
+    """The checks of `make test` (lint, security, unit, e2e, mutation), then the pipeline in a throwaway store
+    and a smoke test on an ephemeral endpoint: about 14 minutes on a 2-core machine; --skip shortens it."""
     import os
 
     from creditops.azure.workspace import WORKSPACE_VARIABLES, require_workspace
@@ -139,19 +161,24 @@ def ci_pr_validation(
     skipped = tuple(stage.strip() for stage in skip.split(",") if stage.strip())
     results = run_pr_validation(Path.cwd(), reports, skip=skipped, say=console.print, azure_workspace=workspace)
     console.print(stages_table(results))
-    if not all(result.passed for result in results):
+    if any(result.failed for result in results):
         raise typer.Exit(1)
 
 
 @ci_app.command("release")
-def ci_release(env: EnvOption = "dev", port: PortOption = None, allow_dirty: AllowDirty = False) -> None:
+def ci_release(
+    env: EnvOption = "dev", port: PortOption = None, allow_dirty: AllowDirty = False, verbose: Verbose = False
+) -> None:
     """Retrain with this code on the environment's data, gate, and promote once approved.
 
     Exit 3 means: awaiting approval (the message names the command that approves).
     """
+    from creditops.cli.app import mlflow_messages
     from creditops.flow.release import release
 
-    release(context_for(env), say=console.print, port=port, allow_dirty=allow_dirty)
+    context = context_for(env)
+    with mlflow_messages(shown=verbose):
+        release(context, say=console.print, port=port, allow_dirty=allow_dirty)
 
 
 @ci_app.command("monitor")
@@ -162,6 +189,7 @@ def ci_monitor(
     ] = None,
     port: PortOption = None,
     allow_dirty: AllowDirty = False,
+    verbose: Verbose = False,
 ) -> None:
     """What the scheduled monitoring job does: check drift and outcomes; when either calls for it, run the
     release (retrain with this code on the environment's data, gate, approval), with the pages attached.
@@ -169,6 +197,7 @@ def ci_monitor(
     Exit 0: nothing calls for retraining, or the release went through; 3: the retrained version awaits
     approval; 4: retraining was called for but made nothing to promote (the message says why).
     """
+    from creditops.cli.app import mlflow_messages
     from creditops.flow.monitoring import DRIFT_EXIT, monitor
     from creditops.flow.release import release
     from creditops.views import findings_table
@@ -181,7 +210,8 @@ def ci_monitor(
         console.print("nothing calls for retraining", highlight=False)
         return
     console.print(f"retraining in {env}: {'; '.join(reasons)}", highlight=False, soft_wrap=True)
-    record = release(context, say=console.print, port=port, allow_dirty=allow_dirty, attachments=findings.pages)
+    with mlflow_messages(shown=verbose):
+        record = release(context, say=console.print, port=port, allow_dirty=allow_dirty, attachments=findings.pages)
     if record is None:
         data = context.env.data.path
         console.print(

@@ -1,17 +1,23 @@
 """`creditops run` and `creditops models`: the training pipeline and the registered versions."""
 
-import io
-import re
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from creditops.cli.app import CommandEnv, OutputOption, app, console, context_for, emit_json, group, group_context
+from creditops.cli.app import (
+    CommandEnv,
+    OutputOption,
+    Verbose,
+    app,
+    console,
+    context_for,
+    emit_json,
+    group,
+    group_context,
+    mlflow_messages,
+)
 from creditops.errors import CreditopsError
 
 models_app = group("models", "Registered model versions, aliases and lineage.", environment_option=True)
@@ -33,7 +39,7 @@ def run(
         Path | None, typer.Option(help="Also write the run summary (stages, metrics, version) as JSON")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display: the summary only (CI)")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show MLflow's own messages too")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Run the training pipeline: check data, prep, train, evaluate vs champion, register."""
     from creditops.config.modelling import load_modelling_config
@@ -49,7 +55,7 @@ def run(
             f"data file not found: {source}; create it with "
             f"'creditops data synth --rows 30000 --seed 2005 --output {source}' or pass --data"
         )
-    with _progress(quiet) as progress, _mlflow_messages(shown=verbose):
+    with _progress(quiet) as progress, mlflow_messages(shown=verbose):
         task = progress.add_task("starting", total=None)
 
         def show(stage: str, seconds: float | None) -> None:
@@ -72,27 +78,6 @@ def _progress(quiet: bool) -> Progress:
     return Progress(*columns, console=console, transient=True, disable=quiet)
 
 
-MLFLOW_CHATTER: Final = re.compile(
-    r"^(Successfully registered model|Created version|Registered model .* already exists|"
-    r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d INFO )"
-)
-"""MLflow's own progress lines (store migrations, registrations): noise beside creditops' display."""
-
-
-@contextmanager
-def _mlflow_messages(*, shown: bool) -> Iterator[None]:
-    """MLflow writes its progress lines to stderr while the display runs; hold them back and, after the
-    run, show what is not chatter (a warning, an error), or everything with --verbose."""
-    held = io.StringIO()
-    try:
-        with redirect_stderr(held):
-            yield
-    finally:
-        kept = [line for line in held.getvalue().splitlines() if shown or not MLFLOW_CHATTER.match(line)]
-        if kept:
-            print("\n".join(kept), file=sys.stderr)
-
-
 @models_app.command("list")
 def models_list(
     ctx: typer.Context,
@@ -107,6 +92,8 @@ def models_list(
     from creditops.views import versions_table
 
     registry = Registry(group_context(ctx, env).store_uri)
+    if name:
+        registry.require(name)  # a misspelt name is an error naming the registered ones, not an empty table
     names = [name] if name else registry.names()
     if output == "json":
         emit_json({each: [asdict(version) for version in registry.versions(each)] for each in names})

@@ -6,16 +6,20 @@ from typing import Annotated
 import typer
 
 from creditops.cli.app import CommandEnv, app, console, context_for
+from creditops.serving.protocol import MAX_REASONS
 
 
 @app.command()
 def score(
     model: Annotated[str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder")],
     data: Annotated[Path, typer.Option(help="Portfolio to score: .parquet, .csv, .xlsx or .xls")],
-    output: Annotated[Path, typer.Option(help="Scored file: .parquet or .csv (invalid rows: OUTPUT.invalid.csv)")],
+    output: Annotated[Path, typer.Option(help="Scored file: .parquet or .csv (invalid rows: <stem>.invalid.csv)")],
     chunk_rows: Annotated[int, typer.Option(min=1_000, help="Rows read, checked and scored at a time")] = 200_000,
     explain: Annotated[
-        int, typer.Option(min=0, max=5, help="Give each row its K principal reasons (codes and sentences); 0: none")
+        int,
+        typer.Option(
+            min=0, max=MAX_REASONS, help="Give each row its K principal reasons (codes and sentences); 0: none"
+        ),
     ] = 0,
     no_logging: Annotated[bool, typer.Option("--no-logging", help="Do not record the batch in MLflow")] = False,
     env: CommandEnv = None,
@@ -46,7 +50,8 @@ def score(
     rate = f"{result.default_rate:.1%}"
     console.print(
         f"scored {result.scored:,} of {result.rows:,} rows with {loaded.name} version {loaded.version} into"
-        f" {result.output} in {result.seconds:.1f} s; predicted default rate {rate}",
+        f" {result.output} in {result.seconds:.1f} s; share predicted to default {rate}"
+        f" (at threshold {loaded.threshold:g})",
         highlight=False,
     )
     if result.invalid_output is not None:

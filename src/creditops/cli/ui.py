@@ -1,7 +1,6 @@
 """`creditops ui`: MLflow's UI on an environment's store, to browse its runs and versions."""
 
 import os
-import subprocess  # nosec B404
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +23,8 @@ def ui(
     ] = None,
 ) -> None:
     """Start the MLflow UI on the store of an environment (or of the local workspace); Ctrl-C stops it."""
+    from creditops.tracking.server import quiet_warnings
+
     context = context_for(env)
     where = f"the {env} store" if env else "the workspace's store"
     if context.store_uri.startswith(("http://", "https://")):
@@ -40,9 +41,7 @@ def ui(
     )
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", context.store_uri]
     command += ["--host", "127.0.0.1", "--port", str(chosen), "--workers", "1"]
-    environ = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    try:
-        # a fixed argument list and no shell
-        subprocess.run(command, env=environ, check=False)  # nosec B603
-    except KeyboardInterrupt:
-        console.print("MLflow UI stopped")
+    environ = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **quiet_warnings(os.environ)}
+    stopped_by = processes.run_attached(command, env=environ)  # Ctrl-C or a kill of this pid stops MLflow too
+    if stopped_by is not None:
+        console.print("MLflow UI stopped", highlight=False)

@@ -159,7 +159,9 @@ class MonitoringSettings(_Section):
 
     psi: float = Field(0.25, gt=0, description="Population stability index above which a feature drifts")
     p_value: float = Field(0.01, gt=0, lt=1, description="...and its distribution test's p-value below this")
-    default_rate_shift: float = Field(0.05, gt=0, lt=1, description="Largest shift of the predicted default rate")
+    default_rate_shift: float = Field(
+        0.05, gt=0, lt=1, description="Largest shift of the mean predicted probability of default"
+    )
     min_rows: int = Field(200, ge=10, description="Fewest logged rows to judge")
     min_auc: float = Field(
         0.7, gt=0.5, lt=1, description="Production ROC AUC on observed outcomes below which the model is retrained"
@@ -236,6 +238,18 @@ def load_environment(name: str, directory: Path = ENVIRONMENTS_DIR) -> Environme
         raise ConfigError(f"{path} declares name {environment.name!r}; it must be {name!r}")
     environment._built_in = built_in
     return environment
+
+
+def endpoint_environment(name: str, directory: Path = ENVIRONMENTS_DIR) -> str | None:
+    """The environment whose file names endpoint `name` (`endpoint.name`), if any; a file that does not load
+    is passed over (this only suggests an --env)."""
+    for environment in ENVIRONMENTS:
+        try:
+            if load_environment(environment, directory).endpoint.name == name:
+                return environment
+        except (ConfigError, OSError):
+            continue
+    return None
 
 
 def environment_lock_hash() -> str:

@@ -2,6 +2,7 @@
 values, labels and IDs."""
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -11,19 +12,32 @@ from pandera.errors import SchemaErrors
 from creditops.data.contract import Contract
 from creditops.errors import DataError
 
+EXAMPLES: Final = 5
+"""Failing rows shown per check, with their values: enough to find the pattern, few enough for one line."""
+
 
 @dataclass(frozen=True)
 class CheckFailure:
-    """One failing check on one column, with how many rows fail it."""
+    """One failing check on one column, with how many rows fail it and up to `EXAMPLES` of them: each as
+    (row, value), the row named by the contract's ID column ("ID 17") or else by its number in the data
+    ("row 3", the first data row being row 1)."""
 
     check: str
     column: str
     rows: int
+    examples: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         if self.check == "required_column":
             return f"required_column: '{self.column}' is missing"
-        return f"{self.check} on '{self.column}': {self.rows} row(s)"
+        return f"{self.check} on '{self.column}': {self.rows} row(s)" + (
+            f", e.g. {self.shown_examples}" if self.examples else ""
+        )
+
+    @property
+    def shown_examples(self) -> str:
+        """'ID 5 = 9, ID 6 = 9': each example row and its offending value."""
+        return ", ".join(f"{row} = {value}" for row, value in self.examples)
 
 
 class DataCheckError(DataError):
@@ -151,27 +165,64 @@ def _summarise(frame: pd.DataFrame, cases: pd.DataFrame, contract: Contract) -> 
     failures = []
     for (check, column), group in cases.groupby(["check", "column"], sort=True):
         if check == "integer_type":
-            rows = _count_non_integers(frame[column])
+            failing = _non_integers(frame[column])
+            rows = int(failing.sum())
             if rows == 0:
                 continue
+            labels = list(frame.index[failing.to_numpy()][:EXAMPLES])
+            values = list(frame[column].to_numpy()[failing.to_numpy()][:EXAMPLES])
         elif column in mistyped and check != "missing_values":
             continue
         else:
-            rows = group["index"].dropna().nunique()
-        failures.append(CheckFailure(str(check), str(column), int(rows)))
+            located = group.dropna(subset=["index"]).drop_duplicates("index")
+            rows = len(located)
+            labels = list(located["index"][:EXAMPLES])
+            values = list(located["failure_case"][:EXAMPLES])
+        examples = _examples(frame, contract, labels, values)
+        failures.append(CheckFailure(str(check), str(column), int(rows), examples))
     return tuple(failures)
 
 
-def _count_non_integers(values: pd.Series) -> int:
+def _examples(
+    frame: pd.DataFrame, contract: Contract, labels: list[object], values: list[object]
+) -> tuple[tuple[str, str], ...]:
+    """(row, value) of each failing row: its ID where the contract has an ID column the data holds, else its
+    number in the data (1: the first data row)."""
+    if not labels or not frame.index.is_unique:
+        return ()
+    ids = contract.id_column if contract.id_column in frame else None
+    shown = []
+    for position, value in zip(frame.index.get_indexer(pd.Index(labels)), values, strict=True):
+        if position < 0:
+            continue
+        row = f"{ids} {_shown(frame[ids].iat[int(position)])}" if ids is not None else f"row {position + 1}"
+        shown.append((row, _shown(value)))
+    return tuple(shown)
+
+
+def _shown(value: object) -> str:
+    """A value as a person reads it in the data: a missing one as 'missing', long text cut at 40 characters."""
+    if (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float | np.floating) and np.isnan(value))
+    ):
+        return "missing"
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:40]}…"
+
+
+def _non_integers(values: pd.Series) -> pd.Series:
     """Rows whose value is present but not a whole number; all rows when whole numbers are stored
     as floats without any missing value (a missing value alone is reported as missing_values)."""
     numeric = pd.to_numeric(values, errors="coerce")
     present = values.notna()
     whole = numeric.notna() & (numeric % 1 == 0)
-    non_integers = int((present & ~whole).sum())
-    if non_integers or not present.all():
+    non_integers = present & ~whole
+    if non_integers.any() or not present.all():
         return non_integers
-    return int(present.sum())
+    return present
 
 
 def _check_name(raw: object) -> str:

@@ -58,12 +58,14 @@ def rollout(
     remember: bool = True,
 ) -> RolloutReport:
     """Blue/green: deploy to the idle colour, smoke-test it, mirror live traffic to it (when asked),
-    shift traffic step by step, then retire the old deployment."""
+    shift traffic step by step, then retire the old deployment. Each step, and a failure's reason and
+    the restore, also go to the endpoint's log (`creditops endpoint logs`)."""
     bad_steps = rollout_steps_problem(steps)
     if bad_steps is not None:
         raise CreditopsError(bad_steps)
     if not 0 <= mirror_percent <= 100:
         raise CreditopsError(f"mirror traffic must be 0..100 percent, not {mirror_percent}")
+    say = _logged(target, say)
     with target.changing(f"rollout of {model_uri}", say), cooperative():
         live = target.live()
         idle = next(colour for colour in BLUE_GREEN if live is None or colour != live.name)
@@ -96,9 +98,12 @@ def rollout(
             target.restore(plan)
             if isinstance(failure, Interrupted | KeyboardInterrupt):
                 signal_name = str(failure) or "Ctrl-C"
-                raise CreditopsError(
+                stopped = (
                     f"rollout of {model_uri} interrupted ({signal_name}): traffic restored to {plan.weights_before()}"
-                ) from None
+                )
+                target.note(stopped)
+                raise CreditopsError(stopped) from None
+            target.note(f"rollout of {model_uri} failed: {failure}; traffic restored to {plan.weights_before()}")
             if isinstance(failure, CreditopsError):
                 raise CreditopsError(f"rollout of {model_uri} rolled back: {failure}") from failure
             raise
@@ -106,7 +111,18 @@ def rollout(
             target.retire(live, remember)
             say(f"retired {live.name}")
         target.record_plan(None)
+        target.note(f"rollout of {model_uri} done: {idle} serves it")
         return report
+
+
+def _logged(target: Target, say: Say) -> Say:
+    """`say`, each message also written to the endpoint's log."""
+
+    def both(message: str) -> None:
+        say(message)
+        target.note(message)
+
+    return both
 
 
 def rollback(target: Target, request_body: bytes, say: Say = print) -> Deployment:

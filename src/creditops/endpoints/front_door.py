@@ -25,7 +25,7 @@ from creditops.endpoints.state import Deployment, Endpoint, read_state
 from creditops.errors import CreditopsError
 from creditops.files import write_json
 from creditops.serving.app import Answer, ASGIReceive, ASGISend, ScoringApp, ServiceSettings
-from creditops.serving.auth import authorized, expected_authorization
+from creditops.serving.auth import authorized, expected_authorization, public_docs
 from creditops.serving.bounded import ConnectionLimits
 from creditops.serving.metrics import ServiceMetrics
 from creditops.serving.model import LoadedModel
@@ -200,7 +200,7 @@ class FrontDoor:
             ready = bool(routes.weighted)
             return await _reply(send, 200 if ready else 503, {"ready": ready, "deployments": sorted(routes.slots)})
         headers = dict(scope["headers"])
-        if not authorized(headers, self.expected):
+        if not authorized(headers, self.expected) and not public_docs(scope["method"], path):
             return await _reply(send, 401, {"error": KEY_MESSAGE})
         if path == "/metrics":
             await _send(send, 200, self.metrics.exposition(), self.metrics.content_type.encode())

@@ -18,6 +18,8 @@ STATE_FILE = "state.json"
 KEY_FILE = "key"
 LOG_FOLDERS: Final = ("requests", "logs")
 """What `endpoint delete --keep-logs` keeps: the request log and the processes' logs."""
+LOG_FILE: Final = "front-door.log"
+"""The endpoint's log, in its `logs` folder: its supervisor's and workers' output, and what rollouts did."""
 STRICT: Final = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 """How the state file is read: every field of its own type, no unknown key, so a hand-edited or truncated
 file is refused whole when read, never half-applied and failing later."""
@@ -135,10 +137,14 @@ def exists(root: Path, name: str) -> bool:
     return (folder(root, name) / STATE_FILE).is_file()
 
 
+class NoEndpointError(CreditopsError):
+    """No endpoint of that name under the endpoints folder asked."""
+
+
 def load(root: Path, name: str) -> Endpoint:
     path = folder(root, name) / STATE_FILE
     if not path.is_file():
-        raise CreditopsError(f"no endpoint named {name!r}: create it with '{endpoint_command(root)} create {name}'")
+        raise NoEndpointError(f"no endpoint named {name!r}: create it with '{endpoint_command(root)} create {name}'")
     return read_state(path)
 
 

@@ -36,6 +36,16 @@ class StageResult:
     passed: bool
     seconds: float
     detail: str
+    skipped: bool = False
+
+    @classmethod
+    def not_run(cls, name: str) -> "StageResult":
+        """A stage left out with --skip: listed, so a partial run never reads as a complete one."""
+        return cls(name, passed=False, seconds=0.0, detail="not run (--skip)", skipped=True)
+
+    @property
+    def failed(self) -> bool:
+        return not (self.passed or self.skipped)
 
 
 def run_pr_validation(
@@ -46,8 +56,8 @@ def run_pr_validation(
     say: Say = print,
     azure_workspace: Mapping[str, str] | None = None,
 ) -> list[StageResult]:
-    """Run every stage not in `skip`; a failed stage does not stop the later ones. With
-    `azure_workspace`, the smoke test's ephemeral endpoint is on Azure ML."""
+    """Run every stage not in `skip` (those are listed as not run); a failed stage does not stop the later
+    ones. With `azure_workspace`, the smoke test's ephemeral endpoint is on Azure ML."""
     unknown = sorted(set(skip) - set(STAGES))
     if unknown:
         raise CreditopsError(f"unknown stage(s) {', '.join(unknown)}: the stages are {', '.join(STAGES)}")
@@ -65,6 +75,7 @@ def run_pr_validation(
     try:
         for name in STAGES:
             if name in skip:
+                results.append(StageResult.not_run(name))
                 continue
             say(f"stage {name} …")
             started = time.perf_counter()

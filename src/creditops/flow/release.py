@@ -5,6 +5,7 @@ built by the caller with `creditops.context.from_process(ENV)`.
 """
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -282,23 +283,44 @@ def _registered_already(context: Context, data: DataLocation) -> VersionInfo | N
     return Registry(context.store_uri).find_by_fingerprint(context.model_name, expected)
 
 
-def pending_candidate(context: Context) -> str:
+@dataclass(frozen=True)
+class Pending:
+    """The version awaiting approval in an environment: who registered it (whom four eyes keeps from
+    approving it) and when its gate decided it awaits approval, as its tags hold them."""
+
+    version: str
+    environment: str
+    registered_by: str | None
+    awaiting_since: str | None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+def pending_candidate(context: Context) -> Pending:
     """The newest version whose gate decision in the environment is awaiting approval."""
-    waiting = _pending_or_none(context)
+    env = context.env.name
+    registry = Registry(context.store_uri)
+    waiting = _pending_info(context, registry)
     if waiting is None:
-        env = context.env.name
         raise CreditopsError(f"no version awaits approval in {env}: run 'creditops ci release --env {env}' first")
-    return waiting
+    by = custody.registrant(context, registry, waiting)
+    return Pending(waiting.version, env, by, waiting.tags.get(names.GATE_DECIDED_AT))
 
 
 def _pending_or_none(context: Context) -> str | None:
+    waiting = _pending_info(context, Registry(context.store_uri))
+    return None if waiting is None else waiting.version
+
+
+def _pending_info(context: Context, registry: Registry) -> VersionInfo | None:
     env = context.env.name
-    for info in Registry(context.store_uri).versions(context.model_name):
+    for info in registry.versions(context.model_name):
         if (
             info.tags.get(names.GATE_DECISION) == names.AWAITING_APPROVAL
             and info.tags.get(names.GATE_ENVIRONMENT) == env
         ):
-            return info.version
+            return info
     return None
 
 
@@ -395,17 +417,17 @@ def _record(
         rollout=rollout,
     )
     evidence.record(registry, context.evidence_dir, fresh, record)
-    _refresh_card(context, fresh)
+    refresh_card(context, fresh)
     return record
 
 
-def _refresh_card(context: Context, version: VersionInfo) -> None:
-    """Write the version's model card again, now carrying this decision, and attach it to its run. A
-    card that cannot be written (its data gone, no right to attach) does not undo the decision."""
+def refresh_card(context: Context, version: VersionInfo, note: str = "") -> None:
+    """Write the version's model card again, now carrying the latest decision (and `note`), and attach it
+    to its run. A card that cannot be written (its data gone, no right to attach) does not undo the decision."""
     from creditops.report.build import card_for_version
 
     try:
-        path = card_for_version(context, f"{version.name}/{version.version}", None, None)
+        path = card_for_version(context, f"{version.name}/{version.version}", None, None, note)
         if version.run_id:
             Registry(context.store_uri, context.authenticated_user).attach_artifact(version.run_id, path, "report")
     except CreditopsError:

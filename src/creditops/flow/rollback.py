@@ -14,6 +14,7 @@ from creditops.endpoints.targets import target_for
 from creditops.errors import CreditopsError
 from creditops.flow import custody
 from creditops.flow.custody import LedgerEntry
+from creditops.flow.release import refresh_card
 from creditops.gate import evidence
 from creditops.say import Say
 from creditops.serving.samples import sample_request
@@ -55,6 +56,9 @@ def rollback(context: Context, *, by: str | None, reason: str, say: Say = print)
     registry.set_alias(context.model_name, names.PREVIOUS_CHAMPION, fallback.version)
     if current is not None:
         _withdraw(context, registry, current, restored, who, reason, at)
+        refresh_card(context, current)
+    since = f" since version {current.version} was rolled back on {at} by {who[0]}" if current is not None else ""
+    refresh_card(context, restored, f"Restored as the champion in {env}{since}: {reason}.")
     say(f"rolled back {env}: version {restored.version} is the champion again")
     return registry.describe(context.model_name, restored.version)
 

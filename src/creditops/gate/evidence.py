@@ -114,6 +114,14 @@ def record(registry: Registry, folder: Path, version: VersionInfo, evidence: Evi
     return path
 
 
+def history(registry: Registry, version: VersionInfo) -> list[dict[str, Any]]:
+    """Every decision record attached to the version's run (gate decisions and rollbacks), oldest first."""
+    if not version.run_id:
+        return []
+    records = [json.loads(text) for _, text in registry.run_artifact_texts(version.run_id, EVIDENCE_FOLDER)]
+    return sorted((record for record in records if isinstance(record, dict)), key=lambda r: str(r.get("decided_at")))
+
+
 def latest(registry: Registry, version: VersionInfo) -> EvidenceRecord:
     """The newest evidence record of a version."""
     if not version.run_id:

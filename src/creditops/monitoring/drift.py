@@ -1,5 +1,5 @@
 """Drift of live traffic against the training reference: PSI and a distribution test per feature, and
-the shift of the predicted default rate. Pure functions of arrays; thresholds as data."""
+the shift of the mean predicted probability of default. Pure functions of arrays; thresholds as data."""
 
 from dataclasses import dataclass
 from typing import Final
@@ -54,11 +54,11 @@ class DriftReport:
         return bool(self.drifted_features) or rate_shift_drifted(self.rate_shift, self.thresholds)
 
     def summary(self) -> str:
-        """'6 of 23 features drifted, 2 to watch; predicted default rate 21.9% → 32.7% (+10.8 points)'."""
+        """'6 of 23 features drifted, 2 to watch; mean predicted probability of default 21.9% → 32.7% (+10.8 …)'."""
         levels = [item.level(self.thresholds) for item in self.features]
         watched = f", {levels.count('watch')} to watch" if "watch" in levels else ""
         return (
-            f"{levels.count('drift')} of {len(levels)} features drifted{watched}; predicted default rate"
+            f"{levels.count('drift')} of {len(levels)} features drifted{watched}; mean predicted probability of default"
             f" {self.reference_rate:.1%} → {self.live_rate:.1%} ({100 * self.rate_shift:+.1f} percentage points)"
         )
 
@@ -84,7 +84,7 @@ def feature_level(psi: float, p_value: float, thresholds: DriftThresholds) -> st
 
 
 def rate_shift_drifted(rate_shift: float, thresholds: DriftThresholds) -> bool:
-    """The predicted default rate moved by more than the allowed shift, up or down."""
+    """The mean predicted probability of default moved by more than the allowed shift, up or down."""
     return abs(rate_shift) > thresholds.default_rate_shift
 
 
@@ -134,7 +134,7 @@ def compare(
     categorical: frozenset[str],
 ) -> DriftReport:
     """Drift of each column (`columns` name the matrices' columns; `categorical` those compared by their
-    codes) and of the predicted default rate. Empty cells are left out of a column's comparison, and a
+    codes) and of the mean predicted probability of default. Empty cells are left out of a column's comparison, and a
     column live traffic never sent (a protected column left out of the requests) is not judged."""
     features = []
     for position, name in enumerate(columns):

@@ -8,6 +8,7 @@ Reference and live are always side by side, with a legend, drifted features firs
 import base64
 import html
 import io
+import itertools
 from pathlib import Path
 from typing import Any, Final
 
@@ -50,8 +51,8 @@ def render(report: DriftReport, reference: np.ndarray, live: np.ndarray, title: 
         f"<p class='summary'>{html.escape(report.summary())}.</p>"
         f"<p>{report.rows:,} live rows against {report.reference_rows:,} reference rows. A feature drifts when its"
         f" PSI is over {thresholds.psi:g} and its test's p-value under {thresholds.p_value:g}; it is watched when"
-        f" its PSI is over {0.4 * thresholds.psi:.2g} without drifting. The predicted default rate may move"
-        f" ±{100 * thresholds.default_rate_shift:.1f} percentage points.</p>"
+        f" its PSI is over {0.4 * thresholds.psi:.2g} without drifting. The mean predicted probability of default"
+        f" may move ±{100 * thresholds.default_rate_shift:.1f} percentage points.</p>"
         "<table><tr><th>feature</th><th>PSI</th><th>test</th><th>p-value</th><th>level</th></tr>"
         f"{rows}</table><h2>Reference and live distributions</h2><div class='plots'>{plots}</div></body></html>"
     )
@@ -117,9 +118,16 @@ def _code_shares(reference: np.ndarray, live: np.ndarray) -> tuple[list[str], tu
 
 def _decile_shares(reference: np.ndarray, live: np.ndarray) -> tuple[list[str], tuple[np.ndarray, np.ndarray]]:
     cuts = np.unique(np.quantile(reference, np.linspace(0, 1, 11)[1:-1]))
-    bounds = [-np.inf, *cuts, np.inf]
-    labels = [f"≤{_amount(high)}" if np.isfinite(high) else f">{_amount(bounds[-2])}" for high in bounds[1:]]
-    return labels, (_shares(reference, cuts), _shares(live, cuts))
+    return interval_labels(cuts), (_shares(reference, cuts), _shares(live, cuts))
+
+
+def interval_labels(cuts: np.ndarray) -> list[str]:
+    """Each bin's true interval, as `_shares` fills it (a value equal to a cut goes to the bin above):
+    "< 0", "0 to < 120", …, "≥ 5k"."""
+    if not len(cuts):
+        return ["all"]
+    middle = [f"{_amount(low)} to < {_amount(high)}" for low, high in itertools.pairwise(cuts)]
+    return [f"< {_amount(cuts[0])}", *middle, f"≥ {_amount(cuts[-1])}"]
 
 
 def _shares(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
@@ -134,4 +142,4 @@ def _amount(value: float) -> str:
         return f"{value / 1_000_000:.3g}M"
     if size >= 1_000:
         return f"{value / 1_000:.3g}k"
-    return f"{value:.0f}"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.4g}"

@@ -178,7 +178,8 @@ def judge(
     threshold: float = 0.5,
     seed: int = 0,
 ) -> PerformanceReport:
-    """ROC AUC, Brier score, observed and predicted default rate with bootstrap intervals, and calibration."""
+    """ROC AUC, Brier score, observed default rate and mean predicted probability of default with bootstrap
+    intervals, and calibration."""
     if len(labels) < min_rows:
         raise TooLittleEvidenceError(
             f"only {len(labels)} outcomes met a logged prediction; need {min_rows} to judge: wait for more"

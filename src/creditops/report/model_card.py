@@ -60,6 +60,8 @@ class CardInputs:
     """The model's probabilities on `data` when the caller has them already (the pipeline's evaluation)."""
     gate: GateSettings = field(default_factory=GateSettings)
     """The limits the fairness figures are held to: the environment's gate settings."""
+    status: str = ""
+    """Where the version stands now (champion, rolled back / withdrawn, …); shown first when given."""
 
 
 def render(inputs: CardInputs, path: Path) -> Path:
@@ -74,6 +76,7 @@ def render(inputs: CardInputs, path: Path) -> Path:
     data = inputs.data if rows is None else inputs.data.iloc[rows]
     shown = (features, labels, probability) if rows is None else (features[rows], labels[rows], probability[rows])
     sections = [
+        f"<h2>Status</h2><p>{html.escape(inputs.status)}</p>" if inputs.status else "",
         _data_summary(contract, features, labels),
         _sampled(len(labels)),
         _metrics(labels, probability, inputs, shown[1], shown[2]),

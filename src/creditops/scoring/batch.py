@@ -31,7 +31,8 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What a batch scoring did: rows in, rows scored, rows refused, the predicted default rate."""
+    """What a batch scoring did: rows in, rows scored, rows refused, and the share predicted to default
+    (`default_rate`: classed 1 at the model's threshold; not the mean probability)."""
 
     rows: int
     scored: int
@@ -52,7 +53,7 @@ def score_file(
     explain: int = 0,
     progress: Progress | None = None,
 ) -> BatchResult:
-    """Score every row of `source` into `output` (.parquet or .csv); invalid rows into OUTPUT.invalid.csv.
+    """Score every row of `source` into `output` (.parquet or .csv); invalid rows into <stem>.invalid.csv beside it.
 
     With `explain` > 0, each row also gets its `explain` principal reasons (codes and sentences).
     """

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
 import creditops
-from creditops.serving.auth import authorized, expected_authorization
+from creditops.serving.auth import authorized, expected_authorization, public_docs
 from creditops.serving.errors import RequestError
 from creditops.serving.metrics import ServiceMetrics
 from creditops.serving.model import LoadedModel
@@ -122,8 +122,12 @@ class ScoringApp:
         self.metrics.observe(scope["path"], answer.status, time.perf_counter() - started)
 
     def _locked_out(self, scope: dict[str, Any]) -> bool:
-        """With a key, every route but the probes needs it: /version names the model, /docs the API."""
+        """With a key, every route but the probes and the API's documentation needs it (/version names the
+        model). The documentation opens without it in a browser, which cannot send a bearer header; the
+        key in a query string was refused, as URLs are logged and kept: see `auth.public_docs`."""
         if self.expected_key is None or scope["type"] != "http" or scope.get("path") in PROBES:
+            return False
+        if public_docs(scope.get("method", ""), scope.get("path", "")):
             return False
         return not authorized(dict(scope["headers"]), self.expected_key)
 
@@ -209,11 +213,20 @@ def _service_app(service: ScoringApp) -> FastAPI:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             schema["paths"].update(scoring_paths(service.loaded.model.contract))
+            _declare_bearer(schema)  # declared without a key too: behind a front door, the door holds it
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
     return app
+
+
+def _declare_bearer(schema: dict[str, Any]) -> None:
+    """Declare the bearer key on every route but the probes, so the docs' "Authorize" button sends it."""
+    schema.setdefault("components", {})["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            operation["security"] = [] if path in PROBES else [{"bearer": []}]
 
 
 def _media_type(headers: dict[bytes, bytes], accepted: tuple[str, ...]) -> str:

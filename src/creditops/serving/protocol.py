@@ -13,4 +13,5 @@ PROBE_HEADER: Final = "x-creditops-probe"
 OnInvalid = Literal["reject", "flag"]
 """reject: a row out of range or with an unknown code is a 422; flag: it is scored and carries warnings."""
 MAX_REASONS: Final = 10
-"""The most reason codes a scoring request may ask for per row."""
+"""The most reason codes a row may be given, wherever they are asked for: a scoring request (`?explain=K`,
+`"explain": K`), `creditops endpoint invoke --explain` and `creditops score --explain`."""

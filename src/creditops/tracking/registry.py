@@ -246,8 +246,15 @@ class Registry:
                 return info
         return found[0] if found else None
 
+    def require(self, name: str) -> None:
+        """Nothing when `name` is a registered model, else one line listing the registered ones, closest first."""
+        known = self.names()
+        if name not in known:
+            raise CreditopsError(_unknown_model(name, known, self.uri))
+
     def resolve(self, reference: str) -> VersionInfo:
-        """A version from `NAME`, `NAME@ALIAS`, `NAME/VERSION` or `models:/…` of those."""
+        """A version from `NAME`, `NAME@ALIAS`, `NAME/VERSION` or `models:/…` of those; a name that is not
+        registered is refused as such (with the registered names), never as a missing alias or version."""
         text = reference.removeprefix("models:/")
         if "@" in text:
             name, alias = text.split("@", 1)
@@ -263,9 +270,12 @@ class Registry:
             missing = f"model {name!r} has no version {number}" + _listing("its versions", existing)
         else:
             name = text
-            match = self.versions(name)[:1]
-            missing = f"no registered model named {name!r} in {self.uri}"
+            versions = self.versions(name)
+            match = versions[:1]
+            missing = f"model {name!r} has no versions yet"
         if not match:
+            if not versions:  # no version at all: most often a misspelt name, or another environment's store
+                self.require(name)
             raise CreditopsError(missing)
         return match[0]
 
@@ -491,6 +501,20 @@ def _info(item: Any, aliases: tuple[str, ...] | None = None) -> VersionInfo:
         run_id=item.run_id,
         created_ms=int(item.creation_timestamp or 0),
     )
+
+
+def _unknown_model(name: str, known: list[str], uri: str) -> str:
+    """'no registered model named X in URI: the registered models are A, B' (the closest to X first, at most
+    10), or ': it has no registered models yet'."""
+    import difflib
+
+    where = f"no registered model named {name!r} in {redacted(uri)}"
+    if not known:
+        return f"{where}: it has no registered models yet"
+    close = difflib.get_close_matches(name, known, n=len(known), cutoff=0.6)
+    ordered = [*close, *(each for each in known if each not in close)]
+    shown = ", ".join(ordered[:10]) + (f" and {len(ordered) - 10} more" if len(ordered) > 10 else "")
+    return f"{where}: the registered models are {shown}"
 
 
 def _listing(what: str, items: list[str]) -> str:

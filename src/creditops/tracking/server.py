@@ -14,11 +14,14 @@ import contextlib
 import importlib.util
 import os
 import pwd
+import re
 import secrets
 import shutil
 import stat
 import subprocess  # nosec B404
 import sys
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -37,6 +40,28 @@ NO_POSTGRES = (
     "PostgreSQL is not installed: install it (Debian: apt-get install postgresql) or use an existing one with"
     " --backend-store-uri postgresql://USER@HOST:PORT/DB"
 )
+
+
+STARLETTE_WSGI_WARNING = "starlette.middleware.wsgi is deprecated"
+"""How the warning begins that Starlette gives when its WSGI middleware is imported, as MLflow's server does
+(mlflow.server.fastapi_app, reached by `mlflow server`, `mlflow ui` and any import of mlflow.server.auth):
+meant for MLflow's maintainers, it reached creditops' users on every server command."""
+
+
+@contextlib.contextmanager
+def wsgi_warning_ignored() -> Iterator[None]:
+    """For the block, that one warning (its category and message) is not shown; every other warning is."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=re.escape(STARLETTE_WSGI_WARNING), category=UserWarning)
+        yield
+
+
+def quiet_warnings(environ: Mapping[str, str]) -> dict[str, str]:
+    """PYTHONWARNINGS for an MLflow server started with `environ`: that one warning ignored, the filters
+    `environ` sets kept."""
+    ours = f"ignore:{STARLETTE_WSGI_WARNING}:UserWarning"
+    given = environ.get("PYTHONWARNINGS")
+    return {"PYTHONWARNINGS": f"{given},{ours}" if given else ours}
 
 
 @dataclass
@@ -124,6 +149,7 @@ def start(
     arguments += ["--app-name", "creditops-auth"]  # basic-auth, and who registered each version (auth_app)
     environ = {**_auth_environ(home), **({"PGPASSFILE": str(pgpass)} if pgpass.is_file() else {})}
     environ["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # GenAI job runners (7 processes) creditops never uses
+    environ.update(quiet_warnings(os.environ))
     _bootstrap_admin(environ, log)
     pid = processes.start_command(arguments, log, env=environ)
     store = TeamStore(f"http://127.0.0.1:{port}", port, pid, _redacted(backend_uri), str(artifacts), data, pg_port)

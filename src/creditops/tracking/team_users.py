@@ -15,9 +15,12 @@ approvers: a tag on the marker model `creditops-approvers`, which `approve` and 
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from creditops.errors import CreditopsError
+
+if TYPE_CHECKING:
+    from mlflow.server.auth.client import AuthServiceClient
 
 APPROVERS: Final = "creditops-approvers"
 """The marker registered model only approvers (and admins) may edit."""
@@ -28,6 +31,16 @@ WORKSPACE: Final = "default"
 def _grants(role: str, model_name: str) -> tuple[tuple[str, str, str], ...]:
     trainer = (("experiment", "*", "EDIT"), ("registered_model", model_name, "EDIT"))
     return {"trainer": trainer, "approver": (*trainer, ("registered_model", APPROVERS, "EDIT"))}.get(role, ())
+
+
+def _auth_client(uri: str) -> "AuthServiceClient":
+    """MLflow's client of the store's accounts; imported without the Starlette warning that MLflow's server
+    modules give on import (see tracking.server)."""
+    from creditops.tracking.server import wsgi_warning_ignored
+
+    with wsgi_warning_ignored():
+        from mlflow.server.auth.client import AuthServiceClient
+    return AuthServiceClient(uri)
 
 
 @contextlib.contextmanager
@@ -50,10 +63,9 @@ def prepare(uri: str, admin: tuple[str, str], model_name: str = "credit_default_
     """Make the marker and project models and the MLflow roles behind the creditops roles (idempotent)."""
     import mlflow
     from mlflow.exceptions import MlflowException
-    from mlflow.server.auth.client import AuthServiceClient
 
     with signed_in(uri, admin):
-        client, auth = mlflow.MlflowClient(uri, uri), AuthServiceClient(uri)
+        client, auth = mlflow.MlflowClient(uri, uri), _auth_client(uri)
         for name in (APPROVERS, model_name):
             with contextlib.suppress(MlflowException):
                 client.create_registered_model(name)
@@ -68,13 +80,12 @@ def prepare(uri: str, admin: tuple[str, str], model_name: str = "credit_default_
 
 def set_role(uri: str, admin: tuple[str, str], user: str, role: str, model_name: str = "credit_default_model") -> None:
     """Give `user` exactly `role` on `model_name` (the roles it had on it are taken away)."""
-    from mlflow.server.auth.client import AuthServiceClient
 
     if role not in ROLES:
         raise CreditopsError(f"unknown role {role!r}: use {', '.join(ROLES)}")
     prepare(uri, admin, model_name)
     with signed_in(uri, admin), _refusals("manage users", "admin"):
-        auth = AuthServiceClient(uri)
+        auth = _auth_client(uri)
         roles = {made.name: made.id for made in auth.list_roles(WORKSPACE)}
         for held in auth.list_user_roles(user):
             if held.name.startswith("creditops-"):
@@ -87,30 +98,27 @@ def set_role(uri: str, admin: tuple[str, str], user: str, role: str, model_name:
 def add(
     uri: str, admin: tuple[str, str], user: str, password: str, role: str, model_name: str = "credit_default_model"
 ) -> None:
-    from mlflow.server.auth.client import AuthServiceClient
 
     if role not in ROLES:
         raise CreditopsError(f"unknown role {role!r}: use {', '.join(ROLES)}")
     if len(password) < 12:
         raise CreditopsError("the password must have at least 12 characters")
     with signed_in(uri, admin), _refusals("manage users", "admin"):
-        AuthServiceClient(uri).create_user(user, password)
+        _auth_client(uri).create_user(user, password)
     set_role(uri, admin, user, role, model_name)
 
 
 def remove(uri: str, admin: tuple[str, str], user: str) -> None:
-    from mlflow.server.auth.client import AuthServiceClient
 
     with signed_in(uri, admin), _refusals("manage users", "admin"):
-        AuthServiceClient(uri).delete_user(user)
+        _auth_client(uri).delete_user(user)
 
 
 def role_of(uri: str, admin: tuple[str, str], user: str) -> str:
     """The creditops role of `user`, as the store has it."""
-    from mlflow.server.auth.client import AuthServiceClient
 
     with signed_in(uri, admin), _refusals("manage users", "admin"):
-        auth = AuthServiceClient(uri)
+        auth = _auth_client(uri)
         if auth.get_user(user).is_admin:
             return "admin"
         held = [made.name for made in auth.list_user_roles(user)]

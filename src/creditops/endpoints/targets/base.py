@@ -6,7 +6,7 @@ run inside `changing`, which the rollout holds for all of them. A capability a t
 one-line `CreditopsError` from the target itself, so the command line never asks which target it has.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +86,14 @@ class Target(Protocol):
 
     def logs(self, lines: int, deployment: str | None = None) -> LogTail:
         """The last `lines` lines of the endpoint's log, or of `deployment`'s."""
+
+    def follow(self, deployment: str | None, stop: Callable[[], bool]) -> Iterator[str]:
+        """The lines added to the log from now on (those of `deployment`, when named), as they come,
+        until `stop()` is true (`endpoint logs --follow`: until Ctrl-C)."""
+
+    def note(self, message: str) -> None:
+        """Write what a rollout does (a step, a check's result, a failure and the restore) to the
+        endpoint's log, where the target keeps one that creditops writes."""
 
     def credentials(self) -> str:
         """The key a client sends as 'Authorization: Bearer <key>'."""

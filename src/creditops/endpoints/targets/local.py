@@ -10,9 +10,10 @@ at a time: a second command is refused with one line naming the running one.
 
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -47,7 +48,25 @@ class LocalTarget:
         return self.context.endpoints_dir
 
     def _endpoint(self) -> Endpoint:
-        return state.load(self._root, self.name)
+        try:
+            return state.load(self._root, self.name)
+        except state.NoEndpointError as missing:
+            raise self._elsewhere(missing) from None
+
+    def _elsewhere(self, missing: state.NoEndpointError) -> CreditopsError:
+        """The refusal of a missing endpoint: where its name is another environment's endpoint (its file's
+        endpoint.name), the --env that reaches it rather than a 'create' here."""
+        from creditops.config.environments import endpoint_environment
+
+        owner = endpoint_environment(self.name)
+        here = self.context.environment.name if self.context.environment is not None else None
+        if owner is None or owner == here:
+            return missing
+        where = f"the {here} environment" if here else "the local workspace"
+        return CreditopsError(
+            f"no endpoint named {self.name!r} in {where}: it is the {owner} environment's endpoint"
+            f" (config/environments/{owner}.yaml); add --env {owner}"
+        )
 
     # what people run by hand
 
@@ -174,11 +193,7 @@ class LocalTarget:
     def logs(self, lines: int = 50, deployment: str | None = None) -> LogTail:
         """The last `lines` lines of the endpoint's log (its supervisor, workers and every deployment in
         them), or of those that name `deployment`."""
-        endpoint = self._endpoint()
-        if deployment is not None and deployment not in endpoint.deployments:
-            known = ", ".join(endpoint.deployments) or "none"
-            raise CreditopsError(f"no deployment named {deployment} on endpoint {self.name} (its deployments: {known})")
-        path = state.logs(self._root, self.name) / "front-door.log"
+        path = self._log(deployment)
         if not path.is_file():
             return LogTail(str(path), [])
         window = 256 * lines * (20 if deployment else 1) + 4096
@@ -187,6 +202,32 @@ class LocalTarget:
             text = log.read().decode("utf-8", errors="replace")
         found = [line for line in text.splitlines() if deployment is None or deployment in line]
         return LogTail(str(path), found[-lines:])
+
+    def follow(
+        self, deployment: str | None = None, stop: Callable[[], bool] = lambda: False, poll: float = 0.2
+    ) -> Iterator[str]:
+        """The lines added to the endpoint's log from now on (those naming `deployment`, when given), as
+        they come, read every `poll` seconds until `stop()` is true."""
+        path = self._log(deployment)
+        start = path.stat().st_size if path.is_file() else 0  # now, not at the first next()
+        return _appended(path, start, deployment, stop, poll)
+
+    def note(self, message: str) -> None:
+        """Append `message`, stamped, to the log the front door and its workers write (`logs` reads it)."""
+        stamp = datetime.now(tz=UTC).isoformat(timespec="seconds")
+        try:
+            with (state.logs(self._root, self.name) / state.LOG_FILE).open("a", encoding="utf-8") as log:
+                log.write(f"{stamp} {message}\n")  # one append: whole beside the workers' own lines
+        except OSError:  # a log that cannot be written never stops a rollout; its messages are said too
+            return
+
+    def _log(self, deployment: str | None) -> Path:
+        """The endpoint's log file, once `deployment` (when named) is known to be one of its deployments."""
+        endpoint = self._endpoint()
+        if deployment is not None and deployment not in endpoint.deployments:
+            known = ", ".join(endpoint.deployments) or "none"
+            raise CreditopsError(f"no deployment named {deployment} on endpoint {self.name} (its deployments: {known})")
+        return state.logs(self._root, self.name) / state.LOG_FILE
 
     def credentials(self) -> str:
         self._endpoint()
@@ -203,7 +244,7 @@ class LocalTarget:
         root, name = self._root, self.name
         folder = state.folder(root, name)
         if not (folder / state.STATE_FILE).is_file():
-            state.load(root, name)  # the one-line "no endpoint named …"
+            self._endpoint()  # the one-line "no endpoint named …"
         with claimed_lock(folder / "lock", local_process.holder(name, "delete")):
             for pid in state.recorded_pids(root, name):
                 processes.stop(pid, marker=str(folder / state.STATE_FILE).encode())
@@ -258,7 +299,7 @@ class LocalTarget:
         """Hold the endpoint's change lock for `what`; first undo any rollout a killed process left unfinished."""
         folder = state.folder(self._root, self.name)
         if not (folder / state.STATE_FILE).is_file() and what != "create":
-            state.load(self._root, self.name)  # the one-line "no endpoint named …"
+            self._endpoint()  # the one-line "no endpoint named …"
         with claimed_lock(folder / "lock", local_process.holder(self.name, what)):
             if what != "create":
                 restored = self._recover_held()
@@ -272,10 +313,12 @@ class LocalTarget:
         if plan is None:
             return None
         self.restore(plan)
-        return (
+        undone = (
             f"an unfinished rollout of {plan.model_uri} (pid {plan.pid}, at '{plan.step}', started {plan.started_at})"
             f" was undone: traffic restored to {plan.weights_before()}"
         )
+        self.note(undone)
+        return undone
 
     def live(self) -> Deployment | None:
         return self._endpoint().live()
@@ -456,3 +499,24 @@ class LocalTarget:
         state.save(self._root, endpoint)
         if added is not None and (old is None or added.model_dir != old.model_dir):
             shutil.rmtree(added.model_dir, ignore_errors=True)
+
+
+def _appended(path: Path, start: int, deployment: str | None, stop: Callable[[], bool], poll: float) -> Iterator[str]:
+    """The whole lines written to `path` past byte `start` (those naming `deployment`), until `stop()`."""
+    position, partial = start, b""
+    while not stop():
+        size = path.stat().st_size if path.is_file() else 0
+        if size < position:  # the log was removed and begun again (the endpoint deleted, created anew)
+            position, partial = 0, b""
+        if size == position:
+            time.sleep(poll)
+            continue
+        with path.open("rb") as log:
+            log.seek(position)
+            chunk = log.read(size - position)
+        position += len(chunk)
+        *whole, partial = (partial + chunk).split(b"\n")
+        for raw in whole:
+            line = raw.decode("utf-8", errors="replace")
+            if deployment is None or deployment in line:
+                yield line

@@ -61,7 +61,7 @@ def apply(context: Context, endpoint: Endpoint, *, stoppable: bool = False) -> d
         if stoppable:
             check()
         time.sleep(0.02)
-    log = state.logs(context.endpoints_dir, endpoint.name) / "front-door.log"
+    log = state.logs(context.endpoints_dir, endpoint.name) / state.LOG_FILE
     raise CreditopsError(f"endpoint {endpoint.name} did not take the change within {APPLY_SECONDS:g} s; see {log}")
 
 
@@ -88,7 +88,7 @@ def worker_reports(context: Context, name: str, workers: object) -> list[dict[st
 
 def start_front_door(context: Context, endpoint: Endpoint) -> None:
     endpoints = context.endpoints_dir
-    log = state.logs(endpoints, endpoint.name) / "front-door.log"
+    log = state.logs(endpoints, endpoint.name) / state.LOG_FILE
     key = state.read_key(endpoints, endpoint.name)
     settings = None if context.environment is None else context.environment.endpoint
     on_invalid = "reject" if settings is None else settings.on_invalid
