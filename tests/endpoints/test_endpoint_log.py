@@ -79,7 +79,16 @@ def test_logs_follow_prints_new_lines_until_ctrl_c(tmp_path: Path) -> None:
     environ = {**os.environ, "CREDITOPS_WORKSPACE": str(tmp_path / "workspace"), "PYTHONUNBUFFERED": "1"}
     environ.pop("MLFLOW_TRACKING_URI", None)
     command = [sys.executable, "-m", "creditops", "endpoint", "logs", "log-ep", "--follow"]
-    process = subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # as from a terminal: Ctrl-C not ignored (a test runner, or `trap "" INT` around it, may pass SIGINT ignored,
+    # and Python then never raises KeyboardInterrupt)
+    process = subprocess.Popen(
+        command,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     hung = threading.Timer(60, process.kill)  # a follow that never prints fails the test, not the suite
     hung.start()
     try:
