@@ -146,3 +146,39 @@ def test_a_hand_edited_contract_in_a_model_folder_is_refused(small_model: Traine
     contract_file.write_text(contract_file.read_text()[:40])
     with pytest.raises(CreditopsError, match=r"schema\.json in .* is not JSON"):
         load_model_dir(folder)
+
+
+class _RacedClient:
+    """An MLflow client whose first alias insert loses to another process's (the store's unique constraint)."""
+
+    def __init__(self, error: str) -> None:
+        self.error, self.calls = error, []
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        self.calls.append((name, alias, version))
+        if len(self.calls) == 1:
+            raise mlflow.exceptions.MlflowException(self.error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "(sqlite3.IntegrityError) UNIQUE constraint failed: registered_model_aliases.name",
+        '(psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint "registered_model_alias_pk"',
+    ],
+)
+def test_an_alias_another_process_created_first_is_set_again(monkeypatch: pytest.MonkeyPatch, error: str) -> None:
+    client = _RacedClient(error)
+    store = registry.Registry("sqlite:///unused.db")
+    monkeypatch.setattr(store, "_client", lambda: client)
+    store.set_alias("m", "champion", "2")
+    assert client.calls == [("m", "champion", "2")] * 2
+
+
+def test_any_other_alias_error_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = _RacedClient("RESOURCE_DOES_NOT_EXIST: version 9")
+    store = registry.Registry("sqlite:///unused.db")
+    monkeypatch.setattr(store, "_client", lambda: client)
+    with pytest.raises(mlflow.exceptions.MlflowException, match="version 9"):
+        store.set_alias("m", "champion", "9")
+    assert len(client.calls) == 1

@@ -141,6 +141,9 @@ class Registry:
         try:
             client.set_registered_model_alias(name, alias, version)
         except MlflowException as error:
+            if _raced(error):  # another process created the alias between MLflow's read and insert: now it updates
+                client.set_registered_model_alias(name, alias, version)
+                return
             if not _unsupported(error):
                 raise
             client.set_registered_model_tag(name, f"{ALIAS_TAG_PREFIX}{alias}", version)
@@ -482,6 +485,12 @@ def _aliases(model: Any) -> dict[str, tuple[str, ...]]:
     for alias, version in pointed.items():
         by_version.setdefault(str(version), []).append(alias)
     return {version: tuple(sorted(names)) for version, names in by_version.items()}
+
+
+def _raced(error: MlflowException) -> bool:
+    """A SQL store refused a row another process inserted first (its unique constraint): a retry sees it."""
+    text = str(error)
+    return "IntegrityError" in text or "UNIQUE constraint failed" in text or "duplicate key value" in text
 
 
 def _unsupported(error: MlflowException) -> bool:
