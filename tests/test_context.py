@@ -47,12 +47,37 @@ def test_an_unset_variable_is_one_line_naming_it(project: Path) -> None:
 
 
 def test_an_overridden_tracking_variable_is_never_silent(project: Path) -> None:
-    context = from_process("dev", {"MLFLOW_TRACKING_URI": "http://user:pw@elsewhere:5000"})
+    context = from_process("staging", {"MLFLOW_TRACKING_URI": "http://user:pw@elsewhere:5000"})
     assert context.store_uri.startswith("sqlite:///")
     (note,) = context.notes
     assert "MLFLOW_TRACKING_URI (http://user:***@elsewhere:5000) is set" in note
     assert "pw" not in note
-    assert from_process("dev", {}).notes == ()
+    assert from_process("staging", {}).notes == ()
+
+
+def test_dev_is_the_workspace_of_commands_without_env(project: Path) -> None:
+    """One dev: `make run` (no --env) registers where `status` and every --env dev command read."""
+    home = {"CREDITOPS_HOME": str(project / ".creditops")}
+    local, dev = from_process(None, home), from_process("dev", home)
+    assert local.workspace == dev.workspace == (project / ".creditops").resolve()
+    assert local.store_uri == dev.store_uri == f"sqlite:///{project.resolve() / '.creditops' / 'mlflow.db'}"
+    assert from_process("staging", home).workspace == (project / ".creditops" / "envs" / "staging").resolve()
+    server = {**home, "MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"}
+    assert from_process(None, server).store_uri == from_process("dev", server).store_uri == "http://127.0.0.1:5000"
+    assert from_process("dev", server).notes == ()
+    apart = {**home, "CREDITOPS_WORKSPACE": str(project / "scratch")}
+    assert from_process(None, apart).workspace == (project / "scratch").resolve()
+    assert from_process("dev", apart).workspace == dev.workspace
+
+
+def test_dev_says_when_its_store_from_before_is_left_unread(project: Path) -> None:
+    old = project / ".creditops" / "envs" / "dev" / "mlflow.db"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"")
+    (note,) = from_process("dev", {"CREDITOPS_HOME": str(project / ".creditops")}).notes
+    assert f"{old.resolve()} is dev's store from an older creditops, no longer read" in note
+    assert f"remove {old.parent.resolve()}" in note
+    assert from_process("staging", {"CREDITOPS_HOME": str(project / ".creditops")}).notes == ()
 
 
 @pytest.mark.parametrize(

@@ -86,7 +86,7 @@ def test_the_closed_loop_demo_runs_as_written(tmp_path: Path) -> None:
     assert "retraining in dev: " in monitored
     assert "outcomes: ROC AUC" in monitored
     assert "version 2 is the champion in dev" in monitored
-    registry = Registry(f"sqlite:///{project / '.creditops' / 'envs' / 'dev' / 'mlflow.db'}")
+    registry = Registry(f"sqlite:///{project / '.creditops' / 'mlflow.db'}")  # dev is the local workspace
     champion = registry.champion("credit_default_model")
     assert champion is not None
     assert champion.version == "2"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
-from creditops.config.environments import EnvironmentConfig, load_environment
+from creditops.config.environments import LOCAL_ENVIRONMENT, EnvironmentConfig, load_environment
 from creditops.config.modelling import ModellingConfig, load_modelling_config
 from creditops.errors import ConfigError, CreditopsError
 
@@ -111,19 +111,21 @@ def embedded_store(workspace: Path) -> str:
 def from_process(env: str | None = None, environ: Mapping[str, str] | None = None) -> Context:
     """The context of this process: its variables, and the environment file of `env` when given.
 
-    Without `env`: $CREDITOPS_WORKSPACE (else `.creditops`) and $MLFLOW_TRACKING_URI (else the
-    workspace's SQLite store). With `env`: `$CREDITOPS_HOME/envs/ENV` and the environment file's store.
+    Without `env`: $CREDITOPS_WORKSPACE (else the home folder, dev's workspace) and $MLFLOW_TRACKING_URI
+    (else the workspace's SQLite store). With `env`: the environment's workspace (see `environment_workspace`)
+    and the environment file's store.
     """
     variables = os.environ if environ is None else environ
     commit = variables.get(COMMIT_ENV) or None
     user = variables.get(USER_ENV) or None
     allow_pickle = variables.get(PICKLE_OPT_IN_ENV, "").strip().lower() == "true"
+    home = Path(variables.get(HOME_ENV) or DEFAULT_WORKSPACE)
     if env is None:
-        workspace = Path(variables.get(WORKSPACE_ENV) or DEFAULT_WORKSPACE).resolve()
+        workspace = Path(variables.get(WORKSPACE_ENV) or home).resolve()
         store = variables.get(TRACKING_ENV) or embedded_store(workspace)
         return Context(workspace, store, commit_override=commit, allow_pickle=allow_pickle, store_user=user)
     environment = load_environment(env)
-    workspace = (Path(variables.get(HOME_ENV) or DEFAULT_WORKSPACE) / "envs" / environment.name).resolve()
+    workspace = environment_workspace(home, environment.name)
     config_path = Path(environment.modelling_config) if environment.modelling_config else None
     if environment.built_in and config_path is not None and not config_path.is_file():
         config_path = None  # a folder with no config/ of its own: the built-in defaults throughout
@@ -136,9 +138,28 @@ def from_process(env: str | None = None, environ: Mapping[str, str] | None = Non
             f"{TRACKING_ENV} ({redacted(ignored)}) is set, but the {env} environment file names its own store:"
             f" using {redacted(store)} (name the variable in tracking_uri, e.g. ${{{TRACKING_ENV}}}, to use it)",
         )
+    notes += _left_behind(home, environment.name, store)
     modelling = load_modelling_config(config_path)
     azure = {name: variables[name] for name in (*WORKSPACE_VARIABLES, CLIENT_FACTORY) if variables.get(name)}
     return Context(workspace, store, environment, modelling, commit, allow_pickle, notes, user, azure)
+
+
+def environment_workspace(home: Path, name: str) -> Path:
+    """The folder of environment `name`: the home folder itself for dev, the local workspace that commands
+    without --env (`make run`, `creditops run`) also use, so dev has one store; `home/envs/NAME` for the
+    others, each apart as separate machines would be."""
+    return (home if name == LOCAL_ENVIRONMENT else home / "envs" / name).resolve()
+
+
+def _left_behind(home: Path, name: str, store: str) -> tuple[str, ...]:
+    """A note when dev's store from before it moved to the home folder is still there, unread."""
+    old = (home / "envs" / name / "mlflow.db").resolve()
+    if name != LOCAL_ENVIRONMENT or not old.is_file() or store == embedded_store(old.parent):
+        return ()
+    return (
+        f"{old} is dev's store from an older creditops, no longer read: dev now uses {redacted(store)}, the one"
+        f" 'creditops run' registers in; remove {old.parent} when you no longer need it",
+    )
 
 
 _VARIABLE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")

@@ -274,3 +274,34 @@ def test_a_failed_rollout_writes_its_reason_and_the_restore_to_the_endpoints_log
     assert cloud.log[-1].startswith("rollout of models:/credit_default_model/2 failed: smoke test of green failed")
     assert cloud.log[-1].endswith("traffic restored to blue=100%")
     assert cloud.traffic["fake-ep"] == {"blue": 100}
+
+
+@pytest.mark.parametrize("environment", [["--env", "dev"], []])
+def test_a_rollout_follows_the_environment_files_rollout_and_its_options_override_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch, environment: list[str]
+) -> None:
+    """Without --env, dev's file too: a command without --env works in dev (one dev, not two)."""
+    from creditops.endpoints import blue_green
+
+    path = project / "config" / "environments" / "dev.yaml"
+    settings = yaml.safe_load(path.read_text())
+    settings["rollout"].update(steps=[25, 100], mirror=20, requests_per_step=7, max_p99_ms=90, max_mean_abs_delta=0.3)
+    path.write_text(yaml.safe_dump(settings))
+    asked: list[tuple[tuple[int, ...], dict[str, object]]] = []
+
+    def rollout(target: object, model: str, body: bytes, steps: tuple[int, ...], **options: object) -> None:
+        asked.append((steps, options))
+        raise CreditopsError("stop here")
+
+    monkeypatch.setattr(blue_green, "rollout", rollout)
+    rollout_command = ["endpoint", "rollout", "creditops-dev", "--model", "models:/credit_default_model/1"]
+    assert main([*rollout_command, *environment]) == 1
+    assert main([*rollout_command, *environment, "--steps", "50,100", "--mirror", "0", "--max-p99-ms", "400"]) == 1
+    (steps, options), (overridden_steps, overridden) = asked
+    assert steps == (25, 100)
+    assert (options["mirror_percent"], options["requests_per_step"], options["max_p99_ms"]) == (20, 7, 90)
+    assert options["max_error_rate"] == 0.01
+    limits = options["mirror_limits"]
+    assert (limits.max_mean_abs_delta, limits.max_p99_ms) == (0.3, 90)  # type: ignore[attr-defined]
+    assert overridden_steps == (50, 100)
+    assert (overridden["mirror_percent"], overridden["requests_per_step"], overridden["max_p99_ms"]) == (0, 7, 400)

@@ -24,10 +24,12 @@ def test_both_spellings_choose_the_environment_store(project: Path, argv: list[s
 def test_the_command_level_env_wins_and_is_checked(project: Path, capsys) -> None:
     assert main(["endpoint", "--env", "dev", "show", "nosuch", "--env", "qa"]) == 2
     assert "unknown environment 'qa'" in capsys.readouterr().err
-    assert main(["endpoint", "invoke", "nosuch", "--env", "dev"]) == 1
-    assert "no endpoint named 'nosuch': create it with 'creditops endpoint --env dev create nosuch'" in " ".join(
+    assert main(["endpoint", "invoke", "nosuch", "--env", "staging"]) == 1
+    assert "no endpoint named 'nosuch': create it with 'creditops endpoint --env staging create nosuch'" in " ".join(
         capsys.readouterr().err.split()
     )
+    assert main(["endpoint", "invoke", "nosuch", "--env", "dev"]) == 1  # dev is the workspace without --env
+    assert "create it with 'creditops endpoint create nosuch'" in " ".join(capsys.readouterr().err.split())
 
 
 @pytest.mark.parametrize("env", ["dev", "staging"])

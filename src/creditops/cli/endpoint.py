@@ -19,6 +19,8 @@ from creditops.context import Context
 from creditops.errors import CreditopsError
 from creditops.serving.protocol import MAX_REASONS
 
+_FROM_FILE = "the environment file's rollout"
+
 if TYPE_CHECKING:
     from creditops.endpoints.targets import Target
 
@@ -267,44 +269,65 @@ def endpoint_rollout(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Endpoint name")],
     model: Annotated[str, typer.Option(help="models:/NAME@ALIAS, models:/NAME/VERSION or a model folder")],
-    steps: Annotated[str, typer.Option(help="Traffic percentages for the new deployment")] = "10,50,100",
+    steps: Annotated[
+        str | None, typer.Option(help="Traffic percentages for the new deployment", show_default=_FROM_FILE)
+    ] = None,
     request_file: RequestFile = None,
-    max_p99_ms: Annotated[float, typer.Option(help="Latency budget at each step")] = 250.0,
-    max_error_rate: Annotated[float, typer.Option(min=0, max=1, help="Error budget at each step")] = 0.01,
+    max_p99_ms: Annotated[
+        float | None, typer.Option(min=1, help="Latency budget at each step", show_default=_FROM_FILE)
+    ] = None,
+    max_error_rate: Annotated[
+        float | None, typer.Option(min=0, max=1, help="Error budget at each step", show_default=_FROM_FILE)
+    ] = None,
     requests_per_step: Annotated[
-        int, typer.Option(min=1, max=1_000_000, help="Requests the rollout sends through the endpoint at each step")
-    ] = 50,
-    mirror: Annotated[
-        int,
+        int | None,
         typer.Option(
-            min=0, max=100, help="Before any live traffic, mirror this % of live requests to the new deployment"
+            min=1,
+            max=1_000_000,
+            help="Requests the rollout sends through the endpoint at each step",
+            show_default=_FROM_FILE,
         ),
-    ] = 0,
+    ] = None,
+    mirror: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=100,
+            help="Before any live traffic, mirror this % of live requests to the new deployment",
+            show_default=_FROM_FILE,
+        ),
+    ] = None,
     workers: Annotated[
         int | None, typer.Option(min=1, max=64, help="Worker processes of the endpoint (each holds every deployment)")
     ] = None,
     env: CommandEnv = None,
 ) -> None:
-    """Blue/green rollout: smoke test, mirror traffic, stepwise traffic shift, automatic rollback."""
+    """Blue/green rollout: smoke test, mirror traffic, stepwise traffic shift, automatic rollback. What no
+    option sets, and the mirror's limits, come from the environment file's `rollout` (dev's without --env)."""
+    from creditops.config.environments import LOCAL_ENVIRONMENT, load_environment
     from creditops.endpoints import blue_green
     from creditops.endpoints.smoke import read_request
     from creditops.endpoints.targets import target_for
 
-    try:
-        percentages = tuple(int(step) for step in steps.split(","))
-    except ValueError as error:
-        raise CreditopsError(f"--steps must be percentages like 10,50,100, not {steps!r}") from error
+    percentages = None
+    if steps is not None:
+        try:
+            percentages = tuple(int(step) for step in steps.split(","))
+        except ValueError as error:
+            raise CreditopsError(f"--steps must be percentages like 10,50,100, not {steps!r}") from error
     context = group_context(ctx, env)
+    settings = (context.environment or load_environment(LOCAL_ENVIRONMENT)).rollout
     _guard(context, f"rollout of {model}", [model])
     report = blue_green.rollout(
         target_for(context, name, workers),
         model,
         read_request(request_file, context.modelling.contract()),
-        percentages,
-        mirror_percent=mirror,
-        requests_per_step=requests_per_step,
-        max_error_rate=max_error_rate,
-        max_p99_ms=max_p99_ms,
+        percentages or settings.steps,
+        mirror_percent=settings.mirror if mirror is None else mirror,
+        mirror_limits=settings.mirror_limits,
+        requests_per_step=settings.requests_per_step if requests_per_step is None else requests_per_step,
+        max_error_rate=settings.max_error_rate if max_error_rate is None else max_error_rate,
+        max_p99_ms=settings.max_p99_ms if max_p99_ms is None else max_p99_ms,
         say=console.print,
     )
     deployed = report.deployment

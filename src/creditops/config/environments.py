@@ -8,10 +8,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, PrivateAttr, field_validator, model_validator
 
 from creditops.config.validation import read_config_text, validated
-from creditops.endpoints.decisions import rollout_steps_problem
+from creditops.endpoints.decisions import MirrorLimits, rollout_steps_problem
 from creditops.errors import ConfigError
 
 ENVIRONMENTS: Final = ("dev", "staging", "prod")
+LOCAL_ENVIRONMENT: Final = "dev"
+"""The environment of commands without --env: its workspace is the local one and its rules apply to them."""
 ENVIRONMENTS_DIR: Final = Path("config") / "environments"
 EnvironmentName = Literal["dev", "staging", "prod"]
 GateMode = Literal["enabled", "dry-run", "disabled"]
@@ -91,6 +93,15 @@ class RolloutSettings(_Section):
     min_class_agreement: float = Field(0.9, ge=0, le=1, description="Mirror: share of rows with the live class")
     max_mean_abs_delta: float = Field(0.1, ge=0, le=1, description="Mirror: mean |Δ probability| against live")
     max_abs_delta: float = Field(0.5, ge=0, le=1, description="Mirror: largest |Δ probability| on any row")
+
+    @property
+    def mirror_limits(self) -> MirrorLimits:
+        return MirrorLimits(
+            min_class_agreement=self.min_class_agreement,
+            max_mean_abs_delta=self.max_mean_abs_delta,
+            max_abs_delta=self.max_abs_delta,
+            max_p99_ms=self.max_p99_ms,
+        )
 
     @field_validator("steps")
     @classmethod
@@ -184,7 +195,7 @@ class MonitoringSettings(_Section):
 
 class EnvironmentConfig(_Section):
     name: EnvironmentName
-    tracking_uri: str | None = Field(None, description="MLflow URI; null: SQLite in .creditops/envs/NAME")
+    tracking_uri: str | None = Field(None, description="MLflow URI; null: SQLite in the environment's workspace")
     modelling_config: str | None = Field(None, description="Modelling config JSON; null: the defaults")
     data: DataSettings
     endpoint: EndpointSettings

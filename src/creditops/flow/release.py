@@ -19,7 +19,6 @@ from creditops.data.location import DataLocation, as_location, exists, sha256
 from creditops.data.split import split
 from creditops.data.synth import synthesize
 from creditops.endpoints import blue_green
-from creditops.endpoints.decisions import MirrorLimits
 from creditops.endpoints.targets import target_for
 from creditops.errors import CreditopsError
 from creditops.flow import custody
@@ -171,12 +170,7 @@ def promote(
             sample_request(context.modelling.contract()),
             settings.steps,
             mirror_percent=settings.mirror,
-            mirror_limits=MirrorLimits(
-                min_class_agreement=settings.min_class_agreement,
-                max_mean_abs_delta=settings.max_mean_abs_delta,
-                max_abs_delta=settings.max_abs_delta,
-                max_p99_ms=settings.max_p99_ms,
-            ),
+            mirror_limits=settings.mirror_limits,
             requests_per_step=settings.requests_per_step,
             max_error_rate=settings.max_error_rate,
             max_p99_ms=settings.max_p99_ms,
