@@ -40,6 +40,12 @@ def small_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """`project` as the current folder: small environments, the repository's modelling config and schema,
     its own creditops home and no store or workspace from the process environment."""
     write_small_environments(project)
+    return use_project(project, monkeypatch)
+
+
+def use_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`project`, whose config/environments are written, as the current folder: the repository's modelling
+    config and schema, its own creditops home and no store or workspace from the process environment."""
     for name in ("modelling.json", "schema.yaml"):
         shutil.copy(REPO / "config" / name, project / "config" / name)
     monkeypatch.chdir(project)

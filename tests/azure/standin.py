@@ -30,6 +30,7 @@ import random
 import shutil
 import sys
 import threading
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,7 +45,7 @@ from azure.ai.ml.entities import EndpointAuthKeys
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from creditops.azure.render import load_model_batch_deployment
-from creditops.serving.protocol import DEPLOYMENT_HEADER
+from creditops.serving.protocol import DEPLOYMENT_HEADER, SAMPLE_REQUEST
 
 from .pipeline_runner import IN_PROCESS, run_steps
 
@@ -180,6 +181,17 @@ class StandInML:
 
     def url(self, endpoint: str) -> str:
         return f"http://127.0.0.1:{self._front().server_address[1]}/{endpoint}/score"
+
+    def score(self, endpoint: str) -> dict[str, object]:
+        """The sample request through the endpoint's front, with its key, as a client sends it."""
+        request = urllib.request.Request(
+            self.url(endpoint),
+            data=SAMPLE_REQUEST.read_bytes(),
+            headers={"authorization": f"Bearer {self.keys[endpoint]}", "content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:  # nosec B310
+            payload: dict[str, object] = json.loads(answer.read())
+        return payload
 
     def _front(self) -> ThreadingHTTPServer:
         """The endpoints' HTTP front of this process, started on first use."""

@@ -7,7 +7,6 @@ scores the environment's data with the deployed model.
 """
 
 import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from creditops.context import from_process
 from creditops.errors import CreditopsError
 from creditops.flow.release import AwaitingApprovalError, approve, release
 from creditops.gate import evidence
-from creditops.serving.protocol import SAMPLE_REQUEST
 from creditops.tracking import names
 from creditops.tracking.registry import Registry
 
@@ -52,18 +50,6 @@ def _workspace(root: Path, env: str, monkeypatch: pytest.MonkeyPatch) -> StandIn
     return standin
 
 
-def _score(ws: StandInML, endpoint: str) -> dict[str, object]:
-    """A client's request through the endpoint's front, with its key."""
-    request = urllib.request.Request(
-        ws.url(endpoint),
-        data=SAMPLE_REQUEST.read_bytes(),
-        headers={"authorization": f"Bearer {ws.keys[endpoint]}", "content-type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:  # nosec B310
-        payload: dict[str, object] = json.loads(answer.read())
-    return payload
-
-
 def test_prod_trains_in_the_workspace_waits_for_approval_then_serves_online_and_in_batch(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,7 +79,7 @@ def test_prod_trains_in_the_workspace_waits_for_approval_then_serves_online_and_
         # Then the online endpoint serves the version to a client, and the batch endpoint has it smoke-tested
         assert record["decision"] == "promoted"
         assert ws.endpoints["creditops-prod"].traffic == {"blue": 100}
-        answer = _score(ws, "creditops-prod")
+        answer = ws.score("creditops-prod")
         assert answer["model_version"] == candidate.version
         batch = record["rollout"]["batch"] if record["rollout"] else {}
         assert batch == {"endpoint": "creditops-prod-batch", "model_version": candidate.version, "smoke": "Completed"}

@@ -17,7 +17,6 @@ candidate job's commit, as on GitHub (the fingerprint of a version includes the 
 import json
 import os
 import subprocess
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +26,6 @@ import yaml
 from creditops.data.io import write_table
 from creditops.data.synth import synthesize
 from creditops.gate import evidence
-from creditops.serving.protocol import SAMPLE_REQUEST
 from creditops.tracking.registry import Registry
 
 from ..azure import standin
@@ -69,18 +67,6 @@ def _on_azure(clone: Callable[..., Path]) -> Callable[..., Path]:
         return runner
 
     return azure_clone
-
-
-def _score(ws: StandInML) -> dict[str, object]:
-    """A client's request through the endpoint's front, with its key."""
-    request = urllib.request.Request(
-        ws.url(ENDPOINT),
-        data=SAMPLE_REQUEST.read_bytes(),
-        headers={"authorization": f"Bearer {ws.keys[ENDPOINT]}", "content-type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:  # nosec B310
-        payload: dict[str, object] = json.loads(answer.read())
-    return payload
 
 
 def test_github_release_on_azureml_trains_in_the_workspace_then_deploys_online_and_in_batch_once_approved(
@@ -133,7 +119,7 @@ def test_github_release_on_azureml_trains_in_the_workspace_then_deploys_online_a
         assert len(live) == 1, ws.endpoints[ENDPOINT].traffic
         deployment = ws.deployments[ENDPOINT][live[0]]
         assert str(deployment.model).removeprefix("azureml:") == f"{replay.MODEL}:1"
-        assert _score(ws)["model_version"] == "1"
+        assert ws.score(ENDPOINT)["model_version"] == "1"
         # … and in batch, where its smoke job succeeded
         assert ws.batch[BATCH].defaults == {"deployment_name": "default"}
         deployed = ws.batch_deployed[(BATCH, "default")]

@@ -17,6 +17,7 @@ from .replay import (
     REPOSITORY,
     WORKFLOWS,
     GitHubRun,
+    JobResult,
     _approvals_api,
     _champion_and_approver,
     _github_reviews,
@@ -92,18 +93,8 @@ def test_github_staging_on_main_retrains_gates_and_deploys_without_asking_anyone
     assert workflow.get("on", workflow.get(True)) == {"push": {"branches": ["main"]}}
     staging = yaml.safe_load((REPO / "config" / "environments" / "staging.yaml").read_text())
     assert staging["approval_required"] is False  # so the candidate's release deploys and nobody is asked
-    store = f"sqlite:///{runners / 'shared-store' / 'mlflow.db'}"
-    (runners / "shared-store").mkdir()
-    with _approvals_api({}) as api:
-        run = GitHubRun(
-            runners,
-            secrets=_store_secrets("staging", store, accounts=False),
-            github={"run_id": "5151", "token": "replay-token"},
-            variables=_github_variables(api, "5151"),
-            data=_production_data(runners / "staging-data"),
-        )
-        results = run.workflow(WORKFLOWS / "staging.yml")
-        assert api.asked == []
+    store, results, asked = _unreviewed(runners, "staging.yml", "staging", _production_data(runners / "staging-data"))
+    assert asked == []
     candidate = results["staging/candidate"]
     assert candidate.status == "success", candidate.log
     assert candidate.outputs == {"awaiting": "false", "version": ""}
@@ -116,18 +107,8 @@ def test_github_staging_on_main_retrains_gates_and_deploys_without_asking_anyone
 
 
 def test_github_prod_release_without_its_data_fails_in_one_line_and_invents_nothing(runners: Path) -> None:
-    store = f"sqlite:///{runners / 'shared-store' / 'mlflow.db'}"
-    (runners / "shared-store").mkdir()
     missing = runners / "prod-data" / "credit_default.parquet"
-    with _approvals_api({}) as api:
-        run = GitHubRun(
-            runners,
-            secrets=_store_secrets("prod", store, accounts=False),
-            github={"run_id": "6161", "token": "replay-token"},
-            variables=_github_variables(api, "6161"),
-            data=missing,
-        )
-        results = run.workflow(WORKFLOWS / "release.yml")
+    store, results, _asked = _unreviewed(runners, "release.yml", "prod", missing)
     candidate = results["prod/candidate"]
     assert candidate.status == "failure"
     assert results["prod/deploy"].status == "skipped"
@@ -136,3 +117,19 @@ def test_github_prod_release_without_its_data_fails_in_one_line_and_invents_noth
     assert "data.production" in candidate.log
     assert not missing.exists()
     assert not Registry(store).versions(MODEL)
+
+
+def _unreviewed(runners: Path, workflow: str, env: str, data: Path) -> tuple[str, dict[str, JobResult], list[str]]:
+    """`workflow` on a shared SQLite store with no reviews on record: the store, each job's result and the
+    approvals API paths it asked."""
+    store = f"sqlite:///{runners / 'shared-store' / 'mlflow.db'}"
+    (runners / "shared-store").mkdir()
+    with _approvals_api({}) as api:
+        run = GitHubRun(
+            runners,
+            secrets=_store_secrets(env, store, accounts=False),
+            github={"run_id": "5151", "token": "replay-token"},
+            variables=_github_variables(api, "5151"),
+            data=data,
+        )
+        return store, run.workflow(WORKFLOWS / workflow), api.asked

@@ -1,6 +1,5 @@
 """`creditops gate summary` on a throwaway project whose prod release awaits approval."""
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from creditops.cli import main
 from creditops.context import from_process
 from creditops.flow import release
 
-from ..small_environments import REPO, write_small_environments
+from ..small_environments import small_project
 
 pytestmark = pytest.mark.e2e
 
@@ -18,14 +17,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A project with small environments, as tests/flow's; the release stops before any endpoint exists."""
-    write_small_environments(tmp_path)
-    for name in ("modelling.json", "schema.yaml"):
-        shutil.copy(REPO / "config" / name, tmp_path / "config" / name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CREDITOPS_HOME", str(tmp_path / ".creditops"))
-    monkeypatch.delenv("CREDITOPS_WORKSPACE", raising=False)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    yield tmp_path
+    yield small_project(tmp_path, monkeypatch)
     assert not list((tmp_path / ".creditops").glob("**/endpoints/*"))  # nothing left serving
 
 

@@ -1,7 +1,6 @@
 """Production data is never invented: a release on a missing file fails in one line; only dev synthesizes the
 demo data on first use, and `creditops env data ENV --synthetic` writes it elsewhere on purpose."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from creditops.data.io import read_table
 from creditops.errors import CreditopsError
 from creditops.flow import release
 
-REPO = Path(__file__).resolve().parents[2]
+from ..small_environments import REPO, use_project
 
 
 @pytest.fixture
@@ -25,13 +24,7 @@ def bare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         settings = yaml.safe_load((REPO / "config" / "environments" / f"{name}.yaml").read_text())
         settings["data"]["rows"] = 300
         (tmp_path / "config" / "environments" / f"{name}.yaml").write_text(yaml.safe_dump(settings))
-    for name in ("modelling.json", "schema.yaml"):
-        shutil.copy(REPO / "config" / name, tmp_path / "config" / name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CREDITOPS_HOME", str(tmp_path / ".creditops"))
-    monkeypatch.delenv("CREDITOPS_WORKSPACE", raising=False)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return tmp_path
+    return use_project(tmp_path, monkeypatch)
 
 
 def _data_folder(project: Path, env: str) -> Path:
