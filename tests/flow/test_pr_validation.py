@@ -40,6 +40,19 @@ def test_ci_stage_refuses_an_unknown_stage_before_running_any(capsys: pytest.Cap
     assert "stage security" not in captured.out
 
 
+def test_ci_stage_says_how_long_each_stage_took(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr("creditops.flow.stages.run_stage", lambda stage, *_, **__: ran.append(stage) or "")
+    assert main(["ci", "stage", "lint", "security"]) == 0
+    assert ran == ["lint", "security"]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "stage lint"
+    assert lines[1].startswith("stage lint passed in ") and lines[1].endswith(" s")
+    assert lines[3].startswith("stage security passed in ")
+
+
 def test_every_stage_lists_commands_that_write_reports_where_asked(tmp_path: Path) -> None:
     assert set(STAGES[: len(COMMANDS)]) == set(COMMANDS)
     assert ["mypy"] in commands("lint")

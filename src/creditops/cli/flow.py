@@ -1,5 +1,6 @@
 """`creditops ci`, `approve`, `promote`, `rollback` and `gate`: the deploy-code flow."""
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -237,7 +238,9 @@ def ci_stage(
         reports.mkdir(parents=True, exist_ok=True)
     for stage in stages:
         console.print(f"[bold]stage {stage}[/bold]", highlight=False)
+        started = time.monotonic()
         run_stage(stage, Path.cwd(), reports, capture=False)
+        console.print(f"[bold]stage {stage} passed[/bold] in {time.monotonic() - started:.0f} s", highlight=False)
 
 
 @ci_app.command("approver")
