@@ -135,7 +135,8 @@ invents rows of a portfolio.
 ## CI/CD
 
 `.github/workflows/` and `azure-pipelines.yml` run the same commands: pull requests check the contract, the
-modelling config and the environment files; `releases/*` retrains on the production portfolio on a
-self-hosted runner (or agent pool `portfolio`) that holds it, gates the candidate and deploys it after the
-`prod` environment's reviewers approve.
+modelling config and the environment files; a push to `main` retrains on the staging portfolio, gates the
+candidate and deploys it to staging with nobody asked (`approval_required: false`); `releases/*` retrains on
+the production portfolio, gates the candidate and deploys it after the `prod` environment's reviewers
+approve. Both run on a self-hosted runner (or agent pool `portfolio`) that holds the portfolio.
 """
