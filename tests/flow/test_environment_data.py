@@ -1,6 +1,7 @@
 """Production data is never invented: a release on a missing file fails in one line; only dev synthesizes the
 demo data on first use, and `creditops env data ENV --synthetic` writes it elsewhere on purpose."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -75,9 +76,9 @@ def test_the_gate_holdout_of_production_data_is_never_invented(bare: Path) -> No
 def test_dev_synthesizes_the_demo_data_on_first_use(bare: Path) -> None:
     said: list[str] = []
     path = release.ensure_data(from_process("dev"), say=said.append)
-    assert path == Path(".creditops/envs/dev/data/credit_default.parquet")
+    assert path == Path(".creditops/data/credit_default.parquet")
     assert len(read_table(path)) == 300
-    assert said == [f"synthesized 300 rows (seed 101) for dev: {path}"]
+    assert said == [f"synthesized 300 rows (seed 2005) for dev: {path}"]
     assert release.ensure_data(from_process("dev"), say=said.append) == path  # there now: nothing more
     assert len(said) == 1
 
@@ -111,3 +112,10 @@ def test_production_data_at_a_uri_is_read_where_it_is(bare: Path, tmp_path: Path
     prod.write_text(yaml.safe_dump(settings))
     with pytest.raises(CreditopsError, match=r"the prod data file:///.*/absent.csv is not there"):
         release.ensure_data(from_process("prod"))
+
+
+def test_dev_trains_on_the_data_make_run_makes() -> None:
+    """One dev: `make run` and `ci release --env dev` read the same file, made by the same rows and seed."""
+    makefile = dict(re.findall(r"^(DATA|ROWS|SEED) \?= (\S+)$", (REPO / "Makefile").read_text(), re.MULTILINE))
+    dev = load_environment("dev", REPO / "config" / "environments").data
+    assert (dev.path, dev.rows, dev.seed) == (makefile["DATA"], int(makefile["ROWS"]), int(makefile["SEED"]))

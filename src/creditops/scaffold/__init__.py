@@ -85,7 +85,7 @@ def _modelling(data_name: str, model_name: str) -> str:
     return json.dumps(config.model_dump(mode="json"), indent=2) + "\n"
 
 
-_DATA_PATH: Final = re.compile(r"^(  path: )\.creditops/envs/(\w+)/data/credit_default\.parquet$", re.MULTILINE)
+_DATA_PATH: Final = re.compile(r"^(  path: )\.creditops/(envs/\w+/)?data/credit_default\.parquet$", re.MULTILINE)
 _ENDPOINT_NAME: Final = re.compile(r"^(  name: )creditops-(\w+)$", re.MULTILINE)
 
 
