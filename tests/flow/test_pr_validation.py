@@ -49,7 +49,8 @@ def test_ci_stage_says_how_long_each_stage_took(
     assert ran == ["lint", "security"]
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "stage lint"
-    assert lines[1].startswith("stage lint passed in ") and lines[1].endswith(" s")
+    assert lines[1].startswith("stage lint passed in ")
+    assert lines[1].endswith(" s")
     assert lines[3].startswith("stage security passed in ")
 
 
