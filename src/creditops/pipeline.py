@@ -117,6 +117,7 @@ def run_pipeline(
             else:
                 registration = Registration(False, None, NOT_LOGGED)
             result.registration = registration
+            tracker.record(RunLog(tags={names.REGISTRATION: registration.reason}))
         with timer("report"):
             result.report = _report(context, prepared, trained, config, evaluation, registration, run_id)
             tracker.record(RunLog(artifacts=(result.report,), artifact_folder="report"))

@@ -19,7 +19,10 @@ from creditops.tracking.registry import VersionInfo
 if TYPE_CHECKING:
     from creditops.flow.monitoring import Findings
     from creditops.flow.pr_validation import StageResult
+    from creditops.monitoring.history import History
     from creditops.monitoring.performance import Joined, PerformanceReport
+    from creditops.tracking.compare import VersionDiff
+    from creditops.tracking.run_history import RunSummary
 
 
 def _table(title: str, headers: tuple[str, ...]) -> Table:
@@ -272,3 +275,92 @@ def _served(endpoint: Any) -> str:
         return f"{endpoint.name} on Azure ML ({endpoint.detail})"
     split = ", ".join(f"{dep} (v{endpoint.deployments.get(dep, '?')}) {pct}%" for dep, pct in endpoint.traffic.items())
     return f"{endpoint.name} at {endpoint.url}: {split or 'no traffic'}; {endpoint.detail}"
+
+
+def drift_history_table(history: "History") -> Table:
+    """`monitor history`: one row per kept drift check, newest last."""
+    from rich.markup import escape
+
+    checks = history.checks
+    table = _table(
+        f"drift history of {history.environment}: {len(checks)} check{'s' if len(checks) != 1 else ''}",
+        (
+            "checked at (UTC)",
+            "model version",
+            "rows",
+            "drifted features",
+            "mean predicted probability of default",
+            "top PSI",
+        ),
+    )
+    for position, check in enumerate(checks):
+        top = check.top
+        version = escape(check.model_version) + (" [blue](new)[/blue]" if history.new_version(position) else "")
+        drifted = escape(", ".join(check.drifted_features)) or "—"
+        table.add_row(
+            check.when,
+            version,
+            f"{check.rows:,}",
+            f"[red]{drifted}[/red]" if check.drifted_features else drifted,
+            f"{check.live_default_rate:.1%} (reference {check.reference_default_rate:.1%})",
+            "—" if top is None else f"{escape(top.feature)} {top.psi:.3f}",
+        )
+    return table
+
+
+def version_diff(found: "VersionDiff") -> Table:
+    """`models diff`: both versions side by side, section by section; the lines that differ are bold, ≠."""
+    from rich.markup import escape
+
+    a, b, count = found.a, found.b, len(found.differences)
+    verdict = "no differences" if count == 0 else f"{count} difference{'s' if count != 1 else ''}"
+    headings = (f"{facts.name} v{facts.version}\n{_when(facts.created_ms)}" for facts in (a, b))
+    table = _table(f"{a.name} v{a.version} ↔ {b.name} v{b.version}: {verdict}", ("section", "", *headings, "≠"))
+    section = None
+    for row in found.rows:
+        if section is not None and row.section != section:
+            table.add_section()
+        shown = "" if row.section == section else row.section
+        section = row.section
+        table.add_row(
+            shown,
+            escape(row.key),
+            escape(row.a if row.a is not None else "—"),
+            escape(row.b if row.b is not None else "—"),
+            "≠" if row.differs else "",
+            style="bold" if row.differs else None,
+        )
+    return table
+
+
+def runs_table(runs: "Sequence[RunSummary]") -> Table:
+    """`runs list`: one row per run, newest first."""
+    from rich.markup import escape
+
+    table = _table(
+        f"runs, newest first ({len(runs)})",
+        ("started", "run", "status", "what it did", "commit", "duration", "roc_auc"),
+    )
+    colours = {"FINISHED": "green", "FAILED": "red", "KILLED": "red", "RUNNING": "yellow"}
+    for run in runs:
+        colour = colours.get(run.status, "default")
+        table.add_row(
+            _when(run.started_ms),
+            escape(run.name),
+            f"[{colour}]{escape(run.status)}[/{colour}]",
+            escape(run.did),
+            (run.git_commit or "-")[:12],
+            _duration(run.seconds),
+            "-" if run.roc_auc is None else f"{run.roc_auc:.4f}",
+        )
+    return table
+
+
+def _duration(seconds: float | None) -> str:
+    """'4.2s', '3m 07s', '1h 02m'; '-' for a run still running."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m {rest:02d}s" if minutes < 60 else f"{minutes // 60}h {minutes % 60:02d}m"

@@ -1,6 +1,7 @@
 """Drift monitoring end to end: a dev endpoint logs real traffic; drifted traffic is caught."""
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -76,8 +77,56 @@ def test_drift_appears_after_drifted_traffic(project: Path, capsys: pytest.Captu
     assert main(["status", "--env", "dev"]) == 0
     assert "DRIFT at" in capsys.readouterr().out
 
-    card = project / ".creditops" / "envs" / "dev" / "reports" / "credit_default_model-v1.html"
+    card = from_process("dev").reports_dir / "credit_default_model-v1.html"  # dev works in the home folder
     assert "<p>promoted in dev" in card.read_text()  # written again when the gate decided
     card.unlink()
     assert main(["report", "models:/credit_default_model/1", "--env", "dev"]) == 0
     assert "<p>promoted in dev" in card.read_text()
+
+
+def _since(started: float) -> str:
+    return f"{int(time.time() - started) + 1}s"
+
+
+def test_monitor_history_follows_the_real_drift_checks(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given no check yet, then a calm check and two drifted ones made by the real command
+    release.release(from_process("dev"), say=lambda message: None)
+    endpoint = from_process("dev").env.endpoint.name
+    assert main(["monitor", "history", "--env", "dev"]) == 0
+    assert capsys.readouterr().out == "no drift checks kept for dev yet; run 'creditops monitor drift --env dev'\n"
+    time.sleep(1.1)
+    started = time.time()
+    _send(endpoint, 400, seed=11)
+    assert main(["monitor", "drift", "--env", "dev", "--since", _since(started)]) == 0
+    assert "drift over time: creditops monitor history --env dev" in capsys.readouterr().out
+    time.sleep(1.1)
+    started = time.time()
+    _send(endpoint, 400, seed=12, drift="delinquency")
+    assert main(["monitor", "drift", "--env", "dev", "--since", _since(started)]) == 4
+    assert "drift page:" in capsys.readouterr().out
+    assert main(["monitor", "drift", "--env", "dev", "--since", _since(started), "--output", "json"]) == 4
+    checked = json.loads(capsys.readouterr().out)
+    assert checked["thresholds"]["psi"] == 0.25
+    pay_0 = next(item for item in checked["features"] if item["feature"] == "PAY_0")
+    assert pay_0["drifted"] is True
+    assert pay_0["psi"] > 0.25
+
+    # When the history is asked for
+    assert main(["monitor", "history", "--env", "dev"]) == 0
+    out = capsys.readouterr().out
+
+    # Then the table lists the three checks, newest last, and the page is written
+    page = from_process("dev").monitoring_dir / "drift-history-dev.html"
+    assert "drift history of dev: 3 checks" in out
+    assert f"drift history page: {page}" in out
+    text = page.read_text()
+    assert text.count("<img") == 1 + len(checked["features"])
+    assert re.search(r"<tr><td>PAY_0</td><td>[0-9.]+</td><td class='drift'", text)
+    assert main(["monitor", "history", "--env", "dev", "--output", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["page"] == str(page)
+    assert [check["drifted"] for check in found["checks"]] == [False, True, True]
+    assert [check["model_version"] for check in found["checks"]] == ["1", "1", "1"]
+    assert found["checks"][-1]["at"] == checked["at"]
+    assert found["checks"][-1]["top_psi"]["psi"] == max(item["psi"] for item in checked["features"])
+    assert found["notes"] == []

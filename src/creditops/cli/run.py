@@ -108,7 +108,9 @@ def models_list(
 @models_app.command("show")
 def models_show(
     ctx: typer.Context,
-    reference: Annotated[str, typer.Argument(help="NAME, NAME@ALIAS or NAME/VERSION")],
+    reference: Annotated[
+        str, typer.Argument(help="NAME, NAME@ALIAS, NAME/VERSION or VERSION (of the project's model)")
+    ],
     env: CommandEnv = None,
     output: OutputOption = "table",
 ) -> None:
@@ -118,8 +120,37 @@ def models_show(
     from creditops.tracking.registry import Registry
     from creditops.views import version_detail
 
-    found = Registry(group_context(ctx, env).store_uri).resolve(reference)
+    context = group_context(ctx, env)
+    found = Registry(context.store_uri).resolve(reference, context.model_name)
     if output == "json":
         emit_json(asdict(found))
         return
     console.print(version_detail(found))
+
+
+@models_app.command("diff")
+def models_diff(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="NAME/VERSION, NAME@ALIAS or VERSION (of the project's model)")],
+    b: Annotated[str, typer.Argument(help="The version to compare it with, written the same ways")],
+    env: CommandEnv = None,
+    output: OutputOption = "table",
+) -> None:
+    """Compare two versions: metrics, lineage, training parameters, the latest gate decision (ROC AUC with
+    its interval) and the data contract; lines that differ are marked ≠."""
+    from functools import partial
+
+    from creditops.gate.evidence import decision_of
+    from creditops.tracking.compare import diff
+    from creditops.tracking.registry import Registry
+    from creditops.views import version_diff
+
+    context = group_context(ctx, env)
+    registry = Registry(context.store_uri)
+    environment = None if context.environment is None else context.environment.name
+    gate_of = partial(decision_of, registry, environment=environment)
+    found = diff(registry, a, b, default_name=context.model_name, gate_of=gate_of)
+    if output == "json":
+        emit_json(found.as_dict())
+        return
+    console.print(version_diff(found))

@@ -4,6 +4,7 @@ model, and the production model's performance on the outcomes observed since it 
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -14,8 +15,9 @@ from creditops.endpoints import state
 from creditops.errors import CreditopsError, TooLittleEvidenceError
 from creditops.files import read_json, write_json
 from creditops.flow.release import environment_split
-from creditops.monitoring import outcomes_page, page, performance, request_log
+from creditops.monitoring import history, history_page, outcomes_page, page, performance, request_log
 from creditops.monitoring.drift import DriftReport, compare, too_few_rows
+from creditops.monitoring.history import DriftSummary, History
 from creditops.tracking import names
 from creditops.tracking.registry import Registry
 
@@ -37,6 +39,8 @@ class DriftCheck:
     report: DriftReport
     page: Path
     model_version: str
+    summary: DriftSummary
+    """What the check keeps beside its page (the history is built from these)."""
 
 
 def check_drift(context: Context, since_seconds: float) -> DriftCheck:
@@ -69,23 +73,38 @@ def check_drift(context: Context, since_seconds: float) -> DriftCheck:
     stamp = _stamp()
     path = context.monitoring_dir / f"drift-{env}-{stamp}.html"
     page.render(report, reference, live, f"Drift on {endpoint} ({env}, model version {version})", path)
-    summary = {
-        "at": stamp,
-        "drifted": report.drifted,
-        "rows": report.rows,
-        "drifted_features": list(report.drifted_features),
-        "reference_default_rate": report.reference_rate,
-        "live_default_rate": report.live_rate,
-        "model_version": version,
-        "page": str(path),
-    }
-    write_json(path.with_suffix(".json"), summary)
-    return DriftCheck(report, path, version)
+    summary = history.summarize(report, stamp, version, path)
+    write_json(path.with_suffix(".json"), summary.model_dump(mode="json"))
+    return DriftCheck(report, path, version, summary)
 
 
 def last_drift(context: Context) -> dict[str, object] | None:
     """The summary of the newest drift check of the environment, if one ran."""
     return _last(context, "drift")
+
+
+@dataclass(frozen=True)
+class DriftHistory:
+    history: History
+    page: Path | None
+    """The history page; None when no check was kept yet (no page is written)."""
+
+
+def history_page_path(context: Context) -> Path:
+    """Where `monitor history` writes the environment's page by default."""
+    return context.monitoring_dir / f"drift-history-{context.env.name}.html"
+
+
+def drift_history(context: Context, out: Path | None = None) -> DriftHistory:
+    """The drift checks kept for the environment, oldest first, and their page written to `out` (default
+    `history_page_path`)."""
+    env = context.env.name
+    found = history.read_history(context.monitoring_dir, env)
+    if not found.checks:
+        return DriftHistory(found, None)
+    target = out if out is not None else history_page_path(context)
+    history_page.render(found, f"Drift history of {context.env.endpoint.name} ({env})", target)
+    return DriftHistory(found, target)
 
 
 @dataclass(frozen=True)
@@ -154,8 +173,7 @@ def _last(context: Context, kind: str) -> dict[str, object] | None:
 
 def _stamp() -> str:
     """UTC time to the microsecond: two checks in one second keep both pages, and names sort by time."""
-    now = time.time()
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{now % 1:.6f}"[1:]
+    return history.stamp(datetime.now(UTC))
 
 
 @dataclass(frozen=True)

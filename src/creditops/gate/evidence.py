@@ -132,3 +132,19 @@ def latest(registry: Registry, version: VersionInfo) -> EvidenceRecord:
             f"no gate evidence for {version.name} version {version.version}: run 'creditops promote' first"
         )
     return cast(EvidenceRecord, json.loads(files[-1][1]))
+
+
+def latest_decision(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The newest gate decision among a version's `records` (its `history`); None when the gate never judged
+    it. Rollback records are not gate decisions."""
+    return next((record for record in reversed(records) if "checks" in record), None)
+
+
+def in_environment(records: list[dict[str, Any]], environment: str | None) -> list[dict[str, Any]]:
+    """The records made in `environment` (all when None): a store shared by environments holds each one's."""
+    return [record for record in records if environment is None or record.get("environment") == environment]
+
+
+def decision_of(registry: Registry, version: VersionInfo, environment: str | None = None) -> dict[str, Any] | None:
+    """The newest gate decision of `version` in `environment` (in any when None)."""
+    return latest_decision(in_environment(history(registry, version), environment))

@@ -35,6 +35,7 @@ from creditops.modelling.fairness import (
 )
 from creditops.modelling.metrics import LOG_LOSS_EPSILON, bootstrap_card_metrics
 from creditops.modelling.plots import draw_confusion_matrix
+from creditops.tracking import names as tags
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 BOOTSTRAP_SAMPLES = 200
@@ -42,6 +43,33 @@ IMPORTANCE_ROWS = 2_000
 SAMPLE_ROWS = 50_000
 """Above this many rows, the card's intervals, curves, tables, slices and champion comparison use a
 seeded sample of this size (the card says so); the metric values and fairness figures always use every row."""
+HEADLINE = ("ROC AUC", "PR AUC", "Brier score")
+"""The metrics the summary states with their intervals (the Metrics section shows them all)."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the card's first section says that only its builder knows; the renderer adds the learner, the
+    headline metrics, the gate's verdict (from the evidence) and the rows."""
+
+    model: str
+    """The model and version: "credit_default_model version 7", "credit_default_model: candidate, not registered"."""
+    date: str = ""
+    """When it was trained or registered: "registered 2026-12-05 06:40 UTC"."""
+    environments: tuple[tuple[str, str], ...] = ()
+    """(environment, its state there) for each environment, as far as the builder's one store tells."""
+    source: str = "the data given to the card"
+    """Which data the figures come from: "the test split of data.csv (…)", "the data passed with --data …"."""
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One metric on every row and its bootstrap interval on the rows shown (None: no finite resample)."""
+
+    name: str
+    value: float
+    low: float | None
+    high: float | None
 
 
 @dataclass(frozen=True)
@@ -61,7 +89,9 @@ class CardInputs:
     gate: GateSettings = field(default_factory=GateSettings)
     """The limits the fairness figures are held to: the environment's gate settings."""
     status: str = ""
-    """Where the version stands now (champion, rolled back / withdrawn, …); shown first when given."""
+    """Where the version stands now (champion, rolled back / withdrawn, …); in the summary when given."""
+    summary: Summary | None = None
+    """The summary's model, date, environments and data source (None: the title, and nothing known)."""
 
 
 def render(inputs: CardInputs, path: Path) -> Path:
@@ -75,11 +105,12 @@ def render(inputs: CardInputs, path: Path) -> Path:
     rows = _sample_rows(len(labels))
     data = inputs.data if rows is None else inputs.data.iloc[rows]
     shown = (features, labels, probability) if rows is None else (features[rows], labels[rows], probability[rows])
+    values = _metric_values(labels, probability, inputs.threshold, shown[1], shown[2])
     sections = [
-        f"<h2>Status</h2><p>{html.escape(inputs.status)}</p>" if inputs.status else "",
+        _summary(inputs, values, labels),
         _data_summary(contract, features, labels),
         _sampled(len(labels)),
-        _metrics(labels, probability, inputs, shown[1], shown[2]),
+        _metrics(values, inputs.threshold),
         _curves(shown[1], shown[2], inputs.threshold),
         _threshold_table(shown[1], shown[2]),
         _slices(contract, data, shown[1], shown[2]),
@@ -117,11 +148,81 @@ def _sampled(rows: int) -> str:
     )
 
 
+def _summary(inputs: CardInputs, values: list[MetricValue], labels: np.ndarray) -> str:
+    """The first section: the model, where it stands, the gate's verdict, the headline metrics with their
+    intervals and which rows they come from, at a glance."""
+    summary = inputs.summary or Summary(model=inputs.title)
+    model = f"{summary.model} · learner {inputs.model.algorithm}" + (f" · {summary.date}" if summary.date else "")
+    rows = [("Model", html.escape(model))]
+    if inputs.status:
+        rows.append(("Now", html.escape(inputs.status)))
+    environments = summary.environments or (("Environments", "not known: the card was given no registry"),)
+    rows += [(html.escape(name), html.escape(state)) for name, state in environments]
+    rows.append(("Gate", html.escape(verdict(inputs.evidence))))
+    headline = [value for value in values if value.name in HEADLINE]
+    rows.append(("Metrics", " · ".join(_with_interval(value) for value in headline)))
+    every = len(labels) <= SAMPLE_ROWS
+    rows.append(
+        (
+            "Figures from",
+            html.escape(
+                f"{summary.source}: {len(labels):,} rows, default rate {labels.mean():.2%}; "
+                + (
+                    "values and intervals on every row"
+                    if every
+                    else f"values on every row, intervals on a seeded sample of {SAMPLE_ROWS:,} rows"
+                )
+            ),
+        )
+    )
+    body = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
+    return f"<section class='summary'><h2>Summary</h2><table>{body}</table></section>"
+
+
+def _with_interval(value: MetricValue) -> str:
+    interval = "no interval" if value.low is None or value.high is None else f"95% CI {value.low:.4f}–{value.high:.4f}"
+    return f"{html.escape(value.name)} <strong>{value.value:.4f}</strong> ({interval})"
+
+
+def verdict(evidence: Mapping[str, Any] | None) -> str:
+    """The gate's latest decision in one sentence: what it decided, where, when and why (plain text)."""
+    if not evidence:
+        return "Not gated: no gate decision recorded for this model."
+    decision = str(evidence.get("decision", ""))
+    label = {"promoted": "Promoted", "blocked": "Blocked", tags.AWAITING_APPROVAL: "Awaiting approval"}.get(
+        decision, decision.capitalize()
+    )
+    when = str(evidence.get("decided_at", ""))[:10]
+    mode = str(evidence.get("mode", "enabled"))
+    text = (
+        f"{label} in {evidence.get('environment')}"
+        + (f" on {when}" if when else "")
+        + (f" (gate {mode})" if mode != "enabled" else "")
+        + f": {evidence.get('reason')}."
+    )
+    checks = evidence.get("checks", [])
+    failed = [
+        str(check.get("name")) for check in checks if isinstance(check, Mapping) and check.get("verdict") == "fail"
+    ]
+    if failed:
+        text += f" Failed checks: {', '.join(failed)}."
+    measured = evidence.get("candidate")
+    interval = measured.get("roc_auc_ci") if isinstance(measured, Mapping) else None
+    if isinstance(measured, Mapping) and isinstance(interval, Mapping) and "roc_auc" in measured:
+        text += (
+            f" The gate measured ROC AUC {float(measured['roc_auc']):.4f} (CI {float(interval['low']):.4f}–"
+            f"{float(interval['high']):.4f}) on its own holdout."
+        )
+    return text
+
+
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:.5em 0}"
     "td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}"
     "th:first-child,td:first-child{text-align:left}"
     "figure{display:inline-block;margin:4px}h2{margin-top:1.6em;border-bottom:2px solid #2b6cb0}"
+    ".summary{background:#ebf4ff;border:1px solid #2b6cb0;padding:.2em 1em .6em}.summary h2{margin-top:.4em}"
+    ".summary td{text-align:left}.summary th{text-align:left;vertical-align:top;white-space:nowrap}"
 )
 
 
@@ -171,18 +272,17 @@ def _data_summary(contract: Contract, features: np.ndarray, labels: np.ndarray) 
     )
 
 
-def _metrics(
+def _metric_values(
     labels: np.ndarray,
     probability: np.ndarray,
-    inputs: CardInputs,
+    threshold: float,
     sample_labels: np.ndarray,
     sample_probability: np.ndarray,
-) -> str:
-    """The metric values on every row; their bootstrap intervals on the (possibly sampled) rows shown."""
-    samples = bootstrap_card_metrics(
-        sample_labels, sample_probability, inputs.threshold, samples=BOOTSTRAP_SAMPLES, seed=0
-    )
-    predicted = probability >= inputs.threshold
+) -> list[MetricValue]:
+    """The metric values on every row; their bootstrap intervals on the (possibly sampled) rows shown.
+    Computed once: the summary and the Metrics section show the same values."""
+    samples = bootstrap_card_metrics(sample_labels, sample_probability, threshold, samples=BOOTSTRAP_SAMPLES, seed=0)
+    predicted = probability >= threshold
     point = {
         "ROC AUC": roc_auc_score(labels, probability),
         "PR AUC": average_precision_score(labels, probability),
@@ -191,17 +291,31 @@ def _metrics(
         "accuracy": float((predicted == labels).mean()),
         "F1": f1_score(labels, predicted, zero_division=0),
     }
-    rows = []
+    values = []
     for name, value in point.items():
         finite = samples[name][np.isfinite(samples[name])]
-        low, high = np.percentile(finite, [2.5, 97.5]) if len(finite) else (None, None)
-        rows.append(
-            (name, f"{value:.4f}", "—" if low is None else f"{low:.4f}", "—" if high is None else f"{high:.4f}")
+        if len(finite):
+            low, high = np.percentile(finite, [2.5, 97.5])
+            values.append(MetricValue(name, float(value), float(low), float(high)))
+        else:
+            values.append(MetricValue(name, float(value), None, None))
+    return values
+
+
+def _metrics(values: list[MetricValue], threshold: float) -> str:
+    rows = [
+        (
+            value.name,
+            f"{value.value:.4f}",
+            "—" if value.low is None else f"{value.low:.4f}",
+            "—" if value.high is None else f"{value.high:.4f}",
         )
+        for value in values
+    ]
     table = pd.DataFrame(rows, columns=["metric", "value", "95% CI low", "95% CI high"])
     note = (
         f"<p>Bootstrap percentile intervals, {BOOTSTRAP_SAMPLES} Poisson resamples of the rows; threshold"
-        f" {inputs.threshold:g} for accuracy and F1. Lower is better for the Brier score and log loss.</p>"
+        f" {threshold:g} for accuracy and F1. Lower is better for the Brier score and log loss.</p>"
     )
     return "<h2>Metrics</h2>" + note + _table(table)
 

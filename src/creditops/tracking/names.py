@@ -26,6 +26,8 @@ OWNER_HOST: Final = "creditops.host"
 """Run tags: which process on which machine runs it, so a later run can end it if that process is gone."""
 RUN_KIND: Final = "creditops.kind"
 BATCH_SCORE: Final = "batch-score"
+REGISTRATION: Final = "creditops.registration"
+"""Run tag of a training run: what it registered, or why it registered nothing (for `creditops runs list`)."""
 
 LINEAGE: Final = (GIT_COMMIT, DATA_FILE, DATA_SHA256, CONFIG_HASH, ALGORITHM, FINGERPRINT)
 """What a registered version says about where it came from, in the order people read it."""

@@ -255,10 +255,13 @@ class Registry:
         if name not in known:
             raise CreditopsError(_unknown_model(name, known, self.uri))
 
-    def resolve(self, reference: str) -> VersionInfo:
-        """A version from `NAME`, `NAME@ALIAS`, `NAME/VERSION` or `models:/…` of those; a name that is not
-        registered is refused as such (with the registered names), never as a missing alias or version."""
+    def resolve(self, reference: str, default_name: str | None = None) -> VersionInfo:
+        """A version from `NAME`, `NAME@ALIAS`, `NAME/VERSION` or `models:/…` of those, or a bare `VERSION` of
+        `default_name` (the project's model) when one is given; a name that is not registered is refused as
+        such (with the registered names), never as a missing alias or version."""
         text = reference.removeprefix("models:/")
+        if default_name is not None and text.isdigit():
+            text = f"{default_name}/{text}"
         if "@" in text:
             name, alias = text.split("@", 1)
             versions = self.versions(name)
@@ -281,6 +284,21 @@ class Registry:
                 self.require(name)
             raise CreditopsError(missing)
         return match[0]
+
+    def run_params(self, run_id: str) -> dict[str, str]:
+        """The parameters logged into run `run_id`; empty when the run is gone."""
+        try:
+            return dict(self._client().get_run(run_id).data.params)
+        except MlflowException as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return {}
+            raise unanswered(error, self.uri, f"read run {run_id}") from error
+
+    def contract(self, version: VersionInfo) -> Contract | None:
+        """The data contract the version carries (its files checked); None for one registered before
+        contracts travelled with the model."""
+        with self.verified_files(version) as folder:
+            return _carried(folder)
 
     def find_by_fingerprint(self, name: str, fingerprint: str) -> VersionInfo | None:
         """The first version registered with `fingerprint` (the same data, config and code)."""
