@@ -1,6 +1,7 @@
 """The release flow end to end on a throwaway project: gate, approval, promotion, no-op, rollback."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -174,8 +175,8 @@ def test_a_busy_port_names_the_endpoint_holding_it_and_port_chooses_another(proj
     (project / "config" / "environments" / "prod.yaml").write_text(yaml.safe_dump(settings))
     with pytest.raises(
         CreditopsError,
-        match=rf"port {held.port} for endpoint creditops-prod is in use by endpoint"
-        rf" holder-ep \(workspace .*dev\): pass --port with a free one, or set endpoint.port to null",
+        match=rf"port {held.port} for endpoint creditops-prod is in use by endpoint holder-ep"
+        rf" \(workspace {re.escape(str(dev.workspace))}\): pass --port with a free one, or set endpoint.port to null",
     ):
         LocalTarget(from_process("prod"), "creditops-prod").ensure()
     chosen = processes.free_port()

@@ -29,8 +29,12 @@ def holder(name: str, what: str) -> str:
 
 
 def port_holder(context: Context, port: int) -> str | None:
-    """Which running endpoint of this workspace or a sibling environment's holds `port`, if one does."""
-    for path in sorted(context.workspace.parent.glob(f"*/endpoints/*/{state.STATE_FILE}")):
+    """Which running endpoint of this workspace or a sibling environment's holds `port`, if one does: dev's
+    workspace is the home folder, the others' are its envs/NAME."""
+    workspace = context.workspace
+    home = workspace.parent.parent if workspace.parent.name == "envs" else workspace
+    found = [*home.glob(f"endpoints/*/{state.STATE_FILE}"), *home.glob(f"envs/*/endpoints/*/{state.STATE_FILE}")]
+    for path in sorted(found):
         try:
             endpoint = state.read_state(path)
         except (CreditopsError, OSError, ValueError):
