@@ -199,3 +199,9 @@ def test_invoke_explain_refuses_data_files_and_requests_that_are_not_objects(
     assert main([*invoke, "--request-file", str(listed)]) == 1
     assert "holds no JSON object to add 'explain' to" in capsys.readouterr().err
     assert main([*invoke, "--explain", "11"]) == 2  # typer's range check names the option
+
+
+def test_brackets_in_an_error_are_printed_as_they_are(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "portfolio[azure].csv"
+    assert main(["data", "check", str(missing)]) == 1
+    assert "portfolio[azure].csv" in " ".join(capsys.readouterr().err.split())

@@ -93,13 +93,16 @@ def _store_refusal(error: Exception) -> CreditopsError | None:
 
 
 def _print_error(error: CreditopsError) -> None:
+    from rich.markup import escape
+
     from creditops.data.checks import DataCheckError
 
     if isinstance(error, DataCheckError):
         from creditops.views import check_failures
 
         errors.print(check_failures(error.failures))
+    said = escape(str(error))  # a message's own brackets ('creditops[azure]') are text, not markup
     if error.exit_code == 3:  # awaiting approval: a stop, not a failure
-        errors.print(f"[yellow]{error}[/yellow]", markup=True, highlight=False, soft_wrap=True)
+        errors.print(f"[yellow]{said}[/yellow]", markup=True, highlight=False, soft_wrap=True)
         return
-    errors.print(f"[red]error:[/red] {error}", markup=True, highlight=False, soft_wrap=True)
+    errors.print(f"[red]error:[/red] {said}", markup=True, highlight=False, soft_wrap=True)
