@@ -24,3 +24,47 @@ def test_configured_uri_wins(workspace: Path, monkeypatch: pytest.MonkeyPatch) -
 
 def test_an_uncreated_sqlite_store_does_not_exist(tmp_path: Path) -> None:
     assert not store_exists(f"sqlite:///{tmp_path / 'none.db'}")
+
+
+def test_a_new_store_is_a_copy_of_one_migrated_store_with_its_own_default_experiment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    import mlflow
+    import platformdirs
+
+    from creditops.tracking import store
+
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(platformdirs, "user_cache_path", lambda name: cache / name)
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        uri = f"sqlite:///{folder / 'store' / 'mlflow.db'}"
+        store.connect(uri)
+        client = mlflow.MlflowClient(uri, uri)
+        default = client.get_experiment("0")
+        assert default.artifact_location == str(folder / "mlruns" / "0")  # as MLflow creates a store here
+        assert client.create_registered_model(f"model-{name}").name == f"model-{name}"
+    (template,) = (cache / "creditops").iterdir()
+    assert template.name == f"mlflow-{mlflow.__version__}-empty.db"
+    with sqlite3.connect(template) as db:  # the template stays empty: stores are copies, not the template
+        assert db.execute("SELECT count(*) FROM registered_models").fetchone() == (0,)
+
+
+def test_without_a_writable_cache_mlflow_creates_the_store_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+    import platformdirs
+
+    from creditops.tracking import store
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setattr(platformdirs, "user_cache_path", lambda name: blocked / name)
+    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    store.connect(uri)
+    assert mlflow.MlflowClient(uri, uri).search_registered_models() == []

@@ -1,12 +1,18 @@
 """An MLflow store by its URI: where a SQLite store's file is, whether it exists, its experiment."""
 
+import os
+import sqlite3
+import tempfile
+import time
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import unquote
 
 import mlflow
+import platformdirs
 from mlflow.exceptions import MlflowException
 
-from creditops.files import exclusive_lock
+from creditops.files import atomic_path, exclusive_lock
 
 EXPERIMENT_NAME = "creditops"
 
@@ -34,11 +40,14 @@ def connect(uri: str) -> str:
 
     MLflow creates and migrates a new SQLite store on first use, and two processes doing that at once
     break it (the second dies in alembic's migrations): the first use per process happens under a file
-    lock beside the database, so one process migrates and the others find it done.
+    lock beside the database, so one process creates it and the others find it done. A new store is a copy
+    of an empty one this MLflow version migrated once (see `_create`).
     """
     path = sqlite_path(uri)
     if path is not None and uri not in _READY:
         with exclusive_lock(lock_path(uri, "store")):
+            if not path.exists():
+                _create(path)
             client = mlflow.MlflowClient(uri, uri)
             client.search_experiments(max_results=1)
             client.search_registered_models(max_results=1)
@@ -71,3 +80,51 @@ def ensure_experiment(uri: str) -> str:
         if again is None:
             raise
         return again.experiment_id
+
+
+def _create(path: Path) -> None:
+    """A new SQLite store at `path`, copied from an empty store this MLflow version migrated once (a
+    migration takes about a second, a copy milliseconds), with its Default experiment's artifact folder and
+    times set as MLflow sets them when it creates a store here. Where no template can be kept (an unwritable
+    cache), MLflow creates the store itself."""
+    try:
+        template = _template()
+    except OSError:
+        return
+    now = int(time.time() * 1000)
+    with atomic_path(path) as temporary:
+        _copy(template, temporary)
+        with closing(sqlite3.connect(temporary)) as db, db:
+            db.execute(
+                "UPDATE experiments SET artifact_location = ?, creation_time = ?, last_update_time = ?"
+                " WHERE experiment_id = 0",
+                (os.path.join(os.path.abspath(DEFAULT_ARTIFACTS), "0"), now, now),
+            )
+
+
+DEFAULT_ARTIFACTS = "mlruns"
+"""Where MLflow puts the Default experiment's artifacts of a SQLite store it creates: ./mlruns of the
+process that created it."""
+
+
+def _template() -> Path:
+    """The empty, migrated store of this MLflow version in the user's cache, made once (atomically, so
+    processes making it at the same time each finish with a whole one)."""
+    template = platformdirs.user_cache_path("creditops") / f"mlflow-{mlflow.__version__}-empty.db"
+    if template.is_file():
+        return template
+    template.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=template.parent) as scratch:
+        made = Path(scratch) / "mlflow.db"
+        client = mlflow.MlflowClient(f"sqlite:///{made}", f"sqlite:///{made}")
+        client.search_experiments(max_results=1)
+        client.search_registered_models(max_results=1)
+        with atomic_path(template) as temporary:
+            _copy(made, temporary)
+    return template
+
+
+def _copy(source: Path, target: Path) -> None:
+    """A consistent copy of the SQLite database `source` (through SQLite's backup, not the file's bytes)."""
+    with closing(sqlite3.connect(source)) as read, closing(sqlite3.connect(target)) as written:
+        read.backup(written)
