@@ -139,9 +139,7 @@ def test_a_new_portfolio_scores_releases_monitors_and_reports_fairness(project: 
     assert main(["monitor", "drift", "--env", "dev", "--since", "1h"]) == 0
     assert "no drift" in " ".join(capsys.readouterr().out.split())
     assert main(["status", "--env", "dev"]) == 0
-    summary = json.loads(
-        next((project / ".creditops" / "monitoring").glob("drift-*.json")).read_text()
-    )
+    summary = json.loads(next((project / ".creditops" / "monitoring").glob("drift-*.json")).read_text())
     assert summary["rows"] == 1_000
 
 
