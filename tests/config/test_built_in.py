@@ -42,3 +42,20 @@ def test_a_folder_with_its_own_environments_never_falls_back(tmp_path: Path, mon
     (tmp_path / "config" / "environments").mkdir(parents=True)
     with pytest.raises(ConfigError, match=r"environment file not found: config/environments/dev\.yaml"):
         load_environment("dev")
+
+
+def test_status_of_every_environment_after_dev_has_a_store_has_no_notes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reading dev's store must not make staging and prod say MLFLOW_TRACKING_URI is set (MLflow sets it)."""
+    from creditops.context import from_process
+    from creditops.tracking.store import connect
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CREDITOPS_HOME", str(tmp_path / ".creditops"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    connect(from_process("dev").store_uri)
+    assert main(["status"]) == 0
+    captured = capsys.readouterr()
+    assert "note:" not in captured.err
+    assert "no store yet" in " ".join(captured.out.split())  # staging and prod

@@ -68,3 +68,17 @@ def test_without_a_writable_cache_mlflow_creates_the_store_itself(
     uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
     store.connect(uri)
     assert mlflow.MlflowClient(uri, uri).search_registered_models() == []
+
+
+def test_connecting_leaves_the_process_environment_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow writes the store into MLFLOW_TRACKING_URI; a context built afterwards must not take it up."""
+    import os
+
+    from creditops.tracking import store
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    store.connect(f"sqlite:///{tmp_path / 'one' / 'mlflow.db'}")
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    store.connect(f"sqlite:///{tmp_path / 'two' / 'mlflow.db'}")
+    assert os.environ["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5000"

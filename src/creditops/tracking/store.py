@@ -52,9 +52,20 @@ def connect(uri: str) -> str:
             client.search_experiments(max_results=1)
             client.search_registered_models(max_results=1)
         _READY.add(uri)
+    started_with = os.environ.get(TRACKING_VARIABLE)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    # MLflow also writes the URI into this process's environment, for child processes to inherit. creditops
+    # hands its children their context itself (Context.child_environ), and a context built later in this
+    # process (`status` reads every environment) must see the variables the process was started with.
+    if started_with is None:
+        os.environ.pop(TRACKING_VARIABLE, None)
+    else:
+        os.environ[TRACKING_VARIABLE] = started_with
     return uri
+
+
+TRACKING_VARIABLE = "MLFLOW_TRACKING_URI"
 
 
 def lock_path(uri: str, purpose: str) -> Path:
