@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from creditops.cli import main
@@ -160,6 +160,7 @@ def _mutated(places: list[tuple[str, str]], values: list[object]) -> dict[str, o
         st.builds(_mutated, st.lists(places, max_size=4), st.lists(json_values, max_size=4)),
     )
 )
+@example(_mutated([("top", "name"), ("rollout", "before")], [None, {"\n": None}]))  # a key that is a line break
 def test_any_json_object_is_an_endpoint_or_one_line(payload: dict[str, object]) -> None:
     path = Path("/nowhere/endpoints/abc") / state.STATE_FILE
     outcome: state.Endpoint | CreditopsError

@@ -190,7 +190,7 @@ def _problems(error: ValidationError, shown: int = 3) -> str:
     """The first problems of a validation error, on one short line."""
     found = []
     for item in error.errors(include_url=False)[:shown]:
-        key = ".".join(str(part) for part in item["loc"]) or "the file"
+        key = ".".join(repr(part) if not str(part).isprintable() else str(part) for part in item["loc"]) or "the file"
         message = _PLAIN.get(item["type"], item["msg"])
         found.append(f"{key}: {' '.join(message.split())}")
     more = error.error_count() - shown
