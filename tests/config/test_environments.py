@@ -96,3 +96,29 @@ def test_env_show_refuses_bad_steps_in_one_line(
         "error: config/environments/staging.yaml: rollout.steps: steps must rise to 100, each above 0, e.g."
         " 10,50,100; got 10,50\n"
     )
+
+
+def test_the_compute_section_is_optional_and_names_no_scheduler_by_default() -> None:
+    assert all(load_environment(name, REPO_ENVIRONMENTS).compute.dask_scheduler is None for name in ENVIRONMENTS)
+
+
+@pytest.mark.parametrize("address", ["tcp://10.0.0.5:8786", "tls://scheduler.internal:8786", "local:2"])
+def test_a_dask_scheduler_in_the_compute_section_loads(tmp_path: Path, address: str) -> None:
+    text = (REPO_ENVIRONMENTS / "dev.yaml").read_text() + f"compute:\n  dask_scheduler: {address}\n"
+    (tmp_path / "dev.yaml").write_text(text)
+    assert load_environment("dev", tmp_path).compute.dask_scheduler == address
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        ("  dask_scheduler: local:0", "a local cluster has 1 to 64 worker processes"),
+        ("  dask_scheduler: tcp://10.0.0.5", "is neither a Dask scheduler address \\(tcp://HOST:PORT\\) nor local:N"),
+        ("  dask_schedular: tcp://10.0.0.5:8786", r"compute\.dask_schedular: unknown key"),
+    ],
+)
+def test_a_bad_compute_section_is_one_line_naming_it(tmp_path: Path, section: str, problem: str) -> None:
+    (tmp_path / "dev.yaml").write_text((REPO_ENVIRONMENTS / "dev.yaml").read_text() + f"compute:\n{section}\n")
+    with pytest.raises(ConfigError, match=problem) as raised:
+        load_environment("dev", tmp_path)
+    assert "\n" not in str(raised.value)

@@ -20,19 +20,6 @@ from creditops.serving.model import LoadedModel
 from creditops.tracking.registry import save_model_dir
 
 
-@pytest.fixture
-def loaded(small_model: TrainedModel) -> LoadedModel:
-    return LoadedModel(small_model, "credit_default_model", "7", "models:/credit_default_model/7", 0.4)
-
-
-@pytest.fixture
-def portfolio(small_frame: pd.DataFrame) -> pd.DataFrame:
-    frame = small_frame.copy()
-    frame.loc[3, "SEX"] = 9
-    frame.loc[1500, "AGE"] = 7
-    return frame
-
-
 @pytest.mark.parametrize(("source", "target"), [("in.parquet", "out.parquet"), ("in.csv", "out.csv")])
 def test_every_valid_row_is_scored_in_chunks_and_invalid_rows_are_set_aside(
     tmp_path: Path, loaded: LoadedModel, portfolio: pd.DataFrame, source: str, target: str

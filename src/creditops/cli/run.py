@@ -40,8 +40,22 @@ def run(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display: the summary only (CI)")] = False,
     verbose: Verbose = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS|local:N",
+            help="Check, split and train on a Dask cluster: a scheduler's address (tcp://HOST:PORT) or local:N"
+            " (N worker processes here); --data is then Parquet: a file, a folder of them or a glob",
+        ),
+    ] = None,
+    eval_rows: Annotated[
+        int,
+        typer.Option(min=1_000, help="With --cluster: test rows the evaluation, gate and card use at most"),
+    ] = 1_000_000,
 ) -> None:
     """Run the training pipeline: check data, prep, train, evaluate vs champion, register."""
+    from contextlib import nullcontext
+
     from creditops.config.modelling import load_modelling_config
     from creditops.files import write_json
     from creditops.pipeline import STAGES, run_pipeline
@@ -50,12 +64,26 @@ def run(
     context = context_for()
     settings = load_modelling_config(config)
     source = data or context.workspace / "data" / settings.data.data_file
-    if not source.is_file():
+    spec = None
+    if cluster is not None:
+        from creditops.compute.cluster import connected, requested
+        from creditops.compute.training import LIGHTGBM_ONLY, ClusterStages
+        from creditops.data.location import parquet_parts
+
+        spec = requested(cluster)
+        if settings.train.algorithm != "lightgbm":
+            raise CreditopsError(LIGHTGBM_ONLY)
+        parquet_parts(source)
+    elif not source.is_file():
         raise CreditopsError(
             f"data file not found: {source}; create it with "
             f"'creditops data synth --rows 30000 --seed 2005 --output {source}' or pass --data"
         )
-    with _progress(quiet) as progress, mlflow_messages(shown=verbose):
+    with (
+        connected(spec) if spec is not None else nullcontext() as client,
+        _progress(quiet) as progress,
+        mlflow_messages(shown=verbose),
+    ):
         task = progress.add_task("starting", total=None)
 
         def show(stage: str, seconds: float | None) -> None:
@@ -66,8 +94,11 @@ def run(
             else:
                 progress.console.print(f"[green]✓[/green] {stage} [dim]{seconds:.2f}s[/dim]")
 
-        result = run_pipeline(source, settings, context, tracking=not no_logging, on_stage=show)
+        stages = None if client is None else ClusterStages(client, eval_rows)
+        result = run_pipeline(source, settings, context, tracking=not no_logging, on_stage=show, stages=stages)
     console.print(pipeline_summary(result))
+    if result.evaluated_on is not None:
+        console.print(f"evaluated on {result.evaluated_on}")
     if summary_json is not None:
         write_json(summary_json, result.as_dict())
 

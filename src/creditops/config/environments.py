@@ -1,6 +1,8 @@
 """Environments as code: dev, staging and prod, each with its own store, data, endpoint and gate."""
 
 import hashlib
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -193,6 +195,61 @@ class MonitoringSettings(_Section):
     )
 
 
+_LOCAL_CLUSTER: Final = re.compile(r"local:(\d+)")
+_SCHEDULER: Final = re.compile(r"(?:(tcp|tls|ws|wss|ucx)://)?([^\s/:\[\]]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})/?")
+MAX_LOCAL_WORKERS: Final = 64
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """A Dask cluster: `workers` processes started here (`local:N`), or a running scheduler's `address`."""
+
+    address: str | None = None
+    workers: int = 0
+
+    def __str__(self) -> str:
+        return self.address if self.address is not None else f"local:{self.workers}"
+
+
+def parse_cluster(text: str) -> ClusterSpec:
+    """`local:N` (N worker processes on 127.0.0.1) or a scheduler address (`tcp://HOST:PORT`, or `HOST:PORT`
+    for tcp), from `--cluster` or compute.dask_scheduler; anything else is a one-line ValueError saying what
+    is accepted."""
+    text = text.strip()
+    local = _LOCAL_CLUSTER.fullmatch(text)
+    if local is not None:
+        workers = int(local[1])
+        if not 1 <= workers <= MAX_LOCAL_WORKERS:
+            raise ValueError(f"{text}: a local cluster has 1 to {MAX_LOCAL_WORKERS} worker processes, e.g. local:2")
+        return ClusterSpec(workers=workers)
+    address = _SCHEDULER.fullmatch(text)
+    if address is None or text.startswith("local"):
+        raise ValueError(
+            f"{text!r} is neither a Dask scheduler address (tcp://HOST:PORT) nor local:N (N worker processes)"
+        )
+    port = int(address[3])
+    if not 0 < port < 65536:
+        raise ValueError(f"{text}: {port} is not a TCP port (tcp://HOST:PORT or local:N)")
+    return ClusterSpec(address=f"{address[1] or 'tcp'}://{address[2]}:{port}")
+
+
+class ComputeSettings(_Section):
+    """Where batch scoring runs: this process, or a Dask cluster (`creditops score` without --cluster)."""
+
+    dask_scheduler: str | None = Field(
+        None,
+        description="The Dask scheduler batch scoring uses: tcp://HOST:PORT, or local:N for N worker processes on"
+        " this machine; null: score in one process",
+    )
+
+    @field_validator("dask_scheduler")
+    @classmethod
+    def _an_address(cls, address: str | None) -> str | None:
+        if address is not None:
+            parse_cluster(address)
+        return address
+
+
 class EnvironmentConfig(_Section):
     name: EnvironmentName
     tracking_uri: str | None = Field(None, description="MLflow URI; null: SQLite in the environment's workspace")
@@ -210,6 +267,7 @@ class EnvironmentConfig(_Section):
     azureml: AzureMLSettings = AzureMLSettings()
     gate: GateSettings = GateSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    compute: ComputeSettings = ComputeSettings()
     _built_in: bool = PrivateAttr(False)
     """Read from creditops' own files (the project has no config/environments)."""
 

@@ -1,6 +1,7 @@
 """Data checks that run before anything trains: the contract's columns, types, codes and ranges, missing
 values, labels and IDs."""
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -49,17 +50,58 @@ class DataCheckError(DataError):
         super().__init__(f"data checks failed ({len(failures)}): {listed}")
 
 
-def check_data(frame: pd.DataFrame, contract: Contract, *, require_label: bool = True) -> tuple[CheckFailure, ...]:
-    """Every failing check of `frame` against `contract`; empty when the data are fit to train on."""
+@dataclass(frozen=True)
+class Part:
+    """A partition of larger data, checked by itself (`check_data(part=...)`), and what its checks need to
+    know of the whole data. Every check is per row but two: the IDs' uniqueness, which the caller checks
+    across partitions (`duplicate_ids`), and the rows of a column that fails integer_type with whole numbers
+    only, which depend on whether the whole column holds whole numbers only (`whole`). An empty data set is
+    the caller's not_empty."""
+
+    first_row: int = 1
+    """The number of the partition's first row in the whole data (1: the first data row)."""
+    whole: frozenset[str] = frozenset()
+    """The columns that hold a whole number in every row of the whole data."""
+
+
+def check_data(
+    frame: pd.DataFrame, contract: Contract, *, require_label: bool = True, part: Part | None = None
+) -> tuple[CheckFailure, ...]:
+    """Every failing check of `frame` against `contract`; empty when the data are fit to train on. With
+    `part`, `frame` is a partition of larger data: its failures, merged with `merge_failures` and
+    `duplicate_ids`, are those of the whole data."""
     if frame.empty:
-        return (CheckFailure("not_empty", "*", 0),)
-    if _passes_every_check(frame, contract, require_label):
+        return () if part is not None else (CheckFailure("not_empty", "*", 0),)
+    unique_ids = part is None
+    if _passes_every_check(frame, contract, require_label, unique_ids):
         return ()
     try:
-        _schema(contract, require_label).validate(frame, lazy=True)
+        _schema(contract, require_label, unique_ids).validate(frame, lazy=True)
     except SchemaErrors as errors:
-        return _summarise(frame, errors.failure_cases, contract)
+        return _summarise(frame, errors.failure_cases, contract, part)
     return ()
+
+
+def merge_failures(parts: Iterable[tuple[CheckFailure, ...]]) -> tuple[CheckFailure, ...]:
+    """The failures of the whole data from its partitions' (in the data's order): rows added up, the first
+    `EXAMPLES` examples kept, ordered by check and column as check_data orders them."""
+    merged: dict[tuple[str, str], CheckFailure] = {}
+    for failures in parts:
+        for failure in failures:
+            key = (failure.check, failure.column)
+            seen = merged.get(key)
+            if seen is not None:
+                examples = (seen.examples + failure.examples)[:EXAMPLES]
+                failure = CheckFailure(failure.check, failure.column, seen.rows + failure.rows, examples)
+            merged[key] = failure
+    return tuple(merged[key] for key in sorted(merged))
+
+
+def duplicate_ids(column: str, rows: int, first_ids: Sequence[object]) -> CheckFailure:
+    """The duplicate_ids failure as check_data reports it: `rows` rows share their ID with another row;
+    `first_ids` are the IDs of the first of those rows in the data's order."""
+    shown = tuple((f"{column} {_shown(value)}", _shown(value)) for value in first_ids[:EXAMPLES])
+    return CheckFailure("duplicate_ids", column, rows, shown)
 
 
 def ensure_valid(frame: pd.DataFrame, contract: Contract, *, require_label: bool = True) -> None:
@@ -75,7 +117,7 @@ def checked_columns(contract: Contract, require_label: bool) -> tuple[str, ...]:
     return tuple(name for name, column in contract.columns.items() if column.role in kept)
 
 
-def _passes_every_check(frame: pd.DataFrame, contract: Contract, require_label: bool) -> bool:
+def _passes_every_check(frame: pd.DataFrame, contract: Contract, require_label: bool, unique_ids: bool = True) -> bool:
     """The same checks as the schema for an all-integer contract (UCI), column by column with a minimum and
     a maximum (and a membership test for a code set with gaps) and a hash for the IDs: no boolean frame per
     check. Data that fail anything, and contracts with other types, go to pandera, which names each failure
@@ -93,21 +135,21 @@ def _passes_every_check(frame: pd.DataFrame, contract: Contract, require_label: 
         codes = contract.codes(name) if column.type == "category" else ()
         if len(codes) and len(codes) != max(codes) - min(codes) + 1 and not np.isin(values, codes).all():
             return False
-    return contract.id_column is None or bool(frame[contract.id_column].is_unique)
+    return not unique_ids or contract.id_column is None or bool(frame[contract.id_column].is_unique)
 
 
-def _schema(contract: Contract, require_label: bool) -> pa.DataFrameSchema:
+def _schema(contract: Contract, require_label: bool, unique_ids: bool = True) -> pa.DataFrameSchema:
     """The pandera schema of a contract, built once per contract."""
-    key = (contract.digest(), require_label)
+    key = (contract.digest(), require_label, unique_ids)
     if key not in _SCHEMAS:
-        _SCHEMAS[key] = _build_schema(contract, require_label)
+        _SCHEMAS[key] = _build_schema(contract, require_label, unique_ids)
     return _SCHEMAS[key]
 
 
-_SCHEMAS: dict[tuple[str, bool], pa.DataFrameSchema] = {}
+_SCHEMAS: dict[tuple[str, bool, bool], pa.DataFrameSchema] = {}
 
 
-def _build_schema(contract: Contract, require_label: bool) -> pa.DataFrameSchema:
+def _build_schema(contract: Contract, require_label: bool, unique_ids: bool) -> pa.DataFrameSchema:
     columns = {}
     for name in checked_columns(contract, require_label):
         column = contract.columns[name]
@@ -115,7 +157,7 @@ def _build_schema(contract: Contract, require_label: bool) -> pa.DataFrameSchema
             "int64" if column.type == "category" and not column.text_categories else _DTYPES.get(column.type),
             _value_checks(contract, name),
             nullable=column.missing,
-            unique=column.role == "id",
+            unique=unique_ids and column.role == "id",
             coerce=False,
         )
     return pa.DataFrameSchema(columns, strict=False, coerce=False)
@@ -149,7 +191,9 @@ def _readable_dates(values: pd.Series) -> pd.Series:
     return pd.Series(pd.to_datetime(values, errors="coerce")).notna() | values.isna()
 
 
-def _summarise(frame: pd.DataFrame, cases: pd.DataFrame, contract: Contract) -> tuple[CheckFailure, ...]:
+def _summarise(
+    frame: pd.DataFrame, cases: pd.DataFrame, contract: Contract, part: Part | None
+) -> tuple[CheckFailure, ...]:
     """One CheckFailure per (check, column), counting distinct failing rows.
 
     A column of the wrong type reports that alone: its value checks would only repeat it.
@@ -165,7 +209,7 @@ def _summarise(frame: pd.DataFrame, cases: pd.DataFrame, contract: Contract) -> 
     failures = []
     for (check, column), group in cases.groupby(["check", "column"], sort=True):
         if check == "integer_type":
-            failing = _non_integers(frame[column])
+            failing = _non_integers(frame[column], None if part is None else column in part.whole)
             rows = int(failing.sum())
             if rows == 0:
                 continue
@@ -178,16 +222,16 @@ def _summarise(frame: pd.DataFrame, cases: pd.DataFrame, contract: Contract) -> 
             rows = len(located)
             labels = list(located["index"][:EXAMPLES])
             values = list(located["failure_case"][:EXAMPLES])
-        examples = _examples(frame, contract, labels, values)
+        examples = _examples(frame, contract, labels, values, 1 if part is None else part.first_row)
         failures.append(CheckFailure(str(check), str(column), int(rows), examples))
     return tuple(failures)
 
 
 def _examples(
-    frame: pd.DataFrame, contract: Contract, labels: list[object], values: list[object]
+    frame: pd.DataFrame, contract: Contract, labels: list[object], values: list[object], first_row: int
 ) -> tuple[tuple[str, str], ...]:
     """(row, value) of each failing row: its ID where the contract has an ID column the data holds, else its
-    number in the data (1: the first data row)."""
+    number in the data (`first_row`: the frame's first row)."""
     if not labels or not frame.index.is_unique:
         return ()
     ids = contract.id_column if contract.id_column in frame else None
@@ -195,7 +239,7 @@ def _examples(
     for position, value in zip(frame.index.get_indexer(pd.Index(labels)), values, strict=True):
         if position < 0:
             continue
-        row = f"{ids} {_shown(frame[ids].iat[int(position)])}" if ids is not None else f"row {position + 1}"
+        row = f"{ids} {_shown(frame[ids].iat[int(position)])}" if ids is not None else f"row {position + first_row}"
         shown.append((row, _shown(value)))
     return tuple(shown)
 
@@ -213,16 +257,18 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else f"{text[:40]}…"
 
 
-def _non_integers(values: pd.Series) -> pd.Series:
+def _non_integers(values: pd.Series, whole_column: bool | None = None) -> pd.Series:
     """Rows whose value is present but not a whole number; all rows when whole numbers are stored
-    as floats without any missing value (a missing value alone is reported as missing_values)."""
+    as floats without any missing value (a missing value alone is reported as missing_values).
+    `whole_column`: whether the whole column (of which `values` is a partition) holds whole numbers only;
+    None: `values` is the whole column."""
     numeric = pd.to_numeric(values, errors="coerce")
     present = values.notna()
     whole = numeric.notna() & (numeric % 1 == 0)
     non_integers = present & ~whole
-    if non_integers.any() or not present.all():
-        return non_integers
-    return present
+    if whole_column is None:
+        whole_column = not non_integers.any() and bool(present.all())
+    return present if whole_column else non_integers
 
 
 def _check_name(raw: object) -> str:

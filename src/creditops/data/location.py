@@ -9,6 +9,8 @@ identity (`az login`, a managed identity, or AZURE_TENANT_ID / AZURE_CLIENT_ID /
 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE.
 """
 
+import glob
+import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,6 +121,80 @@ def sha256(place: DataLocation) -> str:
     """The hex SHA-256 of the bytes at `place`, streamed: the same digest for a file and its copy at a URI."""
     with open_binary(place) as handle:
         return sha256_stream(handle)
+
+
+GLOB_CHARACTERS: Final = frozenset("*?[")
+
+
+def is_pattern(place: DataLocation) -> bool:
+    """Whether `place` is a glob (`parts/*.parquet`) rather than one file or folder."""
+    return any(character in GLOB_CHARACTERS for character in str(place))
+
+
+def parquet_parts(place: DataLocation) -> list[DataLocation]:
+    """The Parquet files `place` names, sorted by name: the file itself; every `.parquet` file in a folder
+    and its subfolders (names that start with `_` or `.`, where Spark and Dask keep metadata, left out); or
+    the files a glob matches. A local path or a URI; none found is a one-line DataError."""
+    location = as_location(place)
+    if suffix_of(location) not in (".parquet", "") and not is_pattern(location):
+        raise DataError(f"cannot read {location} as partitioned data: pass a .parquet file, a folder of them or a glob")
+    if isinstance(location, Path):
+        if location.is_file():
+            return [location]
+        if is_pattern(location):
+            found = [Path(name) for name in glob.glob(str(location), recursive=True)]
+            files: list[DataLocation] = sorted(path for path in found if path.is_file())
+        else:
+            found = sorted(location.rglob("*.parquet")) if location.is_dir() else []
+            files = [path for path in found if path.is_file() and _kept(path.relative_to(location).parts)]
+    else:
+        filesystem, inner = _filesystem(location)
+        try:
+            if is_pattern(inner):
+                names = [name for name in filesystem.glob(inner) if filesystem.isfile(name)]
+            elif filesystem.isfile(inner):
+                return [location]
+            else:
+                root = inner.rstrip("/")
+                names = [
+                    name
+                    for name in filesystem.find(root)
+                    if name.lower().endswith(".parquet") and _kept(tuple(name[len(root) :].strip("/").split("/")))
+                ]
+        except Exception as error:  # each filesystem raises its own types
+            raise _unreachable(location, error) from error
+        files = [filesystem.unstrip_protocol(name) for name in sorted(names)]
+    if not files:
+        raise DataError(f"no Parquet files at {location}: pass a .parquet file, a folder of them or a glob")
+    return files
+
+
+def sha256_parts(place: DataLocation) -> str:
+    """The hex SHA-256 of the data `place` names, streamed: of a single file, its bytes (as `sha256`); of a
+    folder or a glob, the SHA-256 over its part files sorted by name (relative to the folder, or to the
+    glob's fixed folder), each as its name and the SHA-256 of its bytes. The same parts give the same
+    digest whatever order a filesystem lists them in; a renamed, added or changed part changes it."""
+    parts = parquet_parts(place)
+    if not is_pattern(place) and len(parts) == 1 and str(parts[0]) == str(as_location(place)):
+        return sha256(parts[0])
+    root = str(as_location(place)).rstrip("/")
+    if is_pattern(place):
+        fixed = root[: min(root.index(character) for character in GLOB_CHARACTERS if character in root)]
+        root = fixed.rsplit("/", 1)[0] if "/" in fixed else ""
+    digest = hashlib.sha256()
+    for name, part in sorted((_relative(str(part), root), part) for part in parts):
+        digest.update(f"{name}\t{sha256(part)}\n".encode())
+    return digest.hexdigest()
+
+
+def _kept(relative: tuple[str, ...]) -> bool:
+    return not any(name.startswith(("_", ".")) for name in relative)
+
+
+def _relative(name: str, root: str) -> str:
+    """`name` below the folder `root`, as a POSIX path."""
+    tail = name[len(root) :] if root and name.startswith(root) else name
+    return tail.replace("\\", "/").lstrip("/")
 
 
 @dataclass(frozen=True)

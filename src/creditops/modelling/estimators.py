@@ -11,7 +11,7 @@ from creditops.data.contract import Contract
 from creditops.modelling.learners import learner
 from creditops.modelling.learners.base import Learner, training_threads
 
-__all__ = ["TrainedModel", "train_model", "training_threads"]
+__all__ = ["TrainedModel", "fitted", "train_model", "training_threads"]
 
 
 @dataclass(frozen=True)
@@ -48,4 +48,10 @@ def train_model(
     """Fit learner `algorithm` with `params` (its Params keys; missing ones take their defaults) on the
     contract's features; deterministic for a seed."""
     chosen = learner(algorithm)
-    return TrainedModel(chosen.name, chosen.fit(features, labels, contract, chosen.params(params), seed), contract)
+    return fitted(chosen.name, chosen.fit(features, labels, contract, chosen.params(params), seed), contract)
+
+
+def fitted(algorithm: str, estimator: Any, contract: Contract) -> TrainedModel:
+    """The model of learner `algorithm` whose estimator was fitted on `contract`'s features, here or
+    elsewhere (a LightGBM booster trained on a Dask cluster is the same model as one trained here)."""
+    return TrainedModel(learner(algorithm).name, estimator, contract)

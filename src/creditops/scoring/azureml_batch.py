@@ -16,44 +16,43 @@ if __package__ in (None, ""):  # loaded by file path (Azure ML's batch driver): 
 import numpy as np
 import pandas as pd
 
-from creditops.modelling.estimators import TrainedModel
-from creditops.scoring.batch import checked_chunks
+from creditops.scoring.batch import checked_chunks, score_chunk
+from creditops.serving.model import LoadedModel
 
-_model: TrainedModel | None = None
-_threshold = 0.5
+_model: LoadedModel | None = None
 
 
 def init() -> None:
-    global _model, _threshold
+    global _model
     from creditops.tracking.registry import load_model_dir
 
     root = Path(os.environ["AZUREML_MODEL_DIR"])
     folder = next((path.parent for path in sorted(root.rglob("MLmodel"))), None)
     if folder is None:
         raise FileNotFoundError(f"no MLflow model (MLmodel file) under {root}")
-    _model = load_model_dir(folder)
-    _threshold = float(os.environ.get("CREDITOPS_THRESHOLD", "0.5"))
+    threshold = float(os.environ.get("CREDITOPS_THRESHOLD", "0.5"))
+    _model = LoadedModel(load_model_dir(folder), folder.name, "azureml", str(folder), threshold)
 
 
 def run(mini_batch: list[str]) -> pd.DataFrame:
     assert _model is not None, "init() runs before run()"  # nosec B101
     frames = []
     for name in mini_batch:
-        for chunk in checked_chunks(Path(name), _model.contract):
-            probability = _model.predict_proba(chunk.features) if len(chunk.ids) else np.empty(0)
+        for chunk in checked_chunks(Path(name), _model.model.contract):
+            scored = score_chunk(_model, chunk)  # the step of `creditops score`, on or off a cluster
             frames.append(
                 pd.DataFrame(
                     {
                         "file": Path(name).name,
-                        "ID": chunk.ids,
-                        "probability": probability,
-                        "class": (probability >= _threshold).astype(np.int8),
+                        "ID": scored.ids,
+                        "probability": scored.probability,
+                        "class": scored.classes,
                         "reasons": "",
                     }
                 )
             )
-            if chunk.rejected is not None:
-                refused = chunk.rejected.rename(columns={chunk.rejected.columns[0]: "ID"})
+            if scored.rejected is not None:
+                refused = scored.rejected.rename(columns={scored.rejected.columns[0]: "ID"})
                 frames.append(refused.assign(file=Path(name).name, probability=np.nan, **{"class": -1}))
     columns = ["file", "ID", "probability", "class", "reasons"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)

@@ -65,7 +65,7 @@ def score_file(
     chunks = _checked(_chunks(source, chunk_rows, contract), contract)
     # Reading and checking the next chunk and writing the last one run in threads beside the prediction:
     # pyarrow, numpy and LightGBM release the GIL, so the file work overlaps the trees instead of adding.
-    with atomic_path(output) as temporary, _Writer(temporary) as writer, ThreadPoolExecutor(2) as pool:
+    with atomic_path(output) as temporary, _Writer(temporary, scoring) as writer, ThreadPoolExecutor(2) as pool:
         reading: Future[CheckedChunk | None] = pool.submit(next, chunks, None)
         writing: Future[None] | None = None
         while (chunk := reading.result()) is not None:
@@ -73,14 +73,12 @@ def score_file(
             read += len(chunk.ids) + chunk.invalid
             if chunk.rejected is not None:
                 rejected.append(chunk.rejected)
-            probability = scoring.model.predict_proba(chunk.features, threads=threads)
-            classes = (probability >= scoring.threshold).astype(np.int8)
-            reasons = _explained(scoring, chunk.features, explain, threads) if explain else None
+            done = score_chunk(scoring, chunk, explain=explain, threads=threads)
             if writing is not None:
                 writing.result()
-            writing = pool.submit(writer.write, scoring, chunk.ids, probability, classes, reasons)
-            scored += len(chunk.ids)
-            positives += int(classes.sum())
+            writing = pool.submit(writer.write, scored_table(scoring, done))
+            scored += len(done.ids)
+            positives += done.positives
             if progress is not None:
                 progress(read)
         if writing is not None:
@@ -142,6 +140,57 @@ class CheckedChunk:
     @property
     def invalid(self) -> int:
         return 0 if self.rejected is None else len(self.rejected)
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """The scores of a chunk's valid rows (their reasons with --explain), and the rows it refused."""
+
+    ids: np.ndarray
+    probability: np.ndarray
+    classes: np.ndarray
+    reasons: list[str] | None
+    rejected: pd.DataFrame | None
+
+    @property
+    def positives(self) -> int:
+        return int(self.classes.sum())
+
+    @property
+    def invalid(self) -> int:
+        return 0 if self.rejected is None else len(self.rejected)
+
+
+def score_chunk(scoring: LoadedModel, chunk: CheckedChunk, *, explain: int = 0, threads: int = 1) -> ScoredChunk:
+    """The one scoring step of every batch, in this process or on a cluster's worker: the checked chunk's
+    valid rows predicted, classed at the model's threshold and, with `explain` > 0, given their reasons."""
+    if not len(chunk.ids):  # every row refused: scikit-learn's models refuse to predict zero rows
+        empty = empty_scores(explain)
+        return ScoredChunk(chunk.ids, empty.probability, empty.classes, empty.reasons, chunk.rejected)
+    probability = scoring.model.predict_proba(chunk.features, threads=threads)
+    classes = (probability >= scoring.threshold).astype(np.int8)
+    reasons = _explained(scoring, chunk.features, explain, threads) if explain else None
+    return ScoredChunk(chunk.ids, probability, classes, reasons, chunk.rejected)
+
+
+def scored_table(scoring: LoadedModel, scored: ScoredChunk) -> pa.Table:
+    """The output columns of a scored chunk: ID, probability, class, model name and version (and reasons)."""
+    rows = len(scored.ids)
+    columns = {
+        scoring.model.contract.id_column or "ID": pa.array(scored.ids),
+        "probability": pa.array(scored.probability, type=pa.float64()),
+        "class": pa.array(scored.classes, type=pa.int8()),
+        "model_name": _constant(scoring.name, rows),
+        "model_version": _constant(scoring.version, rows),
+    }
+    if scored.reasons is not None:
+        columns["reasons"] = pa.array(scored.reasons, type=pa.string())
+    return pa.table(columns)
+
+
+def empty_scores(explain: int) -> ScoredChunk:
+    """No rows scored: what an output with nothing valid in it still holds (its columns)."""
+    return ScoredChunk(np.array([]), np.array([]), np.array([], dtype=np.int8), [] if explain else None, None)
 
 
 def checked_chunks(source: Path, contract: Contract, chunk_rows: int = 100_000) -> Iterator[CheckedChunk]:
@@ -215,17 +264,34 @@ def _chunks(source: Path, chunk_rows: int, contract: Contract) -> Iterator[tuple
         yield _split(frame.iloc[start : start + chunk_rows], start, contract, layout)
 
 
-def _parquet_chunks(
-    source: Path, chunk_rows: int, contract: Contract
-) -> Iterator[tuple[np.ndarray, np.ndarray, _Layout]]:
+def parquet_file(source: Path) -> pq.ParquetFile:
+    """`source` opened as Parquet (its footer read), or a one-line DataError."""
     try:
-        parquet = pq.ParquetFile(source)
+        return pq.ParquetFile(source)
     except (pa.ArrowInvalid, OSError) as error:
         raise DataError(f"cannot read {source}: {str(error).splitlines()[0]}") from error
-    layout = _Layout.of(source, parquet.schema_arrow.names, contract)
+
+
+def parquet_layout(source: Path, parquet: pq.ParquetFile, contract: Contract) -> "_Layout":
+    """The request columns `source` has, or the contract's one-line error naming the ones it lacks."""
+    return _Layout.of(source, parquet.schema_arrow.names, contract)
+
+
+def checked_parquet_chunks(
+    source: Path, contract: Contract, chunk_rows: int, *, row_groups: list[int] | None = None, start: int = 0
+) -> Iterator[CheckedChunk]:
+    """The rows of `row_groups` of a Parquet file (all by default) chunk by chunk, checked as `score_file`
+    checks them; rows are numbered from `start` where the file has no ID column (a cluster's partition)."""
+    return _checked(_parquet_chunks(source, chunk_rows, contract, row_groups=row_groups, start=start), contract)
+
+
+def _parquet_chunks(
+    source: Path, chunk_rows: int, contract: Contract, *, row_groups: list[int] | None = None, start: int = 0
+) -> Iterator[tuple[np.ndarray, np.ndarray, _Layout]]:
+    parquet = parquet_file(source)
+    layout = parquet_layout(source, parquet, contract)
     numeric = not contract.text_columns and all(contract.columns[n].type != "boolean" for n in layout.columns)
-    start = 0
-    for batch in parquet.iter_batches(batch_size=chunk_rows, columns=layout.read):
+    for batch in parquet.iter_batches(batch_size=chunk_rows, row_groups=row_groups, columns=layout.read):
         if not numeric:
             yield _split(batch.to_pandas(), start, contract, layout)
             start += batch.num_rows
@@ -252,8 +318,9 @@ def _split(
 class _Writer:
     """Appends scored chunks to a Parquet or CSV file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, scoring: LoadedModel) -> None:
         self.path = path
+        self.scoring = scoring
         self.parquet: pq.ParquetWriter | None = None
         self.first = True
 
@@ -261,31 +328,12 @@ class _Writer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.first and not any(exc):  # nothing was scored: still write a file with the header
+            self.write(scored_table(self.scoring, empty_scores(0)))
         if self.parquet is not None:
             self.parquet.close()
-        elif self.first:  # nothing was scored: still write a file with the header
-            self.write(None, np.array([]), np.array([]), np.array([], dtype=np.int8))
-            if self.parquet is not None:
-                self.parquet.close()
 
-    def write(
-        self,
-        scoring: LoadedModel | None,
-        ids: np.ndarray,
-        probability: np.ndarray,
-        classes: np.ndarray,
-        reasons: list[str] | None = None,
-    ) -> None:
-        columns = {
-            (scoring.model.contract.id_column if scoring else None) or "ID": pa.array(ids),
-            "probability": pa.array(probability, type=pa.float64()),
-            "class": pa.array(classes, type=pa.int8()),
-            "model_name": _constant(scoring.name if scoring else "", len(ids)),
-            "model_version": _constant(scoring.version if scoring else "", len(ids)),
-        }
-        if reasons is not None:
-            columns["reasons"] = pa.array(reasons, type=pa.string())
-        table = pa.table(columns)
+    def write(self, table: pa.Table) -> None:
         if self.path.suffix.lower() == ".parquet":
             if self.parquet is None:
                 self.parquet = pq.ParquetWriter(self.path, table.schema)

@@ -25,6 +25,8 @@ class Split:
     test: pd.DataFrame
     manifest: DataManifest
     log: RunLog
+    evaluated_on: str | None = None
+    """None: `test` is the whole test split (see the cluster's split, which evaluates on a sample)."""
 
 
 def load_checked(path: DataLocation, contract: Contract) -> tuple[pd.DataFrame, str]:
@@ -39,13 +41,24 @@ def prepare(frame: pd.DataFrame, digest: str, source: str, config: ModellingConf
     labels = contract.labels(frame)
     data = config.data
     train, test = split(frame, labels, test_ratio=data.test_train_ratio, seed=data.random_seed, source=source)
+    manifest, log = split_record(
+        digest, source, config, rows=len(frame), train_rows=len(train), defaults=int(labels.sum())
+    )
+    return Split(train, test, manifest, log)
+
+
+def split_record(
+    digest: str, source: str, config: ModellingConfig, *, rows: int, train_rows: int, defaults: int
+) -> tuple[DataManifest, RunLog]:
+    """The manifest of a split of `rows` rows (`defaults` of them defaults) and what to log about it,
+    wherever the split was made."""
     manifest = DataManifest(
         data_file=source,
         data_sha256=digest,
-        rows=len(frame),
-        train_rows=len(train),
-        test_rows=len(test),
-        default_rate=round(float(labels.mean()), 6),
+        rows=rows,
+        train_rows=train_rows,
+        test_rows=rows - train_rows,
+        default_rate=round(defaults / rows, 6),
         test_train_ratio=config.data.test_train_ratio,
         split_seed=config.data.random_seed,
     )
@@ -61,12 +74,12 @@ def prepare(frame: pd.DataFrame, digest: str, source: str, config: ModellingConf
         metrics={
             "data.rows": manifest.rows,
             "data.default_rate": manifest.default_rate,
-            "data.train_rows": len(train),
-            "data.test_rows": len(test),
+            "data.train_rows": train_rows,
+            "data.test_rows": rows - train_rows,
         },
         tags={names.DATA_SHA256: digest},
     )
-    return Split(train, test, manifest, log)
+    return manifest, log
 
 
 def write_split(prepared: Split, output_dir: Path, config: ModellingConfig) -> None:

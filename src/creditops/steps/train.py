@@ -35,32 +35,40 @@ def train(
     """Fit the configured learner on the features of `contract` in `frame` (the train split of `data`), built
     from code at `commit`; the model carries the contract."""
     settings = config.train
-    learner_params = settings.learner_params().model_dump()
-    params: dict[str, str | int | float] = {
-        "algorithm": settings.algorithm,
-        **learner_params,
-        "seed": settings.random_seed,
-    }
     model = train_model(
         contract.feature_matrix(frame, np.float32),
         contract.labels(frame),
         contract=contract,
         algorithm=settings.algorithm,
-        params=learner_params,
+        params=settings.learner_params().model_dump(),
         seed=settings.random_seed,
     )
+    return training_record(model, len(frame), data, config, commit)
+
+
+def training_record(
+    model: TrainedModel, train_rows: int, data: DataManifest, config: ModellingConfig, commit: str
+) -> Training:
+    """`model`, fitted as `config` says on `train_rows` rows of `data` from code at `commit`, with its
+    manifest and what to log (wherever it was fitted)."""
+    settings = config.train
+    params: dict[str, str | int | float] = {
+        "algorithm": settings.algorithm,
+        **settings.learner_params().model_dump(),
+        "seed": settings.random_seed,
+    }
     config_hash = config.digest()
     manifest = ModelManifest(
         algorithm=settings.algorithm,
         params=params,
-        features=list(contract.features),
-        train_rows=len(frame),
+        features=list(model.contract.features),
+        train_rows=train_rows,
         data=data,
         config_hash=config_hash,
         git_commit=commit,
         fingerprint=fingerprint(data_sha256=data.data_sha256, config_hash=config_hash, commit=commit),
     )
-    common.log.info("train: %s on %s rows", settings.algorithm, len(frame))
+    common.log.info("train: %s on %s rows", settings.algorithm, train_rows)
     log = RunLog(
         params={f"train.{key}": value for key, value in params.items()},
         tags={names.GIT_COMMIT: commit, names.CONFIG_HASH: config_hash},

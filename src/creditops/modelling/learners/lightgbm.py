@@ -33,24 +33,6 @@ class LightGBM(Learner):
     ) -> Any:
         import lightgbm as lgb  # on use: commands that do not train or score answer without loading it
 
-        settings: dict[str, Any] = {
-            "objective": "binary",
-            "learning_rate": params.learning_rate,
-            "num_leaves": params.num_leaves,
-            "min_data_in_leaf": params.min_data_in_leaf,
-            "feature_fraction": params.feature_fraction,
-            "bagging_fraction": params.bagging_fraction,
-            "bagging_freq": 1,
-            "lambda_l2": params.lambda_l2,
-            "seed": seed,
-            "deterministic": True,
-            "force_row_wise": True,
-            "num_threads": training_threads(len(labels)),
-            "verbosity": -1,
-        }
-        constraints = contract.monotone_constraints()
-        if any(constraints):
-            settings["monotone_constraints"] = constraints
         dataset = lgb.Dataset(
             features,
             label=labels,
@@ -58,6 +40,7 @@ class LightGBM(Learner):
             categorical_feature=list(contract.categorical_features) or "auto",
             free_raw_data=True,
         )
+        settings = booster_settings(params, contract, seed=seed, threads=training_threads(len(labels)))
         return lgb.train(settings, dataset, num_boost_round=params.n_estimators)
 
     def predict_proba(self, estimator: Any, matrix: np.ndarray, threads: int) -> np.ndarray:
@@ -79,3 +62,27 @@ class LightGBM(Learner):
 
     def recognises(self, head: bytes) -> bool:
         return head.startswith(b"tree\n")
+
+
+def booster_settings(params: LightGBMParams, contract: Contract, *, seed: int, threads: int) -> dict[str, Any]:
+    """LightGBM's parameters for `params` on `contract`'s features (its monotone directions kept): the
+    same for training in this process and on a Dask cluster (compute/training.py)."""
+    settings: dict[str, Any] = {
+        "objective": "binary",
+        "learning_rate": params.learning_rate,
+        "num_leaves": params.num_leaves,
+        "min_data_in_leaf": params.min_data_in_leaf,
+        "feature_fraction": params.feature_fraction,
+        "bagging_fraction": params.bagging_fraction,
+        "bagging_freq": 1,
+        "lambda_l2": params.lambda_l2,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": threads,
+        "verbosity": -1,
+    }
+    constraints = contract.monotone_constraints()
+    if any(constraints):
+        settings["monotone_constraints"] = constraints
+    return settings
