@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -32,9 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     judged = sum(verdicts.values()) - verdicts["no tests"]
     score = 100 * verdicts["killed"] / max(judged, 1)
     survivors = [name.strip() for name, verdict in results if verdict.strip() == "survived"]
-    for name in survivors:
-        diff = [line for line in mutmut("show", name).splitlines() if line.startswith(("- ", "+ "))]
-        print(f"survived {name}\n  " + "\n  ".join(diff))
+    with ThreadPoolExecutor(2) as pool:  # one `mutmut show` process a survivor, two at a time
+        shown = pool.map(lambda name: mutmut("show", name), survivors)
+        for name, text in zip(survivors, shown, strict=True):
+            diff = [line for line in text.splitlines() if line.startswith(("- ", "+ "))]
+            print(f"survived {name}\n  " + "\n  ".join(diff))
     print(
         f"mutation score: {verdicts['killed']} of {judged} mutants killed ({score:.1f} %); "
         + ", ".join(f"{count} {verdict}" for verdict, count in sorted(verdicts.items()))
