@@ -88,9 +88,27 @@ def test_run_with_bad_config_exits_2_in_one_line(tmp_path: Path, capsys) -> None
     assert len(err.splitlines()) == 1
 
 
-def test_run_without_data_says_how_to_create_it(workspace: Path, capsys) -> None:
-    assert main(["run"]) == 1
+def test_run_on_a_missing_file_says_how_to_create_it(workspace: Path, capsys) -> None:
+    assert main(["run", "--data", "nowhere.parquet"]) == 1
     assert "creditops data synth" in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_run_without_data_trains_on_devs_data_where_status_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """One dev: `creditops run` alone makes dev's data on first use, registers in dev's store, and `status`
+    shows the champion there."""
+    from .small_environments import small_project
+
+    project = small_project(tmp_path, monkeypatch)
+    assert main(["run", "--quiet"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "rows (seed 2005) for dev" in out
+    assert (project / ".creditops" / "data" / "credit_default.parquet").is_file()
+    assert main(["status", "--env", "dev", "--output", "json"]) == 0
+    (dev,) = json.loads(capsys.readouterr().out)
+    assert dev["champion"] == "1"
 
 
 def test_run_with_bad_data_prints_the_check_table(workspace: Path, tmp_path: Path, small_frame, capsys) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from creditops.files import atomic_path, read_json, scratch_dir, sha256_file, write_json
+from creditops.files import atomic_path, read_json, scratch_dir, sha256_file, write_json, write_text
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -66,3 +66,35 @@ def test_a_write_killed_before_its_rename_leaves_nothing_the_next_write_keeps(tm
     write_json(target, {"v": 2})
     assert read_json(target) == {"v": 2}
     assert sorted(path.name for path in tmp_path.iterdir()) == ["state.json"]
+
+
+def test_a_file_never_replaces_a_folder_and_nothing_replaces_a_device(tmp_path: Path) -> None:
+    from creditops.errors import CreditopsError
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "important.txt").write_text("keep")
+    with pytest.raises(CreditopsError, match=r"reports is a folder: give a file path, not a folder"):
+        write_text(folder, "<html>")
+    assert (folder / "important.txt").read_text() == "keep"
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(CreditopsError, match=r"pipe is not a regular file \(a device, pipe or socket\)"):
+        write_text(pipe, "<html>")
+    assert not pipe.is_file()
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(CreditopsError, match=r"afile is a file, not a folder: put h.html in a folder"):
+        write_text(tmp_path / "afile" / "h.html", "<html>")
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []  # no staging left
+
+
+def test_an_unwritable_folder_is_named_by_the_path_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    def refused(prefix: str, dir: Path) -> str:
+        raise PermissionError(13, "Permission denied", str(Path(dir) / f"{prefix}abc"))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refused)
+    with pytest.raises(PermissionError) as raised:
+        write_text(tmp_path / "page.html", "<html>")
+    assert raised.value.filename == str(tmp_path / "page.html")

@@ -10,21 +10,37 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from creditops.errors import CreditopsError
+
 
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; rename it onto `target` only if the block succeeds.
 
     Works for files and directories: whatever the block creates at the temporary path replaces the
-    target, so readers see either the old content or the complete new one, never half of it.
+    target, so readers see either the old content or the complete new one, never half of it. A file never
+    replaces a folder, and nothing replaces a device, pipe or socket (`--out /dev/null`, `--out reports/`):
+    one line naming the path, and nothing moved.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not (target.is_file() or target.is_dir()):
+        raise CreditopsError(f"{target} is not a regular file (a device, pipe or socket): give a file path")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        if target.parent.is_file():
+            raise CreditopsError(f"{target.parent} is a file, not a folder: put {target.name} in a folder") from None
+        raise
     sweep_dead(target.parent, f".{target.name}.")  # staging left by a writer killed before it renamed
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}-", dir=target.parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}-", dir=target.parent))
+    except OSError as error:  # the folder is not writable: name the path asked for, not the temporary one
+        raise OSError(error.errno, error.strerror, str(target)) from None
     temporary = staging / target.name
     try:
         yield temporary
+        if target.is_dir() and not temporary.is_dir():
+            raise CreditopsError(f"{target} is a folder: give a file path, not a folder (nothing was written)")
         if target.is_dir() and not target.is_symlink():
             retired = staging / f"{target.name}.old"
             target.rename(retired)

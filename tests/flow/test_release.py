@@ -93,7 +93,7 @@ def test_release_waits_for_approval_then_promotes_and_rolls_back(project: Path) 
     assert _champion("prod") == "2"
     # The stored card compares with the champion the gate compared with (v1), not the moved alias
     card = _card("prod", "2")
-    assert "No champion to compare with" not in card
+    assert "No other champion to compare with" not in card
     assert "champion v1" in card
     assert "Champion in prod." in card
     mirror = promoted["rollout"]["mirror"]  # prod mirrors 20 % of live requests before any live traffic

@@ -39,6 +39,9 @@ def test_unknown_references_are_named(context: Context) -> None:
         with pytest.raises(CreditopsError, match=r"no registered model named 'nope' in .*: it has no registered"):
             store.resolve(reference)
     assert store.champion("nope") is None
+    for reference in ("", " ", "@champion", "/1", "models:/"):
+        with pytest.raises(CreditopsError, match=r"^no model name in .*: give NAME, NAME@ALIAS, NAME/VERSION or"):
+            store.resolve(reference, "credit_default_model")
 
 
 def test_a_misspelt_model_is_refused_as_unknown_with_the_registered_names_closest_first(context: Context) -> None:

@@ -30,7 +30,9 @@ def run(
     ] = None,
     data: Annotated[
         Path | None,
-        typer.Option(help="Input data (.csv/.parquet/.xlsx/.xls); default <workspace>/data/<data_file>"),
+        typer.Option(
+            help="Input data (.csv/.parquet/.xlsx/.xls); default: dev's data (dev.yaml data.path), made on first use"
+        ),
     ] = None,
     no_logging: Annotated[
         bool, typer.Option("--no-logging", help="Train and evaluate only: log nothing, register nothing")
@@ -63,18 +65,17 @@ def run(
 
     context = context_for()
     settings = load_modelling_config(config)
-    source = data or context.workspace / "data" / settings.data.data_file
+    source = data if data is not None else _dev_data()
     spec = None
     if cluster is not None:
         from creditops.compute.cluster import connected, requested
-        from creditops.compute.training import LIGHTGBM_ONLY, ClusterStages
-        from creditops.data.location import parquet_parts
+        from creditops.compute.training import LIGHTGBM_ONLY, ClusterStages, parts_with_rows
 
         spec = requested(cluster)
         if settings.train.algorithm != "lightgbm":
             raise CreditopsError(LIGHTGBM_ONLY)
-        parquet_parts(source)
-    elif not source.is_file():
+        parts_with_rows(source, settings.contract())  # before the cluster starts: one line, nothing run
+    elif data is not None and not data.is_file():
         raise CreditopsError(
             f"data file not found: {source}; create it with "
             f"'creditops data synth --rows 30000 --seed 2005 --output {source}' or pass --data"
@@ -101,6 +102,20 @@ def run(
         console.print(f"evaluated on {result.evaluated_on}")
     if summary_json is not None:
         write_json(summary_json, result.as_dict())
+
+
+def _dev_data() -> Path:
+    """Without --data, dev's data (data.path of dev's environment file: the file `make run` makes), written on
+    first use as `ci release --env dev` writes it: a command without --env works in dev."""
+    from creditops.config.environments import LOCAL_ENVIRONMENT
+    from creditops.data.location import as_location
+    from creditops.flow.release import ensure_data
+
+    found = ensure_data(context_for(LOCAL_ENVIRONMENT), say=console.print)
+    location = as_location(found)
+    if not isinstance(location, Path):
+        raise CreditopsError(f"dev's data is at {found}: pass it with --data (creditops run reads local files)")
+    return location
 
 
 def _progress(quiet: bool) -> Progress:

@@ -558,7 +558,10 @@ def _contribution_view(model: TrainedModel, features: np.ndarray) -> str:
 def _champion(inputs: CardInputs, data: pd.DataFrame, labels: np.ndarray, probability: np.ndarray) -> str:
     """The champion scored on the same rows, reading them through its own contract (its features may differ)."""
     if inputs.champion is None:
-        return "<h2>Champion</h2><p>No champion to compare with.</p>"
+        return (
+            "<h2>Champion</h2><p>No other champion to compare with: it is the champion itself, or none came"
+            " before it.</p>"
+        )
     other = inputs.champion.predict_proba(data)
     table = pd.DataFrame(
         {

@@ -259,7 +259,11 @@ class Registry:
         """A version from `NAME`, `NAME@ALIAS`, `NAME/VERSION` or `models:/…` of those, or a bare `VERSION` of
         `default_name` (the project's model) when one is given; a name that is not registered is refused as
         such (with the registered names), never as a missing alias or version."""
-        text = reference.removeprefix("models:/")
+        text = reference.strip().removeprefix("models:/")
+        if not text.split("@", 1)[0].split("/", 1)[0].strip():
+            raise CreditopsError(
+                f"no model name in {reference!r}: give NAME, NAME@ALIAS, NAME/VERSION or a bare VERSION"
+            )
         if default_name is not None and text.isdigit():
             text = f"{default_name}/{text}"
         if "@" in text:
