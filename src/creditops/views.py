@@ -288,6 +288,7 @@ def drift_history_table(history: "History") -> Table:
             "checked at (UTC)",
             "model version",
             "rows",
+            "verdict",
             "drifted features",
             "mean predicted probability of default",
             "top PSI",
@@ -301,6 +302,7 @@ def drift_history_table(history: "History") -> Table:
             check.when,
             version,
             f"{check.rows:,}",
+            "[red]drift[/red]" if check.drifted else "no drift",
             f"[red]{drifted}[/red]" if check.drifted_features else drifted,
             f"{check.live_default_rate:.1%} (reference {check.reference_default_rate:.1%})",
             "—" if top is None else f"{escape(top.feature)} {top.psi:.3f}",
@@ -334,16 +336,17 @@ def version_diff(found: "VersionDiff") -> Table:
 
 
 def runs_table(runs: "Sequence[RunSummary]") -> Table:
-    """`runs list`: one row per run, newest first."""
+    """`runs list`: one row per run, newest first; "recorded" is `RunSummary.seconds` (a batch's own scoring
+    time, else how long the MLflow run was open)."""
     from rich.markup import escape
 
     table = _table(
         f"runs, newest first ({len(runs)})",
-        ("started", "run", "status", "what it did", "commit", "duration", "roc_auc"),
+        ("started", "run", "status", "what it did", "commit", "recorded", "roc_auc"),
     )
     colours = {"FINISHED": "green", "FAILED": "red", "KILLED": "red", "RUNNING": "yellow"}
     for run in runs:
-        colour = colours.get(run.status, "default")
+        colour = colours.get(run.status.split(" ", 1)[0], "default")  # "KILLED (its process is gone)" too
         table.add_row(
             _when(run.started_ms),
             escape(run.name),

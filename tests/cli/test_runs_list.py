@@ -35,6 +35,8 @@ def test_the_table_lists_the_runs_newest_first(in_two_versions: Context, capsys:
     second, first = out.index("registered credit_default_model version 2"), out.index("version 1")
     assert second < first
     assert out.count("FINISHED") == 2
+    assert "recorded" in out
+    assert "duration" not in out  # a training run's MLflow run is not the whole command
 
 
 @pytest.mark.e2e
@@ -47,7 +49,8 @@ def test_json_has_stable_keys_and_the_limit_holds(in_two_versions: Context, caps
     assert run["registered"] == ["credit_default_model/2"]
     assert run["status"] == "FINISHED"
     assert set(run) == {
-        "run_id", "name", "status", "started_at", "seconds", "kind", "did", "git_commit", "roc_auc", "registered"
+        "run_id", "name", "status", "started_at", "recorded_seconds", "kind", "did", "git_commit", "roc_auc",
+        "registered",
     }  # fmt: skip
 
 
@@ -59,6 +62,15 @@ def test_a_limit_below_one_is_one_line_and_exit_1(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.strip().splitlines() == [f"error: --limit must be 1 or more, not {limit}"]
+
+
+def test_a_limit_over_what_a_store_returns_is_one_line_and_exit_1(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["runs", "list", "--limit", "50001"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip().splitlines() == ["error: --limit must be at most 50000, not 50001"]
 
 
 def test_an_empty_store_says_so_in_one_line_and_stays_uncreated(
@@ -81,6 +93,24 @@ def test_env_before_or_after_the_command_chooses_that_store(
     said = " ".join(capsys.readouterr().out.split())
     assert said.startswith("no runs yet in sqlite:///")
     assert "envs/staging/mlflow.db" in said
+
+
+@pytest.mark.parametrize(
+    ("env", "first"),
+    [
+        ("dev", "creditops run"),
+        ("staging", "creditops ci release --env staging"),
+        ("prod", "creditops ci release --env prod"),
+    ],
+)
+def test_an_empty_environment_store_names_the_command_that_makes_its_first_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], env: str, first: str
+) -> None:
+    small_project(tmp_path, monkeypatch)
+    assert main(["runs", "list", "--env", env]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert said.startswith("no runs yet in sqlite:///")
+    assert said.endswith(f"; run '{first}'")
 
 
 def test_help_reads_well(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,15 +1,19 @@
 """The drift history: kept summaries read back in time order; old and unreadable files; `monitor history`."""
 
+import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from rich.console import Console
 
 from creditops.cli import main
 from creditops.config.environments import MonitoringSettings
 from creditops.context import from_process
 from creditops.files import read_json, write_json
 from creditops.monitoring.history import DriftSummary, read_history
+from creditops.views import drift_history_table
 
 from .history_checks import keep, keep_old, report
 
@@ -194,3 +198,75 @@ def test_thresholds_kept_are_the_ones_in_force(tmp_path: Path) -> None:
     summary = keep(tmp_path, "dev", 0, "1", drift)
     assert summary.thresholds is not None
     assert summary.thresholds.model_dump() == {"psi": 0.1, "p_value": 0.05, "default_rate_shift": 0.02, "min_rows": 50}
+
+
+def _impossible(good: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Summaries that parse but hold figures no check can produce, by file name."""
+    features = good["features"]
+    nan_psi = [{**features[0], "psi": float("nan")}, *features[1:]]
+    return {
+        "drift-dev-nan-psi.json": {**good, "features": nan_psi},
+        "drift-dev-inf-psi.json": {**good, "features": [{**features[0], "psi": float("inf")}]},
+        "drift-dev-absurd-psi.json": {**good, "features": [{**features[0], "psi": 1e308}]},
+        "drift-dev-nan-rate.json": {**good, "live_default_rate": float("nan")},
+        "drift-dev-rate-over-1.json": {**good, "reference_default_rate": 1.5},
+        "drift-dev-negative-rate.json": {**good, "live_default_rate": -0.1},
+        "drift-dev-negative-rows.json": {**good, "rows": -5},
+        "drift-dev-absurd-rows.json": {**good, "rows": 1e30},
+        "drift-dev-p-over-1.json": {**good, "features": [{**features[0], "p_value": 2.0}]},
+        "drift-dev-inf-threshold.json": {**good, "thresholds": {**good["thresholds"], "psi": float("-inf")}},
+    }
+
+
+def test_a_summary_with_impossible_figures_is_named_in_one_line_and_left_out(tmp_path: Path) -> None:
+    keep(tmp_path, "dev", 0, "1", report(3))
+    good = read_json(next(tmp_path.glob("drift-dev-2*.json")))
+    for name, content in _impossible(good).items():
+        (tmp_path / name).write_text(json.dumps(content))  # json writes NaN and Infinity as bare words
+    history = read_history(tmp_path, "dev")
+    assert len(history.checks) == 1
+    named = (note.removeprefix("skipped ").split(": ", 1) for note in history.notes)
+    notes = {Path(path).name: reason for path, reason in named}
+    assert set(notes) == set(_impossible(good))
+    assert notes["drift-dev-nan-psi.json"] == "not a drift summary: features.0.psi: Input should be a finite number"
+    assert notes["drift-dev-nan-rate.json"] == "not a drift summary: live_default_rate: Input should be a finite number"
+    assert notes["drift-dev-rate-over-1.json"].startswith("not a drift summary: reference_default_rate: Input should")
+    assert notes["drift-dev-absurd-rows.json"].startswith("not a drift summary: rows:")
+    assert notes["drift-dev-absurd-psi.json"].startswith("not a drift summary: features.0.psi: Input should be less")
+    assert all("\n" not in note for note in history.notes)
+    json.dumps(history.as_dict(), allow_nan=False)  # what is read is finite
+
+
+def test_monitor_history_json_stays_valid_json_when_a_kept_summary_holds_nan(
+    dev_monitoring: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keep(dev_monitoring, "dev", 0, "1", report(3))
+    good = read_json(next(dev_monitoring.glob("drift-dev-2*.json")))
+    broken = {**good, "at": "20261201T090000.000000", "live_default_rate": float("nan")}
+    (dev_monitoring / "drift-dev-20261201T090000.000000.json").write_text(json.dumps(broken))
+    assert main(["monitor", "history", "--env", "dev", "--output", "json"]) == 0
+    captured = capsys.readouterr()
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in the JSON output")
+
+    found = json.loads(captured.out, parse_constant=refuse)
+    assert len(found["checks"]) == 1
+    assert "drift-dev-20261201T090000.000000.json: not a drift summary: live_default_rate" in captured.err
+    assert "RuntimeWarning" not in captured.err
+
+
+def test_the_table_gives_each_checks_verdict_even_without_a_drifted_feature(tmp_path: Path) -> None:
+    keep(tmp_path, "dev", 0, "1", report(3))
+    shifted = report(4, live_rate=0.40)  # the mean predicted probability moved; no feature did
+    assert shifted.drifted
+    assert not shifted.drifted_features
+    keep(tmp_path, "dev", 1, "1", shifted)
+    buffer = io.StringIO()
+    Console(width=250, file=buffer).print(drift_history_table(read_history(tmp_path, "dev")))
+    shown = buffer.getvalue()
+    header = next(line for line in shown.splitlines() if "checked at" in line)
+    calm, moved = [line for line in shown.splitlines() if "2026-12-01" in line]
+    assert "verdict" in header
+    assert [cell.strip() for cell in calm.split("│")][4:6] == ["no drift", "—"]
+    assert [cell.strip() for cell in moved.split("│")][4:6] == ["drift", "—"]

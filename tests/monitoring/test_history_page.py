@@ -1,10 +1,12 @@
 """The drift history page: self-contained, a PSI chart per feature, drifted cells marked, versions named."""
 
 import re
+import warnings
 from pathlib import Path
 
 import pytest
 
+from creditops.files import write_json
 from creditops.monitoring import history_page
 from creditops.monitoring.history import History, read_history
 
@@ -130,3 +132,16 @@ def test_an_empty_history_says_so(tmp_path: Path) -> None:
 def test_the_history_page_renders_in_headless_chromium(page: Path, tmp_path: Path) -> None:
     assert_drawn(screenshot(page, tmp_path / "history.png", tmp_path / "profile"))
     assert f"<title>{TITLE}</title>" in dom(page, tmp_path / "profile")
+
+
+def test_features_named_in_another_script_draw_without_a_warning_per_glyph(tmp_path: Path) -> None:
+    summary = keep(tmp_path, "dev", 0, "1", report(12, "delinquency"))
+    assert summary.features is not None
+    renamed = tuple(item.model_copy(update={"feature": f"収入_{item.feature}"}) for item in summary.features)
+    path = next(tmp_path.glob("drift-dev-*.json"))
+    write_json(path, summary.model_copy(update={"features": renamed}).model_dump(mode="json"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        page = history_page.render(read_history(tmp_path, "dev"), TITLE, tmp_path / "history.html")
+    assert "収入_PAY_0" in page.read_text()
+    assert [str(item.message) for item in caught if "Glyph" in str(item.message)] == []

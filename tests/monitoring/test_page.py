@@ -1,6 +1,7 @@
 """The drift page: a summary line, levels, drifted features first, a plot per feature of the right kind."""
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from creditops.config.environments import MonitoringSettings
 from creditops.data.contract import uci
 from creditops.data.synth import synthesize
 from creditops.monitoring.drift import compare
-from creditops.monitoring.page import _amount, _decile_shares, interval_labels, render
+from creditops.monitoring.page import MISSING_GLYPH, _amount, _decile_shares, embedded, interval_labels, render
 
 
 def _columns(frame):
@@ -67,3 +68,27 @@ def test_zero_lands_in_a_bin_whose_label_contains_it_on_an_amount_with_many_zero
     assert reference[1] >= zeros
     assert "≤0" not in labels
     assert abs(reference.sum() - 1) < 1e-9
+
+
+def test_a_missing_glyph_is_drawn_without_a_warning_and_other_warnings_still_show() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(3, 2))
+    FigureCanvasAgg(figure)
+    figure.subplots().set_title("収入 — 年齢")
+    save = figure.savefig
+
+    def save_with_another_warning(*args: object, **kwargs: object) -> None:
+        warnings.warn("another warning while drawing", UserWarning, stacklevel=1)
+        save(*args, **kwargs)
+
+    figure.savefig = save_with_another_warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert embedded(figure, "収入").startswith("<figure><img alt='収入'")
+    assert [str(item.message) for item in caught] == ["another warning while drawing"]
+    # the forms matplotlib words it in, and nothing wider
+    assert re.match(MISSING_GLYPH, "Glyph 21454 (\\N{CJK UNIFIED IDEOGRAPH-53CE}) missing from font(s) DejaVu Sans.")
+    assert re.match(MISSING_GLYPH, "Glyph 21454 (\\N{CJK UNIFIED IDEOGRAPH-53CE}) missing from current font.")
+    assert not re.match(MISSING_GLYPH, "Tight layout not applied")

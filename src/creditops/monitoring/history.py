@@ -2,7 +2,9 @@
 
 A summary is built here (`summarize`) when a check runs, written beside the check's page, and read here
 (`read_history`). Summaries kept before the per-feature figures were recorded read as checks without them;
-a file that cannot be read is named in a one-line note and left out, never a traceback.
+a file that cannot be read, or holds impossible figures (NaN, infinity, a rate outside 0 to 1, negative rows),
+is named in a one-line note and left out, never a traceback: what is read is finite, so `--output json` is
+valid JSON.
 """
 
 import json
@@ -10,15 +12,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from creditops.files import read_json
 from creditops.monitoring.drift import DriftReport
 
 STAMP_FORMAT: Final = "%Y%m%dT%H%M%S.%f"
 """A check's time in its summary and file names (UTC to the microsecond): names sort by time."""
+
+
+MAX_ROWS: Final = 2**53
+"""More rows than any check counts, and the largest whole number every JSON reader holds exactly."""
+Share = Annotated[float, Field(ge=0, le=1)]
+"""A rate, a probability or a p-value: 0 to 1."""
+MAX_PSI: Final = 100.0
+"""Far over any PSI a check computes: with each share clipped at 1e-4 (`drift.EPSILON`) a PSI stays under
+about 2·ln(10⁴) ≈ 18.4. Larger is a damaged file, and would overflow the charts' axes."""
+Psi = Annotated[float, Field(ge=0, le=MAX_PSI)]
+Rows = Annotated[int, Field(ge=0, le=MAX_ROWS)]
 
 
 def stamp(moment: datetime) -> str:
@@ -33,16 +46,17 @@ def summary_glob(environment: str) -> str:
 
 class _Record(BaseModel):
     # A summary written by a newer creditops may carry keys this one does not know: left, not refused.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # NaN and infinity are refused: they would chart as nothing, sort as anything and break JSON output.
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
 
 class FeatureFigures(_Record):
     """One feature's figures in one check."""
 
     feature: str
-    psi: float
+    psi: Psi
     test: str
-    p_value: float
+    p_value: Share
     drifted: bool
     categorical: bool = False
 
@@ -50,10 +64,10 @@ class FeatureFigures(_Record):
 class Thresholds(_Record):
     """The drift thresholds in force when a check ran (the environment file's monitoring settings)."""
 
-    psi: float
-    p_value: float
-    default_rate_shift: float
-    min_rows: int
+    psi: Psi
+    p_value: Share
+    default_rate_shift: Share
+    min_rows: Rows
 
 
 class DriftSummary(_Record):
@@ -61,11 +75,11 @@ class DriftSummary(_Record):
 
     at: str
     drifted: bool
-    rows: int
+    rows: Rows
     drifted_features: tuple[str, ...]
-    reference_default_rate: float
+    reference_default_rate: Share
     """The mean predicted probability of default on the training reference."""
-    live_default_rate: float
+    live_default_rate: Share
     """The mean predicted probability of default on the live rows."""
     model_version: str
     page: str

@@ -9,6 +9,7 @@ import base64
 import html
 import io
 import itertools
+import warnings
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,6 +28,9 @@ STYLE: Final = (
     ".plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:8px}"
     "figure{margin:0}figcaption{font-size:.85em;color:#4a5568}.summary{font-size:1.15em}"
 )
+MISSING_GLYPH: Final = r"Glyph \d+ .*missing from (current )?font"
+"""matplotlib's UserWarning for each character its font cannot draw (a feature named in another script): the
+page still shows the name in its tables and captions, so the warning is only noise on every check."""
 
 
 def render(report: DriftReport, reference: np.ndarray, live: np.ndarray, title: str, path: Path) -> Path:
@@ -87,10 +91,15 @@ def _figure(item: FeatureDrift, level: str, reference: np.ndarray, live: np.ndar
 
 
 def embedded(figure: Any, alt: str) -> str:
-    """A matplotlib figure as an inline PNG with `alt` as its text and caption: the page opens offline."""
-    figure.tight_layout()
+    """A matplotlib figure as an inline PNG with `alt` as its text and caption: the page opens offline.
+
+    Characters the font lacks are drawn as boxes without a warning each; every other warning still shows.
+    """
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    with warnings.catch_warnings():  # text is laid out, and the glyphs looked up, only when the figure is drawn
+        warnings.filterwarnings("ignore", message=MISSING_GLYPH, category=UserWarning)
+        figure.tight_layout()
+        figure.savefig(buffer, format="png")
     encoded = base64.b64encode(buffer.getvalue()).decode()
     return (
         f"<figure><img alt='{html.escape(alt, quote=True)}' src='data:image/png;base64,{encoded}'>"

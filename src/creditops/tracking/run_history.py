@@ -1,6 +1,7 @@
 """The recent runs of a store, newest first (`creditops runs list`): when, how each ended, what it did
-(registered a version, registered nothing and why, scored a batch), its commit, duration and ROC AUC.
-`recent_runs` reads the store; `summarize` is a pure function of one run and the registered versions."""
+(registered a version, registered nothing and why, scored a batch), its commit, time recorded and ROC AUC.
+`recent_runs` reads the store and writes nothing to it; `summarize` is a pure function of one run, the registered
+versions and whether the run's process is known to be gone."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,11 +14,17 @@ from mlflow.exceptions import MlflowException
 from creditops.errors import CreditopsError
 from creditops.tracking import names
 from creditops.tracking.registry import Registry, VersionInfo, unanswered
+from creditops.tracking.runs import owner_is_gone
 from creditops.tracking.store import connect, store_exists
 
 HEADLINE_METRIC: Final = "test.roc_auc"
 """The run metric shown for each run: ROC AUC on the test split (what the pipeline and evaluate log)."""
 ENDED_EARLY: Final = {"RUNNING": "still running", "FAILED": "failed", "KILLED": "killed"}
+MAX_LIMIT: Final = 50_000
+"""The most runs one search of an MLflow store returns (its `max_results` ceiling)."""
+PROCESS_GONE: Final = "KILLED (its process is gone)"
+"""The status shown for a run MLflow still holds as RUNNING whose process, on this machine, is gone: the next
+run that starts marks it KILLED (`mark_dead_runs_killed`); `runs list` only says so."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,9 @@ class RunSummary:
     status: str
     started_ms: int
     seconds: float | None
-    """None while the run is still running."""
+    """The time recorded for the run: a batch-score run's own scoring time (its `batch.seconds`); any other
+    run's time between opening and ending its MLflow run (for `creditops run`: from after evaluation to the
+    report, not the whole command). None while the run is still running or when nothing was recorded."""
     kind: str
     """batch-score, training (a run that trained or evaluated a model) or other (a step of its own)."""
     did: str
@@ -59,7 +68,7 @@ class RunSummary:
             "name": self.name,
             "status": self.status,
             "started_at": datetime.fromtimestamp(self.started_ms / 1000, tz=UTC).isoformat(timespec="seconds"),
-            "seconds": self.seconds,
+            "recorded_seconds": self.seconds,
             "kind": self.kind,
             "did": self.did,
             "git_commit": self.git_commit,
@@ -71,6 +80,8 @@ class RunSummary:
 def check_limit(limit: int) -> int:
     if limit < 1:
         raise CreditopsError(f"--limit must be 1 or more, not {limit}")
+    if limit > MAX_LIMIT:
+        raise CreditopsError(f"--limit must be at most {MAX_LIMIT}, not {limit}")
     return limit
 
 
@@ -94,7 +105,11 @@ def recent_runs(uri: str, limit: int) -> list[RunSummary]:
     if not found:
         return []
     registered = versions_by_run(Registry(uri))
-    return [summarize(_record(run), registered) for run in found]
+    records = [_record(run) for run in found]
+    return [
+        summarize(record, registered, process_gone=record.status == "RUNNING" and owner_is_gone(record.tags))
+        for record in records
+    ]
 
 
 def versions_by_run(registry: Registry) -> dict[str, list[VersionInfo]]:
@@ -121,28 +136,41 @@ def _record(run: Any) -> RunRecord:
     )
 
 
-def summarize(run: RunRecord, registered: Mapping[str, Sequence[VersionInfo]]) -> RunSummary:
-    """What the run did, in one line, from its tags, params and metrics and the versions registered from it."""
+def summarize(
+    run: RunRecord, registered: Mapping[str, Sequence[VersionInfo]], *, process_gone: bool = False
+) -> RunSummary:
+    """What the run did, in one line, from its tags, params and metrics and the versions registered from it.
+
+    `process_gone`: the run is RUNNING in MLflow but its process is gone; it is shown as killed.
+    """
     versions = sorted(registered.get(run.run_id, ()), key=lambda info: (info.name, int(info.version)))
     tags = run.tags
     training = names.COMPARISON in tags or "train.algorithm" in run.params
     kind = "batch-score" if tags.get(names.RUN_KIND) == names.BATCH_SCORE else "training" if training else "other"
-    seconds = None if run.end_ms is None or run.status == "RUNNING" else max(0, run.end_ms - run.start_ms) / 1000
+    status = PROCESS_GONE if process_gone and run.status == "RUNNING" else run.status
     return RunSummary(
         run_id=run.run_id,
         name=run.name,
-        status=run.status,
+        status=status,
         started_ms=run.start_ms,
-        seconds=seconds,
+        seconds=_seconds(run, kind),
         kind=kind,
-        did=_did(run, kind, versions),
+        did=_did(run, kind, versions, gone=status == PROCESS_GONE),
         git_commit=tags.get(names.GIT_COMMIT),
         roc_auc=run.metrics.get(HEADLINE_METRIC),
         registered=tuple(f"{info.name}/{info.version}" for info in versions),
     )
 
 
-def _did(run: RunRecord, kind: str, versions: Sequence[VersionInfo]) -> str:
+def _seconds(run: RunRecord, kind: str) -> float | None:
+    if kind == "batch-score":  # its MLflow run is opened only to record the batch: ~0 s of its own
+        return run.metrics.get("batch.seconds")
+    if run.end_ms is None or run.status == "RUNNING":
+        return None
+    return max(0, run.end_ms - run.start_ms) / 1000
+
+
+def _did(run: RunRecord, kind: str, versions: Sequence[VersionInfo], *, gone: bool = False) -> str:
     tags, params = run.tags, run.params
     if kind == "batch-score":
         return _batch(run)
@@ -150,6 +178,8 @@ def _did(run: RunRecord, kind: str, versions: Sequence[VersionInfo]) -> str:
         return "; ".join(_registered(info) for info in versions)
     if names.REGISTRATION in tags:  # the pipeline's own words: registered, or why not
         return tags[names.REGISTRATION]
+    if gone:
+        return "killed; nothing registered"
     if run.status in ENDED_EARLY:
         return f"{ENDED_EARLY[run.status]}; nothing registered"
     if names.COMPARISON in tags:
@@ -171,8 +201,17 @@ def _registered(info: VersionInfo) -> str:
 
 
 def _batch(run: RunRecord) -> str:
+    """From the metrics `record_batch` logs: batch.rows read, batch.scored, batch.invalid_rows refused."""
     rows = run.metrics.get("batch.rows")
     invalid = run.metrics.get("batch.invalid_rows") or 0
+    scored = run.metrics.get("batch.scored")
+    if scored is None and rows is not None:  # a run logged before batch.scored was: every valid row was scored
+        scored = rows - invalid
     model = f"{run.params.get('model.name', '?')} v{run.params.get('model.version', '?')}"
-    scored = "scored a batch" if rows is None else f"scored {int(rows):,} rows"
-    return f"{scored} with {model}" + (f" ({int(invalid):,} invalid)" if invalid else "")
+    if rows is None:
+        said = "scored a batch"
+    elif scored is not None and int(scored) != int(rows):
+        said = f"scored {int(scored):,} of {int(rows):,} rows"
+    else:
+        said = f"scored {int(rows):,} rows"
+    return f"{said} with {model}" + (f" ({int(invalid):,} invalid)" if invalid else "")

@@ -87,15 +87,21 @@ def mark_dead_runs_killed(uri: str, experiment_id: str) -> list[str]:
     Runs started on other machines are left alone: whether their process lives cannot be told from here.
     """
     client = mlflow.MlflowClient(uri, uri)
-    host = socket.gethostname()
     ended = []
     for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'", max_results=200):
-        tags = run.data.tags
-        owner = tags.get(names.OWNER_PID, "")
-        if tags.get(names.OWNER_HOST) == host and owner.isdigit() and not process_exists(int(owner)):
+        if owner_is_gone(run.data.tags):
             client.set_terminated(run.info.run_id, "KILLED")
             ended.append(run.info.run_id)
     return ended
+
+
+def owner_is_gone(tags: Mapping[str, str]) -> bool:
+    """Whether the run with these tags was started on this machine by a process that no longer exists.
+
+    False when it cannot be told: no owner tags, or another machine's run.
+    """
+    owner = tags.get(names.OWNER_PID, "")
+    return tags.get(names.OWNER_HOST) == socket.gethostname() and owner.isdigit() and not process_exists(int(owner))
 
 
 def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
