@@ -1,5 +1,6 @@
 """`models diff`: two versions side by side, and only what differs counted as a difference."""
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,11 @@ def test_the_latest_gate_decision_of_an_environment_is_read_and_rollbacks_are_no
         "environment": "prod",
         "decided_at": at.replace("03", "02"),
     }
+
+
+def test_json_gives_metrics_as_numbers_and_null_where_a_version_has_no_value() -> None:
+    a, b = _facts(), _facts(params={"train.num_leaves": "7"})
+    found = compare(a, b).as_dict()
+    assert all(isinstance(value, float) for value in found["a"]["metrics"].values())
+    assert {"section": "params", "key": "train.num_leaves", "a": None, "b": "7"} in found["differences"]
+    assert "—" not in json.dumps(found["differences"])

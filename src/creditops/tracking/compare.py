@@ -79,14 +79,34 @@ class VersionDiff:
         return tuple(row for row in self.rows if row.differs)
 
     def as_dict(self) -> dict[str, Any]:
-        """`--output json`: both versions whole, and the lines that differ."""
+        """`--output json`: both versions whole (metrics as numbers), and the lines that differ (null where a
+        version has no value, not the table's dash)."""
         return {
-            "a": asdict(self.a),
-            "b": asdict(self.b),
+            "a": _json_facts(self.a),
+            "b": _json_facts(self.b),
             "differences": [
-                {"section": row.section, "key": row.key, "a": row.a, "b": row.b} for row in self.differences
+                {"section": row.section, "key": row.key, "a": _json_value(row.a), "b": _json_value(row.b)}
+                for row in self.differences
             ],
         }
+
+
+def _json_facts(found: VersionFacts) -> dict[str, Any]:
+    whole = asdict(found)
+    whole["metrics"] = {key: _metric_value(value) for key, value in found.metrics.items()}
+    return whole
+
+
+def _json_value(shown: str | None) -> str | None:
+    return None if shown in (None, ABSENT) else shown
+
+
+def _metric_value(text: str) -> float | str:
+    """A registered metric (a tag, so text) as a number; kept as text if it is not one."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def diff(registry: Registry, a: str, b: str, *, default_name: str, gate_of: GateLookup) -> VersionDiff:
