@@ -194,4 +194,4 @@ def test_json_gives_metrics_as_numbers_and_null_where_a_version_has_no_value() -
     found = compare(a, b).as_dict()
     assert all(isinstance(value, float) for value in found["a"]["metrics"].values())
     assert {"section": "params", "key": "train.num_leaves", "a": None, "b": "7"} in found["differences"]
-    assert "—" not in json.dumps(found["differences"])
+    assert "—" not in json.dumps(found["differences"], ensure_ascii=False)
