@@ -1,11 +1,20 @@
 """--cluster ADDRESS|local:N: what it accepts, a local cluster closed at the end, one-line errors naming the
 address and how to start a scheduler."""
 
+import contextlib
+import os
+import signal
+import socket
+import subprocess  # nosec B404
+import sys
+import threading
 import time
+import warnings
+from pathlib import Path
 
 import pytest
 
-from creditops.compute.cluster import connected, requested
+from creditops.compute.cluster import _interrupts_held, connected, local_cluster, requested
 from creditops.config.environments import ClusterSpec, parse_cluster
 from creditops.errors import CreditopsError
 from creditops.processes import free_port
@@ -74,3 +83,76 @@ def test_a_local_cluster_has_its_workers_and_is_closed_at_the_end() -> None:
         assert client.submit(sum, [1, 2]).result() == 3
     assert client.status == "closed"
     assert distributed.client._get_global_client() is None
+
+
+@pytest.mark.parametrize(("spec", "workers"), [("LOCAL:2", 2), ("Local:3", 3), (" local:1 ", 1)])
+def test_local_is_understood_in_any_case(spec: str, workers: int) -> None:
+    assert parse_cluster(spec) == ClusterSpec(workers=workers)
+
+
+@pytest.mark.parametrize("spec", ["LOCAL", "Local:", "local:2:3", "LOCAL:x", "local:2/"])
+def test_other_spellings_of_local_are_refused_not_taken_for_a_host(spec: str) -> None:
+    with pytest.raises(CreditopsError, match=r"is neither a Dask scheduler address .* nor local:N"):
+        requested(spec)
+
+
+def test_a_host_whose_name_starts_with_local_is_a_scheduler() -> None:
+    assert parse_cluster("localhost:8786") == ClusterSpec(address="tcp://localhost:8786")
+
+
+def _blocked(status: str) -> bool:
+    """Whether a /proc/PID/status text says SIGINT is blocked."""
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigBlk:"))
+    return bool(int(mask, 16) & (1 << (signal.SIGINT - 1)))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads /proc")
+def test_a_ctrl_c_while_workers_start_is_held_back_and_delivered_after() -> None:
+    seen: list[bool] = []
+
+    def held_back() -> None:
+        with _interrupts_held():
+            # the threads and processes started meanwhile (the event loop, the workers) inherit the mask
+            status = Path("/proc/thread-self/status")
+            thread = threading.Thread(target=lambda: seen.append(_blocked(status.read_text())))
+            thread.start()
+            thread.join()
+            reading = [sys.executable, "-c", "print(open('/proc/self/status').read())"]
+            child = subprocess.run(reading, capture_output=True, text=True, check=True)  # nosec B603
+            os.kill(os.getpid(), signal.SIGINT)  # the terminal's Ctrl-C: held back, nothing raised here
+            time.sleep(0.05)
+            seen.append(_blocked(child.stdout))
+
+    with pytest.raises(KeyboardInterrupt):
+        held_back()
+    assert seen == [True, True]
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_without_a_ctrl_c_the_block_ends_as_it_began() -> None:
+    with _interrupts_held():
+        assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_two_local_clusters_at_once_neither_warn_nor_listen_on_8787() -> None:
+    psutil = pytest.importorskip("psutil")
+    me = psutil.Process()
+    before = {c.laddr for c in me.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN}
+    with contextlib.ExitStack() as stack:
+        taken = stack.enter_context(socket.socket())
+        with contextlib.suppress(OSError):  # 8787 taken, by this test or another program: what a 2nd cluster meets
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            first = stack.enter_context(local_cluster(0))  # no workers: only the schedulers, in this process
+            second = stack.enter_context(local_cluster(0))
+        assert first.scheduler_address != second.scheduler_address
+        opened = {c.laddr for c in me.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN} - before
+        opened.discard(taken.getsockname() if taken.getsockname()[1] else None)
+        assert len(opened) >= 4  # each scheduler's comm and HTTP server
+        assert {address.ip for address in opened} == {"127.0.0.1"}
+        assert 8787 not in {address.port for address in opened}

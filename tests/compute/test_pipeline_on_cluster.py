@@ -146,3 +146,20 @@ def test_a_run_on_a_scheduler_and_workers_in_other_processes_registers(
     assert result["registration"]["version"] == "1"
     assert result["data"]["rows"] == ROWS
     assert result["metrics"]["roc_auc"] > 0.7
+
+
+def test_a_quiet_run_with_an_empty_part_counts_every_row_and_prints_only_the_summary(
+    tmp_path: Path, workspace: Path, frame: pd.DataFrame, parts: Path, config: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # given the four parts and a part of no rows beside them
+    write_table(frame.iloc[:0], parts / "part-9.parquet")
+    # when they are trained on local:2 with --quiet (the workers print to this test's stdout, as to a terminal)
+    summary = _run(
+        ["--data", str(parts), "--config", str(config), "--cluster", "local:2", "--no-logging"], tmp_path / "s.json"
+    )
+    # then every row is counted, and no LightGBM or lightgbm.dask chatter was printed, here or by a worker
+    assert summary["data"]["rows"] == ROWS
+    out = capfd.readouterr().out
+    assert "[LightGBM]" not in out
+    assert "Finding random open ports" not in out
+    assert out.lstrip().startswith("creditops run")

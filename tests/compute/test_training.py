@@ -8,15 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from creditops.compute.training import LIGHTGBM_ONLY, ClusterStages
+from creditops.compute import training
+from creditops.compute.training import LIGHTGBM_ONLY, ClusterStages, parts_with_rows
 from creditops.config.modelling import ModellingConfig
 from creditops.data.checks import DataCheckError
 from creditops.data.contract import uci
 from creditops.data.io import write_table
+from creditops.data.location import sha256_parts
 from creditops.data.schema import LABEL
 from creditops.data.split import in_test_part
 from creditops.data.synth import synthesize
-from creditops.errors import ConfigError, DataError
+from creditops.errors import ConfigError, CreditopsError, DataError
 from creditops.modelling.serialization import load_model, save_model
 from creditops.steps.data_prep import load_checked
 
@@ -143,3 +145,91 @@ def test_too_little_data_is_refused_as_in_one_process(tmp_path: Path, client: ob
     with pytest.raises(DataError) as clustered:
         stages.prep(stages.check(_parts(tmp_path / "parts", frame, 2), uci()), str(single), CONFIG, uci())
     assert str(clustered.value) == str(alone.value)
+
+
+def test_parts_are_checked_by_their_footers_and_empty_ones_left_out(tmp_path: Path) -> None:
+    frame = synthesize(300, 6)
+    folder = _parts(tmp_path / "parts", frame, 2)
+    write_table(frame.iloc[:0], folder / "part-09.parquet")
+    assert parts_with_rows(folder, uci()) == [folder / "part-00.parquet", folder / "part-01.parquet"]
+    empty = tmp_path / "empty"
+    write_table(frame.iloc[:0], empty / "part-0.parquet")
+    write_table(frame.iloc[:0], empty / "part-1.parquet")
+    assert parts_with_rows(empty, uci()) == [empty / "part-0.parquet"]  # kept for the not_empty check
+    (folder / "part-02.parquet").write_bytes(b"not parquet")
+    with pytest.raises(DataError, match=r"^cannot read .*part-02\.parquet: ") as raised:
+        parts_with_rows(folder, uci())
+    assert "\n" not in str(raised.value)
+    (folder / "part-02.parquet").unlink()
+    write_table(frame.drop(columns="PAY_0"), folder / "part-03.parquet")
+    with pytest.raises(DataError, match=r"part-03\.parquet lacks the feature column\(s\) PAY_0$"):
+        parts_with_rows(folder, uci())
+
+
+def test_an_empty_part_beside_others_adds_no_rows_and_stays_in_the_digest(tmp_path: Path, client: object) -> None:
+    frame = synthesize(1_000, 8)
+    folder = _parts(tmp_path / "parts", frame, 2)
+    write_table(frame.iloc[:0], folder / "part-05.parquet")
+    checked = ClusterStages(client).check(folder, uci())
+    assert checked.rows == 1_000
+    assert checked.digest == sha256_parts(folder)
+    assert checked.digest != sha256_parts(folder / "part-0[01].parquet")  # the empty part is part of the data
+
+
+def test_a_failure_on_the_cluster_is_one_line_naming_the_stage(
+    tmp_path: Path, client: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def lost(frame: pd.DataFrame) -> None:
+        raise ValueError("Input data must be 2 dimensional and non empty\nand a second line")
+
+    monkeypatch.setattr(training, "_profile", lost)
+    with pytest.raises(CreditopsError) as raised:
+        ClusterStages(client).check(_parts(tmp_path / "parts", synthesize(200, 2), 2), uci())
+    said = "check data failed on the cluster: ValueError: Input data must be 2 dimensional and non empty"
+    assert str(raised.value) == said
+
+
+@pytest.mark.parametrize(
+    ("trouble", "said"),
+    [
+        ("column", "lacks the feature column(s) PAY_0"),
+        ("not parquet", "cannot read parts/part-01.parquet: "),
+    ],
+)
+def test_the_command_refuses_a_bad_part_in_one_line_before_the_cluster_starts(
+    tmp_path: Path,
+    workspace: Path,
+    trouble: str,
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from creditops.cli import main
+    from creditops.compute import cluster
+
+    frame = synthesize(200, 2)
+    folder = _parts(tmp_path / "parts", frame, 2)
+    if trouble == "column":
+        write_table(frame.drop(columns="PAY_0"), folder / "part-01.parquet")
+    else:
+        (folder / "part-01.parquet").write_bytes(b"nope")
+    monkeypatch.setattr(cluster, "local_cluster", None)  # a cluster started would fail otherwise
+    assert main(["run", "--data", "parts", "--cluster", "local:2", "--quiet", "--no-logging"]) == 1
+    captured = capsys.readouterr()
+    assert said in captured.err
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.out == ""
+
+
+def test_lightgbm_says_nothing_here_while_the_cluster_trains(
+    tmp_path: Path, client: object, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import lightgbm.basic
+
+    logger = lightgbm.basic._LOGGER
+    stages = ClusterStages(client)
+    prepared = stages.prep(stages.check(_parts(tmp_path / "parts", synthesize(600, 4), 2), uci()), "p", CONFIG, uci())
+    capfd.readouterr()
+    stages.train(prepared, CONFIG, "abc1234", uci())
+    assert "Finding random open ports" not in capfd.readouterr().out
+    assert lightgbm.basic._LOGGER is logger  # as it was, after

@@ -46,7 +46,7 @@ def score(
         typer.Option(
             help="Score on a Dask cluster: a scheduler address (tcp://HOST:PORT) or local:N for N worker processes"
             " here",
-            show_default="the environment's compute.dask_scheduler with --env, else this process",
+            show_default="the environment's compute.dask_scheduler (dev's without --env), else this process",
         ),
     ] = None,
     env: CommandEnv = None,
@@ -83,14 +83,17 @@ def score(
 
 
 def _cluster_of(cluster: str | None, env: str | None) -> tuple[ClusterSpec | None, Context | None]:
-    """Where to score: --cluster, else the environment's compute.dask_scheduler (with --env), else None (this
-    process); and the context, when it had to be read to know."""
+    """Where to score: --cluster, else the environment's compute.dask_scheduler (dev's without --env, as
+    other commands without --env work in dev), else None (this process); and the context, when it had to be
+    read to know."""
     from creditops.compute.cluster import requested
+    from creditops.config.environments import LOCAL_ENVIRONMENT, load_environment
 
     context = None
-    if cluster is None and env is not None:
+    if cluster is None:
         context = context_for(env)
-        cluster = context.environment.compute.dask_scheduler if context.environment is not None else None
+        environment = context.environment or load_environment(LOCAL_ENVIRONMENT)
+        cluster = environment.compute.dask_scheduler
     return (None if cluster is None else requested(cluster)), context
 
 
@@ -123,17 +126,21 @@ def _score_on_cluster(
         TextColumn("{task.completed:,} of {task.fields[rows]} rows"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("score", total=None, rows="?")
+    bar = Progress(*columns, console=console, transient=True)
+    task = bar.add_task("score", total=None, rows="?")
+
+    def shown(rows: int, total: int) -> None:
+        if not bar.live.is_started:  # once connected (the first call): a failure to connect prints nothing
+            bar.start()
+        bar.update(task, completed=rows, total=total, rows=f"{total:,}")
+
+    try:
         batch = score_on_cluster(
-            loaded,
-            inputs,
-            output,
-            cluster,
-            chunk_rows=chunk_rows,
-            explain=explain,
-            progress=lambda rows, total: bar.update(task, completed=rows, total=total, rows=f"{total:,}"),
+            loaded, inputs, output, cluster, chunk_rows=chunk_rows, explain=explain, progress=shown
         )
+    finally:
+        if bar.live.is_started:  # stopping one never started would still print a line off a terminal
+            bar.stop()
     result = batch.result
     if not no_logging:
         record_batch(context.store_uri, loaded, inputs.source, result, cluster=where, partitions=batch.partitions)

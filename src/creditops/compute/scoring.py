@@ -119,6 +119,8 @@ def score_on_cluster(
     pieces = plan(inputs, loaded.model.contract, chunk_rows)
     shipped = ShippedModel.of(loaded)
     with connected(cluster) as client:
+        if progress is not None:
+            progress(0, sum(piece.rows for piece in pieces))
         workers: dict[str, int] = client.nthreads()  # type: ignore[no-untyped-call]
         threads = sum(workers.values())
         plugin = ModelPlugin(shipped)

@@ -16,8 +16,10 @@ evaluate, register, report and promote run unchanged on the client.
 Dask is imported here only, when a run is given `--cluster`.
 """
 
+import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -25,15 +27,17 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
+from creditops.compute.cluster import first_line
 from creditops.config.modelling import ModellingConfig
 from creditops.data.checks import EXAMPLES, CheckFailure, DataCheckError, Part, check_data, duplicate_ids
 from creditops.data.checks import merge_failures as merged
 from creditops.data.contract import Contract
 from creditops.data.location import DataLocation, parquet_parts, sha256_parts
 from creditops.data.split import in_test_part, require_enough_of_each, seeded_hashes
-from creditops.errors import ConfigError, DataError
+from creditops.errors import ConfigError, CreditopsError, DataError
 from creditops.modelling.estimators import fitted
 from creditops.modelling.learners.lightgbm import LightGBMParams, booster_settings
+from creditops.scoring.partitioned import footers
 from creditops.steps import common
 from creditops.steps.data_prep import split_record
 from creditops.steps.manifests import DataManifest
@@ -45,9 +49,35 @@ if TYPE_CHECKING:
 
 EVAL_ROWS: Final = 1_000_000
 """Test rows the evaluation, gate and card use at most: 1 M rows of 25 columns are 200 MB on the client."""
+LIGHTGBM_LOGGER: Final = "lightgbm.dask"
+"""The logger LightGBM's messages go to while a cluster trains, at WARNING: not its network setup's chatter."""
 SAMPLE_SALT: Final = 0x5A4D504C
 """Mixed into the split seed to choose the evaluation sample: its hash is not the split's."""
 LIGHTGBM_ONLY: Final = "--cluster trains LightGBM only; set train.algorithm to lightgbm"
+
+
+def parts_with_rows(data: DataLocation, contract: Contract) -> list[DataLocation]:
+    """The Parquet parts of `data` that hold rows. Each local part's footer is read first, by the function
+    `creditops score --cluster` reads them with (`footers`): a part that is not Parquet or lacks a feature
+    column is a one-line DataError naming it before any work is sent out. Parts of 0 rows are left out (Dask
+    cannot compute on them beside others; they add no rows); when every part is empty, the first is kept,
+    for the `not_empty` check. URIs are read by the workers only."""
+    files = parquet_parts(data)
+    rows = {path: metadata.num_rows for path, metadata in footers([f for f in files if isinstance(f, Path)], contract)}
+    kept = [file for file in files if not isinstance(file, Path) or rows[file] > 0]
+    return kept or files[:1]
+
+
+@contextmanager
+def _on_cluster(stage: str) -> Iterator[None]:
+    """A stage's failure on the cluster as one line naming the stage: creditops' own errors as they are,
+    anything else (a worker lost, a library's error on a worker) as `<stage> failed on the cluster: …`."""
+    try:
+        yield
+    except CreditopsError:
+        raise
+    except Exception as error:
+        raise CreditopsError(f"{stage} failed on the cluster: {type(error).__name__}: {first_line(error)}") from None
 
 
 @dataclass(frozen=True)
@@ -80,12 +110,13 @@ class ClusterStages:
         self.client: Any = client  # distributed's Client has no type hints: Any at this one boundary
         self.eval_rows = eval_rows
 
+    @_on_cluster("check data")
     def check(self, data: DataLocation, contract: Contract) -> Checked:
         """The Parquet data at `data` (a file, a folder of them or a glob), read and checked on the cluster."""
         import dask.dataframe as dd
 
-        files = parquet_parts(data)
-        digest = sha256_parts(data)
+        files = parts_with_rows(data, contract)
+        digest = sha256_parts(data)  # of every part as named, the empty ones too
         # Workers read the files themselves: local paths absolute, since a worker's folder is not this one's
         paths = [str(file.resolve()) if isinstance(file, Path) else file for file in files]
         frame = self.client.persist(dd.read_parquet(paths))
@@ -106,6 +137,7 @@ class ClusterStages:
             raise DataCheckError(failures)
         return Checked(frame, digest, rows)
 
+    @_on_cluster("prep")
     def prep(self, checked: Checked, source: str, config: ModellingConfig, contract: Contract) -> ClusterSplit:
         """The split of checked data by a seeded hash (see `in_test_part`), its exact counts and the
         evaluation sample of its test part."""
@@ -134,6 +166,7 @@ class ClusterStages:
         sample, evaluated_on = self._sample(test, test_rows, contract, seed)
         return ClusterSplit(self.client.persist(frame[~mask]), sample, manifest, log, evaluated_on)
 
+    @_on_cluster("train")
     def train(self, prepared: ClusterSplit, config: ModellingConfig, commit: str, contract: Contract) -> Training:
         """The configured LightGBM fitted on the train part by the cluster's workers."""
         from lightgbm.dask import DaskLGBMClassifier
@@ -158,7 +191,7 @@ class ClusterStages:
             random_state=settings.random_seed,
             **shared,
         )
-        with warnings.catch_warnings():  # it warns of its own default n_jobs, which it replaces as below
+        with _lightgbm_quiet_here(), warnings.catch_warnings():  # it warns of its own n_jobs, replaced as above
             warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored", category=UserWarning)
             classifier.fit(matrix, labels, categorical_feature=list(contract.categorical_features) or "auto")
         model = fitted("lightgbm", classifier.booster_, contract)
@@ -202,6 +235,37 @@ class ClusterStages:
             f"a seeded sample of {len(sample):,} of the {test_rows:,} rows of the test split (the rows with"
             f" the smallest hash of their ID and seed {seed}), collected from the cluster"
         )
+
+
+class _QuietLightGBM:
+    """LightGBM's logger: its info to the `lightgbm.dask` logger (at WARNING: dropped), its warnings as
+    Python warnings (as its own default logger gives them)."""
+
+    def info(self, message: str) -> None:
+        logging.getLogger(LIGHTGBM_LOGGER).info(message)
+
+    def warning(self, message: str) -> None:
+        warnings.warn(message, stacklevel=3)
+
+
+@contextmanager
+def _lightgbm_quiet_here() -> Iterator[None]:
+    """LightGBM's Python messages in this process to `_QuietLightGBM` while the block runs ("Finding random
+    open ports for workers" is info), then its logger and the logger's level as they were. (Its native
+    network messages are the workers': a local cluster's workers print nowhere, see `compute.cluster`.)"""
+    import lightgbm
+    import lightgbm.basic
+
+    saved = [getattr(lightgbm.basic, name) for name in ("_LOGGER", "_INFO_METHOD_NAME", "_WARNING_METHOD_NAME")]
+    logger = logging.getLogger(LIGHTGBM_LOGGER)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    lightgbm.register_logger(_QuietLightGBM())
+    try:
+        yield
+    finally:
+        lightgbm.register_logger(*saved)  # lightgbm has no getter: its own module's names, read above
+        logger.setLevel(level)
 
 
 def _integral(dtype: Any) -> bool:

@@ -195,7 +195,8 @@ class MonitoringSettings(_Section):
     )
 
 
-_LOCAL_CLUSTER: Final = re.compile(r"local:(\d+)")
+_LOCAL_CLUSTER: Final = re.compile(r"local:(\d+)", re.IGNORECASE)
+_LOCAL_LIKE: Final = re.compile(r"local(:.*)?", re.IGNORECASE | re.DOTALL)
 _SCHEDULER: Final = re.compile(r"(?:(tcp|tls|ws|wss|ucx)://)?([^\s/:\[\]]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})/?")
 MAX_LOCAL_WORKERS: Final = 64
 
@@ -212,9 +213,9 @@ class ClusterSpec:
 
 
 def parse_cluster(text: str) -> ClusterSpec:
-    """`local:N` (N worker processes on 127.0.0.1) or a scheduler address (`tcp://HOST:PORT`, or `HOST:PORT`
-    for tcp), from `--cluster` or compute.dask_scheduler; anything else is a one-line ValueError saying what
-    is accepted."""
+    """`local:N` (N worker processes on 127.0.0.1; `LOCAL:N` too) or a scheduler address (`tcp://HOST:PORT`,
+    or `HOST:PORT` for tcp), from `--cluster` or compute.dask_scheduler; anything else, `local:x` or `Local:2:3`
+    among them (never a host named "local"), is a one-line ValueError saying what is accepted."""
     text = text.strip()
     local = _LOCAL_CLUSTER.fullmatch(text)
     if local is not None:
@@ -223,7 +224,7 @@ def parse_cluster(text: str) -> ClusterSpec:
             raise ValueError(f"{text}: a local cluster has 1 to {MAX_LOCAL_WORKERS} worker processes, e.g. local:2")
         return ClusterSpec(workers=workers)
     address = _SCHEDULER.fullmatch(text)
-    if address is None or text.startswith("local"):
+    if address is None or _LOCAL_LIKE.fullmatch(text) is not None:
         raise ValueError(
             f"{text!r} is neither a Dask scheduler address (tcp://HOST:PORT) nor local:N (N worker processes)"
         )

@@ -170,19 +170,28 @@ def _check_output(inputs: ParquetInputs, output: Path) -> None:
             )
 
 
-def plan(inputs: ParquetInputs, contract: Contract, partition_rows: int) -> list[Piece]:
-    """The partitions of the input: each file's row groups in runs of up to `partition_rows` rows (a larger
-    row group is a partition of its own), numbered in order. Every file's footer is read here, so a missing
-    column is found before any work is sent out."""
-    pieces: list[Piece] = []
-    start = 0
-    for path in inputs.files:
+def footers(files: Sequence[Path], contract: Contract) -> list[tuple[Path, pq.FileMetaData]]:
+    """Every file's Parquet footer, read here: a file that is not Parquet, or lacks a feature column, is a
+    one-line DataError naming it before any work is sent out (`plan`, and `creditops run --cluster`)."""
+    found = []
+    for path in files:
         parquet = parquet_file(path)
         parquet_layout(path, parquet, contract)
+        found.append((path, parquet.metadata))
+    return found
+
+
+def plan(inputs: ParquetInputs, contract: Contract, partition_rows: int) -> list[Piece]:
+    """The partitions of the input: each file's row groups in runs of up to `partition_rows` rows (a larger
+    row group is a partition of its own), numbered in order. Every file's footer is read here (`footers`), so
+    a missing column is found before any work is sent out."""
+    pieces: list[Piece] = []
+    start = 0
+    for path, metadata in footers(inputs.files, contract):
         groups: list[int] = []
         rows = 0
-        for group in range(parquet.metadata.num_row_groups):
-            size = parquet.metadata.row_group(group).num_rows
+        for group in range(metadata.num_row_groups):
+            size = metadata.row_group(group).num_rows
             if groups and rows + size > partition_rows:
                 pieces.append(Piece(len(pieces), path.resolve(), tuple(groups), start, rows))
                 start, groups, rows = start + rows, [], 0
