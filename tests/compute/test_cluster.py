@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -106,8 +107,17 @@ def _blocked(status: str) -> bool:
     return bool(int(mask, 16) & (1 << (signal.SIGINT - 1)))
 
 
+@pytest.fixture
+def default_sigint() -> Iterator[None]:
+    """Ctrl-C handled as a terminal's process handles it, whatever the runner passed down (`trap "" INT`
+    around `make test` leaves SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads /proc")
-def test_a_ctrl_c_while_workers_start_is_held_back_and_delivered_after() -> None:
+def test_a_ctrl_c_while_workers_start_is_held_back_and_delivered_after(default_sigint: None) -> None:
     seen: list[bool] = []
 
     def held_back() -> None:
@@ -130,7 +140,7 @@ def test_a_ctrl_c_while_workers_start_is_held_back_and_delivered_after() -> None
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_without_a_ctrl_c_the_block_ends_as_it_began() -> None:
+def test_without_a_ctrl_c_the_block_ends_as_it_began(default_sigint: None) -> None:
     with _interrupts_held():
         assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())

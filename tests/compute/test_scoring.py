@@ -304,6 +304,8 @@ def test_a_ctrl_c_stops_the_command_and_leaves_no_output_and_no_worker(
         stderr=subprocess.PIPE,
         env={**os.environ, "NO_COLOR": "1", "CREDITOPS_WORKSPACE": str(tmp_path / "ws")},
         start_new_session=True,
+        # as from a terminal: Ctrl-C not ignored, whatever the runner passed down (`trap "" INT`)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     me = psutil.Process(started.pid)
     seen: dict[int, psutil.Process] = {}

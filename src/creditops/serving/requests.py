@@ -448,7 +448,20 @@ def _column_mapping(key: str, content: dict[str, Any]) -> tuple[list[Any], list[
     lengths = {len(values) for values in series}
     if len(lengths) > 1:
         raise RequestError(400, f"'{key}' columns have different lengths")
+    for column, values in zip(columns, series, strict=True):
+        if any(isinstance(value, list | dict) for value in values) and not _an_array(values):
+            raise RequestError(400, f"'{key}' column {_short(column)}: its values are lists of different shapes")
     return columns, [list(row) for row in zip(*series, strict=True)], None
+
+
+def _an_array(values: list[Any]) -> bool:
+    """Whether numpy makes one array of `values` (MLflow's server reads each column of an object of columns
+    so, and answers 400 where numpy cannot: nested lists of different lengths)."""
+    try:
+        np.asarray(values)
+    except ValueError:
+        return False
+    return True
 
 
 def _not_a_table(rows: list[Any], columns: list[Any] | None) -> RequestError | None:
