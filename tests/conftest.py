@@ -107,3 +107,11 @@ def portfolio(small_frame: pd.DataFrame) -> pd.DataFrame:
     frame.loc[3, "SEX"] = 9
     frame.loc[1500, "AGE"] = 7
     return frame
+
+
+@pytest.fixture(scope="session")
+def two_versions(tmp_path_factory: pytest.TempPathFactory) -> Context:
+    """A store with two registered versions that differ (tests/registered_versions.py), made once."""
+    from .registered_versions import register_two_versions
+
+    return register_two_versions(tmp_path_factory.getbasetemp() / "two-versions")

@@ -6,24 +6,7 @@ from pathlib import Path
 import pytest
 
 from creditops.cli import main
-from creditops.cli.app import console
 from creditops.context import Context
-
-from ..registered_versions import register_two_versions
-
-
-@pytest.fixture(scope="session")
-def two_versions(tmp_path_factory: pytest.TempPathFactory) -> Context:
-    return register_two_versions(tmp_path_factory.getbasetemp() / "two-versions")
-
-
-@pytest.fixture
-def in_two_versions(two_versions: Context, monkeypatch: pytest.MonkeyPatch) -> Context:
-    """The two versions' workspace as the one the command line works in."""
-    monkeypatch.setenv("CREDITOPS_WORKSPACE", str(two_versions.workspace))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.setattr(console, "width", 200)  # pytest gives 80 columns: table rows would wrap
-    return two_versions
 
 
 @pytest.mark.e2e

@@ -17,14 +17,7 @@ from creditops.tracking.compare import Row, VersionFacts, compare, contract_fact
 from creditops.tracking.registry import Registry
 from creditops.tracking.runs import Tracker
 
-from ..registered_versions import register_two_versions
-
 MODEL = "credit_default_model"
-
-
-@pytest.fixture(scope="session")
-def two_versions(tmp_path_factory: pytest.TempPathFactory) -> Context:
-    return register_two_versions(tmp_path_factory.getbasetemp() / "two-versions")
 
 
 def _facts(version: str = "1", **changed: Any) -> VersionFacts:

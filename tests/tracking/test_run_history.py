@@ -15,13 +15,6 @@ from creditops.tracking.registry import VersionInfo
 from creditops.tracking.run_history import RunRecord, recent_runs, summarize
 from creditops.tracking.store import connect, ensure_experiment
 
-from ..registered_versions import register_two_versions
-
-
-@pytest.fixture(scope="session")
-def two_versions(tmp_path_factory: pytest.TempPathFactory) -> Context:
-    return register_two_versions(tmp_path_factory.getbasetemp() / "two-versions")
-
 
 def _run(
     status: str = "FINISHED",
