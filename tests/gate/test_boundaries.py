@@ -77,7 +77,7 @@ def test_the_confidence_level_sets_the_interval_width() -> None:
 def test_the_interval_is_the_percentile_of_the_resampled_differences() -> None:
     from sklearn.metrics import roc_auc_score
 
-    from creditops.modelling.metrics import _POISSON_ONE
+    from creditops.modelling.metrics import poisson_weights
 
     rng = np.random.default_rng(6)
     labels = (rng.random(500) < 0.4).astype(int)
@@ -86,7 +86,7 @@ def test_the_interval_is_the_percentile_of_the_resampled_differences() -> None:
     result = bootstrap_auc(labels, candidate, champion, samples=200, confidence=0.9, seed=11)["difference"]
     # The same Poisson(1) weights (drawn in the candidate's score order), each resample's AUC by
     # scikit-learn's own weighted ROC AUC
-    drawn = _POISSON_ONE[np.random.default_rng(11).integers(0, len(_POISSON_ONE), size=(200, len(labels)))]
+    drawn = poisson_weights(np.random.default_rng(11), 200, len(labels))
     weights = np.empty_like(drawn)
     weights[:, np.argsort(candidate, kind="stable")] = drawn
     differences = np.array(

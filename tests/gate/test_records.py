@@ -54,10 +54,13 @@ def test_the_summaries_hold_the_aucs_and_their_intervals(small_frame: pd.DataFra
     intervals = bootstrap_auc(labels, candidate, champion, samples=60, confidence=0.9, seed=5)
     assert result.mode == "enabled"
     assert [check.name for check in result.checks] == NAMES
-    assert result.candidate == {"roc_auc": roc_auc_score(labels, candidate), "roc_auc_ci": intervals["candidate"]}
+    assert result.candidate == {
+        "roc_auc": pytest.approx(roc_auc_score(labels, candidate), rel=1e-12),
+        "roc_auc_ci": intervals["candidate"],
+    }
     assert result.champion == {
         "version": "4",
-        "roc_auc": roc_auc_score(labels, champion),
+        "roc_auc": pytest.approx(roc_auc_score(labels, champion), rel=1e-12),
         "roc_auc_ci": intervals["champion"],
         "difference_ci": intervals["difference"],
     }

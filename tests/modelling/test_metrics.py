@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 
 from creditops.modelling.metrics import compare_with_champion, evaluate_predictions
@@ -155,12 +157,14 @@ def test_the_poisson_bootstrap_agrees_with_resampling_rows_within_monte_carlo_er
 
 
 def test_the_poisson_table_has_poisson_one_frequencies() -> None:
-    from creditops.modelling.metrics import _POISSON_ONE
+    from creditops.modelling.metrics import _POISSON_ONE, poisson_weights
 
     frequencies = np.bincount(_POISSON_ONE) / len(_POISSON_ONE)
     expected = [np.exp(-1) / np.prod(range(1, k + 1)) for k in range(len(frequencies))]
     assert frequencies == pytest.approx(expected, abs=2 / len(_POISSON_ONE))
     assert _POISSON_ONE.dtype == np.uint8
+    drawn = np.bincount(poisson_weights(np.random.default_rng(0), 20, 50_000).ravel()) / 1_000_000
+    assert drawn[:5] == pytest.approx(expected[:5], abs=0.002)  # every 16-bit index is reachable
 
 
 def test_the_card_bootstrap_agrees_with_resampling_rows() -> None:
@@ -201,14 +205,14 @@ def test_batches_change_nothing_but_memory(monkeypatch: pytest.MonkeyPatch) -> N
 def test_each_card_resample_is_the_weighted_metric_under_its_poisson_weights() -> None:
     from sklearn.metrics import average_precision_score, f1_score, log_loss, roc_auc_score
 
-    from creditops.modelling.metrics import _POISSON_ONE, bootstrap_card_metrics
+    from creditops.modelling.metrics import bootstrap_card_metrics, poisson_weights
 
     rng = np.random.default_rng(9)
     labels = (rng.random(400) < 0.3).astype(int)
     probability = rng.random(400).round(2)  # ties across classes count one half
     probability[0] = 0.5  # exactly at the threshold: class 1
     ours = bootstrap_card_metrics(labels, probability, 0.5, samples=30, seed=6)
-    weights = _POISSON_ONE[np.random.default_rng(6).integers(0, len(_POISSON_ONE), size=(30, 400))]
+    weights = poisson_weights(np.random.default_rng(6), 30, 400)
     for sample, w in enumerate(weights):
         assert ours["ROC AUC"][sample] == pytest.approx(roc_auc_score(labels, probability, sample_weight=w))
         assert ours["Brier score"][sample] == pytest.approx(np.average((probability - labels) ** 2, weights=w))
@@ -239,8 +243,29 @@ def test_card_metrics_at_their_edges() -> None:
     assert np.isnan(nobody["PR AUC"]).all()  # no positive: no precision-recall curve
     ranked = np.array([0.9, 0.8, 0.8, 0.3, 0.1])
     exact = bootstrap_card_metrics(np.array([1, 1, 0, 0, 1]), ranked, 0.5, samples=3, seed=3)
-    from creditops.modelling.metrics import _POISSON_ONE
+    from creditops.modelling.metrics import poisson_weights
 
-    for sample, w in enumerate(_POISSON_ONE[np.random.default_rng(3).integers(0, len(_POISSON_ONE), size=(3, 5))]):
+    for sample, w in enumerate(poisson_weights(np.random.default_rng(3), 3, 5)):
         truth = average_precision_score([1, 1, 0, 0, 1], ranked, sample_weight=w) if w @ [1, 1, 0, 0, 1] else np.nan
         assert exact["PR AUC"][sample] == pytest.approx(truth, nan_ok=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.sampled_from([0.0, 0.1, 0.5, 0.5, 0.9, 1.0]) | st.floats(0, 1)), max_size=60),
+    st.integers(0, 2**32 - 1),
+)
+def test_slice_aucs_are_scikit_learns_roc_auc_of_each_slice(rows: list[tuple[bool, float]], seed: int) -> None:
+    from creditops.modelling.metrics import roc_auc, slice_aucs
+
+    labels = np.array([label for label, _ in rows], dtype=int)
+    scores = np.array([score for _, score in rows], dtype=float)
+    masks = {"all": np.ones(len(rows), dtype=bool), "some": np.random.default_rng(seed).random(len(rows)) < 0.5}
+    found = slice_aucs(labels, scores, masks)
+    assert set(found) == set(masks)
+    for name, mask in masks.items():
+        if len(set(labels[mask])) == 2:
+            assert found[name] == pytest.approx(roc_auc_score(labels[mask], scores[mask]), rel=1e-12, abs=1e-15)
+        else:
+            assert np.isnan(found[name])  # one class (or no row): no AUC
+    assert roc_auc(labels, scores) == found["all"] or np.isnan(found["all"])

@@ -5,7 +5,6 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from creditops.config.environments import GateSettings
 from creditops.data.checks import check_data
@@ -19,7 +18,7 @@ from creditops.modelling.fairness import (
     protected_groups,
     ratio_meets,
 )
-from creditops.modelling.metrics import bootstrap_auc
+from creditops.modelling.metrics import bootstrap_auc, roc_auc, slice_aucs
 
 Verdict = Literal["pass", "fail", "pending", "skip"]
 Thresholds = GateSettings
@@ -100,8 +99,8 @@ def run_gate(
         confidence=thresholds.confidence,
         seed=thresholds.seed,
     )
-    candidate_auc = float(roc_auc_score(labels, candidate))
-    champion_auc = None if champion is None else float(roc_auc_score(labels, champion))
+    candidate_auc = roc_auc(labels, candidate)
+    champion_auc = None if champion is None else roc_auc(labels, champion)
     checks = [
         data_check(holdout, contract),
         minimum_check(candidate_auc, thresholds),
@@ -173,19 +172,23 @@ def slice_check(
 ) -> Check:
     """Pass when no slice of the contract (with enough rows and both outcomes) loses more ROC AUC against
     the champion than the tolerance: a model better on the whole may be worse for a group."""
-    per_slice, worst = {}, []
-    for name, mask in contract.slice_masks(holdout).items():
+    masks = contract.slice_masks(holdout)
+    per_slice: dict[str, dict[str, Any]] = {}
+    for name, mask in masks.items():
         rows = int(mask.sum())
         judged = rows >= thresholds.min_slice_rows and len(np.unique(labels[mask])) == 2
-        entry: dict[str, Any] = {"rows": rows, "judged": judged}
-        if judged:
-            entry["candidate"] = float(roc_auc_score(labels[mask], candidate[mask]))
-            if champion is not None:
-                entry["champion"] = float(roc_auc_score(labels[mask], champion[mask]))
-                entry["drop"] = entry["champion"] - entry["candidate"]
-                if entry["drop"] > thresholds.slice_tolerance:
-                    worst.append(f"{name} loses {entry['drop']:.4f}")
-        per_slice[name] = entry
+        per_slice[name] = {"rows": rows, "judged": judged}
+    judged_masks = {name: masks[name] for name, entry in per_slice.items() if entry["judged"]}
+    for name, auc in slice_aucs(labels, candidate, judged_masks).items():
+        per_slice[name]["candidate"] = auc
+    worst = []
+    if champion is not None:
+        for name, auc in slice_aucs(labels, champion, judged_masks).items():
+            entry = per_slice[name]
+            entry["champion"] = auc
+            entry["drop"] = auc - entry["candidate"]
+            if entry["drop"] > thresholds.slice_tolerance:
+                worst.append(f"{name} loses {entry['drop']:.4f}")
     if champion is None:
         return Check("slices", "pass", "first model: slice ROC AUCs recorded, no champion to compare", per_slice)
     if worst:

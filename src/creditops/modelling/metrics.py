@@ -1,6 +1,7 @@
 """Classification metrics and the better-than-champion rule."""
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -85,6 +86,25 @@ def auc_by_row(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
         return np.asarray(((ranks * labels).sum(axis=1) - positives * (positives + 1) / 2) / (positives * negatives))
 
 
+def slice_aucs(labels: np.ndarray, scores: np.ndarray, masks: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Each mask's exact ROC AUC (ties count one half, as `roc_auc_score`; NaN with one class), from one sort
+    of every row: a slice's rows in score order are the whole's order, filtered."""
+    scores = np.asarray(scores)
+    order = np.argsort(scores, kind="stable")
+    positive = np.asarray(labels).astype(bool)
+    found = {}
+    for name, mask in masks.items():
+        rows = order[np.asarray(mask, dtype=bool)[order]]
+        ranked = _Ranked(scores[rows], positive[rows], weighed_sorted=True)
+        found[name] = float(ranked.weighted_auc(np.ones((1, len(rows)), dtype=np.uint8))[0])
+    return found
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The exact ROC AUC of every row (`slice_aucs` of one slice), several times faster than `roc_auc_score`."""
+    return slice_aucs(labels, scores, {"all": np.ones(len(scores), dtype=bool)})["all"]
+
+
 BATCH_WEIGHTS: Final = 4_000_000
 """Resample weights held at once (rows × resamples of a batch): memory stays near 100 MB at any size."""
 
@@ -100,6 +120,12 @@ def _poisson_table(size: int = 65_536) -> np.ndarray:  # pragma: no mutate
 
 
 _POISSON_ONE: Final = _poisson_table()
+
+
+def poisson_weights(rng: np.random.Generator, resamples: int, rows: int) -> np.ndarray:
+    """`resamples` × `rows` Poisson(1) counts (uint8): 16-bit uniform indices into the quantile table, drawn
+    three times faster than 64-bit ones."""
+    return _POISSON_ONE[rng.integers(0, len(_POISSON_ONE), size=(resamples, rows), dtype=np.uint16)]
 
 
 def bootstrap_auc(
@@ -124,7 +150,7 @@ def bootstrap_auc(
     aucs = [np.empty(samples) for _ in ranked]
     batch = max(1, BATCH_WEIGHTS // max(1, len(positive)))
     for start in range(0, samples, batch):
-        weights = _POISSON_ONE[rng.integers(0, len(_POISSON_ONE), size=(min(batch, samples - start), len(positive)))]
+        weights = poisson_weights(rng, min(batch, samples - start), len(positive))
         for scores, out in zip(ranked, aucs, strict=True):
             out[start : start + len(weights)] = scores.weighted_auc(weights)
     tail = (1 - confidence) / 2 * 100
@@ -157,7 +183,7 @@ def bootstrap_card_metrics(
     values = {name: np.empty(samples) for name in names}
     batch = max(1, BATCH_WEIGHTS // max(1, len(positive)))
     for start in range(0, samples, batch):
-        weights = _POISSON_ONE[rng.integers(0, len(_POISSON_ONE), size=(min(batch, samples - start), len(positive)))]
+        weights = poisson_weights(rng, min(batch, samples - start), len(positive))
         done = slice(start, start + len(weights))
         total = weights.sum(axis=1, dtype=np.float64)
         values["ROC AUC"][done] = ranked.weighted_auc(weights)
@@ -202,23 +228,27 @@ class _Ranked:
             position = np.empty(len(frame), dtype=np.int64)
             position[frame] = np.arange(len(frame))
             self.take = position[order]
+        columns = np.arange(len(order)) if self.take is None else self.take
+        self._positive_columns = columns[self.positive]
+        self._negative_columns = columns[~self.positive]
+        negatives_before = np.concatenate(([0], np.cumsum(~self.positive)))
+        group_ends = np.append(self.starts[1:], len(order))
+        group = np.repeat(np.arange(len(self.starts)), np.diff(np.append(self.starts, len(order))))[self.positive]
+        self._negatives_below = negatives_before[self.starts[group]]
+        self._negatives_through = negatives_before[group_ends[group]]
 
     def weighted_auc(self, weights: np.ndarray) -> np.ndarray:
-        """The AUC under each row of `weights` (Mann-Whitney U with ties halved, every pair weighted)."""
-        taken = weights if self.take is None else weights[:, self.take]
-        positives = taken * self.positive
-        if self.tied:
-            grouped = np.add.reduceat(positives, self.starts, axis=1, dtype=np.float64)
-            negatives = np.add.reduceat(taken, self.starts, axis=1, dtype=np.float64) - grouped
-            positives = grouped
-        else:
-            negatives = (taken - positives).astype(np.float64)
-        below = np.cumsum(negatives, axis=1)
-        below -= 0.5 * negatives  # the negatives of a score's own group count one half
-        pairs = positives.sum(axis=1, dtype=np.float64) * negatives.sum(axis=1)
+        """The AUC under each row of `weights` (Mann-Whitney U with ties halved, every pair weighted), exact in
+        integers: each positive pairs with the weighted negatives scored below it plus half of those tied with
+        it, read from one cumulative sum of the negatives' weights at the counts found when sorting."""
+        positives = np.take(weights, self._positive_columns, axis=1)
+        negatives_up_to = np.zeros((len(weights), len(self._negative_columns) + 1), dtype=np.int64)
+        np.cumsum(np.take(weights, self._negative_columns, axis=1), axis=1, dtype=np.int64, out=negatives_up_to[:, 1:])
+        twice_below = negatives_up_to[:, self._negatives_below] + negatives_up_to[:, self._negatives_through]
+        twice_pairs = 2 * positives.sum(axis=1, dtype=np.int64) * negatives_up_to[:, -1]
         # A resample with one class has no AUC: NaN, dropped by _interval; only the warning is silenced here.
         with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate
-            return np.asarray(np.einsum("ij,ij->i", positives, below) / pairs)
+            return np.asarray((positives * twice_below).sum(axis=1) / twice_pairs)
 
     def weighted_average_precision(self, weights: np.ndarray) -> np.ndarray:
         """The average precision under each row of `weights`: the precision at each score, from the
