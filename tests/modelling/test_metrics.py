@@ -269,3 +269,30 @@ def test_slice_aucs_are_scikit_learns_roc_auc_of_each_slice(rows: list[tuple[boo
         else:
             assert np.isnan(found[name])  # one class (or no row): no AUC
     assert roc_auc(labels, scores) == found["all"] or np.isnan(found["all"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.sampled_from([0.0, 0.2, 0.5, 0.5, 1.0]) | st.floats(0, 1)), max_size=40),
+    st.integers(0, 2**32 - 1),
+)
+def test_each_resample_is_scikit_learns_weighted_auc_and_average_precision(
+    rows: list[tuple[bool, float]], seed: int
+) -> None:
+    from creditops.modelling.metrics import bootstrap_card_metrics, poisson_weights
+
+    labels = np.array([label for label, _ in rows], dtype=int)
+    scores = np.array([score for _, score in rows], dtype=float)
+    ours = bootstrap_card_metrics(labels, scores, 0.5, samples=4, seed=seed)
+    for sample, w in enumerate(poisson_weights(np.random.default_rng(seed), 4, len(rows))):
+        kept = w > 0
+        if len(set(labels[kept])) == 2:
+            expected = roc_auc_score(labels, scores, sample_weight=w)
+            assert ours["ROC AUC"][sample] == pytest.approx(expected, rel=1e-12)
+        else:
+            assert np.isnan(ours["ROC AUC"][sample])
+        if w @ labels:
+            expected = average_precision_score(labels, scores, sample_weight=w)
+            assert ours["PR AUC"][sample] == pytest.approx(expected, rel=1e-12)
+        else:
+            assert np.isnan(ours["PR AUC"][sample])

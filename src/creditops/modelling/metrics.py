@@ -188,8 +188,9 @@ def bootstrap_card_metrics(
         total = weights.sum(axis=1, dtype=np.float64)
         values["ROC AUC"][done] = ranked.weighted_auc(weights)
         values["PR AUC"][done] = ranked.weighted_average_precision(weights)
-        for name, losses in per_row.items():
-            values[name][done] = (weights @ losses) / total
+        with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate
+            for name, losses in per_row.items():  # a resample of no row (tiny sets) has none: NaN
+                values[name][done] = (weights @ losses) / total
         true_pos, false_pos, false_neg = (weights @ counts).T
         values["F1"][done] = _f1(true_pos, false_pos, false_neg)
     return values
@@ -206,7 +207,9 @@ def _f1(true_pos: np.ndarray, false_pos: np.ndarray, false_neg: np.ndarray) -> n
 
 
 class _Ranked:
-    """One model's scores sorted once, in groups of equal scores, with the labels in the same order.
+    """One model's scores sorted once, in groups of equal scores: for each positive, how many rows of each
+    class score below it (and how many negatives score at most as high), so any weighting's AUC and average
+    precision are read from the two classes' cumulative weights.
 
     `weights` given to `weighted_auc` are per row: in this model's own sorted order (`weighed_sorted`, so
     they need no gathering), in `frame` order (another `_Ranked`'s), or else in row order."""
@@ -216,55 +219,61 @@ class _Ranked:
     ) -> None:
         order = np.argsort(scores, kind="stable")
         ordered = np.asarray(scores)[order]
-        self.starts = np.concatenate(([0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1))
-        self.tied = len(self.starts) < len(ordered)
-        self.positive = positive[order]
+        in_order = positive[order]
         self.sorted_order = order
         if weighed_sorted:
-            self.take: np.ndarray | None = None
+            columns = np.arange(len(order))
         elif frame is None:
-            self.take = order
+            columns = order
         else:
             position = np.empty(len(frame), dtype=np.int64)
             position[frame] = np.arange(len(frame))
-            self.take = position[order]
-        columns = np.arange(len(order)) if self.take is None else self.take
-        self._positive_columns = columns[self.positive]
-        self._negative_columns = columns[~self.positive]
-        negatives_before = np.concatenate(([0], np.cumsum(~self.positive)))
-        group_ends = np.append(self.starts[1:], len(order))
-        group = np.repeat(np.arange(len(self.starts)), np.diff(np.append(self.starts, len(order))))[self.positive]
-        self._negatives_below = negatives_before[self.starts[group]]
-        self._negatives_through = negatives_before[group_ends[group]]
+            columns = position[order]
+        self._positive_columns = columns[in_order]
+        self._negative_columns = columns[~in_order]
+        starts = np.concatenate(([0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1))
+        ends = np.append(starts[1:], len(order))
+        group = np.repeat(np.arange(len(starts)), np.diff(ends, prepend=0))[in_order]
+        negatives_before = np.concatenate(([0], np.cumsum(~in_order)))
+        self._negatives_below = negatives_before[starts[group]]
+        self._negatives_through = negatives_before[ends[group]]
+        self._positives_below = np.concatenate(([0], np.cumsum(in_order)))[starts[group]]
 
     def weighted_auc(self, weights: np.ndarray) -> np.ndarray:
         """The AUC under each row of `weights` (Mann-Whitney U with ties halved, every pair weighted), exact in
         integers: each positive pairs with the weighted negatives scored below it plus half of those tied with
         it, read from one cumulative sum of the negatives' weights at the counts found when sorting."""
-        positives = np.take(weights, self._positive_columns, axis=1)
-        negatives_up_to = np.zeros((len(weights), len(self._negative_columns) + 1), dtype=np.int64)
-        np.cumsum(np.take(weights, self._negative_columns, axis=1), axis=1, dtype=np.int64, out=negatives_up_to[:, 1:])
+        positives, positives_up_to, negatives_up_to = self._cumulative(weights)
         twice_below = negatives_up_to[:, self._negatives_below] + negatives_up_to[:, self._negatives_through]
-        twice_pairs = 2 * positives.sum(axis=1, dtype=np.int64) * negatives_up_to[:, -1]
+        twice_pairs = 2 * positives_up_to[:, -1] * negatives_up_to[:, -1]
         # A resample with one class has no AUC: NaN, dropped by _interval; only the warning is silenced here.
         with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate
             return np.asarray((positives * twice_below).sum(axis=1) / twice_pairs)
 
     def weighted_average_precision(self, weights: np.ndarray) -> np.ndarray:
-        """The average precision under each row of `weights`: the precision at each score, from the
-        highest down, weighted by the positives that score adds (scikit-learn's step-wise PR AUC)."""
-        taken = weights if self.take is None else weights[:, self.take]
-        positives = (taken * self.positive).astype(np.float64)
-        rows = taken.astype(np.float64)
-        if self.tied:
-            positives = np.add.reduceat(positives, self.starts, axis=1)
-            rows = np.add.reduceat(rows, self.starts, axis=1)
-        found = np.cumsum(positives[:, ::-1], axis=1)[:, ::-1]
-        predicted = np.cumsum(rows[:, ::-1], axis=1)[:, ::-1]
-        precision = found / np.maximum(predicted, 1.0)  # whole-number weights: no rows above means none found
+        """The average precision under each row of `weights`: each positive's weight times the precision at
+        its score (the weighted positives over the weighted rows scored at least as high), over all positives'
+        weight (scikit-learn's step-wise PR AUC)."""
+        positives, positives_up_to, negatives_up_to = self._cumulative(weights)
+        below = positives_up_to[:, self._positives_below]
+        found = positives_up_to[:, -1:] - below
+        predicted = found + negatives_up_to[:, -1:] - negatives_up_to[:, self._negatives_below]
+        precision = found / np.maximum(predicted, 1)  # whole-number weights: no rows above means none found
         # A resample with no positive has no precision-recall curve: NaN, dropped by _interval.
         with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate
-            return np.asarray(np.einsum("ij,ij->i", positives, precision) / found[:, 0])
+            return np.asarray(np.einsum("ij,ij->i", positives, precision) / positives_up_to[:, -1])
+
+    def _cumulative(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The positives' weights in score order, and each class's cumulative weights (from 0, in integers)."""
+        positives = np.take(weights, self._positive_columns, axis=1)
+        return positives, _from_zero(positives), _from_zero(np.take(weights, self._negative_columns, axis=1))
+
+
+def _from_zero(weights: np.ndarray) -> np.ndarray:
+    """Cumulative sums along each row, starting at 0: element k is the sum of the first k weights."""
+    summed = np.zeros((len(weights), weights.shape[1] + 1), dtype=np.int64)
+    np.cumsum(weights, axis=1, dtype=np.int64, out=summed[:, 1:])
+    return summed
 
 
 def _interval(values: np.ndarray, tail: float) -> dict[str, float]:
