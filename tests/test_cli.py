@@ -223,3 +223,19 @@ def test_brackets_in_an_error_are_printed_as_they_are(tmp_path: Path, capsys: py
     missing = tmp_path / "portfolio[azure].csv"
     assert main(["data", "check", str(missing)]) == 1
     assert "portfolio[azure].csv" in " ".join(capsys.readouterr().err.split())
+
+
+def test_the_process_exits_with_mains_code_and_skips_the_last_full_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    import creditops.cli
+
+    monkeypatch.setattr(creditops.cli, "main", lambda: 3)
+    frozen = gc.get_freeze_count()
+    try:
+        with pytest.raises(SystemExit) as ended:
+            creditops.cli.process()
+        assert ended.value.code == 3
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()

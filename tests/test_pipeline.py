@@ -113,3 +113,18 @@ def test_no_logging_trains_and_evaluates_only_and_leaves_no_store(context: Conte
     assert "--no-logging trains and evaluates only" in result.registration.reason
     assert result.champion_version is None
     assert not (context.workspace / "mlflow.db").exists()
+
+
+def test_a_run_needs_nothing_from_the_prefetch(
+    context: Context, data_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import creditops.pipeline
+
+    def broken(store_uri: str | None) -> None:
+        raise RuntimeError("the prefetch failed")
+
+    monkeypatch.setattr(creditops.pipeline, "_prepare_later_stages", broken)
+    result = run_pipeline(data_file, CONFIG, context)
+    assert result.registration.registered
+    assert result.report is not None
+    assert result.report.is_file()

@@ -1,5 +1,5 @@
 """`python -m creditops` runs the command line."""
 
-from creditops.cli import main
+from creditops.cli import process
 
-raise SystemExit(main())
+process()

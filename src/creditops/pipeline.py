@@ -21,7 +21,7 @@ from creditops.context import Context
 from creditops.data.contract import Contract
 from creditops.data.location import DataLocation
 from creditops.files import scratch_dir
-from creditops.report.build import card_for_candidate
+from creditops.prefetch import import_modules, prefetched
 from creditops.steps import common
 from creditops.steps.data_prep import Split, load_checked, prepare
 from creditops.steps.evaluate import Evaluation, evaluate, find_champion, write_evaluation
@@ -32,6 +32,7 @@ from creditops.tracking import names
 from creditops.tracking.lineage import git_commit
 from creditops.tracking.registry import Registry
 from creditops.tracking.runs import RunLog, Tracker, flatten
+from creditops.tracking.store import connect, store_exists
 
 STAGES = ("check data", "prep", "train", "evaluate", "register", "report", "promote")
 NOT_LOGGED = "nothing logged or registered: --no-logging trains and evaluates only (as the original --no_logging)"
@@ -141,16 +142,17 @@ def run_pipeline(
     result = PipelineResult()
     timer = partial(_timed, result.seconds, on_stage or _ignore)
     contract = config.contract()
-    with timer("check data"):
-        checked = first.check(data_path, contract)
-    with timer("prep"):
-        prepared = first.prep(checked, str(data_path), config, contract)
-        result.data_manifest = prepared.manifest.model_dump(mode="json")
-        result.evaluated_on = prepared.evaluated_on
-        del checked  # the split holds every row: the whole frame is 2 GB at 10 M rows
-    commit = git_commit(override=context.commit_override)
-    with timer("train"):
-        trained = first.train(prepared, config, commit, contract)
+    with prefetched(partial(_prepare_later_stages, context.store_uri if tracking else None)):
+        with timer("check data"):
+            checked = first.check(data_path, contract)
+        with timer("prep"):
+            prepared = first.prep(checked, str(data_path), config, contract)
+            result.data_manifest = prepared.manifest.model_dump(mode="json")
+            result.evaluated_on = prepared.evaluated_on
+            del checked  # the split holds every row: the whole frame is 2 GB at 10 M rows
+        commit = git_commit(override=context.commit_override)
+        with timer("train"):
+            trained = first.train(prepared, config, commit, contract)
     with timer("evaluate"):
         evaluation = evaluate(trained.model, prepared.test, find_champion(registry, config.registry.model_name), config)
         result.evaluation = evaluation
@@ -182,6 +184,15 @@ def run_pipeline(
     return result
 
 
+def _prepare_later_stages(store_uri: str | None) -> None:
+    """What evaluate, register and report need first (MLflow's SQL store, the model card's modules, an existing
+    store opened), for `prefetched` beside check data, prep and train, which never touch them. A new store is
+    left for the main thread to create: a run whose data fails its checks writes nothing."""
+    import_modules("mlflow.store.tracking.sqlalchemy_store", "creditops.report.build")
+    if store_uri is not None and store_exists(store_uri):
+        connect(store_uri)
+
+
 def _report(
     context: Context,
     prepared: Prepared,
@@ -196,6 +207,8 @@ def _report(
     if prepared.evaluated_on is not None:
         lineage["evaluated on"] = prepared.evaluated_on
     champion = evaluation.champion
+    from creditops.report.build import card_for_candidate  # prefetched beside training (its imports take ~1 s)
+
     return card_for_candidate(
         context.reports_dir,
         trained.model,
