@@ -169,3 +169,21 @@ def test_scoring_a_file_with_nothing_or_a_feature_named_twice_is_one_line(
     with pytest.raises(DataError, match="'PAY_0' twice"):
         score_file(scoring, tmp_path / "twice.csv", tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_chunks_scored_on_several_threads_are_written_in_order(
+    tmp_path: Path, loaded: LoadedModel, portfolio: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from creditops.scoring import batch
+
+    monkeypatch.setattr(batch, "SCORING_ROWS", 300)  # caps --chunk-rows in one process
+    data = write_table(portfolio, tmp_path / "in.parquet")
+    seen: list[int] = []
+    result = score_file(loaded, data, tmp_path / "out.parquet", chunk_rows=700, threads=3, progress=seen.append)
+    assert seen == [300, 600, 900, 1200, 1500, 1800, 2000]
+    assert (result.rows, result.scored, result.invalid) == (2000, 1998, 2)
+    scored = pd.read_parquet(result.output)
+    valid = portfolio.drop(index=[3, 1500])
+    assert scored[ID_COLUMN].tolist() == valid[ID_COLUMN].tolist()
+    expected = loaded.model.predict_proba(uci().feature_matrix(valid))
+    np.testing.assert_allclose(scored["probability"].to_numpy(), expected)

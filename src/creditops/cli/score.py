@@ -33,7 +33,14 @@ def score(
             " <stem>.invalid.csv beside it)"
         ),
     ],
-    chunk_rows: Annotated[int, typer.Option(min=1_000, help="Rows read, checked and scored at a time")] = 200_000,
+    chunk_rows: Annotated[
+        int,
+        typer.Option(
+            min=1_000,
+            help="Rows read, checked and scored at a time: at most 50,000 in one process; with --cluster, the most"
+            " a partition holds",
+        ),
+    ] = 200_000,
     explain: Annotated[
         int,
         typer.Option(

@@ -6,6 +6,7 @@ and appended to the output, which is written under a temporary name and renamed 
 """
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from creditops.serving.validation import ValueRules
 
 OUTPUTS: Final = (".parquet", ".csv")
 Progress = Callable[[int], None]
-"""Called with the number of rows read so far."""
+"""Called with the number of rows scored or refused so far."""
 
 
 @dataclass(frozen=True)
@@ -62,25 +63,41 @@ def score_file(
     read = scored = positives = 0
     rejected: list[pd.DataFrame] = []
     contract = scoring.model.contract
-    chunks = _checked(_chunks(source, chunk_rows, contract), contract)
-    # Reading and checking the next chunk and writing the last one run in threads beside the prediction:
-    # pyarrow, numpy and LightGBM release the GIL, so the file work overlaps the trees instead of adding.
-    with atomic_path(output) as temporary, _Writer(temporary, scoring) as writer, ThreadPoolExecutor(2) as pool:
-        reading: Future[CheckedChunk | None] = pool.submit(next, chunks, None)
+    chunks = _checked(_chunks(source, min(chunk_rows, SCORING_ROWS), contract), contract)
+    # One file thread reads and checks the next chunks and writes the scored ones, in order, while `threads`
+    # threads score chunks on one LightGBM thread each: pyarrow, numpy and LightGBM release the GIL, and no
+    # prediction waits at a parallel region's barrier for a thread the file work held up.
+    with (
+        atomic_path(output) as temporary,
+        _Writer(temporary, scoring) as writer,
+        ThreadPoolExecutor(1) as files,
+        ThreadPoolExecutor(threads) as scorers,
+    ):
+        reading: Future[CheckedChunk | None] = files.submit(next, chunks, None)
+        queued: deque[tuple[Future[ScoredChunk], int]] = deque()
         writing: Future[None] | None = None
-        while (chunk := reading.result()) is not None:
-            reading = pool.submit(next, chunks, None)
-            read += len(chunk.ids) + chunk.invalid
-            if chunk.rejected is not None:
-                rejected.append(chunk.rejected)
-            done = score_chunk(scoring, chunk, explain=explain, threads=threads)
+        handled = 0
+        while True:
+            if len(queued) <= threads and (chunk := reading.result()) is not None:
+                reading = files.submit(next, chunks, None)
+                rows = len(chunk.ids) + chunk.invalid
+                read += rows
+                if chunk.rejected is not None:
+                    rejected.append(chunk.rejected)
+                queued.append((scorers.submit(score_chunk, scoring, chunk, explain=explain, threads=1), rows))
+                continue
+            if not queued:
+                break
+            scored_next, rows = queued.popleft()
+            done = scored_next.result()
             if writing is not None:
                 writing.result()
-            writing = pool.submit(writer.write, scored_table(scoring, done))
+            writing = files.submit(writer.write, scored_table(scoring, done))
             scored += len(done.ids)
             positives += done.positives
+            handled += rows
             if progress is not None:
-                progress(read)
+                progress(handled)
         if writing is not None:
             writing.result()
     if rejected:
@@ -171,6 +188,12 @@ def score_chunk(scoring: LoadedModel, chunk: CheckedChunk, *, explain: int = 0, 
     classes = (probability >= scoring.threshold).astype(np.int8)
     reasons = _explained(scoring, chunk.features, explain, threads) if explain else None
     return ScoredChunk(chunk.ids, probability, classes, reasons, chunk.rejected)
+
+
+SCORING_ROWS: Final = 50_000
+"""Rows one thread reads, checks or scores at a time in one process (fewer with a smaller `chunk_rows`): the
+chunks are shared evenly between the scoring threads, and they stay small enough that the memory allocator
+reuses their arrays (larger ones are fresh pages every time, which cost more than the checks)."""
 
 
 def scored_table(scoring: LoadedModel, scored: ScoredChunk) -> pa.Table:
