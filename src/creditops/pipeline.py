@@ -32,7 +32,7 @@ from creditops.tracking import names
 from creditops.tracking.lineage import git_commit
 from creditops.tracking.registry import Registry
 from creditops.tracking.runs import RunLog, Tracker, flatten
-from creditops.tracking.store import connect, store_exists
+from creditops.tracking.store import open_if_exists
 
 STAGES = ("check data", "prep", "train", "evaluate", "register", "report", "promote")
 NOT_LOGGED = "nothing logged or registered: --no-logging trains and evaluates only (as the original --no_logging)"
@@ -189,8 +189,8 @@ def _prepare_later_stages(store_uri: str | None) -> None:
     store opened), for `prefetched` beside check data, prep and train, which never touch them. A new store is
     left for the main thread to create: a run whose data fails its checks writes nothing."""
     import_modules("mlflow.store.tracking.sqlalchemy_store", "creditops.report.build")
-    if store_uri is not None and store_exists(store_uri):
-        connect(store_uri)
+    if store_uri is not None:
+        open_if_exists(store_uri)
 
 
 def _report(

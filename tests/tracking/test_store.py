@@ -82,3 +82,14 @@ def test_connecting_leaves_the_process_environment_as_it_was(tmp_path: Path, mon
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
     store.connect(f"sqlite:///{tmp_path / 'two' / 'mlflow.db'}")
     assert os.environ["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5000"
+
+
+def test_open_if_exists_leaves_a_new_store_uncreated_and_opens_an_existing_one(tmp_path: Path) -> None:
+    from creditops.tracking.store import connect, open_if_exists
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    open_if_exists(uri)
+    assert not (tmp_path / "mlflow.db").exists()
+    connect(uri)
+    open_if_exists(uri)
+    assert (tmp_path / "mlflow.db").is_file()

@@ -1,6 +1,8 @@
 """`creditops score`: batch scoring of a portfolio, in this process or on a Dask cluster, with a progress bar
 and a record in the store."""
 
+from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -66,15 +68,18 @@ def score(
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from creditops.prefetch import prefetched
     from creditops.scoring.batch import checked_outputs, score_file
     from creditops.scoring.record import record_batch
     from creditops.serving.loading import load_for_serving
+    from creditops.tracking.store import open_if_exists
 
     checked_outputs(data, output)  # before the model loads: a clash is refused at once
     context = context or context_for(env)
     loaded = load_for_serving(context.store_uri, model)
     columns = (TextColumn("scoring"), BarColumn(), TextColumn("{task.completed:,} rows"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    store = nullcontext() if no_logging else prefetched(partial(open_if_exists, context.store_uri))
+    with store, Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("score", total=None)
         result = score_file(
             loaded,

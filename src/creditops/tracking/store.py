@@ -68,6 +68,13 @@ def connect(uri: str) -> str:
 TRACKING_VARIABLE = "MLFLOW_TRACKING_URI"
 
 
+def open_if_exists(uri: str) -> None:
+    """`connect` to an existing store (its modules imported, its file opened); a new one is left for the
+    caller to create, so a command that fails before it logs writes nothing. For `prefetched`."""
+    if store_exists(uri):
+        connect(uri)
+
+
 def lock_path(uri: str, purpose: str) -> Path:
     """Where the lock file for `purpose` on an embedded SQLite store lives (beside its database)."""
     path = sqlite_path(uri)
