@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import Phase, settings
 
 from creditops.context import Context, from_process
 from creditops.data.contract import uci
@@ -21,6 +22,10 @@ from .sample_requests import original_request
 
 SMALL_ROWS = 2_000
 SEED = 7
+
+if os.environ.get("MUTANT_UNDER_TEST"):  # mutmut: a counterexample kills the mutant, shrinking it adds nothing
+    settings.register_profile("mutation", phases=(Phase.explicit, Phase.reuse, Phase.generate))
+    settings.load_profile("mutation")
 
 
 @pytest.fixture(scope="session")

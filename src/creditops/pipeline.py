@@ -142,17 +142,16 @@ def run_pipeline(
     result = PipelineResult()
     timer = partial(_timed, result.seconds, on_stage or _ignore)
     contract = config.contract()
-    with prefetched(partial(_prepare_later_stages, context.store_uri if tracking else None)):
-        with timer("check data"):
-            checked = first.check(data_path, contract)
-        with timer("prep"):
-            prepared = first.prep(checked, str(data_path), config, contract)
-            result.data_manifest = prepared.manifest.model_dump(mode="json")
-            result.evaluated_on = prepared.evaluated_on
-            del checked  # the split holds every row: the whole frame is 2 GB at 10 M rows
-        commit = git_commit(override=context.commit_override)
-        with timer("train"):
-            trained = first.train(prepared, config, commit, contract)
+    with timer("check data"):
+        checked = first.check(data_path, contract)
+    with timer("prep"):
+        prepared = first.prep(checked, str(data_path), config, contract)
+        result.data_manifest = prepared.manifest.model_dump(mode="json")
+        result.evaluated_on = prepared.evaluated_on
+        del checked  # the split holds every row: the whole frame is 2 GB at 10 M rows
+    commit = git_commit(override=context.commit_override)
+    with timer("train"), prefetched(partial(_prepare_later_stages, context.store_uri if tracking else None)):
+        trained = first.train(prepared, config, commit, contract)
     with timer("evaluate"):
         evaluation = evaluate(trained.model, prepared.test, find_champion(registry, config.registry.model_name), config)
         result.evaluation = evaluation
@@ -186,8 +185,9 @@ def run_pipeline(
 
 def _prepare_later_stages(store_uri: str | None) -> None:
     """What evaluate, register and report need first (MLflow's SQL store, the model card's modules, an existing
-    store opened), for `prefetched` beside check data, prep and train, which never touch them. A new store is
-    left for the main thread to create: a run whose data fails its checks writes nothing."""
+    store opened), for `prefetched` beside training, which never touches them and holds no GIL (check data and
+    prep, in pandas, would wait for the imports). A new store is left for the main thread to create: a run
+    that fails before it logs writes nothing."""
     import_modules("mlflow.store.tracking.sqlalchemy_store", "creditops.report.build")
     if store_uri is not None:
         open_if_exists(store_uri)

@@ -250,7 +250,7 @@ def test_card_metrics_at_their_edges() -> None:
         assert exact["PR AUC"][sample] == pytest.approx(truth, nan_ok=True)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(
     st.lists(st.tuples(st.booleans(), st.sampled_from([0.0, 0.1, 0.5, 0.5, 0.9, 1.0]) | st.floats(0, 1)), max_size=60),
     st.integers(0, 2**32 - 1),
@@ -271,7 +271,7 @@ def test_slice_aucs_are_scikit_learns_roc_auc_of_each_slice(rows: list[tuple[boo
     assert roc_auc(labels, scores) == found["all"] or np.isnan(found["all"])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(deadline=None)
 @given(
     st.lists(st.tuples(st.booleans(), st.sampled_from([0.0, 0.2, 0.5, 0.5, 1.0]) | st.floats(0, 1)), max_size=40),
     st.integers(0, 2**32 - 1),
