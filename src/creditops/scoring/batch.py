@@ -359,11 +359,17 @@ class _Writer:
     def write(self, table: pa.Table) -> None:
         if self.path.suffix.lower() == ".parquet":
             if self.parquet is None:
-                self.parquet = pq.ParquetWriter(self.path, table.schema)
+                self.parquet = pq.ParquetWriter(self.path, table.schema, use_dictionary=repeated_columns(table))
             self.parquet.write_table(table)
         else:
             table.to_pandas().to_csv(self.path, mode="a", header=self.first, index=False)
         self.first = False
+
+
+def repeated_columns(table: pa.Table) -> list[str]:
+    """The scored columns whose values repeat (model name and version, reasons): the only ones worth a Parquet
+    dictionary. Trying one on IDs and probabilities, which are all different, doubled the writing time."""
+    return [name for name in ("model_name", "model_version", "reasons") if name in table.column_names]
 
 
 def _constant(value: str, rows: int) -> pa.DictionaryArray:

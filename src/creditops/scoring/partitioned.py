@@ -30,6 +30,7 @@ from creditops.scoring.batch import (
     invalid_rows_file,
     parquet_file,
     parquet_layout,
+    repeated_columns,
     score_chunk,
     scored_table,
 )
@@ -253,7 +254,8 @@ def score_partitioned(
                 raise CreditopsError(f"{len(pieces)} partitions were sent out but more came back")
             piece = pieces[returned]
             _account(piece, result)
-            pq.write_table(result.table, folder / PART.format(piece.index))
+            part = folder / PART.format(piece.index)
+            pq.write_table(result.table, part, use_dictionary=repeated_columns(result.table))
             if result.rejected is not None:
                 result.rejected.to_csv(refused, mode="a", header=not refused.exists(), index=False)
             returned += 1
