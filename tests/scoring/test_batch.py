@@ -187,3 +187,14 @@ def test_chunks_scored_on_several_threads_are_written_in_order(
     assert scored[ID_COLUMN].tolist() == valid[ID_COLUMN].tolist()
     expected = loaded.model.predict_proba(uci().feature_matrix(valid))
     np.testing.assert_allclose(scored["probability"].to_numpy(), expected)
+
+
+def test_only_the_repeated_columns_are_dictionary_encoded(tmp_path: Path, loaded: LoadedModel, small_frame) -> None:
+    import pyarrow.parquet as pq
+
+    data = write_table(small_frame.head(300), tmp_path / "in.parquet")
+    result = score_file(loaded, data, tmp_path / "out.parquet", explain=1)
+    columns = pq.ParquetFile(result.output).metadata.row_group(0)
+    encodings = {columns.column(i).path_in_schema: columns.column(i).encodings for i in range(columns.num_columns)}
+    assert all("RLE_DICTIONARY" in encodings[name] for name in ("model_name", "model_version", "reasons"))
+    assert not any("RLE_DICTIONARY" in encodings[name] for name in (ID_COLUMN, "probability", "class"))
