@@ -341,6 +341,46 @@ def test_a_ctrl_c_stops_the_command_and_leaves_no_output_and_no_worker(
     assert not [child.pid for child in seen.values() if _alive(child)]
 
 
+@pytest.mark.e2e
+def test_a_killed_command_leaves_no_worker_and_its_next_run_sweeps_the_staging(
+    tmp_path: Path, portfolio: pd.DataFrame, model_folder: Path
+) -> None:
+    psutil = pytest.importorskip("psutil")
+    # given the installed command scoring many small partitions on local:2
+    write_parts(pd.concat([portfolio] * 20, ignore_index=True), tmp_path / "in", row_group=1_000)
+    command = [str(BIN / "creditops"), "score", "--model", str(model_folder), "--data", "in", "--output", "scored"]
+    command += ["--cluster", "local:2", "--chunk-rows", "1000", "--explain", "2", "--no-logging"]
+    environ = {**os.environ, "NO_COLOR": "1", "CREDITOPS_WORKSPACE": str(tmp_path / "ws")}
+    started = subprocess.Popen(  # nosec B603
+        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environ
+    )
+    me = psutil.Process(started.pid)
+    seen: dict[int, psutil.Process] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while started.poll() is None and time.monotonic() < deadline and not any(tmp_path.glob(".scored.*")):
+            with contextlib.suppress(psutil.Error):
+                seen.update((child.pid, child) for child in me.children(recursive=True))
+            time.sleep(0.005)
+        # when the command alone is killed (as the out-of-memory killer would) while the parts are written
+        started.kill()
+    finally:
+        started.wait(timeout=10)
+    assert seen
+    assert list(tmp_path.glob(".scored.*"))  # a kill leaves its staging: nothing can clean up after it
+    # then its workers go (their scheduler, in the command, is gone)
+    gone = time.monotonic() + 30
+    while any(_alive(child) for child in seen.values()) and time.monotonic() < gone:
+        time.sleep(0.1)
+    assert not [child.pid for child in seen.values() if _alive(child)]
+    # and the next run of the same command sweeps the dead one's staging and completes
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, env=environ, timeout=120, check=False)  # nosec B603
+    assert again.returncode == 0, again.stderr
+    assert not list(tmp_path.glob(".scored.*"))
+    refused = pd.read_csv(tmp_path / "scored.invalid.csv")
+    assert len(pd.read_parquet(tmp_path / "scored")) + len(refused) == 20 * len(portfolio)
+
+
 def _alive(process: "psutil.Process") -> bool:
     import psutil
 
