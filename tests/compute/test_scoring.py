@@ -315,7 +315,7 @@ def test_a_ctrl_c_stops_the_command_and_leaves_no_output_and_no_worker(
         deadline = time.monotonic() + 60
         while started.poll() is None and time.monotonic() < deadline:
             with contextlib.suppress(psutil.Error):
-                seen.update((child.pid, child) for child in me.children(recursive=True))
+                seen.update((child.pid, child) for child in me.children(recursive=True) if _is_python(child))
             staging = any(tmp_path.glob(".scored.*"))
             if (seen and when == "while the workers start") or (staging and when == "while the batch is scored"):
                 break
@@ -379,6 +379,17 @@ def test_a_killed_command_leaves_no_worker_and_its_next_run_sweeps_the_staging(
     assert not list(tmp_path.glob(".scored.*"))
     refused = pd.read_csv(tmp_path / "scored.invalid.csv")
     assert len(pd.read_parquet(tmp_path / "scored")) + len(refused) == 20 * len(portfolio)
+
+
+def _is_python(process: "psutil.Process") -> bool:
+    """A Python child (a worker, the resource tracker), not a helper an import runs and reaps at once
+    (`platform.processor()` runs `uname -p` from the main thread, before SIGINT is held)."""
+    import psutil
+
+    try:
+        return Path(process.exe()).name.startswith("python")
+    except psutil.Error:
+        return False
 
 
 def _alive(process: "psutil.Process") -> bool:
