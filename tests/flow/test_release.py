@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import mlflow
 import pytest
 import yaml
 
@@ -155,6 +156,21 @@ def test_dev_needs_no_approval_and_a_blocked_gate_records_why(project: Path) -> 
         release.promote(from_process("dev"), candidate, say=lambda message: None)
     assert _champion("dev") == "1"
     assert release.gate_report(from_process("dev"), candidate)["decision"] == "blocked"
+
+
+def test_a_release_trains_on_the_dask_cluster_its_environment_names(project: Path) -> None:
+    pytest.importorskip("distributed")
+    environments = project / "config" / "environments"
+    settings = yaml.safe_load((environments / "dev.yaml").read_text())
+    settings["compute"] = {**settings.get("compute", {}), "dask_scheduler": "local:2"}
+    (environments / "dev.yaml").write_text(yaml.safe_dump(settings))
+    said: list[str] = []
+    record = release.release(from_process("dev"), say=said.append)
+    assert record["decision"] == "promoted"
+    assert "training on the Dask cluster local:2 (the environment's compute.dask_scheduler)" in said
+    params = mlflow.MlflowClient(from_process("dev").store_uri).get_run(_version("dev", "1").run_id).data.params
+    assert params["cluster.scheduler"].startswith("tcp://127.0.0.1:")  # the command's own LocalCluster
+    assert re.fullmatch(r"all \d{3} rows of the test split, collected from the cluster", params["evaluation.rows"])
 
 
 def test_unknown_environment_and_version_are_clear(project: Path) -> None:

@@ -1,7 +1,7 @@
 """`creditops run` and `creditops models`: the training pipeline and the registered versions."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -56,35 +56,27 @@ def run(
     ] = 1_000_000,
 ) -> None:
     """Run the training pipeline: check data, prep, train, evaluate vs champion, register."""
-    from contextlib import nullcontext
+    from contextlib import AbstractContextManager, nullcontext
 
     from creditops.config.modelling import load_modelling_config
     from creditops.files import write_json
-    from creditops.pipeline import STAGES, run_pipeline
+    from creditops.pipeline import STAGES, Stages, run_pipeline
     from creditops.views import pipeline_summary
 
     context = context_for()
     settings = load_modelling_config(config)
     source = data if data is not None else _dev_data()
-    spec = None
-    if cluster is not None:
-        from creditops.compute.cluster import connected, requested
-        from creditops.compute.training import LIGHTGBM_ONLY, ClusterStages, parts_with_rows
-
-        spec = requested(cluster)
-        if settings.train.algorithm != "lightgbm":
-            raise CreditopsError(LIGHTGBM_ONLY)
-        parts_with_rows(source, settings.contract())  # before the cluster starts: one line, nothing run
-    elif data is not None and not data.is_file():
+    if cluster is None and data is not None and not data.is_file():
         raise CreditopsError(
             f"data file not found: {source}; create it with "
             f"'creditops data synth --rows 30000 --seed 2005 --output {source}' or pass --data"
         )
-    with (
-        connected(spec) if spec is not None else nullcontext() as client,
-        _progress(quiet) as progress,
-        mlflow_messages(shown=verbose),
-    ):
+    on_cluster: AbstractContextManager[Stages[Any, Any] | None] = nullcontext()
+    if cluster is not None:
+        from creditops.compute.training import cluster_stages
+
+        on_cluster = cluster_stages(cluster, source, settings, eval_rows)
+    with on_cluster as stages, _progress(quiet) as progress, mlflow_messages(shown=verbose):
         task = progress.add_task("starting", total=None)
 
         def show(stage: str, seconds: float | None) -> None:
@@ -95,7 +87,6 @@ def run(
             else:
                 progress.console.print(f"[green]✓[/green] {stage} [dim]{seconds:.2f}s[/dim]")
 
-        stages = None if client is None else ClusterStages(client, eval_rows)
         result = run_pipeline(source, settings, context, tracking=not no_logging, on_stage=show, stages=stages)
     console.print(pipeline_summary(result))
     if result.evaluated_on is not None:

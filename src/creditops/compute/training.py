@@ -20,7 +20,7 @@ import logging
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -54,6 +54,23 @@ LIGHTGBM_LOGGER: Final = "lightgbm.dask"
 SAMPLE_SALT: Final = 0x5A4D504C
 """Mixed into the split seed to choose the evaluation sample: its hash is not the split's."""
 LIGHTGBM_ONLY: Final = "--cluster trains LightGBM only; set train.algorithm to lightgbm"
+
+
+@contextmanager
+def cluster_stages(
+    cluster: str, data: DataLocation, config: ModellingConfig, eval_rows: int = EVAL_ROWS
+) -> Iterator["ClusterStages"]:
+    """The pipeline's first stages on the cluster `cluster` names (`creditops run --cluster`, a release in an
+    environment whose `compute.dask_scheduler` is set). The learner and the data's parts are checked first:
+    a one-line error before any worker starts."""
+    from creditops.compute.cluster import connected, requested
+
+    spec = requested(cluster)
+    if config.train.algorithm != "lightgbm":
+        raise CreditopsError(LIGHTGBM_ONLY)
+    parts_with_rows(data, config.contract())
+    with connected(spec) as client:
+        yield ClusterStages(client, eval_rows)
 
 
 def parts_with_rows(data: DataLocation, contract: Contract) -> list[DataLocation]:
@@ -164,6 +181,8 @@ class ClusterStages:
         )
         test = frame[mask]
         sample, evaluated_on = self._sample(test, test_rows, contract, seed)
+        where = {"cluster.scheduler": self.client.scheduler.address, "evaluation.rows": evaluated_on}
+        log = replace(log, params={**log.params, **where})
         return ClusterSplit(self.client.persist(frame[~mask]), sample, manifest, log, evaluated_on)
 
     @_on_cluster("train")

@@ -32,6 +32,7 @@ from creditops.tracking.registry import Registry, VersionInfo
 
 if TYPE_CHECKING:  # the gate (scikit-learn, SciPy) is imported when a gate runs, not by every command
     from creditops.gate.checks import GateResult
+    from creditops.steps.register import Registration
 
 AWAITING_APPROVAL_EXIT = 3
 
@@ -219,9 +220,7 @@ def release(
 
         version = train_in_workspace(context, data, say=say)
     else:
-        from creditops.pipeline import run_pipeline  # on use: training imports LightGBM and scikit-learn
-
-        registration = run_pipeline(data, context.modelling, context, promote=False).registration
+        registration = _retrain(context, data, say)
         if registration is None:
             raise CreditopsError(f"the pipeline registered nothing and gave no reason on {data}")
         say(f"retrained on {data}: {registration.reason}")
@@ -267,6 +266,21 @@ def _refuse_dirty(context: Context, what: str, allow_dirty: bool) -> None:
             f"{what}: {env} takes committed code only; commit and release again, or pass --allow-dirty"
             " (recorded in the evidence)"
         )
+
+
+def _retrain(context: Context, data: DataLocation, say: Say) -> "Registration | None":
+    """The pipeline on the environment's data: in this process, or on the Dask cluster its file names
+    (`compute.dask_scheduler`), which checks, splits and trains there as `creditops run --cluster` does."""
+    from creditops.pipeline import run_pipeline  # on use: training imports LightGBM and scikit-learn
+
+    cluster = context.env.compute.dask_scheduler
+    if cluster is None:
+        return run_pipeline(data, context.modelling, context, promote=False).registration
+    from creditops.compute.training import cluster_stages
+
+    say(f"training on the Dask cluster {cluster} (the environment's compute.dask_scheduler)")
+    with cluster_stages(cluster, data, context.modelling) as stages:
+        return run_pipeline(data, context.modelling, context, promote=False, stages=stages).registration
 
 
 def _registered_already(context: Context, data: DataLocation) -> VersionInfo | None:
