@@ -104,6 +104,16 @@ def test_a_cluster_run_registers_a_model_as_good_as_one_trained_here(
     assert "same data, config and code as version 1" in second["registration"]["reason"]
     assert len(Registry(context.store_uri).versions(NAME)) == 1
 
+    # And a version trained on one file on the cluster gets its card on the test rows the cluster held out
+    monkeypatch.setenv("CREDITOPS_WORKSPACE", str(tmp_path / "one-file"))
+    trained = _run(["--data", str(single), "--config", str(config), "--cluster", "local:2"], tmp_path / "one.json")
+    card = tmp_path / "one-file.html"
+    assert main(["report", f"models:/{NAME}/1", "--out", str(card)]) == 0
+    text = card.read_text()
+    assert f"the test part of {single} in the hashed split the cluster made (test ratio 0.25, seed" in text
+    assert f"{trained['data']['test_rows']:,} rows, default rate" in text
+    monkeypatch.setenv("CREDITOPS_WORKSPACE", str(workspace))
+
     # And the registered model scores a file like any other
     portfolio = write_table(held_out.head(500), tmp_path / "portfolio.csv")
     scored_path = tmp_path / "scored.csv"

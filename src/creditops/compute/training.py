@@ -42,6 +42,7 @@ from creditops.steps import common
 from creditops.steps.data_prep import split_record
 from creditops.steps.manifests import DataManifest
 from creditops.steps.train import Training, training_record
+from creditops.tracking import names
 from creditops.tracking.runs import RunLog
 
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ class ClusterStages:
         )
         test = frame[mask]
         sample, evaluated_on = self._sample(test, test_rows, contract, seed)
-        where = {"cluster.scheduler": self.client.scheduler.address, "evaluation.rows": evaluated_on}
+        where = {names.CLUSTER_SCHEDULER: self.client.scheduler.address, "evaluation.rows": evaluated_on}
         log = replace(log, params={**log.params, **where})
         return ClusterSplit(self.client.persist(frame[~mask]), sample, manifest, log, evaluated_on)
 

@@ -13,7 +13,7 @@ from creditops.config.environments import ENVIRONMENTS, GateSettings
 from creditops.config.modelling import ModellingConfig
 from creditops.context import Context, redacted
 from creditops.data.io import read_table
-from creditops.data.split import split
+from creditops.data.split import in_test_part, split
 from creditops.errors import CreditopsError
 from creditops.flow import custody
 from creditops.gate import evidence
@@ -45,9 +45,16 @@ def card_for_version(context: Context, reference: str, data: Path | None, out: P
     frame = read_table(source)
     model = registry.load(version)
     if data is None:
-        ratio, seed = _split_of(registry, version, context.modelling)
-        frame = split(frame, model.contract.labels(frame), test_ratio=ratio, seed=seed)[1]
-        judged_on = f"the test split of {source} (test ratio {ratio:g}, seed {seed})"
+        ratio, seed, hashed = _split_of(registry, version, context.modelling)
+        labels = model.contract.labels(frame)
+        if hashed:  # trained on a cluster: its test part is the seeded hash's, as the cluster split it
+            frame = frame[in_test_part(frame, labels, model.contract.id_column, test_ratio=ratio, seed=seed)]
+            judged_on = (
+                f"the test part of {source} in the hashed split the cluster made (test ratio {ratio:g}, seed {seed})"
+            )
+        else:
+            frame = split(frame, labels, test_ratio=ratio, seed=seed)[1]
+            judged_on = f"the test split of {source} (test ratio {ratio:g}, seed {seed})"
     else:
         judged_on = f"the data passed with --data ({data})"
     every = evidence.history(registry, version)
@@ -81,12 +88,13 @@ def card_for_version(context: Context, reference: str, data: Path | None, out: P
     )
 
 
-def _split_of(registry: Registry, version: VersionInfo, modelling: ModellingConfig) -> tuple[float, int]:
+def _split_of(registry: Registry, version: VersionInfo, modelling: ModellingConfig) -> tuple[float, int, bool]:
     """The test ratio and seed the version's run split its data with (so its card is judged on rows it never
-    trained on); the context's modelling config for a run that did not log them."""
+    trained on), and whether that split was a cluster's hashed one; the context's modelling config for a
+    run that did not log them."""
     logged = registry.run_params(version.run_id) if version.run_id else {}
     ratio = float(logged.get("data.test_train_ratio", modelling.data.test_train_ratio))
-    return ratio, int(logged.get("data.random_seed", modelling.data.random_seed))
+    return ratio, int(logged.get("data.random_seed", modelling.data.random_seed)), names.CLUSTER_SCHEDULER in logged
 
 
 def _compared_with(registry: Registry, version: VersionInfo, gate: Mapping[str, Any] | None) -> VersionInfo | None:

@@ -58,3 +58,7 @@ def rollback_tag(env: str, field: str) -> str:
 
 def metric_tag(metric: str) -> str:
     return f"{METRIC_PREFIX}{metric}"
+
+
+CLUSTER_SCHEDULER: Final = "cluster.scheduler"
+"""Run parameter: the Dask scheduler a version was trained on (its split was the cluster's hashed one)."""
