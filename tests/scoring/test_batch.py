@@ -198,3 +198,53 @@ def test_only_the_repeated_columns_are_dictionary_encoded(tmp_path: Path, loaded
     encodings = {columns.column(i).path_in_schema: columns.column(i).encodings for i in range(columns.num_columns)}
     assert all("RLE_DICTIONARY" in encodings[name] for name in ("model_name", "model_version", "reasons"))
     assert not any("RLE_DICTIONARY" in encodings[name] for name in (ID_COLUMN, "probability", "class"))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_empty_or_text_id_among_whole_numbers_is_refused_and_the_ids_keep_their_type(
+    tmp_path: Path, loaded: LoadedModel, small_frame: pd.DataFrame, suffix: str
+) -> None:
+    frame = small_frame.copy()
+    frame[ID_COLUMN] = frame[ID_COLUMN].astype("object")
+    frame.loc[1200, ID_COLUMN] = None  # in the second chunk of 1,000 rows
+    if suffix == ".csv":
+        frame.loc[1700, ID_COLUMN] = "X1701"
+    else:
+        frame[ID_COLUMN] = frame[ID_COLUMN].astype("Int64")
+    data = tmp_path / f"in{suffix}"
+    frame.to_csv(data, index=False) if suffix == ".csv" else frame.to_parquet(data, index=False)
+    result = score_file(loaded, data, tmp_path / "out.parquet", chunk_rows=1_000)
+    refused = pd.read_csv(result.invalid_output)
+    expected = 2 if suffix == ".csv" else 1
+    assert (result.rows, result.invalid) == (len(frame), expected)
+    assert refused["reasons"].str.startswith(f"{ID_COLUMN}: missing or not a whole number").all()
+    scored = pd.read_parquet(result.output)
+    assert scored[ID_COLUMN].dtype == np.int64
+    assert scored[ID_COLUMN].iloc[1200] == small_frame[ID_COLUMN].iloc[1201]  # the row after the empty ID
+
+
+def test_a_damaged_row_group_is_one_line_and_leaves_the_last_output_and_its_invalid_rows(
+    tmp_path: Path, loaded: LoadedModel, portfolio: pd.DataFrame
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    good = tmp_path / "good.parquet"
+    pq.write_table(pa.Table.from_pandas(portfolio, preserve_index=False), good, row_group_size=500)
+    before = score_file(loaded, good, tmp_path / "out.parquet")
+    damaged = bytearray(good.read_bytes())
+    chunk = pq.ParquetFile(good).metadata.row_group(2).column(5)
+    middle = chunk.dictionary_page_offset or chunk.data_page_offset
+    damaged[middle : middle + 64] = bytes(64)  # a page of the third row group, the footer intact
+    (tmp_path / "bad.parquet").write_bytes(bytes(damaged))
+    assert pq.ParquetFile(tmp_path / "bad.parquet").metadata.num_row_groups == 4  # it opens: reading fails
+    with pytest.raises(DataError, match=r"^cannot read .*bad\.parquet: \S"):
+        score_file(loaded, tmp_path / "bad.parquet", tmp_path / "out.parquet")
+    assert len(pd.read_parquet(before.output)) == before.scored  # the last run's output and its pair stay
+    assert len(pd.read_csv(before.invalid_output)) == before.invalid == 2
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "bad.parquet",
+        "good.parquet",
+        "out.invalid.csv",
+        "out.parquet",
+    ]

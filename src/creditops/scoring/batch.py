@@ -9,9 +9,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -67,44 +68,49 @@ def score_file(
     # One file thread reads and checks the next chunks and writes the scored ones, in order, while `threads`
     # threads score chunks on one LightGBM thread each: pyarrow, numpy and LightGBM release the GIL, and no
     # prediction waits at a parallel region's barrier for a thread the file work held up.
-    with (
-        atomic_path(output) as temporary,
-        _Writer(temporary, scoring) as writer,
-        ThreadPoolExecutor(1) as files,
-        ThreadPoolExecutor(threads) as scorers,
-    ):
-        reading: Future[CheckedChunk | None] = files.submit(next, chunks, None)
-        queued: deque[tuple[Future[ScoredChunk], int]] = deque()
-        writing: Future[None] | None = None
-        handled = 0
-        while True:
-            if len(queued) <= threads and (chunk := reading.result()) is not None:
-                reading = files.submit(next, chunks, None)
-                rows = len(chunk.ids) + chunk.invalid
-                read += rows
-                if chunk.rejected is not None:
-                    rejected.append(chunk.rejected)
-                queued.append((scorers.submit(score_chunk, scoring, chunk, explain=explain, threads=1), rows))
-                continue
-            if not queued:
-                break
-            scored_next, rows = queued.popleft()
-            done = scored_next.result()
-            if writing is not None:
-                writing.result()
-            writing = files.submit(writer.write, scored_table(scoring, done))
-            scored += len(done.ids)
-            positives += done.positives
-            handled += rows
-            if progress is not None:
-                progress(handled)
-        if writing is not None:
-            writing.result()
-    if rejected:
-        with atomic_path(rejected_path) as temporary:
-            pd.concat(rejected).to_csv(temporary, index=False)
-    elif rejected_path.exists():
-        rejected_path.unlink()  # from an earlier run of the same output: it would describe other data
+    with ExitStack() as commit:  # the output and its invalid rows are renamed into place together, at the end
+        temporary = commit.enter_context(atomic_path(output))
+        with (
+            _Writer(temporary, scoring) as writer,
+            ThreadPoolExecutor(1) as files,
+            ThreadPoolExecutor(threads) as scorers,
+        ):
+            reading: Future[CheckedChunk | None] = files.submit(next, chunks, None)
+            queued: deque[tuple[Future[ScoredChunk], int]] = deque()
+            writing: Future[None] | None = None
+            handled = 0
+            try:
+                while True:
+                    if len(queued) <= threads and (chunk := reading.result()) is not None:
+                        reading = files.submit(next, chunks, None)
+                        rows = len(chunk.ids) + chunk.invalid
+                        read += rows
+                        if chunk.rejected is not None:
+                            rejected.append(chunk.rejected)
+                        queued.append((scorers.submit(score_chunk, scoring, chunk, explain=explain, threads=1), rows))
+                        continue
+                    if not queued:
+                        break
+                    scored_next, rows = queued.popleft()
+                    done = scored_next.result()
+                    if writing is not None:
+                        writing.result()
+                    writing = files.submit(writer.write, scored_table(scoring, done))
+                    scored += len(done.ids)
+                    positives += done.positives
+                    handled += rows
+                    if progress is not None:
+                        progress(handled)
+                if writing is not None:
+                    writing.result()
+            except BaseException:  # a Ctrl-C or a failure: the chunks not yet started are dropped, not scored
+                for waiting, _ in queued:
+                    waiting.cancel()
+                raise
+        if rejected:
+            pd.concat(rejected).to_csv(commit.enter_context(atomic_path(rejected_path)), index=False)
+        elif rejected_path.exists():  # from an earlier run of the same output: it would describe other data
+            commit.callback(rejected_path.unlink, missing_ok=True)
     return BatchResult(
         read,
         scored,
@@ -227,9 +233,15 @@ def _checked(chunks: Iterator[tuple[np.ndarray, np.ndarray, "_Layout"]], contrac
     request column the file has: a protected column is checked too, though it never scores)."""
     id_column = contract.id_column or "ID"
     rules: ValueRules | None = None
-    for ids, values, layout in chunks:
+    whole_numbers: bool | None = None
+    for read, values, layout in chunks:
         rules = rules or ValueRules(contract, layout.columns)
         problems = rules.row_problems(values)
+        if whole_numbers is None:
+            whole_numbers = read.dtype.kind in "iuf"
+        ids, usable = _ids_of_one_type(read, whole_numbers)
+        for row in np.flatnonzero(~usable):
+            problems.setdefault(int(row), []).insert(0, _id_problem(id_column, whole_numbers))
         features = values[:, layout.features] if layout.features is not None else values
         if not problems:
             yield CheckedChunk(ids, features, None)
@@ -237,7 +249,27 @@ def _checked(chunks: Iterator[tuple[np.ndarray, np.ndarray, "_Layout"]], contrac
         valid = np.ones(len(ids), dtype=bool)
         valid[list(problems)] = False
         reasons = ["; ".join(problems[row]) for row in sorted(problems)]
-        yield CheckedChunk(ids[valid], features[valid], pd.DataFrame({id_column: ids[~valid], "reasons": reasons}))
+        yield CheckedChunk(ids[valid], features[valid], pd.DataFrame({id_column: read[~valid], "reasons": reasons}))
+
+
+def _ids_of_one_type(ids: np.ndarray, whole_numbers: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A chunk's IDs in the type of the file's first chunk (whole numbers, or else text), and which rows have
+    one: a chunk read with an empty or a text ID among numbers must not change the output's ID column."""
+    if whole_numbers and ids.dtype.kind in "iu":
+        return ids, np.ones(len(ids), dtype=bool)
+    series = pd.Series(ids)
+    if whole_numbers:
+        numbers = pd.to_numeric(series, errors="coerce")
+        usable = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**63)
+        return numbers.where(usable, 0).astype(np.int64).to_numpy(), usable.to_numpy()
+    usable = series.notna()
+    return series.where(usable, "").astype(str).to_numpy(dtype=object), usable.to_numpy()
+
+
+def _id_problem(id_column: str, whole_numbers: bool) -> str:
+    if whole_numbers:
+        return f"{id_column}: missing or not a whole number (the file's first IDs are whole numbers)"
+    return f"{id_column}: missing"
 
 
 @dataclass(frozen=True)
@@ -277,7 +309,7 @@ def _chunks(source: Path, chunk_rows: int, contract: Contract) -> Iterator[tuple
     if suffix == ".csv":
         layout = _Layout.of(source, csv_header(source), contract)
         start = 0
-        for frame in pd.read_csv(source, usecols=layout.read, chunksize=chunk_rows):
+        for frame in _readable(source, pd.read_csv(source, usecols=layout.read, chunksize=chunk_rows)):
             yield _split(frame, start, contract, layout)
             start += len(frame)
         return
@@ -314,7 +346,9 @@ def _parquet_chunks(
     parquet = parquet_file(source)
     layout = parquet_layout(source, parquet, contract)
     numeric = not contract.text_columns and all(contract.columns[n].type != "boolean" for n in layout.columns)
-    for batch in parquet.iter_batches(batch_size=chunk_rows, row_groups=row_groups, columns=layout.read):
+    for batch in _readable(
+        source, parquet.iter_batches(batch_size=chunk_rows, row_groups=row_groups, columns=layout.read)
+    ):
         if not numeric:
             yield _split(batch.to_pandas(), start, contract, layout)
             start += batch.num_rows
@@ -328,6 +362,23 @@ def _parquet_chunks(
             ids = np.arange(start, start + batch.num_rows)
         start += batch.num_rows
         yield ids, values, layout
+
+
+T = TypeVar("T")
+
+
+def _readable(source: Path, chunks: Iterator[T]) -> Iterator[T]:
+    """`chunks` of `source`, a damaged part of it (a corrupt row group, a malformed CSV line) a one-line
+    DataError where it is met: what was scored before is discarded with the rest."""
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError) as error:
+            text = str(error).strip().splitlines()
+            raise DataError(f"cannot read {source}: {text[0] if text else type(error).__name__}") from None
+        yield chunk
 
 
 def _split(
