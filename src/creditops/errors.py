@@ -1,6 +1,12 @@
 """The errors a user can fix: each carries a one-line message that names what is wrong."""
 
 
+def first_line(error: BaseException) -> str:
+    """An error's message in one line, for a one-line refusal (its type's name when it has no message)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class CreditopsError(Exception):
     """A failure the user can act on; its message is shown as one line, without a traceback."""
 

@@ -29,7 +29,7 @@ from creditops.endpoints.decisions import MirrorFigures, StepFigures, checked_we
 from creditops.endpoints.smoke import SmokeReport, post, probe_share, smoke_test
 from creditops.endpoints.state import Deployment, HistoryEntry, RolloutPlan
 from creditops.endpoints.targets.base import EndpointView, LogTail
-from creditops.errors import CreditopsError
+from creditops.errors import CreditopsError, first_line
 from creditops.say import Say
 from creditops.tracking import names
 
@@ -176,7 +176,7 @@ class AzureMLTarget:
             try:
                 self.ml.online_deployments.begin_create_or_update(entity).result()
             except Exception as error:  # the SDK raises several kinds; the first line says which
-                raise CreditopsError(f"deployment {deployment} of {model_uri} failed: {_first_line(error)}") from error
+                raise CreditopsError(f"deployment {deployment} of {model_uri} failed: {first_line(error)}") from error
         return Deployment(deployment, model_uri, model.version, model.name, model.threshold, model.reference)
 
     def _address(self) -> tuple[str, str | None]:
@@ -353,8 +353,3 @@ def _compare(url: str, key: str | None, body: bytes, live: str, mirror: str, req
         max_abs_delta=max(deltas, default=0.0),
         p99_ms=p99(latencies),
     )
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

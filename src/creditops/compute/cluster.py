@@ -15,7 +15,7 @@ from multiprocessing import resource_tracker
 from typing import TYPE_CHECKING, Final
 
 from creditops.config.environments import ClusterSpec, parse_cluster
-from creditops.errors import CreditopsError
+from creditops.errors import CreditopsError, first_line
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -133,9 +133,3 @@ def _print_nowhere() -> None:
         os.dup2(nowhere, 1)
     finally:
         os.close(nowhere)
-
-
-def first_line(error: BaseException) -> str:
-    """An error's message in one line, for a one-line refusal."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from creditops.compute.cluster import INSTALL, connected, first_line
+from creditops.compute.cluster import INSTALL, connected
 from creditops.config.environments import ClusterSpec
-from creditops.errors import CreditopsError, DataError
+from creditops.errors import CreditopsError, DataError, first_line
 
 try:
     from distributed import Client, Future, WorkerPlugin

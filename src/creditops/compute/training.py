@@ -27,14 +27,13 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from creditops.compute.cluster import first_line
 from creditops.config.modelling import ModellingConfig
 from creditops.data.checks import EXAMPLES, CheckFailure, DataCheckError, Part, check_data, duplicate_ids
 from creditops.data.checks import merge_failures as merged
 from creditops.data.contract import Contract
 from creditops.data.location import DataLocation, parquet_parts, sha256_parts
 from creditops.data.split import in_test_part, require_enough_of_each, seeded_hashes
-from creditops.errors import ConfigError, CreditopsError, DataError
+from creditops.errors import ConfigError, CreditopsError, DataError, first_line
 from creditops.modelling.estimators import fitted
 from creditops.modelling.learners.lightgbm import LightGBMParams, booster_settings
 from creditops.scoring.partitioned import footers

@@ -8,7 +8,7 @@ import pandas as pd
 
 from creditops.data.contract import Contract, uci
 from creditops.data.location import DataLocation, as_location, open_binary, suffix_of
-from creditops.errors import DataError
+from creditops.errors import DataError, first_line
 from creditops.files import atomic_path
 
 READABLE: Final = (".csv", ".parquet", ".xlsx", ".xls")
@@ -50,7 +50,7 @@ def _read(
     except DataError:
         raise
     except Exception as error:  # every reader raises its own types; the user needs the file and cause
-        raise DataError(f"cannot read {shown}: {_first_line(error)}") from error
+        raise DataError(f"cannot read {shown}: {first_line(error)}") from error
     return _whole_numbers_as_integers(frame)
 
 
@@ -183,8 +183,3 @@ def _whole_numbers_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _listing(suffixes: tuple[str, ...]) -> str:
     return ", ".join(suffixes)
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]

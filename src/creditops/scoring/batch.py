@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from creditops.data.contract import Contract
 from creditops.data.io import csv_header, read_table
-from creditops.errors import DataError
+from creditops.errors import DataError, first_line
 from creditops.files import atomic_path
 from creditops.serving.model import LoadedModel
 from creditops.serving.validation import ValueRules
@@ -324,7 +324,7 @@ def parquet_file(source: Path) -> pq.ParquetFile:
     try:
         return pq.ParquetFile(source)
     except (pa.ArrowInvalid, OSError) as error:
-        raise DataError(f"cannot read {source}: {str(error).splitlines()[0]}") from error
+        raise DataError(f"cannot read {source}: {first_line(error)}") from error
 
 
 def parquet_layout(source: Path, parquet: pq.ParquetFile, contract: Contract) -> "_Layout":
@@ -376,8 +376,7 @@ def _readable(source: Path, chunks: Iterator[T]) -> Iterator[T]:
         except StopIteration:
             return
         except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError) as error:
-            text = str(error).strip().splitlines()
-            raise DataError(f"cannot read {source}: {text[0] if text else type(error).__name__}") from None
+            raise DataError(f"cannot read {source}: {first_line(error)}") from None
         yield chunk
 
 
