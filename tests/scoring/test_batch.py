@@ -248,3 +248,18 @@ def test_a_damaged_row_group_is_one_line_and_leaves_the_last_output_and_its_inva
         "out.invalid.csv",
         "out.parquet",
     ]
+
+
+def test_text_ids_stay_text_and_an_empty_one_is_refused(
+    tmp_path: Path, loaded: LoadedModel, small_frame: pd.DataFrame
+) -> None:
+    frame = small_frame.head(1_500).copy()
+    frame[ID_COLUMN] = "C" + frame[ID_COLUMN].astype(str)
+    frame.loc[1_200, ID_COLUMN] = None  # in the second chunk: its IDs must stay text
+    data = tmp_path / "in.csv"
+    frame.to_csv(data, index=False)
+    result = score_file(loaded, data, tmp_path / "out.parquet", chunk_rows=1_000)
+    assert pd.read_csv(result.invalid_output)["reasons"].tolist() == [f"{ID_COLUMN}: missing"]
+    scored = pd.read_parquet(result.output)
+    assert len(scored) == 1_499
+    assert scored[ID_COLUMN].str.startswith("C").all()
