@@ -56,7 +56,7 @@ def evaluate(model: TrainedModel, test: pd.DataFrame, champion: Champion | None,
     by the configured metric and tolerance."""
     labels = model.contract.labels(test)
     settings = config.eval
-    threads = training_threads(len(test))  # as in training: two passive OpenMP threads pay from 200,000 rows
+    threads = training_threads(len(test))
     probability = model.predict_proba(test, threads=threads)
     metrics = evaluate_predictions(labels, probability, settings.threshold)
     champion_metrics = None

@@ -28,7 +28,8 @@ TWO_THREADS_FROM: Final = 200_000
 
 def training_threads(rows: int) -> int:
     """Two threads for large data when OpenMP's threads sleep while they wait (`OMP_WAIT_POLICY=PASSIVE`,
-    set by every creditops edge), else one. Beside two busy LightGBM processes (benchmarks/bench_busy.py):
+    set by every creditops edge), else one: for training, and for predicting as many rows in one call (the
+    evaluation's). Beside two busy LightGBM processes (benchmarks/bench_busy.py):
     on 750,000 rows two spinning threads took 6.2 s quiet but 192 s busy, one thread 11.0 s and 27.9 s,
     two passive threads 7.3 s and 19.5 s; on 30,000 rows one thread is best (0.35 s and 0.9 s against
     0.42 s and 1.33 s). The trees are the same for any count."""
