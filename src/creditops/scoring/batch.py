@@ -61,7 +61,7 @@ def score_file(
     """
     rejected_path = checked_outputs(source, output)
     started = time.perf_counter()
-    read = scored = positives = 0
+    handled = scored = positives = 0
     rejected: list[pd.DataFrame] = []
     contract = scoring.model.contract
     chunks = _checked(_chunks(source, min(chunk_rows, SCORING_ROWS), contract), contract)
@@ -78,13 +78,11 @@ def score_file(
             reading: Future[CheckedChunk | None] = files.submit(next, chunks, None)
             queued: deque[tuple[Future[ScoredChunk], int]] = deque()
             writing: Future[None] | None = None
-            handled = 0
             try:
                 while True:
                     if len(queued) <= threads and (chunk := reading.result()) is not None:
                         reading = files.submit(next, chunks, None)
                         rows = len(chunk.ids) + chunk.invalid
-                        read += rows
                         if chunk.rejected is not None:
                             rejected.append(chunk.rejected)
                         queued.append((scorers.submit(score_chunk, scoring, chunk, explain=explain, threads=1), rows))
@@ -112,9 +110,9 @@ def score_file(
         elif rejected_path.exists():  # from an earlier run of the same output: it would describe other data
             commit.callback(rejected_path.unlink, missing_ok=True)
     return BatchResult(
-        read,
+        handled,
         scored,
-        read - scored,
+        handled - scored,
         positives / scored if scored else 0.0,
         output,
         rejected_path if rejected else None,
