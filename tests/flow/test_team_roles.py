@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import mlflow
+import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
@@ -174,6 +175,15 @@ def test_runners_share_the_store_each_account_does_only_its_part_and_rollback_st
         assert "custody: the champion alias in prod names version 2" in shown.stdout.replace("\n", " ")
         assert _as(project, uri, "ana", *back).returncode == 0
         assert _champion(uri, admin) == "1"
+
+        # A viewer may score but not log a batch: refused before anything is scored or written
+        data = project / ".creditops" / "envs" / "prod" / "data" / "credit_default.parquet"
+        viewed = [*("score", "--model", "models:/credit_default_model@champion", "--env", "prod", "--data")]
+        viewed += [str(data), "--output", str(project / "viewed.parquet")]
+        _one_line_refusal(_as(project, uri, "vic", *viewed), "the team store refused: this account may not do that")
+        assert not list(project.glob("*viewed*"))
+        assert _as(project, uri, "vic", *viewed, "--no-logging").returncode == 0
+        assert len(pd.read_parquet(project / "viewed.parquet")) == 2_500
 
         # The trainer replaces the approved model's file through the artifact API: no load accepts it
         with team_users.signed_in(uri, admin):

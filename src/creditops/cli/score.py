@@ -1,8 +1,6 @@
 """`creditops score`: batch scoring of a portfolio, in this process or on a Dask cluster, with a progress bar
 and a record in the store."""
 
-from contextlib import nullcontext
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -68,29 +66,26 @@ def score(
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from creditops.prefetch import prefetched
     from creditops.scoring.batch import checked_outputs, score_file
-    from creditops.scoring.record import record_batch
+    from creditops.scoring.record import batch_run
     from creditops.serving.loading import load_for_serving
-    from creditops.tracking.store import open_if_exists
 
     checked_outputs(data, output)  # before the model loads: a clash is refused at once
     context = context or context_for(env)
     loaded = load_for_serving(context.store_uri, model)
     columns = (TextColumn("scoring"), BarColumn(), TextColumn("{task.completed:,} rows"), TimeElapsedColumn())
-    store = nullcontext() if no_logging else prefetched(partial(open_if_exists, context.store_uri))
-    with store, Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("score", total=None)
-        result = score_file(
-            loaded,
-            data,
-            output,
-            chunk_rows=chunk_rows,
-            explain=explain,
-            progress=lambda rows: bar.update(task, completed=rows),
-        )
-    if not no_logging:
-        record_batch(context.store_uri, loaded, data, result)
+    with batch_run(None if no_logging else context.store_uri) as record:
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("score", total=None)
+            result = score_file(
+                loaded,
+                data,
+                output,
+                chunk_rows=chunk_rows,
+                explain=explain,
+                progress=lambda rows: bar.update(task, completed=rows),
+            )
+        record(loaded, data, result)
     _say_scored(result, loaded)
 
 
@@ -126,7 +121,7 @@ def _score_on_cluster(
 
     inputs = parquet_inputs(data, output)  # before the model loads: a clash or no input is refused at once
     from creditops.compute.scoring import score_on_cluster  # Dask, only now (and a missing extra is one line)
-    from creditops.scoring.record import record_batch
+    from creditops.scoring.record import batch_run
     from creditops.serving.loading import load_for_serving
 
     context = context or context_for(env)
@@ -146,16 +141,16 @@ def _score_on_cluster(
             bar.start()
         bar.update(task, completed=rows, total=total, rows=f"{total:,}")
 
-    try:
-        batch = score_on_cluster(
-            loaded, inputs, output, cluster, chunk_rows=chunk_rows, explain=explain, progress=shown
-        )
-    finally:
-        if bar.live.is_started:  # stopping one never started would still print a line off a terminal
-            bar.stop()
-    result = batch.result
-    if not no_logging:
-        record_batch(context.store_uri, loaded, inputs.source, result, cluster=where, partitions=batch.partitions)
+    with batch_run(None if no_logging else context.store_uri) as record:
+        try:
+            batch = score_on_cluster(
+                loaded, inputs, output, cluster, chunk_rows=chunk_rows, explain=explain, progress=shown
+            )
+        finally:
+            if bar.live.is_started:  # stopping one never started would still print a line off a terminal
+                bar.stop()
+        result = batch.result
+        record(loaded, inputs.source, result, cluster=where, partitions=batch.partitions)
     _say_scored(result, loaded, f" on {where} ({batch.workers} workers, {batch.partitions} partitions)")
 
 

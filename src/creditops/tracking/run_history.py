@@ -201,7 +201,8 @@ def _registered(info: VersionInfo) -> str:
 
 
 def _batch(run: RunRecord) -> str:
-    """From the metrics `record_batch` logs: batch.rows read, batch.scored, batch.invalid_rows refused."""
+    """From the metrics a batch run records (`scoring.record`): batch.rows read, batch.scored,
+    batch.invalid_rows refused."""
     rows = run.metrics.get("batch.rows")
     invalid = run.metrics.get("batch.invalid_rows") or 0
     scored = run.metrics.get("batch.scored")
